@@ -1,0 +1,142 @@
+# hart.c build. `make` builds bin/hart + build/libhart.a; `make test` runs every
+# test (unit tests under AddressSanitizer + UBSan); `make bench`, `make demo`,
+# `make fuzz`, `make install PREFIX=...`. Missing Debian packages are installed
+# automatically when running as root or with sudo (see `make deps`).
+#
+# BUILD selects the object directory, so several checkouts/builders can work
+# side by side (e.g. `make BUILD=build-x test`).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas
+DEB_PKGS  := build-essential pkg-config libpng-dev libjpeg-dev libopenblas-dev \
+             ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpcre2-dev \
+             libutf8proc-dev libcjson-dev libcmocka-dev libclblast-dev clang \
+             libclang-rt-14-dev
+
+# Install missing build dependencies once (stamp file), before anything else.
+DEPS_STAMP := $(BUILD)/.deps-ok
+$(shell mkdir -p $(BUILD))
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(DEPS_STAMP)),)
+$(info checking build dependencies...)
+DEPS_RESULT := $(shell ./tools/install_deps.sh $(DEB_PKGS) >&2 && touch $(DEPS_STAMP) && echo ok)
+ifneq ($(DEPS_RESULT),ok)
+$(error missing build dependencies; see the message above)
+endif
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg -lm -lpthread
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CSTD    := -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120
+INCS    := -Isrc -I. -I$(BUILD)/gen
+CFLAGS  ?= -O2 -g
+CFLAGS_ALL  := $(CSTD) $(WARN) $(CFLAGS) -fopenmp -march=x86-64-v2 $(INCS) $(PKG_CFLAGS)
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS_SAN  := $(CSTD) $(WARN) -O1 -g $(SAN) -fopenmp $(INCS) $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -fopenmp
+
+LIB_SRCS := $(shell find src tokenizer -name '*.c' -not -path 'src/cli/*' 2>/dev/null | sort)
+CLI_SRCS := $(shell find src/cli -name '*.c' 2>/dev/null | sort)
+CL_SRCS  := $(sort $(wildcard kernels/*.cl))
+GEN_KERN := $(BUILD)/gen/kernels_embedded.c
+
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/rel/%.o) $(BUILD)/rel/gen/kernels_embedded.o
+LIB_OBJS_SAN := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/gen/kernels_embedded.o
+CLI_OBJS     := $(CLI_SRCS:%.c=$(BUILD)/rel/%.o)
+
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+GOLDEN_SRCS := $(sort $(wildcard tests/golden/test_*.c))
+UNIT_BINS   := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
+GOLDEN_BINS := $(GOLDEN_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRCS  := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS  := $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT     := $(sort $(wildcard tests/support/*.c))
+TEST_SUPPORT_SAN := $(TEST_SUPPORT:%.c=$(BUILD)/san/%.o)
+TEST_SUPPORT_REL := $(TEST_SUPPORT:%.c=$(BUILD)/rel/%.o)
+
+LIB     := $(BUILD)/libhart.a
+LIB_SAN := $(BUILD)/libhart-san.a
+BIN     := bin/hart
+
+.PHONY: all test unit golden clitest bench demo fuzz install clean deps
+all: $(BIN) $(LIB)
+
+deps:
+	./tools/install_deps.sh $(DEB_PKGS)
+
+$(GEN_KERN): $(CL_SRCS) tools/embed_kernels.sh
+	@mkdir -p $(dir $@)
+	./tools/embed_kernels.sh $@ $(CL_SRCS)
+
+$(BUILD)/rel/gen/kernels_embedded.o: $(GEN_KERN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(BUILD)/san/gen/kernels_embedded.o: $(GEN_KERN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -c $< -o $@
+
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(LIB_SAN): $(LIB_OBJS_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJS) $(LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+# Unit and golden tests link the sanitizer build.
+$(BUILD)/tests/%: tests/%.c $(LIB_SAN) $(TEST_SUPPORT_SAN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -Itests -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS)
+# Benchmarks link the optimised build.
+$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
+
+test: $(BIN) $(UNIT_BINS) $(GOLDEN_BINS)
+	./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- $(sort $(wildcard tests/cli/test_*.sh))
+
+unit: $(UNIT_BINS)
+	./tests/run_tests.sh $(BUILD) $(UNIT_BINS) --
+
+golden: $(GOLDEN_BINS)
+	./tests/run_tests.sh $(BUILD) $(GOLDEN_BINS) --
+
+bench: $(BIN) $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+demo: $(BIN)
+	./tools/demo.sh
+
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	./tools/fuzz.sh $(BUILD) $(FUZZ_SRCS)
+
+install: $(BIN) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/hart
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hart
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libhart.a
+	cd src && find . -name '*.h' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/include/hart/{} \;
+
+clean:
+	rm -rf $(BUILD) bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

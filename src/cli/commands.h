@@ -1,0 +1,15 @@
+/* Subcommands of the `hart` CLI. Each returns the process exit code:
+ * 0 success, 1 runtime failure (message printed), 2 usage error. */
+#ifndef HART_CLI_COMMANDS_H
+#define HART_CLI_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif
