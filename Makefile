@@ -67,6 +67,7 @@ LIB     := $(BUILD)/libhart.a
 LIB_SAN := $(BUILD)/libhart-san.a
 BIN     := bin/hart
 
+.SECONDARY:
 .PHONY: all test unit golden clitest bench demo fuzz install clean deps
 all: $(BIN) $(LIB)
 

@@ -21,7 +21,14 @@ hart_status hart_fail_ctx(hart_status code, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_msg, sizeof old);
-    snprintf(g_msg, sizeof g_msg, "%s: %s", prefix, old);
+    size_t n = strlen(prefix);
+    if (n > sizeof g_msg - 3) n = sizeof g_msg - 3;
+    memcpy(g_msg, prefix, n);
+    memcpy(g_msg + n, ": ", 2);
+    size_t m = strlen(old);
+    if (m > sizeof g_msg - n - 3) m = sizeof g_msg - n - 3;
+    memcpy(g_msg + n + 2, old, m);
+    g_msg[n + 2 + m] = 0;
     return code;
 }
 

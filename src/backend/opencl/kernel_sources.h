@@ -1,4 +1,4 @@
-/* OpenCL sources embedded at build time from kernels/*.cl. */
+/* OpenCL sources embedded at build time from the kernels folder. */
 #ifndef HART_KERNEL_SOURCES_H
 #define HART_KERNEL_SOURCES_H
 typedef struct {

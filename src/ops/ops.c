@@ -1,0 +1,349 @@
+/* Op front-ends: validate shapes, then dispatch to the output's backend.
+ * A backend without an implementation of an op falls back to the CPU
+ * backend through host copies (slow but correct). */
+#include "ops/ops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/backend.h"
+
+#define MAX_IN 6
+
+static hart_backend *backend_of(const hart_tensor *y) { return y->be ? y->be : hart_backend_cpu(); }
+
+static int is_float(const hart_tensor *t) {
+    return t->dtype == HART_F32 || t->dtype == HART_F16 || t->dtype == HART_BF16;
+}
+
+static hart_status shape_err(const char *op, const char *what, const hart_tensor *a, const hart_tensor *b) {
+    char sa[96], sb[96];
+    return hart_fail(HART_EINVAL, "%s: %s (%s vs %s)", op, what, hart_shape_str(a, sa, sizeof sa),
+                     b ? hart_shape_str(b, sb, sizeof sb) : "-");
+}
+
+/* Inputs must be on y's backend (host tensors count as CPU). */
+static hart_status check_placement(const char *op, hart_backend *be, int n, const hart_tensor **ts) {
+    for (int i = 0; i < n; i++) {
+        const hart_tensor *t = ts[i];
+        if (!t) continue;
+        int host = t->data != NULL;
+        if (be->vt->alloc == NULL ? !host : (host || (t->be != be)))
+            return hart_fail(HART_EINVAL, "%s: input %d lives on another backend than the output", op, i);
+    }
+    return HART_OK;
+}
+
+typedef struct {
+    hart_tensor in[MAX_IN];
+    const hart_tensor *src[MAX_IN];
+    int n;
+    hart_tensor yh;
+    hart_tensor *ydst;
+} fallback;
+
+static void fb_free(fallback *f) {
+    for (int i = 0; i < f->n; i++) hart_tensor_free(&f->in[i]);
+    hart_tensor_free(&f->yh);
+}
+
+static hart_status fb_begin(fallback *f, const char *op, hart_tensor *y, int n, const hart_tensor **ins) {
+    static _Thread_local char warned[64][24];
+    memset(f, 0, sizeof *f);
+    int seen = 0;
+    for (int i = 0; i < 64 && warned[i][0]; i++) seen |= !strcmp(warned[i], op);
+    if (!seen) {
+        fprintf(stderr, "hart: note: op %s has no %s kernel; running it on the CPU\n", op, backend_of(y)->name);
+        for (int i = 0; i < 64; i++) if (!warned[i][0]) { snprintf(warned[i], sizeof warned[i], "%s", op); break; }
+    }
+    f->n = n;
+    f->ydst = y;
+    hart_status s = HART_OK;
+    for (int i = 0; i < n && !s; i++) {
+        f->src[i] = ins[i];
+        if (ins[i]) s = hart_tensor_to(NULL, ins[i], &f->in[i]);
+    }
+    if (!s) s = hart_tensor_to(NULL, y, &f->yh); /* keeps y's contents (slice_assign) */
+    if (s) fb_free(f);
+    return s;
+}
+
+static const hart_tensor *fb_in(fallback *f, int i) { return f->src[i] ? &f->in[i] : NULL; }
+
+static hart_status fb_end(fallback *f, hart_status s) {
+    if (!s) s = hart_tensor_write(f->ydst, f->yh.data, hart_tensor_nbytes(&f->yh));
+    fb_free(f);
+    return s;
+}
+
+/* Dispatch helper: `CALL(be, y_, I(0), I(1), ...)` runs either on the
+ * backend directly or on the CPU with host copies. */
+#define DISPATCH(opname, field, OUT, n, INS, ...)                                               \
+    do {                                                                                      \
+        hart_backend *be_ = backend_of(OUT);                                                    \
+        const hart_tensor *ins_[MAX_IN] = INS;                                                \
+        HART_TRY(check_placement(opname, be_, n, ins_));                                      \
+        if (be_->vt->field) {                                                                 \
+            hart_tensor *y_ = (OUT);                                                           \
+            const hart_tensor *const *I_ = ins_;                                              \
+            (void)I_;                                                                         \
+            return be_->vt->field(be_, y_, __VA_ARGS__);                                      \
+        }                                                                                     \
+        fallback f_;                                                                          \
+        HART_TRY(fb_begin(&f_, opname, OUT, n, ins_));                                          \
+        hart_backend *cpu_ = hart_backend_cpu();                                              \
+        hart_tensor *y_ = &f_.yh;                                                              \
+        const hart_tensor *I_[MAX_IN];                                                        \
+        for (int i_ = 0; i_ < n; i_++) I_[i_] = fb_in(&f_, i_);                               \
+        be_ = cpu_;                                                                           \
+        return fb_end(&f_, cpu_->vt->field(be_, y_, __VA_ARGS__));                            \
+    } while (0)
+#define L(...) {__VA_ARGS__}
+
+static hart_status need_f32(const char *op, const hart_tensor *t, const char *which) {
+    if (t && t->dtype != HART_F32)
+        return hart_fail(HART_EINVAL, "%s: %s must be F32 (is %s)", op, which, hart_dtype_name(t->dtype));
+    return HART_OK;
+}
+
+hart_status op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
+    const char *op = "op_linear";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
+    if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
+    if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] ||
+        hart_tensor_numel(y) / w->shape[0] != hart_tensor_numel(x) / (w->shape[1] ? w->shape[1] : 1))
+        return shape_err(op, "output shape", y, x);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
+    DISPATCH(op, linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
+}
+
+hart_status op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
+    const char *op = "op_matmul";
+    HART_TRY(need_f32(op, a, "a")); HART_TRY(need_f32(op, b, "b")); HART_TRY(need_f32(op, c, "c"));
+    if (a->ndim < 2 || b->ndim < 2 || c->ndim != a->ndim) return shape_err(op, "ranks", a, b);
+    int na = a->ndim, nb = b->ndim;
+    int64_t M = ta ? a->shape[na - 1] : a->shape[na - 2], K = ta ? a->shape[na - 2] : a->shape[na - 1];
+    int64_t Kb = tb ? b->shape[nb - 1] : b->shape[nb - 2], N = tb ? b->shape[nb - 2] : b->shape[nb - 1];
+    if (K != Kb) return shape_err(op, "inner dims differ", a, b);
+    if (c->shape[na - 2] != M || c->shape[na - 1] != N) return shape_err(op, "output shape", c, a);
+    for (int i = 0; i < na - 2; i++)
+        if (c->shape[i] != a->shape[i]) return shape_err(op, "batch dims of output", c, a);
+    if (nb > 2) {
+        if (nb != na) return shape_err(op, "batch dims of b", a, b);
+        for (int i = 0; i < na - 2; i++)
+            if (b->shape[i] != a->shape[i]) return shape_err(op, "batch dims of b", a, b);
+    }
+    DISPATCH(op, matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
+}
+
+hart_status op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
+                      int stride, int pad, int groups) {
+    const char *op = "op_conv2d";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 || !is_float(w)) return shape_err(op, "x, w and y must be 4-D", x, w);
+    if (stride < 1 || pad < 0 || groups < 1 || x->shape[1] % groups || y->shape[1] % groups)
+        return hart_fail(HART_EINVAL, "%s: bad stride %d / pad %d / groups %d", op, stride, pad, groups);
+    if (w->shape[0] != y->shape[1] || w->shape[1] * groups != x->shape[1]) return shape_err(op, "weight channels", w, x);
+    int64_t Ho = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1, Wo = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1;
+    if (y->shape[0] != x->shape[0] || y->shape[2] != Ho || y->shape[3] != Wo) return shape_err(op, "output shape", y, x);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0])) return shape_err(op, "bias shape", b, w);
+    DISPATCH(op, conv2d, y, 3, L(x, w, b), I_[0], I_[1], I_[2], stride, pad, groups);
+}
+
+static hart_status check_param(const char *op, const hart_tensor *p, int64_t n, const char *which) {
+    if (p && (p->ndim != 1 || p->shape[0] != n || !is_float(p)))
+        return hart_fail(HART_EINVAL, "%s: %s must be a float vector of %lld", op, which, (long long)n);
+    return HART_OK;
+}
+
+static hart_status same(const char *op, const hart_tensor *y, const hart_tensor *x) {
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (!hart_tensor_same_shape(x, y)) return shape_err(op, "input and output shapes differ", x, y);
+    return HART_OK;
+}
+
+hart_status op_group_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b,
+                          int groups, float eps) {
+    const char *op = "op_group_norm";
+    HART_TRY(same(op, y, x));
+    if (x->ndim < 2 || groups < 1 || x->shape[1] % groups) return hart_fail(HART_EINVAL, "%s: %d groups do not divide the channels", op, groups);
+    HART_TRY(check_param(op, g, x->shape[1], "gamma")); HART_TRY(check_param(op, b, x->shape[1], "beta"));
+    DISPATCH(op, group_norm, y, 3, L(x, g, b), I_[0], I_[1], I_[2], groups, eps);
+}
+
+hart_status op_layer_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b, float eps) {
+    const char *op = "op_layer_norm";
+    HART_TRY(same(op, y, x));
+    HART_TRY(check_param(op, g, x->shape[x->ndim - 1], "gamma")); HART_TRY(check_param(op, b, x->shape[x->ndim - 1], "beta"));
+    DISPATCH(op, layer_norm, y, 3, L(x, g, b), I_[0], I_[1], I_[2], eps);
+}
+
+hart_status op_rms_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, float eps) {
+    const char *op = "op_rms_norm";
+    HART_TRY(same(op, y, x));
+    HART_TRY(check_param(op, g, x->shape[x->ndim - 1], "gamma"));
+    DISPATCH(op, rms_norm, y, 2, L(x, g), I_[0], I_[1], eps);
+}
+
+hart_status op_softmax(hart_tensor *y, const hart_tensor *x) {
+    HART_TRY(same("op_softmax", y, x));
+    DISPATCH("op_softmax", softmax, y, 1, L(x), I_[0]);
+}
+
+hart_status op_act(hart_tensor *y, const hart_tensor *x, hart_act act) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_act", "numel differs", x, y);
+    HART_TRY(need_f32("op_act", x, "x")); HART_TRY(need_f32("op_act", y, "y"));
+    if ((unsigned)act >= HART_ACT_COUNT) return hart_fail(HART_EINVAL, "op_act: unknown activation %d", (int)act);
+    DISPATCH("op_act", act, y, 1, L(x), I_[0], act);
+}
+
+static hart_status check_bcast(const hart_tensor *y, const hart_tensor *t) {
+    if (t->ndim > y->ndim) return shape_err("op_binary", "operand has more dims than output", t, y);
+    for (int d = y->ndim - 1, td = t->ndim - 1; td >= 0; d--, td--)
+        if (t->shape[td] != 1 && t->shape[td] != y->shape[d]) return shape_err("op_binary", "operand does not broadcast to output", t, y);
+    return HART_OK;
+}
+
+hart_status op_binary(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop bop) {
+    const char *op = "op_binary";
+    HART_TRY(need_f32(op, a, "a")); HART_TRY(need_f32(op, b, "b")); HART_TRY(need_f32(op, y, "y"));
+    HART_TRY(check_bcast(y, a)); HART_TRY(check_bcast(y, b));
+    if ((unsigned)bop >= HART_BIN_COUNT) return hart_fail(HART_EINVAL, "%s: unknown op %d", op, (int)bop);
+    DISPATCH(op, binary, y, 2, L(a, b), I_[0], I_[1], bop);
+}
+
+hart_status op_scale(hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_scale", "numel differs", x, y);
+    HART_TRY(need_f32("op_scale", x, "x")); HART_TRY(need_f32("op_scale", y, "y"));
+    DISPATCH("op_scale", scale, y, 1, L(x), I_[0], alpha, beta);
+}
+
+hart_status op_copy(hart_tensor *y, const hart_tensor *x) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_copy", "numel differs", x, y);
+    if (x->dtype != y->dtype && (!is_float(x) || !is_float(y)))
+        return hart_fail(HART_EINVAL, "op_copy: cannot convert %s to %s", hart_dtype_name(x->dtype), hart_dtype_name(y->dtype));
+    DISPATCH("op_copy", copy, y, 1, L(x), I_[0]);
+}
+
+hart_status op_transpose(hart_tensor *y, const hart_tensor *x, const int *perm) {
+    const char *op = "op_transpose";
+    if (x->ndim != y->ndim || x->dtype != y->dtype || x->dtype == HART_Q4) return shape_err(op, "rank/dtype differ", x, y);
+    int used = 0;
+    for (int i = 0; i < x->ndim; i++) {
+        if (perm[i] < 0 || perm[i] >= x->ndim || (used & (1 << perm[i]))) return hart_fail(HART_EINVAL, "%s: bad permutation", op);
+        used |= 1 << perm[i];
+        if (y->shape[i] != x->shape[perm[i]]) return shape_err(op, "output shape is not the permuted input shape", y, x);
+    }
+    DISPATCH(op, transpose, y, 1, L(x), I_[0], perm);
+}
+
+static hart_status check_dim_op(const char *op, const hart_tensor *y, const hart_tensor *x, int dim) {
+    if (dim < 0 || dim >= y->ndim || x->ndim != y->ndim || x->dtype != y->dtype || x->dtype == HART_Q4)
+        return shape_err(op, "rank/dtype/dim mismatch", x, y);
+    for (int i = 0; i < y->ndim; i++)
+        if (i != dim && x->shape[i] != y->shape[i]) return shape_err(op, "shapes differ outside dim", x, y);
+    return HART_OK;
+}
+
+hart_status op_concat(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, int dim) {
+    HART_TRY(check_dim_op("op_concat", y, a, dim)); HART_TRY(check_dim_op("op_concat", y, b, dim));
+    if (a->shape[dim] + b->shape[dim] != y->shape[dim]) return shape_err("op_concat", "sizes along dim do not add up", a, b);
+    DISPATCH("op_concat", concat, y, 2, L(a, b), I_[0], I_[1], dim);
+}
+
+hart_status op_slice(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+    HART_TRY(check_dim_op("op_slice", y, x, dim));
+    if (start < 0 || start + y->shape[dim] > x->shape[dim]) return shape_err("op_slice", "slice outside input", y, x);
+    DISPATCH("op_slice", slice, y, 1, L(x), I_[0], dim, start);
+}
+
+hart_status op_slice_assign(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+    HART_TRY(check_dim_op("op_slice_assign", y, x, dim));
+    if (start < 0 || start + x->shape[dim] > y->shape[dim]) return shape_err("op_slice_assign", "slice outside output", x, y);
+    DISPATCH("op_slice_assign", slice_assign, y, 1, L(x), I_[0], dim, start);
+}
+
+hart_status op_embedding(hart_tensor *y, const hart_tensor *table, const hart_tensor *ids) {
+    const char *op = "op_embedding";
+    HART_TRY(need_f32(op, y, "y"));
+    if (table->ndim != 2 || !is_float(table)) return shape_err(op, "table must be 2-D float", table, NULL);
+    if (ids->dtype != HART_I64 && ids->dtype != HART_I32) return hart_fail(HART_EINVAL, "%s: ids must be I64 or I32", op);
+    if (hart_tensor_numel(y) != hart_tensor_numel(ids) * table->shape[1] || y->shape[y->ndim - 1] != table->shape[1])
+        return shape_err(op, "output shape", y, ids);
+    DISPATCH(op, embedding, y, 2, L(table, ids), I_[0], I_[1]);
+}
+
+hart_status op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                         const hart_tensor *mask, float scale) {
+    const char *op = "op_attention";
+    HART_TRY(need_f32(op, q, "q")); HART_TRY(need_f32(op, k, "k")); HART_TRY(need_f32(op, v, "v"));
+    HART_TRY(same(op, out, q)); HART_TRY(need_f32(op, mask, "mask"));
+    if (q->ndim != 4 || !hart_tensor_same_shape(k, v) || k->ndim != 4) return shape_err(op, "q/k/v must be 4-D and k, v alike", q, k);
+    if (k->shape[0] != q->shape[0] || k->shape[3] != q->shape[3] || k->shape[1] < 1 || q->shape[1] % k->shape[1])
+        return shape_err(op, "k incompatible with q (batch, head dim, or heads not a multiple)", q, k);
+    if (mask) {
+        if (mask->ndim != 4 || (mask->shape[0] != 1 && mask->shape[0] != q->shape[0]) ||
+            (mask->shape[1] != 1 && mask->shape[1] != q->shape[1]) || mask->shape[2] != q->shape[2] || mask->shape[3] != k->shape[2])
+            return shape_err(op, "mask must be [B|1, H|1, Lq, Lk]", mask, q);
+    }
+    DISPATCH(op, attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
+}
+
+hart_status op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {
+    const char *op = "op_rope";
+    HART_TRY(same(op, y, x)); HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
+    if (x->ndim != 4 || x->shape[3] % 2) return shape_err(op, "x must be [B,H,L,D] with even D", x, NULL);
+    if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || (c->shape[0] != 1 && c->shape[0] != x->shape[0]) ||
+        c->shape[1] != x->shape[2] || c->shape[2] != x->shape[3] / 2)
+        return shape_err(op, "cos/sin must be [B|1, L, D/2]", c, x);
+    DISPATCH(op, rope, y, 3, L(x, c, s), I_[0], I_[1], I_[2], interleaved);
+}
+
+hart_status op_interpolate(hart_tensor *y, const hart_tensor *x, hart_interp mode) {
+    const char *op = "op_interpolate";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] ||
+        y->shape[2] < 1 || y->shape[3] < 1 || x->shape[2] < 1 || x->shape[3] < 1)
+        return shape_err(op, "NCHW tensors with equal N, C", x, y);
+    if ((unsigned)mode >= HART_INTERP_COUNT) return hart_fail(HART_EINVAL, "%s: unknown mode %d", op, (int)mode);
+    DISPATCH(op, interpolate, y, 1, L(x), I_[0], mode);
+}
+
+hart_status op_pixel_shuffle(hart_tensor *y, const hart_tensor *x, int r) {
+    const char *op = "op_pixel_shuffle";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (r < 1 || x->ndim != 4 || y->ndim != 4 || y->shape[0] != x->shape[0] || y->shape[1] * r * r != x->shape[1] ||
+        y->shape[2] != x->shape[2] * r || y->shape[3] != x->shape[3] * r)
+        return shape_err(op, "shapes do not match the factor", x, y);
+    DISPATCH(op, pixel_shuffle, y, 1, L(x), I_[0], r);
+}
+
+hart_status op_pixel_unshuffle(hart_tensor *y, const hart_tensor *x, int r) {
+    const char *op = "op_pixel_unshuffle";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (r < 1 || x->ndim != 4 || y->ndim != 4 || y->shape[0] != x->shape[0] || x->shape[1] * r * r != y->shape[1] ||
+        x->shape[2] != y->shape[2] * r || x->shape[3] != y->shape[3] * r)
+        return shape_err(op, "shapes do not match the factor", x, y);
+    DISPATCH(op, pixel_unshuffle, y, 1, L(x), I_[0], r);
+}
+
+hart_status op_reduce(hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
+    const char *op = "op_reduce";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (dim < 0 || dim >= x->ndim || y->ndim != x->ndim || y->shape[dim] != 1 || (unsigned)r >= HART_RED_COUNT)
+        return shape_err(op, "output must equal input with dim reduced to 1", y, x);
+    for (int i = 0; i < x->ndim; i++)
+        if (i != dim && x->shape[i] != y->shape[i]) return shape_err(op, "output must equal input with dim reduced to 1", y, x);
+    DISPATCH(op, reduce, y, 1, L(x), I_[0], dim, r);
+}
+
+hart_status op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
+    const char *op = "op_argmin_dist";
+    HART_TRY(need_f32(op, x, "x"));
+    if (idx->dtype != HART_I64 || x->ndim != 2 || cb->ndim != 2 || !is_float(cb) || cb->shape[1] != x->shape[1] ||
+        hart_tensor_numel(idx) != x->shape[0] || cb->shape[0] < 1)
+        return shape_err(op, "idx I64 [N], x [N,D], codebook [V,D]", x, cb);
+    DISPATCH(op, argmin_dist, idx, 2, L(x, cb), I_[0], I_[1]);
+}
