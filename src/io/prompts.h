@@ -1,0 +1,32 @@
+/* Prompt files for batch rendering.
+ * Plain text: one prompt per line; empty lines and lines starting with '#'
+ * are skipped. JSON Lines (.jsonl): one object per line with "prompt"
+ * (required), optional "seed" (integer) and "name" (output file stem).
+ * Errors name the file and line. Prompts must be valid UTF-8. */
+#ifndef HART_PROMPTS_H
+#define HART_PROMPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct {
+    char *prompt;
+    char *name;     /* NULL = derived from the index */
+    int has_seed;
+    uint64_t seed;
+    int line;       /* 1-based line in the file */
+} hart_prompt;
+
+typedef struct {
+    hart_prompt *items;
+    int n;
+} hart_prompt_list;
+
+hart_status hart_prompts_load(const char *path, hart_prompt_list *out);
+void hart_prompts_free(hart_prompt_list *list);
+/* 1 if s[0..n) is valid UTF-8 */
+int hart_utf8_valid(const char *s, size_t n);
+
+#endif
