@@ -50,7 +50,7 @@ run_item() { # $1 = kind (bin|cli), $2 = path
     if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
         # surface skip notices (e.g. golden data missing) without the full log
         local skips
-        skips=$(grep -c '^\[  SKIPPED \]' "$log" 2>/dev/null || true)
+        skips=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
         printf 'PASS %-50s %3d case(s) %4ds%s\n' "$t" "$p" "$secs" \
             "$([ "${skips:-0}" -gt 0 ] && echo " ($skips skipped)")"
     else
