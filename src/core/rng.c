@@ -94,6 +94,27 @@ void hart_rng_fill_normal(uint64_t seed, uint64_t stream, uint64_t offset, float
     }
 }
 
+static hart_status fill_tensor(hart_tensor *t, uint64_t seed, uint64_t stream, uint64_t offset, int normal) {
+    if (t->dtype != HART_F32)
+        return hart_fail(HART_EINVAL, "rng: cannot fill a %s tensor (F32 only)", hart_dtype_name(t->dtype));
+    size_t n = (size_t)hart_tensor_numel(t);
+    float *x = malloc(sizeof(float) * (n ? n : 1));
+    if (!x) return hart_fail(HART_ENOMEM, "rng: out of memory for %zu values", n);
+    if (normal) hart_rng_fill_normal(seed, stream, offset, x, n);
+    else hart_rng_fill_uniform(seed, stream, offset, x, n);
+    hart_status s = hart_tensor_write(t, x, n * sizeof(float));
+    free(x);
+    return s;
+}
+
+hart_status hart_rng_normal_tensor(hart_tensor *t, uint64_t seed, uint64_t stream, uint64_t offset) {
+    return fill_tensor(t, seed, stream, offset, 1);
+}
+
+hart_status hart_rng_uniform_tensor(hart_tensor *t, uint64_t seed, uint64_t stream, uint64_t offset) {
+    return fill_tensor(t, seed, stream, offset, 0);
+}
+
 /* ---- sampling ---- */
 
 static void swapf(float *a, float *b) { float t = *a; *a = *b; *b = t; }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "core/tensor.h"
 
 /* One Philox-4x32 block with 10 rounds. */
 void hart_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
@@ -49,6 +50,11 @@ float hart_rng_normal_at(uint64_t seed, uint64_t stream, uint64_t index);
 /* x[j] = *_at(seed, stream, offset + j) for j < n (block-wise, fast). */
 void hart_rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t offset, float *x, size_t n);
 void hart_rng_fill_normal(uint64_t seed, uint64_t stream, uint64_t offset, float *x, size_t n);
+
+/* Fill an F32 tensor on any backend (drawn on the host, then written):
+ * element j (row-major) = hart_rng_{normal,uniform}_at(seed, stream, offset + j). */
+hart_status hart_rng_normal_tensor(hart_tensor *t, uint64_t seed, uint64_t stream, uint64_t offset);
+hart_status hart_rng_uniform_tensor(hart_tensor *t, uint64_t seed, uint64_t stream, uint64_t offset);
 
 /* Sampling from logits. */
 typedef struct {

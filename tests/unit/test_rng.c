@@ -303,6 +303,19 @@ static void test_sample_rows(void **s) {
     for (int r = 10; r < R; r++) assert_int_equal(a[r], b[r - 10]);
 }
 
+static void test_fill_tensor(void **s) {
+    hart_tensor t;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &t, 2, 3, 5, 0, 0), HART_OK);
+    assert_int_equal(hart_rng_normal_tensor(&t, 9, 8, 7), HART_OK);
+    for (int i = 0; i < 15; i++) assert_true(((float *)t.data)[i] == hart_rng_normal_at(9, 8, 7 + (uint64_t)i));
+    assert_int_equal(hart_rng_uniform_tensor(&t, 9, 8, 0), HART_OK);
+    for (int i = 0; i < 15; i++) assert_true(((float *)t.data)[i] == hart_rng_uniform_at(9, 8, (uint64_t)i));
+    hart_tensor_free(&t);
+    assert_int_equal(hart_tensor_new4(NULL, HART_I64, &t, 1, 4, 0, 0, 0), HART_OK);
+    assert_int_equal(hart_rng_normal_tensor(&t, 1, 1, 0), HART_EINVAL);
+    hart_tensor_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_philox_kat),           cmocka_unit_test(test_determinism_and_offsets),
@@ -310,6 +323,7 @@ int main(void) {
         cmocka_unit_test(test_normal_distribution),  cmocka_unit_test(test_sample_frequencies),
         cmocka_unit_test(test_sample_topk_topp),     cmocka_unit_test(test_sample_edge_cases),
         cmocka_unit_test(test_topk_matches_sort),    cmocka_unit_test(test_sample_rows),
+        cmocka_unit_test(test_fill_tensor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
