@@ -1,0 +1,46 @@
+/* Private helpers of the CPU backend (OpenBLAS + OpenMP fast paths). */
+#ifndef HART_CPU_INTERNAL_H
+#define HART_CPU_INTERNAL_H
+
+#include "backend/ref/ref_util.h"
+
+/* Below this many elements an elementwise loop stays single-threaded. */
+#define CPU_PAR_MIN 32768
+
+/* Float view of a weight tensor. If w is F32 it is used in place; F16/BF16
+ * weights come from a process-wide cache of converted copies keyed by the
+ * data pointer (bounded by $HART_CPU_WCACHE_MB, default a quarter of RAM),
+ * or, when the cache is full, from a temporary copy returned in *tmp that the
+ * caller frees. */
+hart_status cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp);
+/* Convert n float elements of any float dtype to f32 (parallel). */
+void cpu_to_f32(const hart_tensor *t, float *dst);
+
+/* Run OpenBLAS single-threaded inside our own OpenMP loops: *_begin returns
+ * the previous thread count, *_end restores it. */
+int cpu_blas_serial_begin(void);
+void cpu_blas_serial_end(int prev);
+int cpu_threads(void);
+/* Softmax of one row (all -inf -> zeros); o may equal p. */
+void cpu_softmax_row(const float *p, float *o, int64_t D);
+
+hart_status cpu_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
+hart_status cpu_matmul(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, float);
+hart_status cpu_conv2d(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, int);
+hart_status cpu_group_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, float);
+hart_status cpu_layer_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status cpu_rms_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status cpu_softmax(hart_backend *, hart_tensor *, const hart_tensor *);
+hart_status cpu_act(hart_backend *, hart_tensor *, const hart_tensor *, hart_act);
+hart_status cpu_binary(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, hart_binop);
+hart_status cpu_scale(hart_backend *, hart_tensor *, const hart_tensor *, float, float);
+hart_status cpu_transpose(hart_backend *, hart_tensor *, const hart_tensor *, const int *);
+hart_status cpu_attention(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status cpu_rope(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int);
+hart_status cpu_interpolate(hart_backend *, hart_tensor *, const hart_tensor *, hart_interp);
+hart_status cpu_pixel_shuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
+hart_status cpu_pixel_unshuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
+hart_status cpu_reduce(hart_backend *, hart_tensor *, const hart_tensor *, int, hart_reduce);
+hart_status cpu_argmin_dist(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
+
+#endif
