@@ -17,7 +17,7 @@
 #define OPS_TOL 1e-5
 
 /* A host tensor with its own storage; be = NULL means "CPU backend". */
-static hart_tensor mk(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
+static inline hart_tensor mk(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
     hart_tensor t;
     hart_status s = hart_tensor_new4(NULL, dt, &t, nd, d0, d1, d2, d3);
     if (s != HART_OK) {
@@ -28,7 +28,7 @@ static hart_tensor mk(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2,
 }
 
 /* Fill a float tensor of any float dtype with uniform random values. */
-static void fill_t(hart_tensor *t, unsigned seed, float lo, float hi) {
+static inline void fill_t(hart_tensor *t, unsigned seed, float lo, float hi) {
     int64_t n = hart_tensor_numel(t);
     float *tmp = malloc(sizeof(float) * (size_t)(n ? n : 1));
     fill_random(tmp, n, seed, lo, hi);
@@ -40,7 +40,7 @@ static void fill_t(hart_tensor *t, unsigned seed, float lo, float hi) {
     free(tmp);
 }
 
-static hart_tensor rnd(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3, unsigned seed) {
+static inline hart_tensor rnd(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3, unsigned seed) {
     hart_tensor t = mk(dt, nd, d0, d1, d2, d3);
     fill_t(&t, seed, -1.0f, 1.0f);
     return t;
@@ -52,7 +52,7 @@ typedef struct {
     hart_tensor cpu, ref;
 } outpair;
 
-static outpair outs(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
+static inline outpair outs(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
     outpair o = {mk(dt, nd, d0, d1, d2, d3), mk(dt, nd, d0, d1, d2, d3)};
     if (dt == HART_F32) {
         fill_nan(o.cpu.data, hart_tensor_numel(&o.cpu));
@@ -65,7 +65,7 @@ static outpair outs(hart_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, i
     return o;
 }
 
-static void outs_free(outpair *o) {
+static inline void outs_free(outpair *o) {
     o->ref.be = NULL;
     hart_tensor_free(&o->cpu);
     hart_tensor_free(&o->ref);
@@ -79,7 +79,7 @@ typedef struct {
 } op_stat;
 static op_stat g_stats[32];
 
-static void record(const char *op, double e) {
+static inline void record(const char *op, double e) {
     for (int i = 0; i < 32; i++) {
         if (!g_stats[i].op) g_stats[i].op = op;
         if (!strcmp(g_stats[i].op, op)) {
@@ -90,7 +90,7 @@ static void record(const char *op, double e) {
     }
 }
 
-static int print_stats(void **st) {
+static inline int print_stats(void **st) {
     (void)st;
     printf("  max rel err CPU vs reference (tolerance %.0e):\n", OPS_TOL);
     for (int i = 0; i < 32 && g_stats[i].op; i++)
@@ -99,7 +99,7 @@ static int print_stats(void **st) {
 }
 
 /* Relative error of the f32 outputs; prints a line for failures. */
-static double cmp_f32(const char *op, const char *what, const outpair *o) {
+static inline double cmp_f32(const char *op, const char *what, const outpair *o) {
     int64_t n = hart_tensor_numel(&o->cpu);
     double e = rel_err(o->cpu.data, o->ref.data, n);
     record(op, e);
@@ -111,7 +111,7 @@ static double cmp_f32(const char *op, const char *what, const outpair *o) {
 }
 
 /* Bytes equal (exact ops: shape ops, integer outputs). */
-static int cmp_bytes(const char *op, const char *what, const outpair *o) {
+static inline int cmp_bytes(const char *op, const char *what, const outpair *o) {
     int same = memcmp(o->cpu.data, o->ref.data, hart_tensor_nbytes(&o->cpu)) == 0;
     record(op, same ? 0.0 : INFINITY);
     if (!same) printf("  FAIL %s %s: outputs differ\n", op, what);

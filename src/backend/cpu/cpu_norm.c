@@ -35,12 +35,14 @@ hart_status cpu_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
                 sq += d * d;
             }
             double inv = 1.0 / sqrt(sq / (double)(cnt ? cnt : 1) + eps);
+            /* mean split in two floats: x - m_hi is exact for x near the mean */
+            float m_hi = (float)mean, m_lo = (float)(mean - m_hi);
             for (int64_t c = 0; c < cg; c++) {
                 int64_t ch = g * cg + c;
-                float scale = (float)(inv * (ga ? ga[ch] : 1.0)), shift = (float)((bb ? bb[ch] : 0.0) - mean * inv * (ga ? ga[ch] : 1.0));
+                float scale = (float)(inv * (ga ? ga[ch] : 1.0)), shift = bb ? bb[ch] : 0.0f;
                 const float *pi = in + (n * C + ch) * S;
                 float *po = out + (n * C + ch) * S;
-                for (int64_t s = 0; s < S; s++) po[s] = pi[s] * scale + shift;
+                for (int64_t s = 0; s < S; s++) po[s] = ((pi[s] - m_hi) - m_lo) * scale + shift;
             }
         }
     free(ga);
@@ -67,9 +69,9 @@ hart_status cpu_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
             double d = p[i] - mean;
             sq += d * d;
         }
-        float inv = (float)(1.0 / sqrt(sq / (double)D + eps)), m = (float)mean;
+        float inv = (float)(1.0 / sqrt(sq / (double)D + eps)), m_hi = (float)mean, m_lo = (float)(mean - m_hi);
         for (int64_t i = 0; i < D; i++) {
-            float v = (p[i] - m) * inv;
+            float v = ((p[i] - m_hi) - m_lo) * inv;
             if (ga) v *= ga[i];
             if (bb) v += bb[i];
             o[i] = v;
