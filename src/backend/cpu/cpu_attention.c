@@ -1,9 +1,8 @@
 /* CPU fast path of scaled dot-product attention and RoPE.
  * Attention works on tasks of (batch, head, block of QB query rows): scores
  * S = scale·Q·Kᵀ by sgemm, + mask, row softmax (all -inf -> zeros), then
- * O = P·V by sgemm. Tasks run in parallel with OpenBLAS single-threaded;
- * when there are fewer tasks than threads, OpenBLAS threads each product. */
-#include <cblas.h>
+ * O = P·V by sgemm. Tasks run in parallel (one serial sgemm each); when
+ * there are fewer tasks than threads, cpu_sgemm splits each product. */
 #include <omp.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,8 +22,7 @@ static void attn_task(const hart_tensor *q, const hart_tensor *k, const hart_ten
     const float *vp = (const float *)v->data + (b * Hkv + h / rep) * Lk * D;
     float *op = out + (bh * Lq + i0) * D;
     if (D > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)Lk, (int)D, scale, qp, (int)D, kp, (int)D,
-                    0.0f, S, (int)Lk);
+        cpu_sgemm(0, 1, rows, Lk, D, scale, qp, D, kp, D, 0.0f, S, Lk);
     else
         for (int64_t i = 0; i < rows * Lk; i++) S[i] = 0;
     const float *mrow = NULL;
@@ -35,8 +33,7 @@ static void attn_task(const hart_tensor *q, const hart_tensor *k, const hart_ten
     }
     for (int64_t i = 0; i < rows; i++) cpu_softmax_row(S + i * Lk, S + i * Lk, Lk);
     if (D > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)Lk, 1.0f, S, (int)Lk, vp, (int)D,
-                    0.0f, op, (int)D);
+        cpu_sgemm(0, 0, rows, D, Lk, 1.0f, S, Lk, vp, D, 0.0f, op, D);
 }
 
 hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
@@ -53,14 +50,12 @@ hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor 
     if (tasks >= nt && nt > 1) {
         float *S = malloc((size_t)nt * QB * (size_t)Lk * sizeof(float));
         if (!S) return hart_fail(HART_ENOMEM, "op_attention: out of memory for scores (%lld keys)", (long long)Lk);
-        int prev = cpu_blas_serial_begin();
 #pragma omp parallel num_threads(nt)
         {
             float *mine = S + (size_t)omp_get_thread_num() * QB * (size_t)Lk;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t t = 0; t < tasks; t++) attn_task(q, k, v, mask, scale, o, t, nqb, mine);
         }
-        cpu_blas_serial_end(prev);
         free(S);
     } else {
         float *S = malloc((size_t)QB * (size_t)Lk * sizeof(float));

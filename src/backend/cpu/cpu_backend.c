@@ -32,6 +32,8 @@ static void cpu_init(void) {
     g_cpu_vt.pixel_unshuffle = cpu_pixel_unshuffle;
     g_cpu_vt.reduce = cpu_reduce;
     g_cpu_vt.argmin_dist = cpu_argmin_dist;
+    /* our OpenMP threads drive OpenBLAS; its own pool stays idle (cpu_sgemm) */
+    openblas_set_num_threads(1);
     const char *cfg = openblas_get_config();
     snprintf(g_cpu.name, sizeof g_cpu.name, "cpu (%s, %d threads)", cfg ? cfg : "OpenBLAS", omp_get_max_threads());
 }
@@ -43,12 +45,3 @@ hart_backend *hart_backend_cpu(void) {
 
 int cpu_threads(void) { return omp_get_max_threads(); }
 
-int cpu_blas_serial_begin(void) {
-    int prev = openblas_get_num_threads();
-    if (prev != 1) openblas_set_num_threads(1);
-    return prev;
-}
-
-void cpu_blas_serial_end(int prev) {
-    if (prev != 1) openblas_set_num_threads(prev);
-}

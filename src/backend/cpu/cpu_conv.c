@@ -2,7 +2,6 @@
  * (image, group); other kernels go through im2col on bands of output rows
  * (bounded scratch) + sgemm; convolutions with one input channel per group
  * (depthwise) use a direct loop. */
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +75,8 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     } else if (kh == 1 && kw == 1 && stride == 1 && pad == 0) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t g = 0; g < groups; g++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cog, (int)P, (int)cig, 1.0f, wf + g * cog * KK,
-                            (int)KK, in + (n * Ci + g * cig) * H * W, (int)P, 0.0f, out + (n * Co + g * cog) * P, (int)P);
+                cpu_sgemm(0, 0, cog, P, cig, 1.0f, wf + g * cog * KK, KK, in + (n * Ci + g * cig) * H * W, P, 0.0f,
+                          out + (n * Co + g * cog) * P, P);
     } else {
         int64_t rows = (int64_t)(COL_BYTES / ((size_t)KK * (size_t)Wo * sizeof(float)));
         if (rows < 1) rows = 1;
@@ -89,9 +88,8 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
                 for (int64_t oy0 = 0; oy0 < Ho; oy0 += rows) {
                     int64_t r = Ho - oy0 < rows ? Ho - oy0 : rows;
                     im2col(in + (n * Ci + g * cig) * H * W, col, cig, H, W, kh, kw, stride, pad, oy0, r, Wo);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cog, (int)(r * Wo), (int)KK, 1.0f,
-                                wf + g * cog * KK, (int)KK, col, (int)(r * Wo), 0.0f, out + (n * Co + g * cog) * P + oy0 * Wo,
-                                (int)P);
+                    cpu_sgemm(0, 0, cog, r * Wo, KK, 1.0f, wf + g * cog * KK, KK, col, r * Wo, 0.0f,
+                              out + (n * Co + g * cog) * P + oy0 * Wo, P);
                 }
     }
     if (!st && b) {

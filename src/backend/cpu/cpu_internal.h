@@ -16,10 +16,11 @@ hart_status cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp)
 /* Convert n float elements of any float dtype to f32 (parallel). */
 void cpu_to_f32(const hart_tensor *t, float *dst);
 
-/* Run OpenBLAS single-threaded inside our own OpenMP loops: *_begin returns
- * the previous thread count, *_end restores it. */
-int cpu_blas_serial_begin(void);
-void cpu_blas_serial_end(int prev);
+/* Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS (kept
+ * single-threaded), split over OpenMP threads when big and not already
+ * inside a parallel region. */
+void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 int cpu_threads(void);
 /* Softmax of one row (all -inf -> zeros); o may equal p. */
 void cpu_softmax_row(const float *p, float *o, int64_t D);

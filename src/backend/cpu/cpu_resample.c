@@ -8,7 +8,6 @@
  * the same order), and the first minimum of those exact scores wins. The
  * exact minimiser(s) always survive the filter, so the result is identical to
  * the reference, including ties, while the O(N·V·D) part runs in sgemm. */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -140,8 +139,7 @@ hart_status cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tenso
     double u = FLT_EPSILON / 2, gam = 4.0 * (double)(D + 2) * u / (1.0 - (double)(D + 2) * u);
     for (int64_t i0 = 0; i0 < N; i0 += AM_ROWS) {
         int64_t rows = N - i0 < AM_ROWS ? N - i0 : AM_ROWS;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)V, (int)D, 1.0f, X + i0 * D, (int)D, E, (int)D,
-                    0.0f, S, (int)V);
+        cpu_sgemm(0, 1, rows, V, D, 1.0f, X + i0 * D, D, E, D, 0.0f, S, V);
 #pragma omp parallel for if (rows * V > CPU_PAR_MIN) schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xi = X + (i0 + r) * D, *s = S + r * V;
