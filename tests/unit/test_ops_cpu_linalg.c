@@ -84,6 +84,35 @@ static void test_matmul(void **st) {
                 }
 }
 
+/* Products big enough for cpu_sgemm to split them over threads, by columns
+ * (N >= M) and by rows (tall), with every transpose combination. */
+static void test_matmul_split(void **st) {
+    static const int64_t mnk[][3] = {{200, 40, 130}, {40, 200, 130}, {300, 67, 67}};
+    unsigned seed = 200;
+    for (int c = 0; c < 3; c++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int64_t M = mnk[c][0], N = mnk[c][1], K = mnk[c][2];
+                hart_tensor a = ta ? rnd(HART_F32, 2, K, M, 0, 0, seed++) : rnd(HART_F32, 2, M, K, 0, 0, seed++);
+                hart_tensor b = tb ? rnd(HART_F32, 2, N, K, 0, 0, seed++) : rnd(HART_F32, 2, K, N, 0, 0, seed++);
+                outpair o = outs(HART_F32, 2, M, N, 0, 0);
+                CHECK_OK(op_matmul(&o.cpu, &a, &b, ta, tb, 0.5f));
+                CHECK_OK(op_matmul(&o.ref, &a, &b, ta, tb, 0.5f));
+                assert_true(cmp_f32("op_matmul", "split", &o) <= OPS_TOL);
+                outs_free(&o);
+                if (!ta && !tb) { /* the same product as a linear layer: w = bᵀ */
+                    hart_tensor w = rnd(HART_BF16, 2, N, K, 0, 0, seed++);
+                    o = outs(HART_F32, 2, M, N, 0, 0);
+                    CHECK_OK(op_linear(&o.cpu, &a, &w, NULL));
+                    CHECK_OK(op_linear(&o.ref, &a, &w, NULL));
+                    assert_true(cmp_f32("op_linear", "split", &o) <= OPS_TOL);
+                    outs_free(&o);
+                    hart_tensor_free(&w);
+                }
+                hart_tensor_free(&a); hart_tensor_free(&b);
+            }
+}
+
 typedef struct {
     int64_t N, Ci, H, W, Co, k;
     int stride, pad, groups;
@@ -149,7 +178,7 @@ static void test_attention(void **st) {
     typedef struct { int64_t B, H, Hkv, Lq, Lk, D; } ac;
     static const ac cs[] = {
         {1, 1, 1, 1, 1, 1},   {2, 4, 4, 3, 17, 16}, {2, 4, 2, 17, 67, 3}, {1, 6, 1, 67, 130, 64},
-        {1, 1, 1, 67, 17, 17}, /* fewer tasks than threads: threaded-BLAS path */
+        {1, 1, 1, 64, 700, 64}, /* one task: each product split over threads */
         {2, 2, 1, 1, 67, 64},  /* decode-like */
         {1, 3, 3, 130, 3, 8},
     };
@@ -231,7 +260,7 @@ static void test_argmin_dist(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),    cmocka_unit_test(test_linear_weight_cache),
-        cmocka_unit_test(test_matmul),    cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_matmul),    cmocka_unit_test(test_matmul_split), cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_argmin_dist),
     };
     printf("CPU backend: %s\n", hart_backend_cpu()->name);
