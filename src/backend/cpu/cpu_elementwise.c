@@ -4,32 +4,15 @@
 
 #include "backend/cpu/cpu_internal.h"
 
-static inline v4f silu4(v4f x) { return x / (1.0f + exp4(-x)); }
-static inline v4f sigmoid4(v4f x) { return 1.0f / (1.0f + exp4(-x)); }
-/* gelu(tanh): 0.5·x·(1 + tanh(u)) = x · sigmoid(2u), u = √(2/π)(x + 0.044715x³) */
-static inline v4f gelu_tanh4(v4f x) {
-    v4f u2 = 1.5957691216057308f * (x + 0.044715f * x * x * x);
-    return x / (1.0f + exp4(-u2));
+/* y = F(x) in parallel chunks of 4096 (multiples of any vector width). */
+static void vec_map(const float *in, float *out, int64_t n, int which) {
+    int64_t chunks = (n + 4095) / 4096;
+#pragma omp parallel for if (n > CPU_PAR_MIN / 8) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t s = c * 4096, m = n - s < 4096 ? n - s : 4096;
+        cpu_vec_act(in + s, out + s, m, which);
+    }
 }
-
-/* y[i] = F(x[i]) over n floats, 4 lanes at a time, in parallel chunks. */
-#define VEC_MAP(F)                                                                     \
-    do {                                                                               \
-        int64_t nv = n / 4;                                                            \
-        _Pragma("omp parallel for if (n > CPU_PAR_MIN / 8) schedule(static)")          \
-        for (int64_t k = 0; k < nv; k++) {                                             \
-            v4f v;                                                                     \
-            memcpy(&v, in + 4 * k, sizeof v);                                          \
-            v = F(v);                                                                  \
-            memcpy(out + 4 * k, &v, sizeof v);                                         \
-        }                                                                              \
-        if (n % 4) {                                                                   \
-            v4f v = {0, 0, 0, 0};                                                      \
-            for (int64_t j = 4 * nv; j < n; j++) v[j - 4 * nv] = in[j];                \
-            v = F(v);                                                                  \
-            for (int64_t j = 4 * nv; j < n; j++) out[j] = v[j - 4 * nv];               \
-        }                                                                              \
-    } while (0)
 
 /* SiLU, sigmoid and tanh-GELU use the 4-lane polynomial exp (about 2 ulp);
  * exact GELU uses libm erff. */
@@ -42,9 +25,9 @@ hart_status cpu_act(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart
 #pragma omp parallel for simd if (n > CPU_PAR_MIN) schedule(static)
         for (int64_t i = 0; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0.0f;
         break;
-    case HART_ACT_SILU: VEC_MAP(silu4); break;
-    case HART_ACT_SIGMOID: VEC_MAP(sigmoid4); break;
-    case HART_ACT_GELU_TANH: VEC_MAP(gelu_tanh4); break;
+    case HART_ACT_SILU: vec_map(in, out, n, CPU_VF_SILU); break;
+    case HART_ACT_SIGMOID: vec_map(in, out, n, CPU_VF_SIGMOID); break;
+    case HART_ACT_GELU_TANH: vec_map(in, out, n, CPU_VF_GELU_TANH); break;
     case HART_ACT_GELU_ERF:
 #pragma omp parallel for if (n > CPU_PAR_MIN / 8) schedule(static)
         for (int64_t i = 0; i < n; i++) out[i] = 0.5f * in[i] * (1.0f + erff(in[i] * 0.70710678118654752f));

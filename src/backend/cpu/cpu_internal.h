@@ -6,35 +6,16 @@
 
 #include "backend/ref/ref_util.h"
 
-/* exp on 4 lanes (GCC/Clang vector extensions, so it
- * compiles to SSE/NEON): x = n·ln2 + r (|r| <= ln2/2), e^r by its degree-7
- * Taylor polynomial (truncation < 6e-9 relative), 2^n built in the exponent
- * bits. ~2 ulp from expf on [-87, 88]; below -87.3 (incl. -inf) exactly 0. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-static inline v4f v4_sel(v4i m, v4f a, v4f b) { /* m ? a : b, m all-ones/zero lanes */
-    return (v4f)(((v4i)a & m) | ((v4i)b & ~m));
-}
-
-static inline v4f exp4(v4f x) {
-    const v4f lo = {-87.0f, -87.0f, -87.0f, -87.0f}, hi = {88.0f, 88.0f, 88.0f, 88.0f};
-    v4f xc = v4_sel(x > hi, hi, v4_sel(x < lo, lo, x));
-    v4f n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    v4f r = xc - n * 0.693145752f;
-    r = r - n * 1.42860677e-6f;
-    v4f p = r * 1.9841270e-4f + 1.3888889e-3f;
-    p = p * r + 8.3333333e-3f;
-    p = p * r + 4.1666667e-2f;
-    p = p * r + 1.6666667e-1f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    v4i e = (__builtin_convertvector(n, v4i) + 127) << 23;
-    v4f zero = {0, 0, 0, 0};
-    return v4_sel(x < -87.3f, zero, p * (v4f)e);
-}
-
+/* o[i] = exp(p[i] - mx) for i < n (o may equal p); returns the sum in
+ * double. Polynomial exp on 4 or 8 lanes (AVX2 chosen at run time), about
+ * 2 ulp from expf on [-87, 88], exactly 0 below -87.3 (incl. -inf). */
+double cpu_exp_shift(const float *p, float *o, int64_t n, float mx);
+/* max of p[0..n) (-inf when n == 0; NaNs are skipped), and o[i] *= f. */
+float cpu_row_max(const float *p, int64_t n);
+void cpu_row_scale(float *o, int64_t n, float f);
+/* o[i] = F(x[i]) for F = SiLU / sigmoid / tanh-GELU (act 1, 2, 3 below). */
+enum { CPU_VF_SILU = 1, CPU_VF_SIGMOID, CPU_VF_GELU_TANH };
+void cpu_vec_act(const float *x, float *o, int64_t n, int which);
 
 /* Below this many elements an elementwise loop stays single-threaded. */
 #define CPU_PAR_MIN 32768

@@ -109,34 +109,13 @@ hart_status cpu_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x,
 
 /* Softmax of one row (o may equal p); a row that is all -inf gives zeros. */
 void cpu_softmax_row(const float *p, float *o, int64_t D) {
-    float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-    for (int64_t i = 0; i < D; i++) mx = p[i] > mx ? p[i] : mx;
+    float mx = cpu_row_max(p, D);
     if (mx == -INFINITY) {
         for (int64_t i = 0; i < D; i++) o[i] = 0.0f;
         return;
     }
-    double sum = 0;
-    int64_t i = 0;
-    for (; i + 4 <= D; i += 4) {
-        v4f v;
-        memcpy(&v, p + i, sizeof v);
-        v = exp4(v - mx);
-        memcpy(o + i, &v, sizeof v);
-        sum += ((double)v[0] + v[1]) + ((double)v[2] + v[3]);
-    }
-    if (i < D) { /* tail: pad with -inf lanes, which give 0 */
-        v4f v = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-        for (int64_t j = i; j < D; j++) v[j - i] = p[j];
-        v = exp4(v - mx);
-        for (int64_t j = i; j < D; j++) {
-            o[j] = v[j - i];
-            sum += v[j - i];
-        }
-    }
-    float inv = (float)(1.0 / sum);
-#pragma omp simd
-    for (i = 0; i < D; i++) o[i] *= inv;
+    double sum = cpu_exp_shift(p, o, D, mx);
+    cpu_row_scale(o, D, (float)(1.0 / sum));
 }
 
 hart_status cpu_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
