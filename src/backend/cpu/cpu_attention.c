@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/cpu/cpu_internal.h"
 
@@ -31,9 +32,21 @@ static void attn_task(const hart_tensor *q, const hart_tensor *k, const hart_ten
         mrow = (const float *)mask->data + ((mb * mask->shape[1] + mh) * Lq + i0) * Lk;
         for (int64_t i = 0; i < rows * Lk; i++) S[i] += mrow[i];
     }
-    for (int64_t i = 0; i < rows; i++) cpu_softmax_row(S + i * Lk, S + i * Lk, Lk);
-    if (D > 0)
+    /* unnormalised weights; the 1/sum goes on the D-wide output rows */
+    float inv[QB];
+    for (int64_t i = 0; i < rows; i++) {
+        float *s = S + i * Lk, mx = cpu_row_max(s, Lk);
+        if (mx == -INFINITY) { /* fully masked row: zeros */
+            memset(s, 0, (size_t)Lk * sizeof(float));
+            inv[i] = 0.0f;
+        } else {
+            inv[i] = (float)(1.0 / cpu_exp_shift(s, s, Lk, mx));
+        }
+    }
+    if (D > 0) {
         cpu_sgemm(0, 0, rows, D, Lk, 1.0f, S, Lk, vp, D, 0.0f, op, D);
+        for (int64_t i = 0; i < rows; i++) cpu_row_scale(op + i * D, D, inv[i]);
+    }
 }
 
 hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
