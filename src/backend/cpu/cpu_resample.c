@@ -81,6 +81,11 @@ hart_status cpu_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor 
             const float *in = X + p * H * W;
             float *out = Y + (p * Ho + oy) * Wo;
             const taps *a = &ty[oy];
+            if (mode == HART_INTERP_NEAREST) { /* plain gather (same values as the reference) */
+                const float *row = in + a->idx[0] * W;
+                for (int64_t ox = 0; ox < Wo; ox++) out[ox] = row[tx[ox].idx[0]];
+                continue;
+            }
             for (int64_t ox = 0; ox < Wo; ox++) {
                 const taps *b = &tx[ox];
                 double v = 0;
