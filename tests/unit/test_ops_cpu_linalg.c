@@ -33,6 +33,29 @@ static void test_linear(void **st) {
                     }
 }
 
+/* Degenerate sizes: K = 0 gives the bias (as torch does), N = 0 / M = 0 write nothing. */
+static void test_linear_empty(void **st) {
+    hart_tensor x = mk(HART_F32, 2, 3, 0, 0, 0), w = mk(HART_F32, 2, 5, 0, 0, 0), b = rnd(HART_F32, 1, 5, 0, 0, 0, 11);
+    outpair o = outs(HART_F32, 2, 3, 5, 0, 0);
+    CHECK_OK(op_linear(&o.cpu, &x, &w, &b));
+    CHECK_OK(op_linear(&o.ref, &x, &w, &b));
+    for (int i = 0; i < 15; i++) assert_true(((float *)o.cpu.data)[i] == ((float *)b.data)[i % 5]);
+    assert_true(cmp_f32("op_linear", "K=0", &o) == 0.0);
+    outs_free(&o);
+    hart_tensor x2 = rnd(HART_F32, 2, 3, 4, 0, 0, 12), w0 = mk(HART_F32, 2, 0, 4, 0, 0), y0 = mk(HART_F32, 2, 3, 0, 0, 0);
+    CHECK_OK(op_linear(&y0, &x2, &w0, NULL)); /* N = 0 */
+    hart_tensor x0 = mk(HART_F32, 2, 0, 4, 0, 0), w4 = rnd(HART_F32, 2, 5, 4, 0, 0, 13), ye = mk(HART_F32, 2, 0, 5, 0, 0);
+    CHECK_OK(op_linear(&ye, &x0, &w4, NULL)); /* M = 0 */
+    hart_tensor s = rnd(HART_F32, 0, 0, 0, 0, 0, 14), sy = mk(HART_F32, 0, 0, 0, 0, 0), sr = mk(HART_F32, 0, 0, 0, 0, 0);
+    sr.be = hart_backend_ref();
+    CHECK_OK(op_transpose(&sy, &s, NULL)); /* 0-D tensors */
+    CHECK_OK(op_transpose(&sr, &s, NULL));
+    assert_true(*(float *)sy.data == *(float *)s.data && *(float *)sr.data == *(float *)s.data);
+    sr.be = NULL;
+    hart_tensor *all[] = {&x, &w, &b, &x2, &w0, &y0, &x0, &w4, &ye, &s, &sy, &sr};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) hart_tensor_free(all[i]);
+}
+
 /* The converted-weight cache must notice new contents at the same address. */
 static void test_linear_weight_cache(void **st) {
     for (int wd = 1; wd < 3; wd++) {
@@ -259,7 +282,7 @@ static void test_argmin_dist(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_linear),    cmocka_unit_test(test_linear_weight_cache),
+        cmocka_unit_test(test_linear),    cmocka_unit_test(test_linear_empty), cmocka_unit_test(test_linear_weight_cache),
         cmocka_unit_test(test_matmul),    cmocka_unit_test(test_matmul_split), cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_argmin_dist),
     };

@@ -40,7 +40,7 @@ void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, con
 
 hart_status cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *b) {
-    int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = K ? hart_tensor_numel(x) / K : hart_tensor_numel(y) / (N ? N : 1);
+    int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = ref_dims(x, 0, x->ndim - 1);
     float *out = y->data;
     if (M == 0 || N == 0) return HART_OK;
     if (K > 0) {
