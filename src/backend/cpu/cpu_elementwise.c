@@ -58,16 +58,16 @@ static inline float bin1(float a, float b, hart_binop op) {
         for (int64_t r = 0; r < n / inner; r++) {                               \
             float *py = Y + r * inner;                                          \
             switch (op) {                                                       \
-            case HART_BIN_ADD: for (int64_t j = 0; j < inner; j++) py[j] = A[IA] + B[IB]; break; \
-            case HART_BIN_SUB: for (int64_t j = 0; j < inner; j++) py[j] = A[IA] - B[IB]; break; \
-            case HART_BIN_MUL: for (int64_t j = 0; j < inner; j++) py[j] = A[IA] * B[IB]; break; \
-            default: for (int64_t j = 0; j < inner; j++) py[j] = A[IA] / B[IB]; break;           \
+            case HART_BIN_ADD: _Pragma("omp simd") for (int64_t j = 0; j < inner; j++) py[j] = A[IA] + B[IB]; break; \
+            case HART_BIN_SUB: _Pragma("omp simd") for (int64_t j = 0; j < inner; j++) py[j] = A[IA] - B[IB]; break; \
+            case HART_BIN_MUL: _Pragma("omp simd") for (int64_t j = 0; j < inner; j++) py[j] = A[IA] * B[IB]; break; \
+            default: _Pragma("omp simd") for (int64_t j = 0; j < inner; j++) py[j] = A[IA] / B[IB]; break;           \
             }                                                                   \
         }                                                                       \
     } while (0)
 
 #define FLAT_LOOP(EXPR)                                                         \
-    _Pragma("omp parallel for if (n > CPU_PAR_MIN) schedule(static)")           \
+    _Pragma("omp parallel for simd if (n > CPU_PAR_MIN) schedule(static)")      \
     for (int64_t i = 0; i < n; i++) Y[i] = (EXPR)
 
 /* Is t (right-aligned against y, leading 1s dropped) equal to y's trailing dims? */
@@ -133,7 +133,7 @@ hart_status cpu_scale(hart_backend *be, hart_tensor *y, const hart_tensor *x, fl
     int64_t n = hart_tensor_numel(x);
     const float *in = x->data;
     float *out = y->data;
-#pragma omp parallel for if (n > CPU_PAR_MIN) schedule(static)
+#pragma omp parallel for simd if (n > CPU_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) out[i] = alpha * in[i] + beta;
     return HART_OK;
 }

@@ -43,6 +43,7 @@ hart_status cpu_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
                 float scale = (float)(inv * (ga ? ga[ch] : 1.0)), shift = bb ? bb[ch] : 0.0f;
                 const float *pi = in + (n * C + ch) * S;
                 float *po = out + (n * C + ch) * S;
+#pragma omp simd
                 for (int64_t s = 0; s < S; s++) po[s] = ((pi[s] - m_hi) - m_lo) * scale + shift;
             }
         }
@@ -98,10 +99,13 @@ hart_status cpu_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x,
         double sq = 0;
         for (int64_t i = 0; i < D; i++) sq += (double)p[i] * p[i];
         float inv = (float)(1.0 / sqrt(sq / (double)D + eps));
-        if (ga)
+        if (ga) {
+#pragma omp simd
             for (int64_t i = 0; i < D; i++) o[i] = p[i] * inv * ga[i];
-        else
+        } else {
+#pragma omp simd
             for (int64_t i = 0; i < D; i++) o[i] = p[i] * inv;
+        }
     }
     free(ga);
     return HART_OK;
