@@ -1,8 +1,9 @@
 /* `make bench`: GEMM throughput of OpenBLAS sgemm called directly vs our
  * op_linear (f32, f16, bf16 weights) vs the naive reference, plus conv2d 3x3
  * at a VAE-like shape, attention at a HART-like shape and the codebook
- * search, each against the reference backend. One line per case: best time
- * of a few runs, GFLOP/s, and the ratio to the case's baseline. */
+ * search, a small-M linear, softmax and tanh-GELU, each against the reference
+ * backend. One line per case: best time of a few runs, throughput (GFLOP/s;
+ * Melem/s for softmax and GELU) and the speed ratio to the case's baseline. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,11 +40,15 @@ static double best_time(run_fn f, void *ctx, int reps, double budget) {
     return best;
 }
 
-static void line(const char *name, const char *shape, double secs, double flop, double base_secs) {
-    printf("%-34s %-22s %10.3f ms %9.2f GFLOP/s", name, shape, secs * 1e3, flop / secs * 1e-9);
+static void line_u(const char *name, const char *shape, double secs, double giga, const char *unit, double base_secs) {
+    printf("%-34s %-22s %10.3f ms %9.2f %s", name, shape, secs * 1e3, giga / secs * 1e-9, unit);
     if (base_secs > 0) printf("  x%.2f", base_secs / secs);
     printf("\n");
     fflush(stdout);
+}
+
+static void line(const char *name, const char *shape, double secs, double flop, double base_secs) {
+    line_u(name, shape, secs, flop, "GFLOP/s", base_secs);
 }
 
 static hart_tensor tens(hart_backend *be, hart_dtype dt, int nd, int64_t a, int64_t b, int64_t c, int64_t d, unsigned seed) {
@@ -114,6 +119,58 @@ static void bench_gemm(int n, int with_ref) {
         line("reference (naive, double acc)", shape, best_time(run_linear, &c, 1, 0), flop, tb);
     }
     hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&y); hart_tensor_free(&w16); hart_tensor_free(&wb16);
+}
+
+/* Small-M linear (the first HART stages, batch-2 CFG): memory-bound on the weight. */
+typedef struct {
+    hart_tensor *x, *w, *y;
+} lin2_ctx;
+static hart_status run_linear2(void *c) {
+    lin2_ctx *l = c;
+    return op_linear(l->y, l->x, l->w, NULL);
+}
+
+static void bench_small_m(int M, int K, int N) {
+    char shape[64];
+    snprintf(shape, sizeof shape, "M=%d K=%d N=%d", M, K, N);
+    double flop = 2.0 * M * (double)K * N;
+    hart_tensor x = tens(NULL, HART_F32, 2, M, K, 0, 0, 40), w = tens(NULL, HART_F32, 2, N, K, 0, 0, 41);
+    hart_tensor w16 = tens(NULL, HART_F16, 2, N, K, 0, 0, 42), y = tens(NULL, HART_F32, 2, M, N, 0, 0, 43);
+    lin2_ctx c = {&x, &w, &y};
+    double t = best_time(run_linear2, &c, 20, 1.0);
+    hart_tensor yr = y;
+    yr.be = hart_backend_ref();
+    lin2_ctx cr = {&x, &w, &yr};
+    double tr = best_time(run_linear2, &cr, 1, 0);
+    line("op_linear reference", shape, tr, flop, 0);
+    line("op_linear f32", shape, t, flop, tr);
+    c.w = &w16;
+    line("op_linear f16 (cached weight)", shape, best_time(run_linear2, &c, 20, 1.0), flop, tr);
+    hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&w16); hart_tensor_free(&y);
+}
+
+/* Softmax and tanh-GELU (the vector-exp kernels) on 4M elements. */
+typedef struct {
+    hart_tensor *x, *y;
+    int which;
+} ew_ctx;
+static hart_status run_ew(void *c) {
+    ew_ctx *e = c;
+    return e->which ? op_act(e->y, e->x, HART_ACT_GELU_TANH) : op_softmax(e->y, e->x);
+}
+
+static void bench_elementwise(void) {
+    hart_tensor x = tens(NULL, HART_F32, 2, 2048, 2048, 0, 0, 50), y = tens(NULL, HART_F32, 2, 2048, 2048, 0, 0, 51);
+    const char *names[2][2] = {{"softmax reference", "softmax cpu"}, {"gelu_tanh reference", "gelu_tanh cpu"}};
+    for (int which = 0; which < 2; which++) {
+        hart_tensor yr = y;
+        yr.be = hart_backend_ref();
+        ew_ctx c = {&x, &y, which}, cr = {&x, &yr, which};
+        double tr = best_time(run_ew, &cr, 1, 0), t = best_time(run_ew, &c, 10, 1.0);
+        line_u(names[which][0], "2048x2048", tr, 4194304.0 * 1e3, "Melem/s", 0);
+        line_u(names[which][1], "2048x2048", t, 4194304.0 * 1e3, "Melem/s", tr);
+    }
+    hart_tensor_free(&x); hart_tensor_free(&y);
 }
 
 /* ---- conv2d ---- */
@@ -205,9 +262,11 @@ int main(int argc, char **argv) {
     bench_gemm(512, 1);
     bench_gemm(1024, 0);
     if (!quick) bench_gemm(2048, 0);
+    bench_small_m(2, 1024, 4096);
     bench_conv(64, 64, 1);
     if (!quick) bench_conv(128, 128, 0);
     bench_attention(2, 1024, 2048, 64);
     bench_argmin(1024, 4096, 32);
+    bench_elementwise();
     return 0;
 }
