@@ -35,7 +35,8 @@ static void cpu_init(void) {
     /* our OpenMP threads drive OpenBLAS; its own pool stays idle (cpu_sgemm) */
     openblas_set_num_threads(1);
     const char *cfg = openblas_get_config();
-    snprintf(g_cpu.name, sizeof g_cpu.name, "cpu (%s, %d threads)", cfg ? cfg : "OpenBLAS", omp_get_max_threads());
+    int nt = omp_get_max_threads();
+    snprintf(g_cpu.name, sizeof g_cpu.name, "cpu (%s, %d thread%s)", cfg ? cfg : "OpenBLAS", nt, nt == 1 ? "" : "s");
 }
 
 hart_backend *hart_backend_cpu(void) {
