@@ -107,8 +107,9 @@ $(BIN): $(CLI_OBJS) $(LIB)
 $(BUILD)/tests/%: tests/%.c $(LIB_SAN) $(TEST_SUPPORT_SAN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -Itests -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS)
-# Benchmarks link the optimised build.
-$(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL)
+# Benchmarks link the optimised build (a static pattern rule, so the
+# sanitizer rule above never wins when the release support objects are new).
+$(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
 

@@ -112,9 +112,10 @@ hart_status op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
     if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
-    if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] ||
-        hart_tensor_numel(y) / w->shape[0] != hart_tensor_numel(x) / (w->shape[1] ? w->shape[1] : 1))
-        return shape_err(op, "output shape", y, x);
+    int64_t mx = 1, my = 1; /* rows of x and y (products of the leading dims; no division: K or N may be 0) */
+    for (int i = 0; i < x->ndim - 1; i++) mx *= x->shape[i];
+    for (int i = 0; i < y->ndim - 1; i++) my *= y->shape[i];
+    if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] || mx != my) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
     DISPATCH(op, linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
 }

@@ -4,7 +4,7 @@
 
 hart_status ref_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *b) {
-    int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = hart_tensor_numel(x) / (K ? K : 1);
+    int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = ref_dims(x, 0, x->ndim - 1);
     float *out = ref_f(y);
     const float *in = ref_f(x);
     for (int64_t m = 0; m < M; m++)

@@ -9,6 +9,10 @@ hart_status ref_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x
     int nd = x->ndim;
     size_t es = hart_dtype_size_bits(x->dtype) / 8;
     int64_t xs[HART_MAX_DIMS], n = hart_tensor_numel(x);
+    if (nd == 0) { /* a scalar */
+        memcpy(y->data, x->data, es);
+        return HART_OK;
+    }
     xs[nd - 1] = 1;
     for (int d = nd - 2; d >= 0; d--) xs[d] = xs[d + 1] * x->shape[d + 1];
     for (int64_t i = 0; i < n; i++) {
