@@ -88,6 +88,7 @@ static void cl_destroy(hart_backend *be) {
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
         if (b->flag) clReleaseMemObject(b->flag);
         if (b->prog) clReleaseProgram(b->prog);
+        if (b->prog_nv) clReleaseProgram(b->prog_nv);
         if (b->q) clReleaseCommandQueue(b->q);
         if (b->ctx) clReleaseContext(b->ctx);
         free(b);
@@ -101,7 +102,9 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
     for (int i = 0; i < b->nkern; i++)
         if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; return HART_OK; }
     cl_int err;
-    cl_kernel kk = clCreateKernel(b->prog, name, &err);
+    cl_program prog = strncmp(name, "nv_", 3) ? b->prog : b->prog_nv;
+    if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
+    cl_kernel kk = clCreateKernel(prog, name, &err);
     if (!kk) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: %s", name, clb_errname(err));
     if (b->nkern < CLB_MAX_KERNELS) {
         snprintf(b->kern[b->nkern].name, sizeof b->kern[b->nkern].name, "%s", name);
@@ -169,6 +172,22 @@ static const hart_backend_vt cl_vt = {
     .pixel_shuffle = clo_pixel_shuffle, .pixel_unshuffle = clo_pixel_unshuffle, .reduce = clo_reduce,
     .argmin_dist = clo_argmin_dist,
 };
+
+int hart_opencl_set_tensor_cores(hart_backend *be, int on) {
+    if (!be || be->kind != HART_BACKEND_OPENCL) return 0;
+    clb *b = clb_of(be);
+    b->tc = on && b->prog_nv != NULL;
+    return b->tc;
+}
+
+hart_status hart_opencl_native(hart_backend *be, void **ctx, void **queue, void **device) {
+    if (!be || be->kind != HART_BACKEND_OPENCL) return hart_fail(HART_EINVAL, "not an OpenCL backend");
+    clb *b = clb_of(be);
+    if (ctx) *ctx = b->ctx;
+    if (queue) *queue = b->q;
+    if (device) *device = b->dev;
+    return HART_OK;
+}
 
 /* ---- device selection --------------------------------------------------- */
 
@@ -276,7 +295,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     clGetDeviceInfo(b->dev, CL_DEVICE_NAME, sizeof dn, dn, NULL);
     clGetDeviceInfo(b->dev, CL_DEVICE_VENDOR, sizeof vendor, vendor, NULL);
     dn[sizeof dn - 1] = vendor[sizeof vendor - 1] = 0;
-    snprintf(be->name, sizeof be->name, "opencl:%d:%d %.100s", pi, di, dn);
+    snprintf(be->name, sizeof be->name, "opencl:%d:%d %.90s", pi % 100, di % 100, dn);
     b->nvidia = strstr(vendor, "NVIDIA") != NULL && !getenv("HART_CL_PORTABLE");
     clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof b->max_wg, &b->max_wg, NULL);
     cl_int err;
@@ -286,16 +305,33 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, clb_errname(err)); }
     b->flag = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (!b->flag) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, clb_errname(err)); }
-    char info[1200] = "";
-    hart_status s = clb_build_program(b, info, sizeof info);
+    char info[1200] = "", tcinfo[400] = "";
+    hart_status s = clb_build_program(b, 0, &b->prog, info, sizeof info);
     if (s) { cl_destroy(be); return hart_fail_ctx(s, "opencl on %s", dn); }
+    if (b->nvidia) {
+        cl_uint ma = 0, mi = 0;
+        clGetDeviceInfo(b->dev, 0x4000 /* CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV */, sizeof ma, &ma, NULL);
+        clGetDeviceInfo(b->dev, 0x4001 /* CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV */, sizeof mi, &mi, NULL);
+        b->cc_major = (int)ma;
+        b->cc_minor = (int)mi;
+        if (ma >= 8) {
+            char ti[300];
+            if (clb_build_program(b, 1, &b->prog_nv, ti, sizeof ti) == HART_OK)
+                snprintf(tcinfo, sizeof tcinfo, "; tensor-core GEMM sm_%u%u built (%s)%s", ma, mi, ti,
+                         getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES")) ? ", ON" : ", off unless $HART_CL_TENSOR_CORES=1");
+            else
+                snprintf(tcinfo, sizeof tcinfo, "; tensor-core GEMM unavailable: %.250s", hart_errmsg());
+            hart_clear_error();
+        } else
+            snprintf(tcinfo, sizeof tcinfo, "; no tensor-core GEMM (compute capability %u.%u < 8.0)", ma, mi);
+    }
+    b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
     if (b->max_wg < 256) {
         cl_destroy(be);
         return hart_fail(HART_EUNSUPPORTED, "opencl: %s allows only %zu work-items per group (need 256)", dn, b->max_wg);
     }
     if (why)
-        snprintf(why, why_n, "%s (%s, vendor %s%s; %s)", be->name, reason, vendor,
-                 b->nvidia ? ", NVIDIA fast paths on" : "", info);
+        snprintf(why, why_n, "%s (%s, vendor %s; %s%s)", be->name, reason, vendor, info, tcinfo);
     *out = be;
     return HART_OK;
 }

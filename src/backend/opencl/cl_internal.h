@@ -21,7 +21,11 @@ typedef struct {
     cl_device_id dev;
     cl_context ctx;
     cl_command_queue q;
-    cl_program prog;
+    cl_program prog;       /* every portable kernel */
+    cl_program prog_nv;    /* NVIDIA tensor-core kernels (NULL when unavailable) */
+    cl_program prog_tmp;   /* program being built */
+    int cc_major, cc_minor; /* NVIDIA compute capability */
+    int tc;                /* use tensor cores for linear/matmul (f16 operands) */
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     struct { char name[48]; cl_kernel k; } kern[CLB_MAX_KERNELS];
@@ -77,7 +81,7 @@ hart_status clb_host_fallback(hart_backend *be, const char *op, hart_tensor *y, 
                               void *ctx);
 
 /* Program build with the on-disk binary cache. */
-hart_status clb_build_program(clb *b, char *info, size_t info_n);
+hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n);
 
 /* op implementations (one file per family) */
 hart_status clo_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);

@@ -14,7 +14,10 @@ hart_status clb_gemm(clb *b, const clb_gemm_args *g) {
     size_t lws[3] = {16, 16, 1};
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     cl_mem bias = g->bias ? g->bias : g->c;
-    return CLRUN(b, "gemm_tiled", 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
+    const char *kn = "gemm_tiled";
+    size_t tgws[3] = {(size_t)(g->N + 127) / 128 * 256, (size_t)(g->M + 127) / 128, gws[2]}, tlws[3] = {256, 1, 1};
+    if (b->tc) { kn = "nv_gemm_tc"; memcpy(gws, tgws, sizeof gws); memcpy(lws, tlws, sizeof lws); }
+    return CLRUN(b, kn, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
                  AM(g->a), AI(g->a_off), AI(g->a_dt), AI(g->a_sm), AI(g->a_sk), AI(g->a_s0), AI(g->a_s1),
                  AM(g->b), AI(g->b_off), AI(g->b_dt), AI(g->b_sk), AI(g->b_sn), AI(g->b_s0), AI(g->b_s1),
                  AM(g->c), AI(g->c_off), AI(g->c_sm), AI(g->c_s0), AI(g->c_s1),

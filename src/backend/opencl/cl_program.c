@@ -43,9 +43,9 @@ static hart_status cache_dir(char *out, size_t n) {
 
 static hart_status build_log_fail(clb *b, cl_int err, const char *what) {
     size_t n = 0;
-    clGetProgramBuildInfo(b->prog, b->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+    clGetProgramBuildInfo(b->prog_tmp, b->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
     char *log = calloc(1, n + 1);
-    if (log) clGetProgramBuildInfo(b->prog, b->dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
+    if (log) clGetProgramBuildInfo(b->prog_tmp, b->dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
     hart_status s = hart_fail(HART_EDEVICE, "OpenCL %s of the kernels (kernels folder) failed: %s\nbuild log:\n%s", what,
                               clb_errname(err), log ? log : "(none)");
     free(log);
@@ -65,11 +65,11 @@ static int try_binary(clb *b, const char *path, const char *opts) {
             const unsigned char *bin = (const unsigned char *)data + 24;
             size_t blen = len;
             cl_int st = 0, err = 0;
-            b->prog = clCreateProgramWithBinary(b->ctx, 1, &b->dev, &blen, &bin, &st, &err);
-            if (b->prog && err == CL_SUCCESS && st == CL_SUCCESS &&
-                clBuildProgram(b->prog, 1, &b->dev, opts, NULL, NULL) == CL_SUCCESS)
+            b->prog_tmp = clCreateProgramWithBinary(b->ctx, 1, &b->dev, &blen, &bin, &st, &err);
+            if (b->prog_tmp && err == CL_SUCCESS && st == CL_SUCCESS &&
+                clBuildProgram(b->prog_tmp, 1, &b->dev, opts, NULL, NULL) == CL_SUCCESS)
                 ok = 1;
-            else if (b->prog) { clReleaseProgram(b->prog); b->prog = NULL; }
+            else if (b->prog_tmp) { clReleaseProgram(b->prog_tmp); b->prog_tmp = NULL; }
         }
     }
     free(data);
@@ -78,10 +78,10 @@ static int try_binary(clb *b, const char *path, const char *opts) {
 
 static void save_binary(clb *b, const char *path) {
     size_t blen = 0;
-    if (clGetProgramInfo(b->prog, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) || !blen) return;
+    if (clGetProgramInfo(b->prog_tmp, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) || !blen) return;
     unsigned char *bin = malloc(blen);
     if (!bin) return;
-    if (clGetProgramInfo(b->prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
+    if (clGetProgramInfo(b->prog_tmp, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
         uint64_t len = blen, sum = fnv(1469598103934665603ull, bin, blen);
         hart_file_writer w;
         if (hart_file_begin(&w, path) == HART_OK) {
@@ -94,7 +94,12 @@ static void save_binary(clb *b, const char *path) {
     free(bin);
 }
 
-hart_status clb_build_program(clb *b, char *info, size_t info_n) {
+static int wanted(const char *name, int nv) {
+    if (!strcmp(name, "common")) return 1;
+    return nv ? !strcmp(name, "gemm_nv") : strcmp(name, "gemm_nv") != 0;
+}
+
+hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
     const char **srcs = calloc((size_t)n + 1, sizeof *srcs);
@@ -108,11 +113,12 @@ hart_status clb_build_program(clb *b, char *info, size_t info_n) {
     for (int i = 0; i < n; i++)
         if (!strcmp(hart_kernel_sources[i].name, "common")) srcs[k++] = hart_kernel_sources[i].text;
     for (int i = 0; i < n; i++)
-        if (strcmp(hart_kernel_sources[i].name, "common")) srcs[k++] = hart_kernel_sources[i].text;
-    for (int i = 0; i < n; i++) {
-        h = fnv(h, srcs[i + 1], strlen(srcs[i + 1]));
-    }
-    const char *opts = "-cl-std=CL1.2 -cl-mad-enable";
+        if (strcmp(hart_kernel_sources[i].name, "common") && wanted(hart_kernel_sources[i].name, nv))
+            srcs[k++] = hart_kernel_sources[i].text;
+    for (int i = 1; i < k; i++) h = fnv(h, srcs[i], strlen(srcs[i]));
+    char opts[128];
+    if (nv) snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
+    else snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable");
     char name[256], drv[128], ver[128];
     dev_str(b, CL_DEVICE_NAME, name, sizeof name);
     dev_str(b, CL_DRIVER_VERSION, drv, sizeof drv);
@@ -124,21 +130,30 @@ hart_status clb_build_program(clb *b, char *info, size_t info_n) {
 
     char dir[900], path[1024];
     int have_dir = cache_dir(dir, sizeof dir) == HART_OK && !getenv("HART_NO_KERNEL_CACHE");
+    hart_clear_error();
+    b->prog_tmp = NULL;
     if (have_dir) {
         snprintf(path, sizeof path, "%s/cl-%016llx.bin", dir, (unsigned long long)h);
         if (try_binary(b, path, opts)) {
             free(srcs);
+            *out = b->prog_tmp;
             if (info) snprintf(info, info_n, "kernels from cache %s", path);
             return HART_OK;
         }
     }
     cl_int err;
-    b->prog = clCreateProgramWithSource(b->ctx, (cl_uint)n + 1, srcs, NULL, &err);
+    b->prog_tmp = clCreateProgramWithSource(b->ctx, (cl_uint)k, srcs, NULL, &err);
     free(srcs);
-    if (!b->prog) return hart_fail(HART_EDEVICE, "clCreateProgramWithSource: %s", clb_errname(err));
-    err = clBuildProgram(b->prog, 1, &b->dev, opts, NULL, NULL);
-    if (err != CL_SUCCESS) return build_log_fail(b, err, "build");
+    if (!b->prog_tmp) return hart_fail(HART_EDEVICE, "clCreateProgramWithSource: %s", clb_errname(err));
+    err = clBuildProgram(b->prog_tmp, 1, &b->dev, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        hart_status s = build_log_fail(b, err, nv ? "build (tensor-core program)" : "build");
+        clReleaseProgram(b->prog_tmp);
+        b->prog_tmp = NULL;
+        return s;
+    }
     if (have_dir) save_binary(b, path);
+    *out = b->prog_tmp;
     if (info) snprintf(info, info_n, "kernels compiled%s", have_dir ? " and cached" : "");
     return HART_OK;
 }
