@@ -319,8 +319,10 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
             if (clb_build_program(b, 1, &b->prog_nv, ti, sizeof ti) == HART_OK)
                 snprintf(tcinfo, sizeof tcinfo, "; tensor-core GEMM sm_%u%u built (%s)%s", ma, mi, ti,
                          getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES")) ? ", ON" : ", off unless $HART_CL_TENSOR_CORES=1");
-            else
+            else {
                 snprintf(tcinfo, sizeof tcinfo, "; tensor-core GEMM unavailable: %.250s", hart_errmsg());
+                if (getenv("HART_CL_VERBOSE")) fprintf(stderr, "hart: tensor-core program: %s\n", hart_errmsg());
+            }
             hart_clear_error();
         } else
             snprintf(tcinfo, sizeof tcinfo, "; no tensor-core GEMM (compute capability %u.%u < 8.0)", ma, mi);
