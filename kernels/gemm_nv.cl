@@ -15,9 +15,32 @@
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                    \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]))
 
+/* float -> IEEE half bits, round to nearest even (integer code: no fp16 needed) */
+inline ushort f2h_bits(float f) {
+    uint x = as_uint(f), sign = (x >> 16) & 0x8000u, man = x & 0x7fffffu;
+    int ex = (int)((x >> 23) & 0xffu);
+    if (ex == 255) return (ushort)(sign | 0x7c00u | (man ? 0x200u : 0u));
+    int e = ex - 127 + 15;
+    if (e >= 31) return (ushort)(sign | 0x7c00u);
+    if (e <= 0) {
+        if (e < -10) return (ushort)sign;
+        man |= 0x800000u;
+        uint shift = (uint)(14 - e), h = man >> shift, rem = man & ((1u << shift) - 1u), mid = 1u << (shift - 1u);
+        if (rem > mid || (rem == mid && (h & 1u))) h++;
+        return (ushort)(sign | h);
+    }
+    uint h = sign | ((uint)e << 10) | (man >> 13), rem = man & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
+    return (ushort)h;
+}
+
 inline void st_half(__local ushort *s, int li, __global const void *p, int gi, int dt) {
     if (dt == 1) s[li] = ((__global const ushort *)p)[gi];
+#ifdef TC_SOFT_F2H
+    else s[li] = f2h_bits(ldf(p, gi, dt));
+#else
     else vstore_half_rte(ldf(p, gi, dt), li, (__local half *)s);
+#endif
 }
 
 inline uint ld2(__local const ushort *s, int i) { return *(__local const uint *)(s + i); }
@@ -29,8 +52,9 @@ void nv_gemm_tc(int M, int N, int K, int nz1,
                 __global float *C, int c_off, int c_sm, int c_s0, int c_s1,
                 __global const void *bias, int bias_off, int bias_dt, int bias_mode, int bias_s1,
                 float alpha) {
-    __local ushort As[TBM * LDS];
-    __local ushort Bs[TBN * LDS];
+    __local uint As32[TBM * LDS / 2]; /* uint arrays: 4-byte aligned fragment loads */
+    __local uint Bs32[TBN * LDS / 2];
+    __local ushort *As = (__local ushort *)As32, *Bs = (__local ushort *)Bs32;
     int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     int wm = (warp >> 2) * 64, wn = (warp & 3) * 32, g = lane >> 2, t = lane & 3;
     int n0 = get_group_id(0) * TBN, m0 = get_group_id(1) * TBM;
@@ -54,6 +78,7 @@ void nv_gemm_tc(int M, int N, int K, int nz1,
             else Bs[nn * LDS + kk] = 0;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        asm volatile("bar.warp.sync -1;"); /* mma.sync.aligned needs a converged warp */
         for (int kk = 0; kk < TBK; kk += 16) {
             uint af[4][4], bf[4][2];
             for (int mi = 0; mi < 4; mi++) {

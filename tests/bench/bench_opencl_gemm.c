@@ -58,13 +58,14 @@ static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor
             if (op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
         } else {
             cl_command_queue q = g_q;
-            if (g_sgemm(101, 111, 111, (size_t)n, (size_t)n, (size_t)n, 1.0f, a->dev, 0, (size_t)n, b->dev, 0,
-                        (size_t)n, 0.0f, c->dev, 0, (size_t)n, &q, NULL))
-                return -1;
+            int e = g_sgemm(101, 111, 111, (size_t)n, (size_t)n, (size_t)n, 1.0f, a->dev, 0, (size_t)n, b->dev, 0,
+                        (size_t)n, 0.0f, c->dev, 0, (size_t)n, &q, NULL);
+            if (e) { fprintf(stderr, "CLBlastSgemm: status %d\n", e); return -1; }
         }
     }
-    g_be->vt->sync(g_be);
+    hart_status st = g_be->vt->sync(g_be);
     hart_opencl_set_tensor_cores(g_be, 0);
+    if (st) { fprintf(stderr, "variant %d at %d: %s\n", variant, n, hart_errmsg()); return -1; }
     return (now() - t0) / reps;
 }
 
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     if (!lib) lib = dlopen("libclblast.so", RTLD_NOW);
     if (lib) g_sgemm = (sgemm_fn)(uintptr_t)dlsym(lib, "CLBlastSgemm");
     printf("CLBlast: %s\n", g_sgemm ? "loaded" : "not found (install libclblast-dev for the comparison)");
-    int tc = hart_opencl_set_tensor_cores(g_be, 1);
+    int tc = !getenv("HART_BENCH_NO_TC") && hart_opencl_set_tensor_cores(g_be, 1);
     hart_opencl_set_tensor_cores(g_be, 0);
 
     int sizes[16], ns = 0;
@@ -115,17 +116,16 @@ int main(int argc, char **argv) {
         hart_tensor_write(&b, hb, nn * 4);
         double flop = 2.0 * n * n * (double)n;
         double tp = time_gemm(0, &c, &a, &b, n);
-        hart_tensor_read(&c, r0, nn * 4);
+        if (tp < 0 || hart_tensor_read(&c, r0, nn * 4)) { printf("%6d portable GEMM failed: %s\n", n, hart_errmsg()); break; }
         double tt = -1, tb = -1, et = -1, eb = -1;
+        if (g_sgemm) { /* before the tensor-core kernel, so a fault there cannot hide CLBlast's figure */
+            tb = time_gemm(2, &c, &a, &b, n);
+            if (tb > 0 && !hart_tensor_read(&c, r1, nn * 4)) eb = rel(r0, r1, nn);
+        }
         if (tc) {
             tt = time_gemm(1, &c, &a, &b, n);
-            hart_tensor_read(&c, r1, nn * 4);
+            if (tt < 0 || hart_tensor_read(&c, r1, nn * 4)) { printf("%6d tensor-core GEMM failed: %s\n", n, hart_errmsg()); break; }
             et = rel(r1, r0, nn);
-        }
-        if (g_sgemm) {
-            tb = time_gemm(2, &c, &a, &b, n);
-            hart_tensor_read(&c, r1, nn * 4);
-            eb = rel(r0, r1, nn);
         }
         char st[32] = "-", sb[32] = "-", se[32] = "-", sbe[32] = "-";
         if (tt > 0) snprintf(st, sizeof st, "%.0f", flop / tt * 1e-9);
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
             if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
             if (op_attention(&ot, &qt, &kt, &vt, NULL, 0.125f)) { printf("attention failed: %s\n", hart_errmsg()); break; }
         }
-        g_be->vt->sync(g_be);
+        if (g_be->vt->sync(g_be)) printf("attention failed: %s\n", hart_errmsg());
         double t = (now() - t0) / reps;
         printf("\nattention B=1 H=%d q=%d k=%d d=%d (no mask): %.2f ms, %.0f GFLOP/s\n", H, Lq, Lk, D, t * 1e3,
                4.0 * H * Lq * (double)Lk * D / t * 1e-9);
