@@ -3,7 +3,8 @@
  * through inline PTX mma.sync.m16n8k16. Same arguments and semantics as
  * gemm_tiled. 128x128 tile per 256 work-items (8 warps as 2 x 4, each warp
  * 64x32 = 4 x 4 mma tiles), K in steps of 32 staged as f16 in local memory
- * (rows padded to 40 halves: conflict-free fragment loads). */
+ * (rows padded to 40 halves: conflict-free fragment loads); the next K tile
+ * is loaded into registers while the current one is multiplied. */
 #define TBM 128
 #define TBN 128
 #define TBK 32
@@ -14,34 +15,6 @@
                  "{%8,%9}, {%0,%1,%2,%3};"                                                           \
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                    \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]))
-
-/* float -> IEEE half bits, round to nearest even (integer code: no fp16 needed) */
-inline ushort f2h_bits(float f) {
-    uint x = as_uint(f), sign = (x >> 16) & 0x8000u, man = x & 0x7fffffu;
-    int ex = (int)((x >> 23) & 0xffu);
-    if (ex == 255) return (ushort)(sign | 0x7c00u | (man ? 0x200u : 0u));
-    int e = ex - 127 + 15;
-    if (e >= 31) return (ushort)(sign | 0x7c00u);
-    if (e <= 0) {
-        if (e < -10) return (ushort)sign;
-        man |= 0x800000u;
-        uint shift = (uint)(14 - e), h = man >> shift, rem = man & ((1u << shift) - 1u), mid = 1u << (shift - 1u);
-        if (rem > mid || (rem == mid && (h & 1u))) h++;
-        return (ushort)(sign | h);
-    }
-    uint h = sign | ((uint)e << 10) | (man >> 13), rem = man & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
-    return (ushort)h;
-}
-
-inline void st_half(__local ushort *s, int li, __global const void *p, int gi, int dt) {
-    if (dt == 1) s[li] = ((__global const ushort *)p)[gi];
-#ifdef TC_SOFT_F2H
-    else s[li] = f2h_bits(ldf(p, gi, dt));
-#else
-    else vstore_half_rte(ldf(p, gi, dt), li, (__local half *)s);
-#endif
-}
 
 inline uint ld2(__local const ushort *s, int i) { return *(__local const uint *)(s + i); }
 
@@ -64,20 +37,37 @@ void nv_gemm_tc(int M, int N, int K, int nz1,
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++)
             for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    /* software pipelining: the next K tile is fetched into registers while
+     * the tensor cores work on the current one */
+    float ra[16], rb[16];
+    int a_kmaj = a_sk == 1, b_nmaj = b_sn == 1;
+    for (int e = 0; e < 16; e++) {
+        int idx = tid + e * 256;
+        int mm = a_kmaj ? idx >> 5 : idx & 127, ka = a_kmaj ? idx & 31 : idx >> 7;
+        int nn = b_nmaj ? idx & 127 : idx >> 5, kb = b_nmaj ? idx >> 7 : idx & 31;
+        int gm = m0 + mm, gn = n0 + nn;
+        ra[e] = (gm < M && ka < K) ? ldf(A, ao + gm * a_sm + ka * a_sk, a_dt) : 0.0f;
+        rb[e] = (gn < N && kb < K) ? ldf(B, bo + kb * b_sk + gn * b_sn, b_dt) : 0.0f;
+    }
     for (int k0 = 0; k0 < K; k0 += TBK) {
         for (int e = 0; e < 16; e++) {
-            int idx = tid + e * 256, mm, kk, nn;
-            if (a_sk == 1) { kk = idx & 31; mm = idx >> 5; } else { mm = idx & 127; kk = idx >> 7; }
-            int gm = m0 + mm, gk = k0 + kk;
-            if (gm < M && gk < K) st_half(As, mm * LDS + kk, A, ao + gm * a_sm + gk * a_sk, a_dt);
-            else As[mm * LDS + kk] = 0;
-            if (b_sn == 1) { nn = idx & 127; kk = idx >> 7; } else { kk = idx & 31; nn = idx >> 5; }
-            int gn = n0 + nn;
-            gk = k0 + kk;
-            if (gn < N && gk < K) st_half(Bs, nn * LDS + kk, B, bo + gk * b_sk + gn * b_sn, b_dt);
-            else Bs[nn * LDS + kk] = 0;
+            int idx = tid + e * 256;
+            int mm = a_kmaj ? idx >> 5 : idx & 127, ka = a_kmaj ? idx & 31 : idx >> 7;
+            int nn = b_nmaj ? idx & 127 : idx >> 5, kb = b_nmaj ? idx >> 7 : idx & 31;
+            vstore_half_rte(ra[e], mm * LDS + ka, (__local half *)As);
+            vstore_half_rte(rb[e], nn * LDS + kb, (__local half *)Bs);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        int k1 = k0 + TBK;
+        if (k1 < K)
+            for (int e = 0; e < 16; e++) {
+                int idx = tid + e * 256;
+                int mm = a_kmaj ? idx >> 5 : idx & 127, ka = k1 + (a_kmaj ? idx & 31 : idx >> 7);
+                int nn = b_nmaj ? idx & 127 : idx >> 5, kb = k1 + (b_nmaj ? idx >> 7 : idx & 31);
+                int gm = m0 + mm, gn = n0 + nn;
+                ra[e] = (gm < M && ka < K) ? ldf(A, ao + gm * a_sm + ka * a_sk, a_dt) : 0.0f;
+                rb[e] = (gn < N && kb < K) ? ldf(B, bo + kb * b_sk + gn * b_sn, b_dt) : 0.0f;
+            }
         asm volatile("bar.warp.sync -1;"); /* mma.sync.aligned needs a converged warp */
         for (int kk = 0; kk < TBK; kk += 16) {
             uint af[4][4], bf[4][2];

@@ -48,6 +48,7 @@ static cl_command_queue g_q;
 static sgemm_fn g_sgemm;
 
 /* seconds per call of one GEMM variant (0 = portable, 1 = tensor cores, 2 = CLBlast); -1 on failure */
+static int g_lin; /* 1: op_linear (C = A·Bᵀ, the layout of nn.Linear weights) instead of op_matmul */
 static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor *b, int n) {
     int reps = n <= 1024 ? 20 : n <= 4096 ? 5 : 2;
     if (variant < 2) hart_opencl_set_tensor_cores(g_be, variant);
@@ -55,10 +56,10 @@ static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor
     for (int r = -1; r < reps; r++) {
         if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
         if (variant < 2) {
-            if (op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
+            if (g_lin ? op_linear(c, a, b, NULL) : op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
         } else {
             cl_command_queue q = g_q;
-            int e = g_sgemm(101, 111, 111, (size_t)n, (size_t)n, (size_t)n, 1.0f, a->dev, 0, (size_t)n, b->dev, 0,
+            int e = g_sgemm(101, 111, g_lin ? 112 : 111, (size_t)n, (size_t)n, (size_t)n, 1.0f, a->dev, 0, (size_t)n, b->dev, 0,
                         (size_t)n, 0.0f, c->dev, 0, (size_t)n, &q, NULL);
             if (e) { fprintf(stderr, "CLBlastSgemm: status %d\n", e); return -1; }
         }
@@ -97,10 +98,14 @@ int main(int argc, char **argv) {
         int *s = gpu ? full : small, cnt = gpu ? 6 : 2;
         for (int i = 0; i < cnt; i++) sizes[ns++] = s[i];
     }
-    printf("\nGEMM C[M,N] = A[M,K] B[K,N], f32 in/out, M=N=K, GFLOP/s\n");
-    printf("%6s %12s %14s %10s %16s %16s\n", "size", "portable", "tensor-core", "CLBlast", "tc rel err", "portable vs CLBlast");
-    for (int si = 0; si < ns; si++) {
-        int n = sizes[si];
+    for (int pass = 0; pass < 2 * ns; pass++) {
+        int si = pass % ns, n = sizes[si];
+        g_lin = pass >= ns;
+        if (pass == 0 || pass == ns) {
+            printf(g_lin ? "\nop_linear Y[M,N] = X[M,K] W[N,K]^T, f32, M=N=K, GFLOP/s\n"
+                         : "\nop_matmul C[M,N] = A[M,K] B[K,N], f32 in/out, M=N=K, GFLOP/s\n");
+            printf("%6s %12s %14s %10s %16s %16s\n", "size", "portable", "tensor-core", "CLBlast", "tc rel err", "portable vs CLBlast");
+        }
         if (n < 1) continue;
         size_t nn = (size_t)n * n;
         float *ha = malloc(nn * 4), *hb = malloc(nn * 4), *r0 = malloc(nn * 4), *r1 = malloc(nn * 4);

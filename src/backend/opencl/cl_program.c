@@ -118,8 +118,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
     for (int i = 1; i < k; i++) h = fnv(h, srcs[i], strlen(srcs[i]));
     char opts[128];
     if (nv)
-        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d%s", b->cc_major, b->cc_minor,
-                 getenv("HART_CL_TC_SOFTCVT") ? " -DTC_SOFT_F2H" : "");
+        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
     else snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable");
     char name[256], drv[128], ver[128];
     dev_str(b, CL_DEVICE_NAME, name, sizeof name);
