@@ -72,3 +72,72 @@ __kernel void im2col(__global const float *x, int x_off, int H, int W, int kh, i
     if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = x[x_off + (ci * H + iy) * W + ix];
     col[r * pc + p] = v;
 }
+
+/* Large-problem variant of gemm_tiled (same arguments): 128x128 tile per
+ * 16x16 work-group, 8x8 outputs per work-item, K step 16; the next K tile is
+ * fetched into registers while the current one is multiplied. */
+#define BT 128
+__kernel __attribute__((reqd_work_group_size(16, 16, 1)))
+void gemm_tiled_big(int M, int N, int K, int nz1,
+                    __global const void *A, int a_off, int a_dt, int a_sm, int a_sk, int a_s0, int a_s1,
+                    __global const void *B, int b_off, int b_dt, int b_sk, int b_sn, int b_s0, int b_s1,
+                    __global float *C, int c_off, int c_sm, int c_s0, int c_s1,
+                    __global const void *bias, int bias_off, int bias_dt, int bias_mode, int bias_s1,
+                    float alpha) {
+    int tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;
+    int n0 = get_group_id(0) * BT, m0 = get_group_id(1) * BT;
+    int z = get_global_id(2), z0 = z / nz1, z1 = z % nz1;
+    int ao = a_off + z0 * a_s0 + z1 * a_s1, bo = b_off + z0 * b_s0 + z1 * b_s1, co = c_off + z0 * c_s0 + z1 * c_s1;
+    __local float As[GK][BT + 4];
+    __local float Bs[GK][BT + 4];
+    int a_kmaj = a_sk == 1, b_nmaj = b_sn == 1;
+    float acc[8][8], ra[8], rb[8];
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    for (int e = 0; e < 8; e++) {
+        int idx = tid + e * 256;
+        int mm = a_kmaj ? idx >> 4 : idx & 127, ka = a_kmaj ? idx & 15 : idx >> 7;
+        int nn = b_nmaj ? idx & 127 : idx >> 4, kb = b_nmaj ? idx >> 7 : idx & 15;
+        ra[e] = (m0 + mm < M && ka < K) ? ldf(A, ao + (m0 + mm) * a_sm + ka * a_sk, a_dt) : 0.0f;
+        rb[e] = (n0 + nn < N && kb < K) ? ldf(B, bo + kb * b_sk + (n0 + nn) * b_sn, b_dt) : 0.0f;
+    }
+    for (int k0 = 0; k0 < K; k0 += GK) {
+        for (int e = 0; e < 8; e++) {
+            int idx = tid + e * 256;
+            int mm = a_kmaj ? idx >> 4 : idx & 127, ka = a_kmaj ? idx & 15 : idx >> 7;
+            int nn = b_nmaj ? idx & 127 : idx >> 4, kb = b_nmaj ? idx >> 7 : idx & 15;
+            As[ka][mm] = ra[e];
+            Bs[kb][nn] = rb[e];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int k1 = k0 + GK;
+        if (k1 < K)
+            for (int e = 0; e < 8; e++) {
+                int idx = tid + e * 256;
+                int mm = a_kmaj ? idx >> 4 : idx & 127, ka = k1 + (a_kmaj ? idx & 15 : idx >> 7);
+                int nn = b_nmaj ? idx & 127 : idx >> 4, kb = k1 + (b_nmaj ? idx >> 7 : idx & 15);
+                ra[e] = (m0 + mm < M && ka < K) ? ldf(A, ao + (m0 + mm) * a_sm + ka * a_sk, a_dt) : 0.0f;
+                rb[e] = (n0 + nn < N && kb < K) ? ldf(B, bo + kb * b_sk + (n0 + nn) * b_sn, b_dt) : 0.0f;
+            }
+        for (int kk = 0; kk < GK; kk++) {
+            float a[8], b[8];
+            for (int i = 0; i < 8; i++) a[i] = As[kk][ty + 16 * i];
+            for (int j = 0; j < 8; j++) b[j] = Bs[kk][tx + 16 * j];
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++) acc[i][j] = mad(a[i], b[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < 8; i++) {
+        int m = m0 + ty + 16 * i;
+        if (m >= M) continue;
+        for (int j = 0; j < 8; j++) {
+            int n = n0 + tx + 16 * j;
+            if (n >= N) continue;
+            float v = alpha * acc[i][j];
+            if (bias_mode == 1) v += ldf(bias, bias_off + z1 * bias_s1 + n, bias_dt);
+            else if (bias_mode == 2) v += ldf(bias, bias_off + z1 * bias_s1 + m, bias_dt);
+            C[co + m * c_sm + n] = v;
+        }
+    }
+}

@@ -115,9 +115,10 @@ static void test_linear(void **st) {
     skip_if_none();
     g_tol = g_gemm_tol;
     hart_dtype dts[3] = {HART_F32, HART_F16, HART_BF16};
-    int64_t sizes[3][3] = {{1, 1, 1}, {17, 67, 33}, {130, 129, 70}}; /* M, K, N */
+    /* M, K, N; the last is large enough for the 128x128-tile kernel */
+    int64_t sizes[4][3] = {{1, 1, 1}, {17, 67, 33}, {130, 129, 70}, {1025, 67, 1031}};
     for (int t = 0; t < 3; t++)
-        for (int z = 0; z < 3; z++) {
+        for (int z = 0; z < 4; z++) {
             int64_t M = sizes[z][0], K = sizes[z][1], N = sizes[z][2];
             pair x = mkf(3, 1, M, K, 0), w = mk(dts[t], 2, N, K, 0, 0, -1, 1), b = mk(dts[t], 1, N, 0, 0, 0, -1, 1);
             pair y = out(HART_F32, 3, 1, M, N, 0);

@@ -1,5 +1,6 @@
 /* OpenCL linear, matmul and conv2d on the tiled GEMM kernel (kernels/gemm.cl). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/opencl/cl_internal.h"
@@ -15,6 +16,14 @@ hart_status clb_gemm(clb *b, const clb_gemm_args *g) {
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     cl_mem bias = g->bias ? g->bias : g->c;
     const char *kn = "gemm_tiled";
+    /* large problems (or $HART_CL_BIG_TILES=1, used by the tests): 128x128 tiles */
+    static int force_big = -1;
+    if (force_big < 0) force_big = getenv("HART_CL_BIG_TILES") ? atoi(getenv("HART_CL_BIG_TILES")) : 0;
+    if (force_big || ((int64_t)g->M * g->N * g->nz0 * g->nz1 >= ((int64_t)1 << 20) && g->M >= 256 && g->N >= 256)) {
+        kn = "gemm_tiled_big";
+        gws[0] = (size_t)(g->N + 127) / 128 * 16;
+        gws[1] = (size_t)(g->M + 127) / 128 * 16;
+    }
     size_t tgws[3] = {(size_t)(g->N + 127) / 128 * 256, (size_t)(g->M + 127) / 128, gws[2]}, tlws[3] = {256, 1, 1};
     if (b->tc) { kn = "nv_gemm_tc"; memcpy(gws, tgws, sizeof gws); memcpy(lws, tlws, sizeof lws); }
     return CLRUN(b, kn, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
