@@ -298,6 +298,9 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     snprintf(be->name, sizeof be->name, "opencl:%d:%d %.90s", pi % 100, di % 100, dn);
     b->nvidia = strstr(vendor, "NVIDIA") != NULL && !getenv("HART_CL_PORTABLE");
     clGetDeviceInfo(b->dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof b->max_wg, &b->max_wg, NULL);
+    cl_uint cus = 1;
+    clGetDeviceInfo(b->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    b->cus = (int)cus;
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, clb_errname(err)); }

@@ -28,6 +28,7 @@ typedef struct {
     int tc;                /* use tensor cores for linear/matmul (f16 operands) */
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
     struct { char name[48]; cl_kernel k; } kern[CLB_MAX_KERNELS];
     int nkern;
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */

@@ -16,10 +16,12 @@ hart_status clb_gemm(clb *b, const clb_gemm_args *g) {
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     cl_mem bias = g->bias ? g->bias : g->c;
     const char *kn = "gemm_tiled";
-    /* large problems (or $HART_CL_BIG_TILES=1, used by the tests): 128x128 tiles */
+    /* 128x128 tiles once there are at least as many of them as compute units
+     * (or always with $HART_CL_BIG_TILES=1) */
     static int force_big = -1;
     if (force_big < 0) force_big = getenv("HART_CL_BIG_TILES") ? atoi(getenv("HART_CL_BIG_TILES")) : 0;
-    if (force_big || ((int64_t)g->M * g->N * g->nz0 * g->nz1 >= ((int64_t)1 << 20) && g->M >= 256 && g->N >= 256)) {
+    int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
+    if (force_big || (tiles >= b->cus && g->M >= 256 && g->N >= 256)) {
         kn = "gemm_tiled_big";
         gws[0] = (size_t)(g->N + 127) / 128 * 16;
         gws[1] = (size_t)(g->M + 127) / 128 * 16;
