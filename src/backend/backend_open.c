@@ -28,6 +28,11 @@ hart_status hart_backend_open(const char *spec, hart_backend **out, char *why, s
     }
     if (!strcmp(spec, "auto")) {
         char w[512];
+        if (!hart_opencl_has_gpu()) {
+            *out = hart_backend_cpu();
+            if (why) snprintf(why, why_n, "auto: %s (no OpenCL GPU/accelerator; use 'opencl' to force a CPU OpenCL device)", (*out)->name);
+            return HART_OK;
+        }
         if (hart_opencl_open(-1, -1, out, w, sizeof w) == HART_OK) {
             if (why) snprintf(why, why_n, "auto: %s", w);
             return HART_OK;

@@ -210,6 +210,21 @@ static const char *type_name(cl_device_type t) {
     return (t & CL_DEVICE_TYPE_GPU) ? "GPU" : (t & CL_DEVICE_TYPE_CPU) ? "CPU" : (t & CL_DEVICE_TYPE_ACCELERATOR) ? "accelerator" : "other";
 }
 
+int hart_opencl_has_gpu(void) {
+    cl_platform_id p[MAXP];
+    int np = platforms(p);
+    for (int i = 0; i < np; i++) {
+        cl_device_id d[MAXD];
+        int nd = devices(p[i], d);
+        for (int j = 0; j < nd; j++) {
+            cl_device_type t = 0;
+            clGetDeviceInfo(d[j], CL_DEVICE_TYPE, sizeof t, &t, NULL);
+            if (t & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) return 1;
+        }
+    }
+    return 0;
+}
+
 int hart_opencl_list(FILE *f) {
     cl_platform_id p[MAXP];
     int np = platforms(p), total = 0;

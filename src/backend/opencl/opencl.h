@@ -10,6 +10,10 @@
 /* Open platform `plat`, device `dev` (-1 = pick: first GPU of any platform,
  * else the first device). `why` (may be NULL) receives the reason. */
 hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, size_t why_n);
+/* 1 if some platform has a GPU or accelerator device ("auto" only takes
+ * OpenCL then: on CPU-only OpenCL runtimes such as PoCL the native CPU
+ * backend is faster). */
+int hart_opencl_has_gpu(void);
 /* Print every platform/device ("opencl:P:D name (type, CUs, memory)") to f.
  * Returns the number of devices found (0 when there is no OpenCL runtime). */
 int hart_opencl_list(FILE *f);
