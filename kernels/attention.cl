@@ -1,0 +1,87 @@
+/* Fused attention (one pass over K/V, online softmax, additive mask, GQA).
+ * A work-group of 64 work-items handles 64 query rows of one (batch, head);
+ * K/V tiles of 32 keys are staged in local memory. Head dims up to DH are
+ * zero-padded, so one instance serves every D <= DH. */
+#define ATT_BQ 64
+#define ATT_BK 32
+
+#define ATTENTION_KERNEL(NAME, DH)                                                                       \
+__kernel __attribute__((reqd_work_group_size(ATT_BQ, 1, 1)))                                            \
+void NAME(__global const float *Q, int q_off, __global const float *K, int k_off,                      \
+          __global const float *V, int v_off, __global const float *Mk, int m_off, int has_mask,       \
+          int mb_stride, int mh_stride, __global float *O, int o_off, int H, int Hkv, int Lq, int Lk,     \
+          int D, float scale) {                                                                          \
+    __local float Ks[ATT_BK][DH];                                                                        \
+    __local float Vs[ATT_BK][DH];                                                                        \
+    int lid = get_local_id(0), bh = get_group_id(1), b = bh / H, h = bh % H;                             \
+    int hk = h / (H / Hkv), i = get_group_id(0) * ATT_BQ + lid;                                          \
+    int live = i < Lq;                                                                                   \
+    long qrow = q_off + ((long)bh * Lq + (live ? i : 0)) * D;                                            \
+    long kvbase = ((long)b * Hkv + hk) * Lk * D;                                                         \
+    __global const float *mrow = Mk + m_off + (long)b * mb_stride + (long)h * mh_stride +                \
+                                 (long)(live ? i : 0) * Lk;                                              \
+    float q[DH], acc[DH], s[ATT_BK];                                                                     \
+    for (int d = 0; d < DH; d++) { q[d] = d < D ? Q[qrow + d] * scale : 0.0f; acc[d] = 0.0f; }          \
+    float m = -INFINITY, l = 0.0f;                                                                       \
+    for (int j0 = 0; j0 < Lk; j0 += ATT_BK) {                                                            \
+        int nk = min(ATT_BK, Lk - j0);                                                                   \
+        for (int e = lid; e < ATT_BK * DH; e += ATT_BQ) {                                                \
+            int jj = e / DH, d = e % DH;                                                                 \
+            int ok = jj < nk && d < D;                                                                   \
+            long g = kvbase + (long)(j0 + jj) * D + d;                                                   \
+            Ks[jj][d] = ok ? K[k_off + g] : 0.0f;                                                        \
+            Vs[jj][d] = ok ? V[v_off + g] : 0.0f;                                                        \
+        }                                                                                                \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+        if (live) {                                                                                      \
+            float bm = -INFINITY;                                                                        \
+            for (int jj = 0; jj < ATT_BK; jj++) {                                                        \
+                float t = -INFINITY;                                                                     \
+                if (jj < nk) {                                                                           \
+                    t = 0.0f;                                                                            \
+                    for (int d = 0; d < DH; d++) t = mad(q[d], Ks[jj][d], t);                           \
+                    if (has_mask) t += mrow[j0 + jj];                                                    \
+                }                                                                                        \
+                s[jj] = t;                                                                               \
+                bm = fmax(bm, t);                                                                        \
+            }                                                                                            \
+            if (bm != -INFINITY) {                                                                       \
+                float mn = fmax(m, bm);                                                                  \
+                float corr = m == -INFINITY ? 0.0f : exp(m - mn);                                        \
+                l *= corr;                                                                               \
+                for (int d = 0; d < DH; d++) acc[d] *= corr;                                             \
+                for (int jj = 0; jj < ATT_BK; jj++) {                                                    \
+                    float p = s[jj] == -INFINITY ? 0.0f : exp(s[jj] - mn);                               \
+                    l += p;                                                                              \
+                    for (int d = 0; d < DH; d++) acc[d] = mad(p, Vs[jj][d], acc[d]);                    \
+                }                                                                                        \
+                m = mn;                                                                                  \
+            }                                                                                            \
+        }                                                                                                \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                                    \
+    }                                                                                                    \
+    if (live) {                                                                                          \
+        float inv = l > 0.0f ? 1.0f / l : 0.0f;                                                          \
+        for (int d = 0; d < D && d < DH; d++) O[o_off + qrow - q_off + d] = acc[d] * inv;                \
+    }                                                                                                    \
+}
+
+ATTENTION_KERNEL(attention_d32, 32)
+ATTENTION_KERNEL(attention_d64, 64)
+ATTENTION_KERNEL(attention_d128, 128)
+
+/* Rotary embedding; gid over B*H*L*(D/2). y may alias x. */
+__kernel void rope(__global const float *x, int x_off, __global float *y, int y_off, __global const float *c,
+                   int c_off, __global const float *sn, int s_off, int H, int L, int D, int cb1, int n,
+                   int interleaved) {
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    int half_d = D / 2, i = gid % half_d, row = gid / half_d; /* row = (b*H + h)*L + l */
+    int l = row % L, b = row / L / H;
+    int cidx = ((cb1 ? 0 : b) * L + l) * half_d + i;
+    int i0 = interleaved ? 2 * i : i, i1 = interleaved ? 2 * i + 1 : i + half_d;
+    long base = (long)row * D;
+    float a = x[x_off + base + i0], bb = x[x_off + base + i1], cc = c[c_off + cidx], ss = sn[s_off + cidx];
+    y[y_off + base + i0] = a * cc - bb * ss;
+    y[y_off + base + i1] = bb * cc + a * ss;
+}

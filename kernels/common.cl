@@ -1,0 +1,38 @@
+/* Shared helpers (this source is placed first in the program). */
+#ifndef INFINITY
+#define INFINITY (1.0f / 0.0f)
+#endif
+
+/* Element i of a float tensor stored as f32 (dt 0), f16 (1) or bf16 (2). */
+inline float ldf(__global const void *p, int i, int dt) {
+    if (dt == 0) return ((__global const float *)p)[i];
+    if (dt == 1) return vload_half(i, (__global const half *)p);
+    return as_float((uint)((__global const ushort *)p)[i] << 16);
+}
+
+/* Work-group sum of v (n = local size, power of two); red holds n floats. */
+inline float wg_sum(float v, __local float *red) {
+    int lid = get_local_id(0), n = get_local_size(0);
+    red[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n / 2; s > 0; s >>= 1) {
+        if (lid < s) red[lid] += red[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+inline float wg_max(float v, __local float *red) {
+    int lid = get_local_id(0), n = get_local_size(0);
+    red[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n / 2; s > 0; s >>= 1) {
+        if (lid < s) red[lid] = fmax(red[lid], red[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}

@@ -1,0 +1,125 @@
+/* OpenCL backend internals: state, kernel launch helpers, buffer pool. */
+#ifndef HART_CL_INTERNAL_H
+#define HART_CL_INTERNAL_H
+
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#include <CL/cl.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+
+#define CLB_MAX_KERNELS 64
+#define CLB_POOL_SLOTS 256
+
+typedef struct {
+    cl_mem mem;
+    size_t size;
+} clb_slot;
+
+typedef struct {
+    cl_platform_id plat;
+    cl_device_id dev;
+    cl_context ctx;
+    cl_command_queue q;
+    cl_program prog;       /* every portable kernel */
+    cl_program prog_nv;    /* NVIDIA tensor-core kernels (NULL when unavailable) */
+    cl_program prog_tmp;   /* program being built */
+    int cc_major, cc_minor; /* NVIDIA compute capability */
+    int tc;                /* use tensor cores for linear/matmul (f16 operands) */
+    int nvidia;            /* vendor fast paths allowed */
+    size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
+    struct { char name[48]; cl_kernel k; } kern[CLB_MAX_KERNELS];
+    int nkern;
+    clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
+    int npool;
+    size_t pooled_bytes;
+    cl_mem flag;           /* 1 int, error flag for kernels (embedding ids) */
+} clb;
+
+const char *clb_errname(cl_int e);
+static inline clb *clb_of(hart_backend *be) { return (clb *)be->impl; }
+
+/* Kernel arguments by value. */
+typedef struct {
+    size_t size;
+    int local; /* __local buffer of `size` bytes */
+    union { cl_mem m; cl_int i; cl_long l; cl_float f; } v;
+} karg;
+#define AM(x) ((karg){.size = sizeof(cl_mem), .v.m = (cl_mem)(x)})
+#define AI(x) ((karg){.size = sizeof(cl_int), .v.i = (cl_int)(x)})
+#define AF(x) ((karg){.size = sizeof(cl_float), .v.f = (cl_float)(x)})
+#define ALOC(n) ((karg){.size = (n), .local = 1})
+
+/* Run kernel `name` over gws (lws may be NULL). */
+hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const size_t *lws,
+                    const karg *args, int nargs);
+#define CLRUN(b, name, dims, gws, lws, ...)                                                    \
+    clb_run(b, name, dims, gws, lws, (const karg[]){__VA_ARGS__},                               \
+            (int)(sizeof((const karg[]){__VA_ARGS__}) / sizeof(karg)))
+
+/* Scratch device buffer from the pool (release with clb_scratch_free). */
+hart_status clb_scratch(hart_backend *be, size_t n, cl_mem *out);
+void clb_scratch_free(hart_backend *be, cl_mem m);
+
+/* Tensor helpers: buffer, element offset (in units of its dtype), dtype code
+ * for kernels (0 f32, 1 f16, 2 bf16, else raw). */
+static inline cl_mem T_MEM(const hart_tensor *t) { return (cl_mem)t->dev; }
+static inline cl_int T_OFF(const hart_tensor *t) {
+    size_t es = hart_dtype_size_bits(t->dtype) / 8;
+    return (cl_int)(t->dev_offset / (es ? es : 1));
+}
+static inline cl_int T_DT(const hart_tensor *t) {
+    return t->dtype == HART_F16 ? 1 : t->dtype == HART_BF16 ? 2 : 0;
+}
+static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* Run an op on the CPU backend through host copies (for cases a kernel does
+ * not cover, e.g. head dim > 128). */
+hart_status clb_host_fallback(hart_backend *be, const char *op, hart_tensor *y, int n,
+                              const hart_tensor **in,
+                              hart_status (*fn)(hart_tensor *y, const hart_tensor **in, void *ctx),
+                              void *ctx);
+
+/* Program build with the on-disk binary cache. */
+hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n);
+
+/* op implementations (one file per family) */
+hart_status clo_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
+hart_status clo_matmul(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, float);
+hart_status clo_conv2d(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, int);
+hart_status clo_group_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, float);
+hart_status clo_layer_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status clo_rms_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status clo_softmax(hart_backend *, hart_tensor *, const hart_tensor *);
+hart_status clo_act(hart_backend *, hart_tensor *, const hart_tensor *, hart_act);
+hart_status clo_binary(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, hart_binop);
+hart_status clo_scale(hart_backend *, hart_tensor *, const hart_tensor *, float, float);
+hart_status clo_copy(hart_backend *, hart_tensor *, const hart_tensor *);
+hart_status clo_transpose(hart_backend *, hart_tensor *, const hart_tensor *, const int *);
+hart_status clo_concat(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int);
+hart_status clo_slice(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
+hart_status clo_slice_assign(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
+hart_status clo_embedding(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
+hart_status clo_attention(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
+hart_status clo_rope(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int);
+hart_status clo_interpolate(hart_backend *, hart_tensor *, const hart_tensor *, hart_interp);
+hart_status clo_pixel_shuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
+hart_status clo_pixel_unshuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
+hart_status clo_reduce(hart_backend *, hart_tensor *, const hart_tensor *, int, hart_reduce);
+hart_status clo_argmin_dist(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
+
+/* GEMM core shared by linear/matmul/conv2d:
+ * C[z][m][n] = alpha * sum_k A(z,m,k) B(z,k,n) (+ bias), z = z0*nz1 + z1,
+ * element strides given per matrix; bias_mode 0 none, 1 per n, 2 per m. */
+typedef struct {
+    int M, N, K, nz0, nz1;
+    cl_mem a; int a_off, a_dt, a_sm, a_sk, a_s0, a_s1;
+    cl_mem b; int b_off, b_dt, b_sk, b_sn, b_s0, b_s1;
+    cl_mem c; int c_off, c_sm, c_s0, c_s1;
+    cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
+    float alpha;
+} clb_gemm_args;
+hart_status clb_gemm(clb *b, const clb_gemm_args *g);
+
+#endif

@@ -1,0 +1,160 @@
+/* Program build: all kernels/ (*.cl) in one program, compiled once per device and
+ * cached on disk ($HART_CACHE_DIR or ~/.cache/hart). Cache key = device name +
+ * driver version + build options + source hash. A cache file carries a magic,
+ * its length and a checksum; a corrupt or unusable entry is rebuilt. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend/opencl/cl_internal.h"
+#include "backend/opencl/kernel_sources.h"
+#include "core/fileio.h"
+
+#define MAGIC "HARTCLB1"
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+    return h;
+}
+
+static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
+    buf[0] = 0;
+    clGetDeviceInfo(b->dev, what, n, buf, NULL);
+    buf[n - 1] = 0;
+}
+
+static hart_status cache_dir(char *out, size_t n) {
+    const char *d = getenv("HART_CACHE_DIR");
+    if (d && *d) snprintf(out, n, "%s", d);
+    else {
+        const char *home = getenv("HOME");
+        if (!home || !*home) return HART_EIO;
+        snprintf(out, n, "%s/.cache/hart", home);
+        char parent[1024];
+        snprintf(parent, sizeof parent, "%s/.cache", home);
+        mkdir(parent, 0755);
+    }
+    if (mkdir(out, 0755) && errno != EEXIST) return HART_EIO;
+    return HART_OK;
+}
+
+static hart_status build_log_fail(clb *b, cl_int err, const char *what) {
+    size_t n = 0;
+    clGetProgramBuildInfo(b->prog_tmp, b->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+    char *log = calloc(1, n + 1);
+    if (log) clGetProgramBuildInfo(b->prog_tmp, b->dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
+    hart_status s = hart_fail(HART_EDEVICE, "OpenCL %s of the kernels (kernels folder) failed: %s\nbuild log:\n%s", what,
+                              clb_errname(err), log ? log : "(none)");
+    free(log);
+    return s;
+}
+
+static int try_binary(clb *b, const char *path, const char *opts) {
+    char *data = NULL;
+    size_t size = 0;
+    if (hart_file_read_all(path, &data, &size) != HART_OK) { hart_clear_error(); return 0; }
+    int ok = 0;
+    uint64_t len, sum;
+    if (size >= 24 && !memcmp(data, MAGIC, 8)) {
+        memcpy(&len, data + 8, 8);
+        memcpy(&sum, data + 16, 8);
+        if (len == size - 24 && sum == fnv(1469598103934665603ull, data + 24, len)) {
+            const unsigned char *bin = (const unsigned char *)data + 24;
+            size_t blen = len;
+            cl_int st = 0, err = 0;
+            b->prog_tmp = clCreateProgramWithBinary(b->ctx, 1, &b->dev, &blen, &bin, &st, &err);
+            if (b->prog_tmp && err == CL_SUCCESS && st == CL_SUCCESS &&
+                clBuildProgram(b->prog_tmp, 1, &b->dev, opts, NULL, NULL) == CL_SUCCESS)
+                ok = 1;
+            else if (b->prog_tmp) { clReleaseProgram(b->prog_tmp); b->prog_tmp = NULL; }
+        }
+    }
+    free(data);
+    return ok;
+}
+
+static void save_binary(clb *b, const char *path) {
+    size_t blen = 0;
+    if (clGetProgramInfo(b->prog_tmp, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) || !blen) return;
+    unsigned char *bin = malloc(blen);
+    if (!bin) return;
+    if (clGetProgramInfo(b->prog_tmp, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
+        uint64_t len = blen, sum = fnv(1469598103934665603ull, bin, blen);
+        hart_file_writer w;
+        if (hart_file_begin(&w, path) == HART_OK) {
+            if (hart_file_put(&w, MAGIC, 8) || hart_file_put(&w, &len, 8) || hart_file_put(&w, &sum, 8) ||
+                hart_file_put(&w, bin, blen) || hart_file_commit(&w))
+                hart_file_abort(&w);
+        }
+    }
+    hart_clear_error();
+    free(bin);
+}
+
+static int wanted(const char *name, int nv) {
+    if (!strcmp(name, "common")) return 1;
+    return nv ? !strcmp(name, "gemm_nv") : strcmp(name, "gemm_nv") != 0;
+}
+
+hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
+    int n = 0;
+    while (hart_kernel_sources[n].name) n++;
+    const char **srcs = calloc((size_t)n + 1, sizeof *srcs);
+    if (!srcs) return hart_fail(HART_ENOMEM, "out of memory");
+    char prelude[128];
+    snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
+    srcs[0] = prelude;
+    uint64_t h = fnv(1469598103934665603ull, prelude, strlen(prelude));
+    /* "common" (shared helpers) goes first, the others in file order */
+    int k = 1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(hart_kernel_sources[i].name, "common")) srcs[k++] = hart_kernel_sources[i].text;
+    for (int i = 0; i < n; i++)
+        if (strcmp(hart_kernel_sources[i].name, "common") && wanted(hart_kernel_sources[i].name, nv))
+            srcs[k++] = hart_kernel_sources[i].text;
+    for (int i = 1; i < k; i++) h = fnv(h, srcs[i], strlen(srcs[i]));
+    char opts[128];
+    if (nv)
+        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
+    else snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable");
+    char name[256], drv[128], ver[128];
+    dev_str(b, CL_DEVICE_NAME, name, sizeof name);
+    dev_str(b, CL_DRIVER_VERSION, drv, sizeof drv);
+    dev_str(b, CL_DEVICE_VERSION, ver, sizeof ver);
+    h = fnv(h, name, strlen(name));
+    h = fnv(h, drv, strlen(drv));
+    h = fnv(h, ver, strlen(ver));
+    h = fnv(h, opts, strlen(opts));
+
+    char dir[900], path[1024];
+    int have_dir = cache_dir(dir, sizeof dir) == HART_OK && !getenv("HART_NO_KERNEL_CACHE");
+    hart_clear_error();
+    b->prog_tmp = NULL;
+    if (have_dir) {
+        snprintf(path, sizeof path, "%s/cl-%016llx.bin", dir, (unsigned long long)h);
+        if (try_binary(b, path, opts)) {
+            free(srcs);
+            *out = b->prog_tmp;
+            if (info) snprintf(info, info_n, "kernels from cache %s", path);
+            return HART_OK;
+        }
+    }
+    cl_int err;
+    b->prog_tmp = clCreateProgramWithSource(b->ctx, (cl_uint)k, srcs, NULL, &err);
+    free(srcs);
+    if (!b->prog_tmp) return hart_fail(HART_EDEVICE, "clCreateProgramWithSource: %s", clb_errname(err));
+    err = clBuildProgram(b->prog_tmp, 1, &b->dev, opts, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        hart_status s = build_log_fail(b, err, nv ? "build (tensor-core program)" : "build");
+        clReleaseProgram(b->prog_tmp);
+        b->prog_tmp = NULL;
+        return s;
+    }
+    if (have_dir) save_binary(b, path);
+    *out = b->prog_tmp;
+    if (info) snprintf(info, info_n, "kernels compiled%s", have_dir ? " and cached" : "");
+    return HART_OK;
+}

@@ -1,0 +1,29 @@
+/* The OpenCL backend: device selection, listing. Models never see cl_mem;
+ * they use ops (ops/ops.h) on tensors whose backend is the one opened here. */
+#ifndef HART_OPENCL_H
+#define HART_OPENCL_H
+
+#include <stdio.h>
+
+#include "backend/backend.h"
+
+/* Open platform `plat`, device `dev` (-1 = pick: first GPU of any platform,
+ * else the first device). `why` (may be NULL) receives the reason. */
+hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, size_t why_n);
+/* 1 if some platform has a GPU or accelerator device ("auto" only takes
+ * OpenCL then: on CPU-only OpenCL runtimes such as PoCL the native CPU
+ * backend is faster). */
+int hart_opencl_has_gpu(void);
+/* Print every platform/device ("opencl:P:D name (type, CUs, memory)") to f.
+ * Returns the number of devices found (0 when there is no OpenCL runtime). */
+int hart_opencl_list(FILE *f);
+/* NVIDIA only: route op_linear/op_matmul (and conv2d's GEMM) through the
+ * tensor-core kernel (f16 operands, f32 accumulation; ~1e-3 relative error,
+ * so off by default; $HART_CL_TENSOR_CORES=1 turns it on at open). Returns
+ * whether it is now on (0 when the device has no such kernel). */
+int hart_opencl_set_tensor_cores(hart_backend *be, int on);
+/* The backend's cl_context, cl_command_queue and cl_device_id (benchmarks,
+ * interop with other OpenCL libraries). */
+hart_status hart_opencl_native(hart_backend *be, void **ctx, void **queue, void **device);
+
+#endif
