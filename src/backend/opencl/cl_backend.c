@@ -11,7 +11,7 @@
 
 /* ---- storage ---------------------------------------------------------- */
 
-static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
+static hart_status cl_alloc_raw(hart_backend *be, size_t n, void **dev) {
     clb *b = clb_of(be);
     /* best fit among pooled buffers of size in [n, 2n] */
     int best = -1;
@@ -38,6 +38,23 @@ static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
     return HART_OK;
 }
 
+static void cl_release(hart_backend *be, void *dev);
+
+/* Tensors are promised zeroed (hart_tensor_new), like calloc on the host;
+ * models rely on it for accumulators and padded borders. The fill is queued,
+ * so it costs one cheap kernel, not a host round trip. Scratch stays raw. */
+static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
+    HART_TRY(cl_alloc_raw(be, n, dev));
+    const cl_uchar zero = 0;
+    size_t sz = n ? n : 1;
+    cl_int e = clEnqueueFillBuffer(clb_of(be)->q, (cl_mem)*dev, &zero, 1, 0, sz, 0, NULL, NULL);
+    if (e) {
+        cl_release(be, *dev);
+        return hart_fail(HART_EDEVICE, "OpenCL zero fill of %zu bytes on %s: %s", sz, be->name, clb_errname(e));
+    }
+    return HART_OK;
+}
+
 static void cl_release(hart_backend *be, void *dev) {
     clb *b = clb_of(be);
     cl_mem m = dev;
@@ -54,7 +71,7 @@ static void cl_release(hart_backend *be, void *dev) {
 
 hart_status clb_scratch(hart_backend *be, size_t n, cl_mem *out) {
     void *d;
-    HART_TRY(cl_alloc(be, n, &d));
+    HART_TRY(cl_alloc_raw(be, n, &d));
     *out = d;
     return HART_OK;
 }
