@@ -254,3 +254,46 @@ done:
     hart_tensor_free(&h);
     return s;
 }
+
+/* ---- operation counts (for benchmarks) ---- */
+static double conv_flops(const vae_conv *c, int64_t ho, int64_t wo) {
+    return 2.0 * (double)c->w.shape[0] * (double)c->w.shape[1] * (double)(c->k * c->k) * (double)(ho * wo);
+}
+static double res_flops(const vae_res *r, int64_t h, int64_t w) {
+    return conv_flops(&r->c1, h, w) + conv_flops(&r->c2, h, w) + (r->has_nin ? conv_flops(&r->nin, h, w) : 0);
+}
+static double attn_flops(const vae_attn *a, int64_t h, int64_t w) {
+    double L = (double)(h * w);
+    return conv_flops(&a->qkv, h, w) + conv_flops(&a->proj, h, w) + 4.0 * L * L * a->c;
+}
+
+double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
+    const vae_coder *d = &v->dec;
+    double f = conv_flops(&v->post_quant_conv, h, w) + conv_flops(&d->conv_in, h, w);
+    f += res_flops(&d->mid1, h, w) + attn_flops(&d->mid_attn, h, w) + res_flops(&d->mid2, h, w);
+    for (int i = d->nlv - 1; i >= 0; i--) {
+        const vae_level *lv = &d->lv[i];
+        for (int b = 0; b < lv->nblk; b++) {
+            f += res_flops(&lv->blk[b], h, w);
+            if (lv->nattn) f += attn_flops(&lv->attn[b], h, w);
+        }
+        if (lv->has_resample) { h *= 2; w *= 2; f += conv_flops(&lv->resample, h, w); }
+    }
+    return f + conv_flops(&d->conv_out, h, w);
+}
+
+double vae_encode_flops(const hart_vae *v, int64_t h, int64_t w) {
+    const vae_coder *e = &v->enc;
+    int64_t H = h * v->info.downsample, W = w * v->info.downsample;
+    double f = conv_flops(&e->conv_in, H, W);
+    for (int i = 0; i < e->nlv; i++) {
+        const vae_level *lv = &e->lv[i];
+        for (int b = 0; b < lv->nblk; b++) {
+            f += res_flops(&lv->blk[b], H, W);
+            if (lv->nattn) f += attn_flops(&lv->attn[b], H, W);
+        }
+        if (lv->has_resample) { H /= 2; W /= 2; f += conv_flops(&lv->resample, H, W); }
+    }
+    f += res_flops(&e->mid1, H, W) + attn_flops(&e->mid_attn, H, W) + res_flops(&e->mid2, H, W);
+    return f + conv_flops(&e->conv_out, H, W) + conv_flops(&v->quant_conv, H, W);
+}
