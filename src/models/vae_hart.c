@@ -261,6 +261,12 @@ static hart_status parse_config(hart_vae *v, const hart_checkpoint *ck) {
         v->ch_mult[i] = (int)arr[i];
     }
     v->n_mult = n;
+    for (int i = -1; i < n; i++) { /* every GroupNorm(32) width: ch and ch·ch_mult[i] */
+        int64_t w = ch * (i < 0 ? 1 : v->ch_mult[i]);
+        if (w % VAE_GN_GROUPS)
+            return hart_fail(HART_EUNSUPPORTED, "%s/config.json: width %lld (ch %lld x %s) is not divisible by the %d groups of the "
+                             "reference's GroupNorm", dir, (long long)w, (long long)ch, i < 0 ? "1" : "ch_mult", VAE_GN_GROUPS);
+    }
     HART_TRY(hart_cfg_int_array(cfg, "v_patch_nums", arr, HART_MAX_SCALES, &n));
     if (n < 2) return hart_fail(HART_EUNSUPPORTED, "%s/config.json: v_patch_nums needs at least 2 scales (has %d)", dir, n);
     for (int i = 0; i < n; i++) {

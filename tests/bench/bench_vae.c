@@ -15,103 +15,15 @@
 #include "core/safetensors.h"
 #include "models/vae_internal.h"
 #include "support/golden.h"
+#include "support/vae_random.h"
 
-static const int CH = 160, Z = 32, V = 4096, NM = 5, MULT[5] = {1, 1, 2, 2, 4};
-static unsigned g_seed = 1;
-
-static int add(hart_st_writer *w, const char *name, int nd, int64_t a, int64_t b, int64_t c, int64_t d) {
-    int64_t shape[4] = {a, b, c, d}, n = 1;
-    for (int i = 0; i < nd; i++) n *= shape[i];
-    float *x = malloc(sizeof(float) * (size_t)n);
-    if (!x) return 1;
-    float fan = nd == 4 ? (float)(b * c * d) : 1.0f, sc = nd == 4 ? 1.0f / sqrtf(fan) : 0.1f;
-    fill_random(x, n, g_seed++, -sc, sc);
-    if (strstr(name, "norm") && strstr(name, "weight")) for (int64_t i = 0; i < n; i++) x[i] += 1.0f;
-    int r = hart_st_writer_add_raw(w, name, HART_F32, nd, shape, x) != HART_OK;
-    free(x);
-    return r;
-}
-
-static int conv(hart_st_writer *w, const char *p, int co, int ci, int k) {
-    char n[256];
-    snprintf(n, sizeof n, "vae.%s.weight", p);
-    if (add(w, n, 4, co, ci, k, k)) return 1;
-    snprintf(n, sizeof n, "vae.%s.bias", p);
-    return add(w, n, 1, co, 0, 0, 0);
-}
-static int norm(hart_st_writer *w, const char *p, int c) {
-    char n[256];
-    snprintf(n, sizeof n, "vae.%s.weight", p);
-    if (add(w, n, 1, c, 0, 0, 0)) return 1;
-    snprintf(n, sizeof n, "vae.%s.bias", p);
-    return add(w, n, 1, c, 0, 0, 0);
-}
-static int res(hart_st_writer *w, const char *p, int ci, int co) {
-    char n[256];
-    int r = 0;
-    snprintf(n, sizeof n, "%s.norm1", p); r |= norm(w, n, ci);
-    snprintf(n, sizeof n, "%s.conv1", p); r |= conv(w, n, co, ci, 3);
-    snprintf(n, sizeof n, "%s.norm2", p); r |= norm(w, n, co);
-    snprintf(n, sizeof n, "%s.conv2", p); r |= conv(w, n, co, co, 3);
-    if (ci != co) { snprintf(n, sizeof n, "%s.nin_shortcut", p); r |= conv(w, n, co, ci, 1); }
-    return r;
-}
-static int attn(hart_st_writer *w, const char *p, int c) {
-    char n[256];
-    int r = 0;
-    snprintf(n, sizeof n, "%s.norm", p); r |= norm(w, n, c);
-    snprintf(n, sizeof n, "%s.qkv", p); r |= conv(w, n, 3 * c, c, 1);
-    snprintf(n, sizeof n, "%s.proj_out", p); r |= conv(w, n, c, c, 1);
-    return r;
-}
+static const int CH = 160, Z = 32, V = 4096;
 
 static int make_model(const char *dir) {
-    hart_st_writer *w = hart_st_writer_new();
-    char n[256];
-    int r = 0, bi;
-    /* encoder */
-    r |= conv(w, "encoder.conv_in", CH, 3, 3);
-    bi = CH;
-    for (int i = 0; i < NM; i++) {
-        int in = CH * (i ? MULT[i - 1] : 1), out = CH * MULT[i];
-        for (int b = 0; b < 2; b++) {
-            snprintf(n, sizeof n, "encoder.down.%d.block.%d", i, b); r |= res(w, n, b ? out : in, out);
-            if (i == NM - 1) { snprintf(n, sizeof n, "encoder.down.%d.attn.%d", i, b); r |= attn(w, n, out); }
-        }
-        if (i != NM - 1) { snprintf(n, sizeof n, "encoder.down.%d.downsample.conv", i); r |= conv(w, n, out, out, 3); }
-        bi = out;
-    }
-    r |= res(w, "encoder.mid.block_1", bi, bi) | attn(w, "encoder.mid.attn_1", bi) | res(w, "encoder.mid.block_2", bi, bi);
-    r |= norm(w, "encoder.norm_out", bi) | conv(w, "encoder.conv_out", Z, bi, 3);
-    /* decoder */
-    bi = CH * MULT[NM - 1];
-    r |= conv(w, "decoder.conv_in", bi, Z, 3);
-    r |= res(w, "decoder.mid.block_1", bi, bi) | attn(w, "decoder.mid.attn_1", bi) | res(w, "decoder.mid.block_2", bi, bi);
-    for (int i = NM - 1; i >= 0; i--) {
-        int out = CH * MULT[i];
-        for (int b = 0; b < 3; b++) {
-            snprintf(n, sizeof n, "decoder.up.%d.block.%d", i, b); r |= res(w, n, bi, out);
-            bi = out;
-            if (i == NM - 1) { snprintf(n, sizeof n, "decoder.up.%d.attn.%d", i, b); r |= attn(w, n, out); }
-        }
-        if (i) { snprintf(n, sizeof n, "decoder.up.%d.upsample.conv", i); r |= conv(w, n, bi, bi, 3); }
-    }
-    r |= norm(w, "decoder.norm_out", bi) | conv(w, "decoder.conv_out", 3, bi, 3);
-    r |= conv(w, "quant_conv", Z, Z, 3) | conv(w, "post_quant_conv", Z, Z, 3);
-    r |= add(w, "vae.quantize.embedding.weight", 2, V, Z, 0, 0);
-    for (int i = 0; i < 4; i++) { snprintf(n, sizeof n, "quantize.quant_resi.qresi_ls.%d", i); r |= conv(w, n, Z, Z, 3); }
-    char p[1200];
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    if (!r && hart_st_writer_save(w, p)) r = 1;
-    hart_st_writer_free(w);
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "w");
-    if (!f) return 1;
-    fprintf(f, "{\"model_type\":\"hart_autoencoder_with_disc\",\"ch\":%d,\"ch_mult\":[1,1,2,2,4],\"z_channels\":%d,"
-               "\"vocab_size\":%d,\"v_patch_nums\":[1,2,3,4,5,7,9,12,16,21,27,36,48,64],\"quant_resi\":0.5,"
-               "\"share_quant_resi\":4,\"quantizer_type\":\"var_hybrid\"}\n", CH, Z, V);
-    fclose(f);
-    return r;
+    vae_random_cfg c = {.ch = CH, .n_mult = 5, .ch_mult = {1, 1, 2, 2, 4}, .z = Z, .vocab = V, .n_scales = 14,
+                        .pn = {1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 48, 64}, .quant_resi = 0.5, .share = 4, .qks = 3,
+                        .hybrid = 1, .seed = 1};
+    return vae_random_write(dir, &c);
 }
 
 static double now(void) {
@@ -126,7 +38,7 @@ int main(void) {
     int rc = 1;
     hart_vae *v = NULL;
     hart_backend *be = NULL;
-    char why[256], p[1200];
+    char why[256];
     if (make_model(dir)) { fprintf(stderr, "bench_vae: could not write the model: %s\n", hart_errmsg()); goto out; }
     if (hart_backend_open(NULL, &be, why, sizeof why) || hart_vae_load(be, dir, &v)) {
         fprintf(stderr, "bench_vae: %s\n", hart_errmsg());
@@ -158,8 +70,6 @@ int main(void) {
     rc = 0;
 out:
     hart_vae_free(v);
-    snprintf(p, sizeof p, "%s/model.safetensors", dir); unlink(p);
-    snprintf(p, sizeof p, "%s/config.json", dir); unlink(p);
-    rmdir(dir);
+    vae_random_remove(dir);
     return rc;
 }
