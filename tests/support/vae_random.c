@@ -29,6 +29,14 @@ static void add(gen *g, const char *name, int nd, int64_t a, int64_t b, int64_t 
         for (int64_t i = 0; i < n; i++) x[i] += 1.0f;
     char full[300];
     snprintf(full, sizeof full, "%s%s", g->c->no_prefix ? "" : "vae.", name);
+    if (g->c->f16) {
+        uint16_t *hx = malloc(sizeof(uint16_t) * (size_t)n);
+        if (!hx) { free(x); g->err = 1; return; }
+        for (int64_t i = 0; i < n; i++) hx[i] = hart_f32_to_f16(x[i]), x[i] = hart_f16_to_f32(hx[i]);
+        if (g->c->f16 == 1 && hart_st_writer_add_raw(g->w, full, HART_F16, nd, shape, hx)) g->err = 1;
+        free(hx);
+        if (g->c->f16 == 1) { free(x); return; }
+    }
     if (hart_st_writer_add_raw(g->w, full, HART_F32, nd, shape, x)) g->err = 1;
     free(x);
 }

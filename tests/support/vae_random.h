@@ -11,6 +11,7 @@ typedef struct {
     int hybrid;                    /* quantizer_type var_hybrid (else var) */
     int no_prefix;                 /* keys without "vae." and model_type hart_autoencoder */
     int extra_keys;                /* add disc.* / ema_vocab_hit_SV tensors that must be ignored */
+    int f16;                       /* 1: store every tensor as F16; 2: F32 holding F16-rounded values */
     unsigned seed;
 } vae_random_cfg;
 

@@ -175,6 +175,37 @@ static void test_identity_phi_and_default_counts(void **st) {
     run_variant(&d, 8);
 }
 
+/* Weights stored as F16 give the same results as F32 weights holding the
+ * same (F16-rounded) values. */
+static void test_f16_weights(void **st) {
+    (void)st;
+    vae_random_cfg c = {.ch = 32, .n_mult = 2, .ch_mult = {1, 2}, .z = 4, .vocab = 64, .n_scales = 3, .pn = {1, 2, 4},
+                        .quant_resi = 0.5, .share = 4, .qks = 3, .hybrid = 1, .seed = 21};
+    float *out[2];
+    for (int m = 0; m < 2; m++) {
+        char dir[] = "/tmp/hart_vae_f16XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        c.f16 = m + 1;
+        assert_int_equal(vae_random_write(dir, &c), 0);
+        hart_vae *v = NULL;
+        if (hart_vae_load(hart_backend_cpu(), dir, &v)) fail_msg("load: %s", hart_errmsg());
+        hart_tensor img = newt(HART_F32, 4, 1, 3, 8, 8), f = newt(HART_F32, 4, 1, 4, 4, 4), y = newt(HART_F32, 4, 1, 3, 8, 8);
+        fill_random(img.data, 192, 5, -1, 1);
+        assert_int_equal(hart_vae_encode(v, &img, &f), HART_OK);
+        assert_int_equal(hart_vae_decode(v, &f, &y), HART_OK);
+        out[m] = malloc(sizeof(float) * 192);
+        memcpy(out[m], y.data, sizeof(float) * 192);
+        hart_tensor_free(&img); hart_tensor_free(&f); hart_tensor_free(&y);
+        hart_vae_free(v);
+        vae_random_remove(dir);
+    }
+    double e = rel_err(out[0], out[1], 192);
+    printf("  f16-stored vs f32-stored weights: rel err %.3g\n", e);
+    assert_true(e <= 1e-5);
+    free(out[0]);
+    free(out[1]);
+}
+
 static void expect_reject(const char *cfg_json, hart_status want, const char *needle) {
     char dir[] = "/tmp/hart_vae_badXXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -219,7 +250,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_levels_hybrid_extra_keys), cmocka_unit_test(test_nonshared_var_unprefixed_ks1),
         cmocka_unit_test(test_shared_negative_ratio_one_level), cmocka_unit_test(test_identity_phi_and_default_counts),
-        cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_f16_weights),    cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
