@@ -1,14 +1,79 @@
-#!/bin/sh
-# Temporary runner (the foundation branch replaces it): runs test binaries then CLI scripts.
+#!/usr/bin/env bash
+# Test runner used by the Makefile:
+#   ./tests/run_tests.sh BUILD_DIR test_bin... -- cli_test.sh...
+# Runs each cmocka test binary, then each CLI test script (with HART_BIN and
+# HART_GOLDEN exported), prints one result line per binary/script and ends
+# with "N passed, N failed". For cmocka binaries the counts are test cases
+# (parsed from cmocka's summary); a binary that crashes or whose summary is
+# missing counts as one failure. Exit status is non-zero on any failure.
+# Per-item logs go to BUILD_DIR/test-logs/; a failing item's log is printed.
+# TEST_TIMEOUT (seconds, default 900) bounds each item.
+set -u
+if [ $# -lt 1 ]; then
+    echo "usage: $0 BUILD_DIR test_bin... [-- cli_test.sh...]" >&2
+    exit 2
+fi
 build=$1; shift
-pass=0; fail=0
+logdir="$build/test-logs"
+mkdir -p "$logdir"
 export HART_BIN=${HART_BIN:-bin/hart}
 export HART_GOLDEN=${HART_GOLDEN:-../shared/golden}
-clis=0
+# Sanitizer defaults for the ASan/UBSan test builds (caller may override).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+tmo=${TEST_TIMEOUT:-900}
+
+pass=0; fail=0; failed_items=()
+
+run_item() { # $1 = kind (bin|cli), $2 = path
+    local kind=$1 t=$2 log rc p f name
+    name=$(echo "$t" | tr '/' '_')
+    log="$logdir/$name.log"
+    local start=$SECONDS
+    if [ "$kind" = cli ]; then
+        timeout "$tmo" bash "$t" >"$log" 2>&1; rc=$?
+    else
+        timeout "$tmo" "$t" >"$log" 2>&1; rc=$?
+    fi
+    local secs=$((SECONDS - start))
+    if [ "$kind" = bin ]; then
+        # cmocka summary lines: "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s), listed below:"
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        p=${p:-0}; f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crash / no summary
+        if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi # not cmocka
+    else
+        if [ "$rc" -eq 0 ]; then p=1; f=0; else p=0; f=1; fi
+    fi
+    pass=$((pass + p)); fail=$((fail + f))
+    if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
+        # surface skip notices (e.g. golden data missing) without the full log
+        local skips
+        skips=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        printf 'PASS %-50s %3d case(s) %4ds%s\n' "$t" "$p" "$secs" \
+            "$([ "${skips:-0}" -gt 0 ] && echo " ($skips skipped)")"
+    else
+        printf 'FAIL %-50s %3d passed, %d failed (exit %d%s) %4ds\n' "$t" "$p" "$f" "$rc" \
+            "$([ "$rc" -eq 124 ] && echo ", timeout")" "$secs"
+        echo "----- log of $t ($log) -----"
+        tail -n 60 "$log"
+        echo "-----"
+        failed_items+=("$t")
+    fi
+}
+
+mode=bin
 for t in "$@"; do
-  if [ "$t" = "--" ]; then clis=1; continue; fi
-  if [ $clis = 1 ]; then sh "$t"; else "$t"; fi
-  if [ $? = 0 ]; then pass=$((pass+1)); echo "PASS $t"; else fail=$((fail+1)); echo "FAIL $t"; fi
+    if [ "$t" = "--" ]; then mode=cli; continue; fi
+    if [ ! -e "$t" ]; then
+        echo "FAIL $t (missing)"; fail=$((fail + 1)); failed_items+=("$t"); continue
+    fi
+    run_item "$mode" "$t"
 done
+
+if [ ${#failed_items[@]} -gt 0 ]; then
+    echo "failed: ${failed_items[*]}"
+fi
 echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+[ "$fail" -eq 0 ]

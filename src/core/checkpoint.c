@@ -56,6 +56,7 @@ static hart_status open_index(hart_checkpoint *ck, const char *index_path) {
         if (!p) { s = hart_fail(HART_ENOMEM, "out of memory"); break; }
         snprintf(p, n, "%s/%s", ck->dir, it->valuestring);
         s = add_file(ck, p);
+        if (s) s = hart_fail_ctx(s, "%s lists shard '%s' (for tensor '%s')", index_path, it->valuestring, it->string);
         free(p);
     }
     /* every tensor the index names must be in its shard */
@@ -81,6 +82,8 @@ hart_status hart_ckpt_open(const char *dir, const char *config_name, const char 
         snprintf(path, sizeof path, "%s/%s", dir, config_name);
         if (!file_exists(path)) s = hart_fail(HART_EIO, "%s: missing %s", dir, config_name);
         else s = hart_json_load(path, &ck->config);
+        if (!s && !cJSON_IsObject(ck->config))
+            s = hart_fail(HART_EFORMAT, "%s: not a JSON object", path);
     }
     if (!s) {
         snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
@@ -175,7 +178,7 @@ hart_status hart_cfg_num(const cJSON *cfg, const char *key, double *out) {
 hart_status hart_cfg_int_or(const cJSON *cfg, const char *key, int64_t dflt, int64_t *out) {
     double v;
     HART_TRY(hart_cfg_num_or(cfg, key, (double)dflt, &v));
-    if (v != (double)(int64_t)v) return hart_fail(HART_EFORMAT, "config key '%s' = %g is not an integer", key, v);
+    if (!(v >= -9.0e18 && v <= 9.0e18) || v != (double)(int64_t)v) return hart_fail(HART_EFORMAT, "config key '%s' = %g is not an integer", key, v);
     *out = (int64_t)v;
     return HART_OK;
 }
@@ -208,7 +211,8 @@ hart_status hart_cfg_int_array(const cJSON *cfg, const char *key, int64_t *out, 
     if (c > max) return hart_fail(HART_EFORMAT, "config key '%s' has %d entries (max %d)", key, c, max);
     for (int i = 0; i < c; i++) {
         const cJSON *e = cJSON_GetArrayItem(it, i);
-        if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int64_t)e->valuedouble)
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= -9.0e18 && e->valuedouble <= 9.0e18) ||
+            e->valuedouble != (double)(int64_t)e->valuedouble)
             return hart_fail(HART_EFORMAT, "config key '%s'[%d] is not an integer", key, i);
         out[i] = (int64_t)e->valuedouble;
     }

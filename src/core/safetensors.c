@@ -26,7 +26,12 @@ static int parse_dtype(const char *s, hart_dtype *dt) {
 
 static int cmp_offset(const void *a, const void *b) {
     const hart_st_entry *x = a, *y = b;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->nbytes < y->nbytes ? -1 : x->nbytes > y->nbytes; /* empty tensors first */
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(((const hart_st_entry *)a)->name, ((const hart_st_entry *)b)->name);
 }
 
 static void free_entries(hart_safetensors *st) {
@@ -52,7 +57,7 @@ static hart_status parse_entry(const cJSON *item, const char *label, size_t data
     if (nd > HART_MAX_DIMS)
         return hart_fail(HART_EFORMAT, "%s: tensor '%s': rank %d > %d", label, name, nd, HART_MAX_DIMS);
     e->ndim = nd;
-    unsigned __int128 numel = 1;
+    unsigned __int128 numel = 1, nonzero = 1;
     for (int i = 0; i < nd; i++) {
         const cJSON *d = cJSON_GetArrayItem(shape, i);
         if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 9.0e15 ||
@@ -60,7 +65,8 @@ static hart_status parse_entry(const cJSON *item, const char *label, size_t data
             return hart_fail(HART_EFORMAT, "%s: tensor '%s': bad shape entry %d", label, name, i);
         e->shape[i] = (int64_t)d->valuedouble;
         numel *= (unsigned __int128)e->shape[i];
-        if (numel > ((unsigned __int128)1 << 62))
+        if (e->shape[i]) nonzero *= (unsigned __int128)e->shape[i];
+        if (numel > ((unsigned __int128)1 << 62) || nonzero > ((unsigned __int128)1 << 62))
             return hart_fail(HART_EFORMAT, "%s: tensor '%s': shape too large", label, name);
     }
     if (cJSON_GetArraySize(offs) != 2)
@@ -83,6 +89,10 @@ static hart_status parse_entry(const cJSON *item, const char *label, size_t data
     if (need != e->nbytes)
         return hart_fail(HART_EFORMAT, "%s: tensor '%s': shape × dtype is %llu bytes but its range has %zu",
                          label, name, (unsigned long long)need, e->nbytes);
+    size_t esize = hart_dtype_size_bits(e->dtype) / 8;
+    if (esize > 1 && e->offset % esize != 0)
+        return hart_fail(HART_EFORMAT, "%s: tensor '%s': data offset %zu is not a multiple of its %zu-byte element size",
+                         label, name, e->offset, esize);
     e->name = strdup(name);
     if (!e->name) return hart_fail(HART_ENOMEM, "out of memory");
     return HART_OK;
@@ -96,11 +106,18 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
     if (hlen > ST_MAX_HEADER) return hart_fail(HART_EFORMAT, "%s: header length %llu exceeds the 100 MB cap", label, (unsigned long long)hlen);
     if (hlen > size - 8) return hart_fail(HART_EFORMAT, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)", label, (unsigned long long)hlen, size);
-    cJSON *root = cJSON_ParseWithLength((const char *)p + 8, (size_t)hlen);
+    const char *hdr = (const char *)p + 8, *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return hart_fail(HART_EFORMAT, "%s: header is not a JSON object", label);
     }
+    for (const char *q = end ? end : hdr + hlen; q < hdr + hlen; q++)
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r' && *q != 0) {
+            cJSON_Delete(root);
+            return hart_fail(HART_EFORMAT, "%s: unexpected bytes after the JSON header (at header byte %zu)", label,
+                             (size_t)(q - hdr));
+        }
     st->data = p + 8 + hlen;
     st->data_size = size - 8 - (size_t)hlen;
     int n = cJSON_GetArraySize(root);
@@ -110,15 +127,12 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
     for (cJSON *it = root->child; it; it = it->next) {
         if (!it->string) { s = hart_fail(HART_EFORMAT, "%s: header entry without a name", label); break; }
         if (!strcmp(it->string, "__metadata__")) {
-            if (!st->metadata_json) st->metadata_json = cJSON_PrintUnformatted(it);
+            if (!cJSON_IsObject(it)) { s = hart_fail(HART_EFORMAT, "%s: __metadata__ is not an object", label); break; }
+            if (st->metadata_json) { s = hart_fail(HART_EFORMAT, "%s: __metadata__ listed twice", label); break; }
+            st->metadata_json = cJSON_PrintUnformatted(it);
+            if (!st->metadata_json) { s = hart_fail(HART_ENOMEM, "out of memory"); break; }
             continue;
         }
-        for (int j = 0; j < st->n_entries; j++)
-            if (!strcmp(st->entries[j].name, it->string)) {
-                s = hart_fail(HART_EFORMAT, "%s: tensor '%s' listed twice", label, it->string);
-                break;
-            }
-        if (s) break;
         s = parse_entry(it, label, st->data_size, &st->entries[st->n_entries]);
         if (s) break;
         st->n_entries++;
@@ -129,6 +143,10 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
         if (!sorted) s = hart_fail(HART_ENOMEM, "out of memory");
         else {
             memcpy(sorted, st->entries, sizeof *sorted * (size_t)st->n_entries);
+            qsort(sorted, (size_t)st->n_entries, sizeof *sorted, cmp_name);
+            for (int i = 1; i < st->n_entries && !s; i++)
+                if (!strcmp(sorted[i].name, sorted[i - 1].name))
+                    s = hart_fail(HART_EFORMAT, "%s: tensor '%s' listed twice", label, sorted[i].name);
             qsort(sorted, (size_t)st->n_entries, sizeof *sorted, cmp_offset);
             for (int i = 1; i < st->n_entries && !s; i++)
                 if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].nbytes)
@@ -159,11 +177,33 @@ hart_status hart_st_open(const char *path, hart_safetensors *st) {
             return hart_fail(HART_EIO, "%s: mmap failed: %s", path, strerror(errno));
         }
     }
+    size_t map_size = size, pad = 0;
+    if (size >= 8) {
+        /* The data section starts at 8 + header length; when that is not a
+         * multiple of 8 the tensors would be misaligned in the mapping, so
+         * read the file into anonymous memory placed to align it. */
+        const unsigned char *b = map;
+        uint64_t hlen = 0;
+        for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
+        if (hlen <= size - 8 && (8 + hlen) % 8 != 0) pad = 8 - (size_t)((8 + hlen) % 8);
+    }
+    if (pad) {
+        void *al = mmap(NULL, size + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (al == MAP_FAILED) {
+            munmap(map, size);
+            close(fd);
+            return hart_fail(HART_ENOMEM, "%s: cannot allocate %zu bytes to align the data", path, size + pad);
+        }
+        memcpy((unsigned char *)al + pad, map, size);
+        munmap(map, size);
+        map = (unsigned char *)al; /* the region starts `pad` bytes before the file copy */
+        map_size = size + pad;
+    }
     close(fd);
-    hart_status s = hart_st_parse(map ? map : "", size, path, st);
-    if (s) { if (map) munmap(map, size); return s; }
+    hart_status s = hart_st_parse(map ? (unsigned char *)map + pad : (const void *)"", size, path, st);
+    if (s) { if (map) munmap(map, map_size); return s; }
     st->map = map;
-    st->map_size = size;
+    st->map_size = map_size;
     st->path = strdup(path);
     return HART_OK;
 }
@@ -210,6 +250,16 @@ hart_st_writer *hart_st_writer_new(void) { return calloc(1, sizeof(hart_st_write
 hart_status hart_st_writer_add_raw(hart_st_writer *w, const char *name, hart_dtype dt, int ndim,
                                    const int64_t *shape, const void *data) {
     if (dt == HART_Q4) return hart_fail(HART_EUNSUPPORTED, "cannot store Q4 tensor '%s' in safetensors", name);
+    if ((unsigned)dt >= HART_DTYPE_COUNT) return hart_fail(HART_EINVAL, "tensor '%s': bad dtype %d", name, (int)dt);
+    if (!name || !*name || !strcmp(name, "__metadata__"))
+        return hart_fail(HART_EINVAL, "safetensors writer: bad tensor name '%s'", name ? name : "(null)");
+    if (ndim < 0 || ndim > HART_MAX_DIMS)
+        return hart_fail(HART_EINVAL, "tensor '%s': rank %d outside 0..%d", name, ndim, HART_MAX_DIMS);
+    for (int d = 0; d < ndim; d++)
+        if (shape[d] < 0 || shape[d] > ((int64_t)1 << 40))
+            return hart_fail(HART_EINVAL, "tensor '%s': bad dimension %lld", name, (long long)shape[d]);
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->items[i].name, name)) return hart_fail(HART_EINVAL, "tensor '%s' added twice", name);
     if (w->n == w->cap) {
         int cap = w->cap ? 2 * w->cap : 16;
         st_item *it = realloc(w->items, sizeof *it * (size_t)cap);
@@ -220,14 +270,15 @@ hart_status hart_st_writer_add_raw(hart_st_writer *w, const char *name, hart_dty
     st_item *it = &w->items[w->n];
     memset(it, 0, sizeof *it);
     hart_tensor tmp = hart_tensor_wrap(NULL, dt, ndim, shape);
+    if (hart_tensor_nbytes(&tmp) && !data) return hart_fail(HART_EINVAL, "tensor '%s': no data", name);
     it->nbytes = hart_tensor_nbytes(&tmp);
     it->name = strdup(name);
     it->data = malloc(it->nbytes ? it->nbytes : 1);
     if (!it->name || !it->data) { free(it->name); free(it->data); return hart_fail(HART_ENOMEM, "out of memory"); }
-    memcpy(it->data, data, it->nbytes);
+    if (it->nbytes) memcpy(it->data, data, it->nbytes);
     it->dt = dt;
     it->ndim = ndim;
-    memcpy(it->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) memcpy(it->shape, shape, sizeof(int64_t) * (size_t)ndim);
     w->n++;
     return HART_OK;
 }
@@ -242,11 +293,24 @@ hart_status hart_st_writer_add(hart_st_writer *w, const char *name, const hart_t
     return s;
 }
 
+/* Larger elements first (then insertion order), so every tensor's offset is
+ * a multiple of its element size with no gaps, as the reference writer does. */
+static int cmp_item_align(const void *a, const void *b) {
+    const st_item *x = *(const st_item *const *)a, *y = *(const st_item *const *)b;
+    size_t ex = hart_dtype_size_bits(x->dt), ey = hart_dtype_size_bits(y->dt);
+    if (ex != ey) return ex > ey ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 hart_status hart_st_writer_save(hart_st_writer *w, const char *path) {
+    st_item **order = malloc(sizeof *order * (size_t)(w->n ? w->n : 1));
     cJSON *root = cJSON_CreateObject();
+    if (!order || !root) { free(order); cJSON_Delete(root); return hart_fail(HART_ENOMEM, "out of memory"); }
+    for (int i = 0; i < w->n; i++) order[i] = &w->items[i];
+    qsort(order, (size_t)w->n, sizeof *order, cmp_item_align);
     size_t off = 0;
     for (int i = 0; i < w->n; i++) {
-        st_item *it = &w->items[i];
+        st_item *it = order[i];
         cJSON *e = cJSON_AddObjectToObject(root, it->name);
         cJSON_AddStringToObject(e, "dtype", it->dt == HART_U8 ? "U8" : hart_dtype_name(it->dt));
         cJSON *sh = cJSON_AddArrayToObject(e, "shape");
@@ -258,7 +322,7 @@ hart_status hart_st_writer_save(hart_st_writer *w, const char *path) {
     }
     char *hdr = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    if (!hdr) return hart_fail(HART_ENOMEM, "out of memory");
+    if (!hdr) { free(order); return hart_fail(HART_ENOMEM, "out of memory"); }
     size_t hlen = strlen(hdr), padded = (hlen + 7) & ~(size_t)7;
     hart_file_writer fw;
     hart_status s = hart_file_begin(&fw, path);
@@ -268,10 +332,11 @@ hart_status hart_st_writer_save(hart_st_writer *w, const char *path) {
         s = hart_file_put(&fw, len8, 8);
         if (!s) s = hart_file_put(&fw, hdr, hlen);
         for (size_t i = hlen; i < padded && !s; i++) s = hart_file_put(&fw, " ", 1);
-        for (int i = 0; i < w->n && !s; i++) s = hart_file_put(&fw, w->items[i].data, w->items[i].nbytes);
+        for (int i = 0; i < w->n && !s; i++) s = hart_file_put(&fw, order[i]->data, order[i]->nbytes);
         s = s ? (hart_file_abort(&fw), s) : hart_file_commit(&fw);
     }
     free(hdr);
+    free(order);
     return s;
 }
 
