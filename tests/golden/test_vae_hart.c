@@ -18,13 +18,21 @@
 
 static hart_safetensors g_st;
 static hart_vae *g_vae;
+static hart_backend *g_be; /* $HART_VAE_TEST_DEVICE (e.g. opencl), default cpu */
 
 static int setup(void **state) {
     (void)state;
     char p[1024];
     if (!golden_available()) return 0;
     if (hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &g_st)) return -1;
-    if (hart_vae_load(hart_backend_cpu(), golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vae)) {
+    const char *dev = getenv("HART_VAE_TEST_DEVICE");
+    char why[256];
+    if (hart_backend_open(dev && *dev ? dev : "cpu", &g_be, why, sizeof why)) {
+        printf("backend: %s\n", hart_errmsg());
+        return -1;
+    }
+    printf("backend: %s\n", g_be->name);
+    if (hart_vae_load(g_be, golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vae)) {
         printf("load failed: %s\n", hart_errmsg());
         return -1;
     }
@@ -35,6 +43,7 @@ static int teardown(void **state) {
     (void)state;
     hart_vae_free(g_vae);
     if (g_st.map) hart_st_close(&g_st);
+    if (g_be) hart_backend_close(g_be);
     return 0;
 }
 
@@ -83,7 +92,7 @@ static void test_ar_helpers(void **st) {
     hart_tensor idx0 = gold("gen.si0.idx");
     int64_t B = idx0.shape[0];
     hart_tensor f_hat;
-    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &f_hat, 4, B, z, HW, HW), HART_OK); /* zeros */
+    assert_int_equal(hart_tensor_new4(g_be, HART_F32, &f_hat, 4, B, z, HW, HW), HART_OK); /* zeros, on the backend */
     for (int k = 0; k < S - 1; k++) {
         int pn = I->patch_nums[k], pn2 = I->patch_nums[k + 1];
         hart_tensor idx = gold("gen.si%d.idx", k);
