@@ -1,0 +1,93 @@
+/* `hart decode latent.safetensors -m MODEL -o out.png`: latent -> image. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/ae_model.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/safetensors.h"
+
+/* Tried in this order when --tensor is not given. */
+static const char *const default_names[] = {"gen.final_f_hat", "vae.enc.f", "vae.enc.f_hat_discrete"};
+
+/* out.png -> out_<i>.png for batch entries */
+static void indexed_path(const char *out, int i, char *buf, size_t n) {
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    if (!dot || (slash && dot < slash)) dot = out + strlen(out);
+    snprintf(buf, n, "%.*s_%d%s", (int)(dot - out), out, i, dot);
+}
+
+int cmd_decode(int argc, char **argv) {
+    const char *out = "out.png", *model = NULL, *device = NULL, *tname = NULL;
+    const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "out.png"), HART_OPT_MODEL(&model), HART_OPT_DEVICE(&device),
+                             {"tensor", 0, HART_ARG_STR, &tname, "NAME",
+                              "latent tensor to decode (default: gen.final_f_hat, else vae.enc.f, else vae.enc.f_hat_discrete)",
+                              NULL, 0, 0, NULL},
+                             HART_OPT_END};
+    const hart_cmd_spec spec = {
+        "decode", "[options] LATENT.safetensors",
+        "Decode a latent [B,z,h,w] with the HART tokenizer's decoder (post_quant_conv + decoder, clamped) to PNG/JPEG. "
+        "By default the first present of gen.final_f_hat (a generation's final latent), vae.enc.f (an encoded image: "
+        "discrete tokens + continuous residual, i.e. the hybrid reconstruction) and vae.enc.f_hat_discrete (tokens only) "
+        "is decoded. A batch of B > 1 writes OUT_0.png ... OUT_{B-1}.png.",
+        opts, 1, 1};
+    hart_args a;
+    int rc = hart_args_parse(&spec, argc, argv, &a);
+    if (rc >= 0) return rc;
+    if (!model) return hart_args_usage_error(&spec, "--model is required");
+
+    hart_safetensors st;
+    if (hart_st_open(a.pos[0], &st)) {
+        fprintf(stderr, "hart decode: %s\n", hart_errmsg());
+        return 1;
+    }
+    hart_tensor lat = {0}, f = {0}, img = {0};
+    const char *used = NULL;
+    rc = 1;
+    if (tname) {
+        if (hart_st_tensor(&st, tname, &lat) == HART_OK) used = tname;
+    } else {
+        for (size_t i = 0; i < sizeof default_names / sizeof default_names[0] && !used; i++)
+            if (hart_st_find(&st, default_names[i]) && hart_st_tensor(&st, default_names[i], &lat) == HART_OK)
+                used = default_names[i];
+    }
+    if (!used) {
+        fprintf(stderr, "hart decode: %s has no tensor %s%s\n", a.pos[0], tname ? tname : "gen.final_f_hat, vae.enc.f or vae.enc.f_hat_discrete",
+                tname ? "" : " (name one with --tensor)");
+        hart_st_close(&st);
+        return 1;
+    }
+    cli_ae ae;
+    if (cli_ae_open("decode", model, device, &ae)) { hart_st_close(&st); return 1; }
+    const hart_vae_info *I = hart_vae_get_info(ae.hart);
+    char shp[96];
+    if (lat.ndim != 4 || lat.shape[1] != I->z_channels || lat.shape[0] < 1 ||
+        (lat.dtype != HART_F32 && lat.dtype != HART_F16 && lat.dtype != HART_BF16)) {
+        fprintf(stderr, "hart decode: %s: tensor %s is %s %s; expected a float latent [B,%d,h,w]\n", a.pos[0], used,
+                hart_dtype_name(lat.dtype), hart_shape_str(&lat, shp, sizeof shp), I->z_channels);
+        goto done;
+    }
+    int64_t ds = I->downsample;
+    hart_status s = hart_tensor_new(NULL, HART_F32, 4, lat.shape, &f);
+    if (!s) s = hart_tensor_read_f32(&lat, f.data);
+    if (!s) s = hart_tensor_new4(NULL, HART_F32, &img, 4, lat.shape[0], 3, lat.shape[2] * ds, lat.shape[3] * ds);
+    if (!s) s = hart_vae_decode(ae.hart, &f, &img);
+    if (s) {
+        fprintf(stderr, "hart decode: %s\n", hart_errmsg());
+        goto done;
+    }
+    for (int b = 0; b < (int)lat.shape[0]; b++) {
+        char path[4200];
+        if (lat.shape[0] == 1) snprintf(path, sizeof path, "%s", out);
+        else indexed_path(out, b, path, sizeof path);
+        if (cli_ae_write_image("decode", path, &img, b)) goto done;
+        printf("wrote %s (%s, %lldx%lld)\n", path, used, (long long)img.shape[3], (long long)img.shape[2]);
+    }
+    rc = 0;
+done:
+    hart_tensor_free(&f);
+    hart_tensor_free(&img);
+    cli_ae_close(&ae);
+    hart_st_close(&st);
+    return rc;
+}
