@@ -98,6 +98,24 @@ CASES = [
     "mixed中文and English混合text123数字",
 ]
 
+def random_cases(n=300, seed=1234):
+    """Random strings over a pool mixing every character class that the split
+    regex and the merges care about (fixed seed: reproducible)."""
+    import random
+    rng = random.Random(seed)
+    pool = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list("0123456789") * 2 +
+            list(" " * 12) + list("\n\n\r\t\u00a0\u3000\u2028\u0085\u200b") +
+            list("'\"!?.,;:-_()[]{}<>/\\|@#$%^&*+=~`") +
+            list("你好世界中文字符日本語한국어") + ["\u00e9", "e\u0301", "\u0308", "\u0301", "\u212b"] +
+            ["😀", "👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "𝔘"] + list("αβγΔΩПриветمرحباשלום") + list("١٢٣४५६½²") +
+            ["'s", "'ll", "'RE", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|vision_pad|>", "<|im_"])
+    out = []
+    for _ in range(n):
+        k = rng.randint(1, 40)
+        out.append("".join(rng.choice(pool) for _ in range(k)))
+    return out
+
+
 HART_PROMPTS = [
     "A 4k dslr image of a lemur wearing a red magician hat and a blue coat performing magic tricks with cards in a garden.",
     "Crocodile in a sweater.",
@@ -117,7 +135,7 @@ def main():
         f.write(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
 
     cases = []
-    for s in CASES:
+    for s in CASES + random_cases():
         enc = tok.encode(s, add_special_tokens=True)
         cases.append({
             "text": s,
