@@ -151,6 +151,19 @@ hart_status hart_text_encode(const hart_text_encoder *te, const char *const *pro
     return s;
 }
 
+hart_status hart_text_encode_from_dir(const char *dir, hart_backend *be, const char *const *prompts, int B,
+                                      int max_len, int D, hart_tensor *context, hart_tensor *mask, hart_tensor *pos) {
+    hart_text_encoder te;
+    HART_TRY(hart_text_encoder_load(dir, be, &te));
+    hart_status s = HART_OK;
+    if (D > 0 && te.model.hidden != D)
+        s = hart_fail(HART_EMISMATCH, "%s: text model width %lld does not match the transformer's context width %d", dir,
+                      (long long)te.model.hidden, D);
+    if (!s) s = hart_text_encode(&te, prompts, B, max_len, context, mask, pos);
+    hart_text_encoder_free(&te);
+    return s;
+}
+
 hart_status hart_text_null_context(hart_backend *be, int B, int T, int D, hart_tensor *context, hart_tensor *mask,
                                    hart_tensor *pos) {
     HART_TRY(hart_tensor_new4(be, HART_F32, context, 3, B, T, D, 0));

@@ -60,6 +60,13 @@ hart_status hart_text_encode_ids(const hart_qwen2 *m, const int64_t *sys_ids, si
 hart_status hart_text_encode(const hart_text_encoder *te, const char *const *prompts, int B, int max_len,
                              hart_tensor *context, hart_tensor *mask, hart_tensor *pos);
 
+/* One shot for callers such as `hart generate -p`: load the text model in
+ * `dir` on `be`, check that its width is D (the transformer's context_dim;
+ * D <= 0 skips the check), encode B prompts to max_len tokens as above, free
+ * the model. */
+hart_status hart_text_encode_from_dir(const char *dir, struct hart_backend *be, const char *const *prompts, int B,
+                                      int max_len, int D, hart_tensor *context, hart_tensor *mask, hart_tensor *pos);
+
 /* The guidance null context: context zeros F32 [B,T,D] on `be`, mask U8
  * [B,T] with only position 0 set, position ids I64 [B,T] all zero (host). */
 hart_status hart_text_null_context(struct hart_backend *be, int B, int T, int D, hart_tensor *context,
