@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "backend/backend.h"
 #include "models/qwen2.h"
@@ -113,11 +114,113 @@ static void test_text_encode_ids(void **state) {
     hart_st_close(&g);
 }
 
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Re-save the golden weights under another key layout (prefix, two shards +
+ * index, optionally a Qwen2-VL config with text_config) and check the output
+ * is identical to the bare layout's. */
+static void run_layout(const char *prefix, int vl_config, const float *want, int64_t n) {
+    char gdir[1024], tmpl[] = "/tmp/hart_qwen2_layout_XXXXXX";
+    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open(gdir, "config.json", NULL, &ck), HART_OK);
+    hart_st_writer *w[2] = {hart_st_writer_new(), hart_st_writer_new()};
+    char idx[65536] = "{\"metadata\":{},\"weight_map\":{";
+    const hart_safetensors *st = &ck.files[0];
+    for (int i = 0; i < st->n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", prefix, st->entries[i].name);
+        int shard = i % 2;
+        assert_int_equal(hart_st_writer_add(w[shard], name, &t), HART_OK);
+        snprintf(idx + strlen(idx), sizeof idx - strlen(idx), "%s\"%s\":\"model-0000%d-of-00002.safetensors\"",
+                 i ? "," : "", name, shard + 1);
+    }
+    strcat(idx, "}}");
+    /* an unrelated tensor (e.g. the vision tower) must be ignored */
+    float junk[3] = {1, 2, 3};
+    assert_int_equal(hart_st_writer_add_raw(w[0], "visual.patch_embed.proj.weight", HART_F32, 1, (int64_t[]){3}, junk), HART_OK);
+    idx[strlen(idx) - 2] = 0;
+    strcat(idx, ",\"visual.patch_embed.proj.weight\":\"model-00001-of-00002.safetensors\"}}");
+    char path[1200];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/model-0000%d-of-00002.safetensors", dir, k + 1);
+        assert_int_equal(hart_st_writer_save(w[k], path), HART_OK);
+        hart_st_writer_free(w[k]);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    write_text(path, idx);
+    char *cfg = cJSON_PrintUnformatted(ck.config);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (vl_config) {
+        /* Qwen2-VL style: text part under text_config, rope theta at top level, mrope */
+        char buf[8192];
+        snprintf(buf, sizeof buf, "{\"model_type\":\"qwen2_vl\",\"rope_theta\":1000000.0,\"text_config\":%s}", cfg);
+        cJSON *c = cJSON_Parse(buf);
+        cJSON *tc = cJSON_GetObjectItem(c, "text_config");
+        cJSON_DeleteItemFromObject(tc, "rope_parameters");
+        cJSON *rs = cJSON_AddObjectToObject(tc, "rope_scaling");
+        cJSON_AddStringToObject(rs, "type", "mrope");
+        char *o = cJSON_PrintUnformatted(c);
+        write_text(path, o);
+        free(o);
+        cJSON_Delete(c);
+    } else {
+        write_text(path, cfg);
+    }
+    free(cfg);
+    hart_ckpt_close(&ck);
+
+    hart_qwen2 m;
+    hart_status s = hart_qwen2_load(dir, NULL, &m);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    assert_true(m.rope_theta == 1e6);
+    int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    hart_tensor out;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &out, 3, 1, 6, m.hidden, 0), HART_OK);
+    assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &out, NULL), HART_OK);
+    assert_int_equal(hart_tensor_numel(&out), n);
+    assert_memory_equal(out.data, want, (size_t)n * sizeof(float));
+    hart_tensor_free(&out);
+    hart_qwen2_free(&m);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_qwen2_layouts(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char dir[1024];
+    golden_path("qwen2-tiny", dir, sizeof dir);
+    hart_qwen2 m;
+    assert_int_equal(hart_qwen2_load(dir, NULL, &m), HART_OK);
+    int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    hart_tensor ref;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &ref, 3, 1, 6, m.hidden, 0), HART_OK);
+    assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &ref, NULL), HART_OK);
+    hart_qwen2_free(&m);
+    run_layout("model.", 0, ref.data, hart_tensor_numel(&ref));
+    run_layout("model.language_model.", 1, ref.data, hart_tensor_numel(&ref));
+    run_layout("language_model.model.", 1, ref.data, hart_tensor_numel(&ref));
+    hart_tensor_free(&ref);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen2_tiny),
         cmocka_unit_test(test_qwen2_bad_input),
         cmocka_unit_test(test_text_encode_ids),
+        cmocka_unit_test(test_qwen2_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
