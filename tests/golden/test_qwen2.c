@@ -215,12 +215,99 @@ static void test_qwen2_layouts(void **state) {
     hart_tensor_free(&ref);
 }
 
+/* hart_text_encode end to end with the golden model and a byte-only
+ * tokenizer.json (id = byte value, specials 256..258, no merges), so the
+ * expected ids are simply the UTF-8 bytes of the texts. */
+static void test_text_encode_end_to_end(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char gdir[1024], tmpl[] = "/tmp/hart_text_encode_XXXXXX", path[1200];
+    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    const char *files[2] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[3000];
+        snprintf(cmd, sizeof cmd, "cp '%s/%s' '%s/'", gdir, files[i], dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    cJSON *root = cJSON_CreateObject(), *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    cJSON_AddArrayToObject(model, "merges");
+    int next = 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+        int cp = printable ? b : next++;
+        char u[4] = {0};
+        if (cp < 0x80) u[0] = (char)cp;
+        else { u[0] = (char)(0xc0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3f)); }
+        cJSON_AddNumberToObject(vocab, u, b);
+    }
+    cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "ByteLevel");
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    const char *sp[3] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", 256 + i);
+        cJSON_AddStringToObject(a, "content", sp[i]);
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    char *js = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    write_text(path, js);
+    free(js);
+    cJSON_Delete(root);
+
+    hart_text_encoder te;
+    hart_status s = hart_text_encoder_load(dir, NULL, &te);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    assert_int_equal(te.pad_id, 256);
+    const int T = 12;
+    const char *prompts[2] = {"a cat", "a very long prompt, cut"};
+    hart_tensor ctx, mask, pos;
+    assert_int_equal(hart_text_encode(&te, prompts, 2, T, &ctx, &mask, &pos), HART_OK);
+    /* expected ids: bytes, right-truncated / padded with 256 */
+    int64_t ids[2 * 12];
+    uint8_t m[2 * 12];
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < T; t++) {
+            size_t l = strlen(prompts[b]);
+            ids[b * T + t] = (size_t)t < l ? (unsigned char)prompts[b][t] : 256;
+            m[b * T + t] = (size_t)t < l;
+            assert_int_equal(((uint8_t *)mask.data)[b * T + t], m[b * T + t]);
+            assert_int_equal(((int64_t *)pos.data)[b * T + t], (size_t)t < l ? t : (int64_t)l - 1);
+        }
+    /* system prompt: its bytes, truncated to max_len */
+    int64_t sys[12];
+    for (int i = 0; i < T; i++) sys[i] = (unsigned char)hart_text_system_prompt[i];
+    hart_tensor want;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &want, 3, 2, T, te.model.hidden, 0), HART_OK);
+    assert_int_equal(hart_text_encode_ids(&te.model, sys, T, ids, m, 2, T, &want), HART_OK);
+    assert_memory_equal(ctx.data, want.data, hart_tensor_nbytes(&want));
+    hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); hart_tensor_free(&want);
+    hart_text_encoder_free(&te);
+
+    /* width check of the one-shot helper */
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 1536, &ctx, &mask, &pos), HART_EMISMATCH);
+    assert_non_null(strstr(hart_errmsg(), "width"));
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 64, &ctx, &mask, &pos), HART_OK);
+    hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos);
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen2_tiny),
         cmocka_unit_test(test_qwen2_bad_input),
         cmocka_unit_test(test_text_encode_ids),
         cmocka_unit_test(test_qwen2_layouts),
+        cmocka_unit_test(test_text_encode_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
