@@ -37,7 +37,9 @@ hart_status hart_bpe_encode(const hart_bpe *t, const char *text, size_t len, int
 /* Decode ids to bytes (NUL-terminated, malloc'd). Byte-level tokens are
  * turned back into their raw bytes; when skip_special, added tokens marked
  * special are left out. An id outside the vocabulary is HART_EINVAL.
- * The result may end inside a UTF-8 sequence if the ids do. */
+ * Bytes that do not form valid UTF-8 (e.g. ids covering half of a
+ * character) become U+FFFD, one per maximal invalid subsequence, as the
+ * reference's lossy UTF-8 conversion does. */
 hart_status hart_bpe_decode(const hart_bpe *t, const int64_t *ids, size_t n, int skip_special, char **text,
                             size_t *len);
 

@@ -215,6 +215,27 @@ hart_status hart_bpe_encode(const hart_bpe *t, const char *text, size_t len, int
     return HART_OK;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid; *bad
+ * receives the length of the maximal invalid prefix to replace (>= 1). */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad) {
+    unsigned c = s[0];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) { need = 2; if (c == 0xe0) lo = 0xa0; if (c == 0xed) hi = 0x9f; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 3; if (c == 0xf0) lo = 0x90; if (c == 0xf4) hi = 0x8f; }
+    else { *bad = 1; return 0; }
+    size_t i = 1;
+    for (; i <= need; i++) {
+        if (i >= n) { *bad = i; return 0; }
+        unsigned b = s[i];
+        unsigned l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xbf;
+        if (b < l || b > h) { *bad = i; return 0; }
+    }
+    return need + 1;
+}
+
 hart_status hart_bpe_decode(const hart_bpe *t, const int64_t *ids, size_t n, int skip_special, char **text, size_t *len) {
     *text = NULL;
     if (len) *len = 0;
@@ -224,15 +245,26 @@ hart_status hart_bpe_decode(const hart_bpe *t, const int64_t *ids, size_t n, int
             return hart_fail(HART_EINVAL, "tokenizer: id %lld at position %zu is not in the vocabulary", (long long)ids[i], i);
         if (!(skip_special && t->is_special[ids[i]])) total += t->tok_len[ids[i]];
     }
-    char *out = malloc(total + 1), *p = out;
-    if (!out) return hart_fail(HART_ENOMEM, "tokenizer: out of memory");
+    unsigned char *raw = malloc(total + 1), *p = raw;
+    /* each invalid byte may become U+FFFD (3 bytes) */
+    char *out = malloc(3 * total + 1);
+    if (!raw || !out) { free(raw); free(out); return hart_fail(HART_ENOMEM, "tokenizer: out of memory"); }
     for (size_t i = 0; i < n; i++) {
         if (skip_special && t->is_special[ids[i]]) continue;
         memcpy(p, t->tok_bytes[ids[i]], t->tok_len[ids[i]]);
         p += t->tok_len[ids[i]];
     }
-    *p = 0;
+    /* invalid UTF-8 (e.g. half of a character) becomes U+FFFD, one per
+     * maximal invalid subsequence, as the reference's lossy conversion */
+    size_t o = 0;
+    for (size_t i = 0; i < total;) {
+        size_t bad = 0, l = utf8_seq(raw + i, total - i, &bad);
+        if (l) { memcpy(out + o, raw + i, l); o += l; i += l; }
+        else { memcpy(out + o, "\xef\xbf\xbd", 3); o += 3; i += bad; }
+    }
+    out[o] = 0;
+    free(raw);
     *text = out;
-    if (len) *len = total;
+    if (len) *len = o;
     return HART_OK;
 }

@@ -145,6 +145,19 @@ def main():
             "decoded_skip_special": tok.decode(enc.ids, skip_special_tokens=True),
         })
 
+    # Decoding id slices that cut characters apart (lossy UTF-8 -> U+FFFD).
+    lossy = []
+    for s in CASES:
+        if s.isascii():
+            continue
+        ids = tok.encode(s).ids
+        for a in range(len(ids)):
+            for b in range(a + 1, min(a + 4, len(ids) + 1)):
+                lossy.append({"ids": ids[a:b], "decoded_hex": tok.decode(ids[a:b], skip_special_tokens=False).encode().hex()})
+    # plus every single id of the byte alphabet
+    for i in range(256):
+        lossy.append({"ids": [i], "decoded_hex": tok.decode([i]).encode().hex()})
+
     # HART: tokenizer(text, padding="max_length", max_length=300,
     # truncation=True); pad = <|endoftext|>; right padding and truncation;
     # mask = ids != pad; position ids = cumsum(mask) - 1. The system prompt is
@@ -167,6 +180,7 @@ def main():
                   % (__import__("tokenizers").__version__, SHA),
         "vocab_size": tok.get_vocab_size(),
         "cases": cases,
+        "decode_cases": lossy,
         "hart": {"max_length": MAX_LEN, "pad_id": pad, "system_prompt_ids": sys_ids, "prompts": hart},
     }
     with open(os.path.join(OUT, "qwen2_vectors.json"), "w", encoding="utf-8") as f:

@@ -105,6 +105,35 @@ static void test_reference_cases(void **state) {
     assert_int_equal(bad, 0);
 }
 
+static void test_decode_lossy(void **state) {
+    (void)state;
+    const cJSON *cases = cJSON_GetObjectItem(g_vec, "decode_cases");
+    int n = cJSON_GetArraySize(cases), bad = 0, replaced = 0;
+    assert_true(n > 256);
+    for (int c = 0; c < n; c++) {
+        const cJSON *cs = cJSON_GetArrayItem(cases, c), *jids = cJSON_GetObjectItem(cs, "ids");
+        int64_t ids[8];
+        int k = cJSON_GetArraySize(jids);
+        assert_true(k <= 8);
+        for (int i = 0; i < k; i++) ids[i] = (int64_t)cJSON_GetArrayItem(jids, i)->valuedouble;
+        /* expected bytes as hex (they may contain NUL) */
+        const char *want = cJSON_GetObjectItem(cs, "decoded_hex")->valuestring;
+        char *dec;
+        size_t dl;
+        assert_int_equal(hart_bpe_decode(g_tok, ids, (size_t)k, 0, &dec, &dl), HART_OK);
+        char *hex = malloc(2 * dl + 1);
+        for (size_t i = 0; i < dl; i++) snprintf(hex + 2 * i, 3, "%02x", (unsigned char)dec[i]);
+        hex[2 * dl] = 0;
+        if (strcmp(hex, want)) { if (bad < 5) fprintf(stderr, "decode case %d: %s vs %s\n", c, hex, want); bad++; }
+        replaced += strstr(want, "efbfbd") != NULL;
+        free(hex);
+        free(dec);
+    }
+    printf("  %d decode cases (%d with U+FFFD), %d mismatches\n", n, replaced, bad);
+    assert_true(replaced > 100);
+    assert_int_equal(bad, 0);
+}
+
 static void test_invalid_utf8(void **state) {
     (void)state;
     const char *bad[] = {"abc\xff", "\xc3", "x\xc0\xafy", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"};
@@ -151,6 +180,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vocab),
         cmocka_unit_test(test_reference_cases),
+        cmocka_unit_test(test_decode_lossy),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_bad_files),
