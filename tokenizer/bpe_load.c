@@ -144,13 +144,13 @@ static hart_status parse_model(hart_bpe *t, const cJSON *model, const cJSON *add
     int64_t max_id = -1;
     int nv = 0;
     for (const cJSON *e = vocab->child; e; e = e->next, nv++) {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= 16777216.0)
             return hart_fail(HART_EFORMAT, "%s: vocab entry '%s' has no valid id", label, e->string);
         if ((int64_t)e->valuedouble > max_id) max_id = (int64_t)e->valuedouble;
     }
     for (const cJSON *a = added ? added->child : NULL; a; a = a->next) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 1e8)
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= 16777216.0)
             return hart_fail(HART_EFORMAT, "%s: added token without a valid id", label);
         if ((int64_t)id->valuedouble > max_id) max_id = (int64_t)id->valuedouble;
     }

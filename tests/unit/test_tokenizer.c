@@ -174,6 +174,13 @@ static void test_bad_files(void **state) {
     const char *no_bytes = "{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}";
     assert_int_equal(hart_bpe_load_mem(no_bytes, strlen(no_bytes), "nb.json", &t), HART_EFORMAT);
     assert_int_equal(hart_bpe_load("/nonexistent/tokenizer.json", &t), HART_EIO);
+    const char *huge_id = "{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999},\"merges\":[]}}";
+    assert_int_equal(hart_bpe_load_mem(huge_id, strlen(huge_id), "huge.json", &t), HART_EFORMAT);
+    const char *bad_merge = "{\"pre_tokenizer\":{\"type\":\"ByteLevel\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"ab\"]}}";
+    assert_int_equal(hart_bpe_load_mem(bad_merge, strlen(bad_merge), "bm.json", &t), HART_EFORMAT);
+    const char *bad_re = "{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"},{\"type\":\"ByteLevel\"}]},\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}";
+    assert_int_equal(hart_bpe_load_mem(bad_re, strlen(bad_re), "re.json", &t), HART_EFORMAT);
+    assert_non_null(strstr(hart_errmsg(), "regex"));
 }
 
 int main(void) {
