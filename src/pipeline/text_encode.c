@@ -30,7 +30,12 @@ static int file_exists(const char *p) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static hart_status pad_token_of(const char *dir, const hart_bpe *tok, int64_t *pad) {
+static int side_is_left(const cJSON *cfg, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    return cJSON_IsString(v) && !strcmp(v->valuestring, "left");
+}
+
+static hart_status pad_token_of(const char *dir, const hart_bpe *tok, int64_t *pad, int *pad_left, int *trunc_left) {
     char path[4096];
     const char *name = "<|endoftext|>";
     cJSON *cfg = NULL;
@@ -40,6 +45,8 @@ static hart_status pad_token_of(const char *dir, const hart_bpe *tok, int64_t *p
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pad_token");
         if (cJSON_IsObject(p)) p = cJSON_GetObjectItemCaseSensitive(p, "content");
         if (cJSON_IsString(p)) name = p->valuestring;
+        *pad_left = side_is_left(cfg, "padding_side");
+        *trunc_left = side_is_left(cfg, "truncation_side");
     }
     *pad = hart_bpe_token_id(tok, name);
     hart_status s = HART_OK;
@@ -54,7 +61,7 @@ hart_status hart_text_encoder_load(const char *dir, hart_backend *be, hart_text_
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     HART_TRY(hart_bpe_load(path, &te->tok));
-    hart_status s = pad_token_of(dir, te->tok, &te->pad_id);
+    hart_status s = pad_token_of(dir, te->tok, &te->pad_id, &te->pad_left, &te->trunc_left);
     if (!s) s = hart_qwen2_load(dir, be, &te->model);
     if (!s && hart_bpe_vocab_size(te->tok) > te->model.vocab)
         s = hart_fail(HART_EMISMATCH, "%s: tokenizer has %lld ids but the model's vocabulary is %lld", dir,
@@ -86,6 +93,12 @@ void hart_text_position_ids(const uint8_t *mask, int B, int T, int64_t *pos) {
 
 hart_status hart_text_tokenize(const hart_bpe *tok, const char *const *prompts, int B, int max_len, int64_t pad_id,
                                int64_t *ids, uint8_t *mask, int64_t *pos) {
+    return hart_text_tokenize_sides(tok, prompts, B, max_len, pad_id, 0, 0, ids, mask, pos);
+}
+
+hart_status hart_text_tokenize_sides(const hart_bpe *tok, const char *const *prompts, int B, int max_len,
+                                     int64_t pad_id, int pad_left, int trunc_left, int64_t *ids, uint8_t *mask,
+                                     int64_t *pos) {
     if (B <= 0 || max_len <= 0) return hart_fail(HART_EINVAL, "text encode: need at least one prompt and max length > 0");
     for (int b = 0; b < B; b++) {
         int64_t *tid;
@@ -94,7 +107,11 @@ hart_status hart_text_tokenize(const hart_bpe *tok, const char *const *prompts, 
         hart_status s = hart_bpe_encode(tok, prompts[b], strlen(prompts[b]), &tid, &n);
         if (s) return hart_fail_ctx(s, "prompt %d", b);
         int64_t *row = ids + (size_t)b * max_len;
-        for (int t = 0; t < max_len; t++) row[t] = (size_t)t < n ? tid[t] : pad_id; /* right truncation + padding */
+        size_t keep = n < (size_t)max_len ? n : (size_t)max_len;
+        const int64_t *src = tid + (trunc_left ? n - keep : 0);
+        size_t off = pad_left ? (size_t)max_len - keep : 0;
+        for (int t = 0; t < max_len; t++) row[t] = pad_id;
+        for (size_t t = 0; t < keep; t++) row[off + t] = src[t];
         for (int t = 0; t < max_len; t++) mask[(size_t)b * max_len + t] = row[t] != pad_id;
         free(tid);
     }
@@ -138,10 +155,14 @@ hart_status hart_text_encode(const hart_text_encoder *te, const char *const *pro
     hart_status s = ids ? HART_OK : hart_fail(HART_ENOMEM, "text encode: out of memory");
     if (!s) s = hart_tensor_new4(NULL, HART_U8, mask, 2, B, max_len, 0, 0);
     if (!s) s = hart_tensor_new4(NULL, HART_I64, pos, 2, B, max_len, 0, 0);
-    if (!s) s = hart_text_tokenize(te->tok, prompts, B, max_len, te->pad_id, ids, (uint8_t *)mask->data, (int64_t *)pos->data);
+    if (!s) s = hart_text_tokenize_sides(te->tok, prompts, B, max_len, te->pad_id, te->pad_left, te->trunc_left, ids,
+                                         (uint8_t *)mask->data, (int64_t *)pos->data);
     if (!s && te->use_system_prompt) {
         s = hart_bpe_encode(te->tok, hart_text_system_prompt, strlen(hart_text_system_prompt), &sys, &n_sys);
-        if ((int)n_sys > max_len) n_sys = (size_t)max_len; /* truncation=True, max_length */
+        if ((int)n_sys > max_len) { /* truncation=True, max_length */
+            if (te->trunc_left) memmove(sys, sys + (n_sys - (size_t)max_len), (size_t)max_len * sizeof *sys);
+            n_sys = (size_t)max_len;
+        }
     }
     if (!s) s = hart_tensor_new4(te->model.be, HART_F32, context, 3, B, max_len, te->model.hidden, 0);
     if (!s) s = hart_text_encode_ids(&te->model, sys, n_sys, ids, (const uint8_t *)mask->data, B, max_len, context);

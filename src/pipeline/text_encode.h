@@ -33,11 +33,14 @@ typedef struct {
     hart_bpe *tok;
     hart_qwen2 model;
     int64_t pad_id;
+    int pad_left;           /* tokenizer_config.json padding_side "left" (default right) */
+    int trunc_left;         /* tokenizer_config.json truncation_side "left" (default right) */
     int use_system_prompt;  /* 1 (HART default) */
 } hart_text_encoder;
 
 /* Load `<dir>/tokenizer.json` and the Qwen2 model in `dir`. The pad token is
- * tokenizer_config.json's "pad_token" if present, else "<|endoftext|>". */
+ * tokenizer_config.json's "pad_token" if present, else "<|endoftext|>";
+ * its "padding_side" / "truncation_side" are honoured (default right). */
 hart_status hart_text_encoder_load(const char *dir, struct hart_backend *be, hart_text_encoder *te);
 void hart_text_encoder_free(hart_text_encoder *te);
 
@@ -45,6 +48,10 @@ void hart_text_encoder_free(hart_text_encoder *te);
  * B*max_len bytes (caller-allocated). */
 hart_status hart_text_tokenize(const hart_bpe *tok, const char *const *prompts, int B, int max_len, int64_t pad_id,
                                int64_t *ids, uint8_t *mask, int64_t *pos);
+/* Same with the padding / truncation side chosen (0 = right, 1 = left). */
+hart_status hart_text_tokenize_sides(const hart_bpe *tok, const char *const *prompts, int B, int max_len,
+                                     int64_t pad_id, int pad_left, int trunc_left, int64_t *ids, uint8_t *mask,
+                                     int64_t *pos);
 /* Position ids from a mask: cumsum(mask) - 1 per row. */
 void hart_text_position_ids(const uint8_t *mask, int B, int T, int64_t *pos);
 

@@ -109,6 +109,26 @@ static void test_hart_prompts(void **state) {
     free(prompts); free(ids); free(pos); free(m64); free(mask);
 }
 
+/* Left padding / truncation (tokenizer_config padding_side / truncation_side
+ * "left"); ids of "a photo of a cat" from the vectors: 64 6548 315 264 8251. */
+static void test_sides(void **state) {
+    (void)state;
+    const char *p[1] = {"a photo of a cat"};
+    int64_t ids[7], pos[7];
+    uint8_t mask[7];
+    assert_int_equal(hart_text_tokenize_sides(g_tok, p, 1, 7, 151643, 1, 0, ids, mask, pos), HART_OK);
+    const int64_t e_ids[7] = {151643, 151643, 64, 6548, 315, 264, 8251}, e_pos[7] = {-1, -1, 0, 1, 2, 3, 4};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(ids[i], e_ids[i]);
+        assert_int_equal(mask[i], i >= 2);
+        assert_int_equal(pos[i], e_pos[i]);
+    }
+    assert_int_equal(hart_text_tokenize_sides(g_tok, p, 1, 3, 151643, 0, 1, ids, mask, pos), HART_OK);
+    assert_int_equal(ids[0], 315); assert_int_equal(ids[1], 264); assert_int_equal(ids[2], 8251);
+    assert_int_equal(hart_text_tokenize_sides(g_tok, p, 1, 3, 151643, 0, 0, ids, mask, pos), HART_OK);
+    assert_int_equal(ids[0], 64); assert_int_equal(ids[1], 6548); assert_int_equal(ids[2], 315);
+}
+
 static void test_null_context(void **state) {
     (void)state;
     hart_tensor c, m, p;
@@ -125,6 +145,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_system_prompt),
         cmocka_unit_test(test_hart_prompts),
+        cmocka_unit_test(test_sides),
         cmocka_unit_test(test_null_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
