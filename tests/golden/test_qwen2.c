@@ -1,0 +1,313 @@
+/* Qwen2 text encoder against ../shared/golden/qwen2-tiny (hidden states of
+ * every layer and HART's context slice), on the CPU backend. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "backend/backend.h"
+#include "models/qwen2.h"
+#include "ops/ops.h"
+#include "pipeline/text_encode.h"
+#include "support/golden.h"
+
+static const double TOL = 1e-4;
+
+static void test_qwen2_tiny(void **state) {
+    (void)state;
+    if (!golden_available()) { printf("SKIP: golden data not found\n"); skip(); }
+    char dir[1024], gp[1024];
+    golden_path("qwen2-tiny", dir, sizeof dir);
+    golden_path("qwen2-tiny/golden.safetensors", gp, sizeof gp);
+    hart_safetensors g;
+    assert_int_equal(hart_st_open(gp, &g), HART_OK);
+    hart_qwen2 m;
+    hart_status s = hart_qwen2_load(dir, hart_backend_cpu(), &m);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+
+    hart_tensor ids, amask;
+    assert_int_equal(hart_st_tensor(&g, "input_ids", &ids), HART_OK);
+    assert_int_equal(hart_st_tensor(&g, "attention_mask", &amask), HART_OK);
+    const int64_t B = ids.shape[0], L = ids.shape[1], D = m.hidden;
+    hart_tensor out, hid[16];
+    assert_true(m.n_layers + 1 <= 16);
+    assert_int_equal(hart_tensor_new4(hart_backend_cpu(), HART_F32, &out, 3, B, L, D, 0), HART_OK);
+    for (int i = 0; i <= m.n_layers; i++)
+        assert_int_equal(hart_tensor_new4(hart_backend_cpu(), HART_F32, &hid[i], 3, B, L, D, 0), HART_OK);
+    s = hart_qwen2_forward(&m, (const int64_t *)ids.data, (const uint8_t *)amask.data, B, L, &out, hid);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    for (int i = 0; i <= m.n_layers; i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "hidden_states.%d", i);
+        assert_true(golden_compare(&g, nm, &hid[i]) <= TOL);
+    }
+    /* context: drop the system-prompt positions */
+    hart_tensor ctx_g;
+    assert_int_equal(hart_st_tensor(&g, "context", &ctx_g), HART_OK);
+    const int64_t T = ctx_g.shape[1], S = L - T;
+    hart_tensor ctx;
+    assert_int_equal(hart_tensor_new4(hart_backend_cpu(), HART_F32, &ctx, 3, B, T, D, 0), HART_OK);
+    assert_int_equal(op_slice(&ctx, &out, 1, S), HART_OK);
+    assert_true(golden_compare(&g, "context", &ctx) <= TOL);
+
+    hart_tensor_free(&ctx);
+    hart_tensor_free(&out);
+    for (int i = 0; i <= m.n_layers; i++) hart_tensor_free(&hid[i]);
+    hart_qwen2_free(&m);
+    hart_st_close(&g);
+}
+
+static void test_qwen2_bad_input(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char dir[1024];
+    golden_path("qwen2-tiny", dir, sizeof dir);
+    hart_qwen2 m;
+    assert_int_equal(hart_qwen2_load(dir, NULL, &m), HART_OK);
+    hart_tensor out;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &out, 3, 1, 2, m.hidden, 0), HART_OK);
+    int64_t ids[2] = {1, 100000};
+    assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 2, &out, NULL), HART_EINVAL);
+    assert_non_null(strstr(hart_errmsg(), "outside the vocabulary"));
+    hart_tensor_free(&out);
+    hart_qwen2_free(&m);
+    assert_int_not_equal(hart_qwen2_load("/nonexistent/qwen", NULL, &m), HART_OK);
+}
+
+
+/* HART's prompt encoding on the golden ids: system part + prompt part ->
+ * context (system positions dropped) and the transformer's position ids. */
+static void test_text_encode_ids(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char dir[1024], gp[1024];
+    golden_path("qwen2-tiny", dir, sizeof dir);
+    golden_path("qwen2-tiny/golden.safetensors", gp, sizeof gp);
+    hart_safetensors g;
+    assert_int_equal(hart_st_open(gp, &g), HART_OK);
+    hart_qwen2 m;
+    assert_int_equal(hart_qwen2_load(dir, hart_backend_cpu(), &m), HART_OK);
+    hart_tensor ids, pids, pmask;
+    assert_int_equal(hart_st_tensor(&g, "input_ids", &ids), HART_OK);
+    assert_int_equal(hart_st_tensor(&g, "prompt_ids", &pids), HART_OK);
+    assert_int_equal(hart_st_tensor(&g, "prompt_mask", &pmask), HART_OK);
+    const int B = (int)pids.shape[0], T = (int)pids.shape[1], S = (int)(ids.shape[1] - T);
+    const int64_t *all = ids.data;
+    /* every row shares the same system ids */
+    for (int b = 1; b < B; b++) assert_memory_equal(all, all + (size_t)b * ids.shape[1], (size_t)S * sizeof(int64_t));
+    hart_tensor ctx, pos;
+    assert_int_equal(hart_tensor_new4(hart_backend_cpu(), HART_F32, &ctx, 3, B, T, m.hidden, 0), HART_OK);
+    assert_int_equal(hart_text_encode_ids(&m, all, (size_t)S, pids.data, pmask.data, B, T, &ctx), HART_OK);
+    assert_true(golden_compare(&g, "context", &ctx) <= TOL);
+    assert_int_equal(hart_tensor_new4(NULL, HART_I64, &pos, 2, B, T, 0, 0), HART_OK);
+    hart_text_position_ids(pmask.data, B, T, pos.data);
+    assert_int_equal(golden_compare_idx(&g, "prompt_position_ids", &pos), 0);
+    hart_tensor_free(&pos);
+    hart_tensor_free(&ctx);
+    hart_qwen2_free(&m);
+    hart_st_close(&g);
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Re-save the golden weights under another key layout (prefix, two shards +
+ * index, optionally a Qwen2-VL config with text_config) and check the output
+ * is identical to the bare layout's. */
+static void run_layout(const char *prefix, int vl_config, const float *want, int64_t n) {
+    char gdir[1024], tmpl[] = "/tmp/hart_qwen2_layout_XXXXXX";
+    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open(gdir, "config.json", NULL, &ck), HART_OK);
+    hart_st_writer *w[2] = {hart_st_writer_new(), hart_st_writer_new()};
+    char idx[65536] = "{\"metadata\":{},\"weight_map\":{";
+    const hart_safetensors *st = &ck.files[0];
+    for (int i = 0; i < st->n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", prefix, st->entries[i].name);
+        int shard = i % 2;
+        assert_int_equal(hart_st_writer_add(w[shard], name, &t), HART_OK);
+        snprintf(idx + strlen(idx), sizeof idx - strlen(idx), "%s\"%s\":\"model-0000%d-of-00002.safetensors\"",
+                 i ? "," : "", name, shard + 1);
+    }
+    strcat(idx, "}}");
+    /* an unrelated tensor (e.g. the vision tower) must be ignored */
+    float junk[3] = {1, 2, 3};
+    assert_int_equal(hart_st_writer_add_raw(w[0], "visual.patch_embed.proj.weight", HART_F32, 1, (int64_t[]){3}, junk), HART_OK);
+    idx[strlen(idx) - 2] = 0;
+    strcat(idx, ",\"visual.patch_embed.proj.weight\":\"model-00001-of-00002.safetensors\"}}");
+    char path[1200];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/model-0000%d-of-00002.safetensors", dir, k + 1);
+        assert_int_equal(hart_st_writer_save(w[k], path), HART_OK);
+        hart_st_writer_free(w[k]);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    write_text(path, idx);
+    char *cfg = cJSON_PrintUnformatted(ck.config);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (vl_config) {
+        /* Qwen2-VL style: text part under text_config, rope theta at top level, mrope */
+        char buf[8192];
+        snprintf(buf, sizeof buf, "{\"model_type\":\"qwen2_vl\",\"rope_theta\":1000000.0,\"text_config\":%s}", cfg);
+        cJSON *c = cJSON_Parse(buf);
+        cJSON *tc = cJSON_GetObjectItem(c, "text_config");
+        cJSON_DeleteItemFromObject(tc, "rope_parameters");
+        cJSON *rs = cJSON_AddObjectToObject(tc, "rope_scaling");
+        cJSON_AddStringToObject(rs, "type", "mrope");
+        char *o = cJSON_PrintUnformatted(c);
+        write_text(path, o);
+        free(o);
+        cJSON_Delete(c);
+    } else {
+        write_text(path, cfg);
+    }
+    free(cfg);
+    hart_ckpt_close(&ck);
+
+    hart_qwen2 m;
+    hart_status s = hart_qwen2_load(dir, NULL, &m);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    assert_true(m.rope_theta == 1e6);
+    int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    hart_tensor out;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &out, 3, 1, 6, m.hidden, 0), HART_OK);
+    assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &out, NULL), HART_OK);
+    assert_int_equal(hart_tensor_numel(&out), n);
+    assert_memory_equal(out.data, want, (size_t)n * sizeof(float));
+    hart_tensor_free(&out);
+    hart_qwen2_free(&m);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_qwen2_layouts(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char dir[1024];
+    golden_path("qwen2-tiny", dir, sizeof dir);
+    hart_qwen2 m;
+    assert_int_equal(hart_qwen2_load(dir, NULL, &m), HART_OK);
+    int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    hart_tensor ref;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &ref, 3, 1, 6, m.hidden, 0), HART_OK);
+    assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &ref, NULL), HART_OK);
+    hart_qwen2_free(&m);
+    run_layout("model.", 0, ref.data, hart_tensor_numel(&ref));
+    run_layout("model.language_model.", 1, ref.data, hart_tensor_numel(&ref));
+    run_layout("language_model.model.", 1, ref.data, hart_tensor_numel(&ref));
+    hart_tensor_free(&ref);
+}
+
+/* hart_text_encode end to end with the golden model and a byte-only
+ * tokenizer.json (id = byte value, specials 256..258, no merges), so the
+ * expected ids are simply the UTF-8 bytes of the texts. */
+static void test_text_encode_end_to_end(void **state) {
+    (void)state;
+    if (!golden_available()) skip();
+    char gdir[1024], tmpl[] = "/tmp/hart_text_encode_XXXXXX", path[1200];
+    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    const char *files[2] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[3000];
+        snprintf(cmd, sizeof cmd, "cp '%s/%s' '%s/'", gdir, files[i], dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    cJSON *root = cJSON_CreateObject(), *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    cJSON_AddArrayToObject(model, "merges");
+    int next = 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+        int cp = printable ? b : next++;
+        char u[4] = {0};
+        if (cp < 0x80) u[0] = (char)cp;
+        else { u[0] = (char)(0xc0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3f)); }
+        cJSON_AddNumberToObject(vocab, u, b);
+    }
+    cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "ByteLevel");
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    const char *sp[3] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", 256 + i);
+        cJSON_AddStringToObject(a, "content", sp[i]);
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    char *js = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    write_text(path, js);
+    free(js);
+    cJSON_Delete(root);
+
+    hart_text_encoder te;
+    hart_status s = hart_text_encoder_load(dir, NULL, &te);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    assert_int_equal(te.pad_id, 256);
+    const int T = 12;
+    const char *prompts[2] = {"a cat", "a very long prompt, cut"};
+    hart_tensor ctx, mask, pos;
+    assert_int_equal(hart_text_encode(&te, prompts, 2, T, &ctx, &mask, &pos), HART_OK);
+    /* expected ids: bytes, right-truncated / padded with 256 */
+    int64_t ids[2 * 12];
+    uint8_t m[2 * 12];
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < T; t++) {
+            size_t l = strlen(prompts[b]);
+            ids[b * T + t] = (size_t)t < l ? (unsigned char)prompts[b][t] : 256;
+            m[b * T + t] = (size_t)t < l;
+            assert_int_equal(((uint8_t *)mask.data)[b * T + t], m[b * T + t]);
+            assert_int_equal(((int64_t *)pos.data)[b * T + t], (size_t)t < l ? t : (int64_t)l - 1);
+        }
+    /* system prompt: its bytes, truncated to max_len */
+    int64_t sys[12];
+    for (int i = 0; i < T; i++) sys[i] = (unsigned char)hart_text_system_prompt[i];
+    hart_tensor want;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &want, 3, 2, T, te.model.hidden, 0), HART_OK);
+    assert_int_equal(hart_text_encode_ids(&te.model, sys, T, ids, m, 2, T, &want), HART_OK);
+    assert_memory_equal(ctx.data, want.data, hart_tensor_nbytes(&want));
+    hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); hart_tensor_free(&want);
+    hart_text_encoder_free(&te);
+
+    /* width check of the one-shot helper */
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 1536, &ctx, &mask, &pos), HART_EMISMATCH);
+    assert_non_null(strstr(hart_errmsg(), "width"));
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 64, &ctx, &mask, &pos), HART_OK);
+    hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos);
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qwen2_tiny),
+        cmocka_unit_test(test_qwen2_bad_input),
+        cmocka_unit_test(test_text_encode_ids),
+        cmocka_unit_test(test_qwen2_layouts),
+        cmocka_unit_test(test_text_encode_end_to_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
