@@ -122,20 +122,18 @@ static uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-static uint64_t draw64(uint64_t seed, uint64_t image, uint64_t site, uint64_t counter) {
-    uint64_t h = mix64(seed);
-    h = mix64(h ^ image);
-    h = mix64(h ^ site);
-    return mix64(h ^ counter);
+static uint64_t draw64(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
+    uint64_t stream = ((uint64_t)image << 32) | ((uint64_t)(site & 0xffff) << 16) | (step & 0xffff);
+    return mix64(mix64(mix64(seed) ^ stream) ^ index);
 }
 
-double hart_gen_uniform(uint64_t seed, uint64_t image, uint64_t site, uint64_t counter) {
-    return (double)(draw64(seed, image, site, counter) >> 11) * (1.0 / 9007199254740992.0);
+double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
+    return (double)(draw64(seed, image, site, step, index) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-float hart_gen_normal(uint64_t seed, uint64_t image, uint64_t site, uint64_t counter) {
+float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
     /* Box-Muller on two independent uniforms */
-    double u1 = hart_gen_uniform(seed, image, site, 2 * counter);
-    double u2 = hart_gen_uniform(seed, image, site, 2 * counter + 1);
+    double u1 = hart_gen_uniform(seed, image, site, step, 2 * index);
+    double u2 = hart_gen_uniform(seed, image, site, step, 2 * index + 1);
     return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
 }

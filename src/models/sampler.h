@@ -28,11 +28,12 @@ int64_t hart_sample_categorical(const float *logits, int V, double u);
  * from the uniforms u[V] ("more smooth" path; -inf logits get 0). */
 void hart_gumbel_softmax(float *probs, const float *logits, int V, float scale, float tau, const double *u);
 
-/* Counter-based random draws: identical for image `image` whatever the batch
- * it is rendered in. Sites: HART_SITE_TOKENS + si for scale si's tokens,
- * HART_SITE_DIFF + j for the diffusion sampler's draw j. */
-enum { HART_SITE_TOKENS = 0, HART_SITE_DIFF = 1000 };
-double hart_gen_uniform(uint64_t seed, uint64_t image, uint64_t site, uint64_t counter);
-float hart_gen_normal(uint64_t seed, uint64_t image, uint64_t site, uint64_t counter);
+/* Counter-based random draws: a pure function of (seed, image, site, step,
+ * index), so image `image` is identical whatever batch it is rendered in.
+ * Sites: tokens of scale `step`, Gumbel noise of scale `step`, diffusion
+ * sampler draw `step`; index = element within the draw. */
+enum { HART_SITE_TOKENS = 1, HART_SITE_DIFF = 2, HART_SITE_SMOOTH = 17 };
+double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index);
+float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index);
 
 #endif

@@ -17,6 +17,7 @@
 #include "models/diffusion_head.h"
 #include "models/hart_transformer.h"
 #include "models/sampler.h"
+#include "pipeline/t2i.h"
 #include "support/golden.h"
 
 #define TOL 1e-4
@@ -155,9 +156,63 @@ static void test_transformer_and_head(void **state) {
     assert_true(worst <= TOL);
 }
 
+/* Whole pipeline in replay mode; every recorded gen.* tensor is compared. */
+static void test_pipeline(void **state) {
+    (void)state;
+    if (!golden_available()) { printf("golden data not found; skipped\n"); skip(); }
+    char dir[1024], p[1200];
+    set_dir(dir, sizeof dir);
+    hart_t2i *pl;
+    if (hart_t2i_load(hart_backend_cpu(), dir, &pl) != HART_OK) {
+        printf("pipeline not loadable (%s); skipped\n", hart_errmsg());
+        skip();
+    }
+    hart_safetensors g;
+    snprintf(p, sizeof p, "%s/golden.safetensors", dir);
+    must(hart_st_open(p, &g));
+    hart_tensor ctx, mask, pos, img;
+    must(hart_st_tensor(&g, "gen.context", &ctx));
+    must(hart_st_tensor(&g, "gen.context_mask", &mask));
+    must(hart_st_tensor(&g, "gen.context_position_ids", &pos));
+    hart_t2i_opts o;
+    hart_t2i_default_opts(&o);
+    o.replay = &g;
+    o.dump = hart_st_writer_new();
+    assert_non_null(o.dump);
+    must(hart_t2i_generate(pl, &ctx, &mask, &pos, &o, &img));
+    const char *tmp = "build/test_hart_gen_trace.safetensors";
+    must(hart_st_writer_save(o.dump, tmp));
+    hart_st_writer_free(o.dump);
+    hart_safetensors tr;
+    must(hart_st_open(tmp, &tr));
+    double worst = 0;
+    int64_t bad_idx = 0;
+    for (int i = 0; i < g.n_entries; i++) {
+        const char *nm = g.entries[i].name;
+        if (strncmp(nm, "gen.", 4) || !strncmp(nm, "gen.context", 11) || !strncmp(nm, "gen.diff.noise", 14)) continue;
+        hart_tensor t;
+        if (hart_st_tensor(&tr, nm, &t) != HART_OK) { printf("  %s: not dumped\n", nm); worst = 1e30; continue; }
+        if (t.dtype == HART_I64) {
+            int64_t d = golden_compare_idx(&g, nm, &t);
+            if (d != 0) { printf("  %s: %lld indices differ\n", nm, (long long)d); bad_idx++; }
+        } else {
+            double e = golden_compare(&g, nm, &t);
+            if (e > worst) worst = e;
+        }
+    }
+    printf("pipeline worst rel err %.3g\n", worst);
+    hart_tensor_free(&img);
+    hart_st_close(&tr);
+    hart_st_close(&g);
+    hart_t2i_free(pl);
+    assert_int_equal(bad_idx, 0);
+    assert_true(worst <= TOL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transformer_and_head),
+        cmocka_unit_test(test_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,236 @@
+/* hart generate: render images from a text context (file) or a prompt. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "cli/commands.h"
+#include "core/fileio.h"
+#include "core/safetensors.h"
+#include "pipeline/t2i.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hart generate --context CTX.safetensors -m MODEL [options]\n"
+            "       hart generate -p PROMPT --text-model DIR -m MODEL [options]\n\n"
+            "  -m, --model DIR        HART model folder (llm/ + tokenizer/)\n"
+            "  --context FILE         safetensors with gen.context [B,T,D], gen.context_mask [B,T]\n"
+            "                         and optionally gen.context_position_ids [B,T]\n"
+            "  -p, --prompt TEXT      text prompt (needs --text-model)\n"
+            "  --text-model DIR       Qwen2 text encoder folder\n"
+            "  -o, --output FILE      output PNG (default out.png; several images: FILE_0.png, ...)\n"
+            "  --seed N               random seed (default 0)\n"
+            "  --cfg X                guidance scale (default 4.5)\n"
+            "  --top-k N              top-k for every scale (default: 600 below scale 7, 300 after)\n"
+            "  --top-p P              nucleus sampling threshold in (0,1) (default 0 = off)\n"
+            "  --smooth               Gumbel-softmax \"more smooth\" codes\n"
+            "  --temperature T        diffusion head temperature (default 1.0)\n"
+            "  --replay FILE          replay sampled indices and noise from a golden file\n"
+            "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
+            "  --device SPEC          cpu, opencl[:P[:D]], auto (default $HART_DEVICE or cpu)\n"
+            "  -v, --verbose          progress on stderr\n");
+}
+
+static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "hart generate: invalid value '%s' for %s (expected a number in [%g, %g])\n", s, flag, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') goto bad;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (*end || errno) goto bad;
+    *out = v;
+    return 1;
+bad:
+    fprintf(stderr, "hart generate: invalid value '%s' for %s (expected an integer >= 0)\n", s, flag);
+    return 0;
+}
+
+/* 8-bit PNG with a tEXt "parameters" chunk, written atomically. */
+static hart_status write_png(const char *path, const float *chw, int H, int W, const char *params) {
+    hart_file_writer fw;
+    HART_TRY(hart_file_begin(&fw, path));
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *row = malloc((size_t)W * 3);
+    if (!png || !info || !row) {
+        if (png) png_destroy_write_struct(&png, info ? &info : NULL);
+        free(row);
+        hart_file_abort(&fw);
+        return hart_fail(HART_ENOMEM, "%s: PNG encoder", path);
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        hart_file_abort(&fw);
+        return hart_fail(HART_EIO, "%s: PNG write failed", path);
+    }
+    png_init_io(png, fw.f);
+    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_text txt;
+    memset(&txt, 0, sizeof txt);
+    txt.compression = PNG_TEXT_COMPRESSION_NONE;
+    txt.key = (char *)"parameters";
+    txt.text = (char *)params;
+    png_set_text(png, info, &txt, 1);
+    png_write_info(png, info);
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = chw[((size_t)c * H + y) * W + x];
+                long q = lrintf((v != v ? 0.0f : v) * 255.0f);
+                row[x * 3 + c] = (unsigned char)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return hart_file_commit(&fw);
+}
+
+static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
+    if (n == 1) { snprintf(buf, sz, "%s", base); return; }
+    const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+    if (dot && (!slash || dot > slash))
+        snprintf(buf, sz, "%.*s_%d%s", (int)(dot - base), base, i, dot);
+    else
+        snprintf(buf, sz, "%s_%d", base, i);
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model = NULL, *ctx_path = NULL, *prompt = NULL, *text_model = NULL, *out = "out.png";
+    const char *replay_path = NULL, *dump_path = NULL, *device = NULL;
+    hart_t2i_opts o;
+    hart_t2i_default_opts(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+#define VAL() (has ? argv[++i] : NULL)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--smooth")) o.more_smooth = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) o.verbose = 1;
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--context") || !strcmp(a, "-p") ||
+                 !strcmp(a, "--prompt") || !strcmp(a, "--text-model") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
+                 !strcmp(a, "--seed") || !strcmp(a, "--cfg") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
+                 !strcmp(a, "--temperature") || !strcmp(a, "--replay") || !strcmp(a, "--dump") ||
+                 !strcmp(a, "--device")) {
+            const char *v = VAL();
+            if (!v) { fprintf(stderr, "hart generate: %s needs a value (see 'hart generate --help')\n", a); return 2; }
+            double d;
+            if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+            else if (!strcmp(a, "--context")) ctx_path = v;
+            else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
+            else if (!strcmp(a, "--text-model")) text_model = v;
+            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--replay")) replay_path = v;
+            else if (!strcmp(a, "--dump")) dump_path = v;
+            else if (!strcmp(a, "--device")) device = v;
+            else if (!strcmp(a, "--seed")) { if (!parse_u64(a, v, &o.seed)) return 2; }
+            else if (!strcmp(a, "--cfg")) { if (!parse_num(a, v, 0, 1000, &o.cfg)) return 2; }
+            else if (!strcmp(a, "--top-k")) { if (!parse_num(a, v, 1, 1 << 30, &d) || d != floor(d)) { if (d != floor(d)) fprintf(stderr, "hart generate: --top-k must be an integer\n"); return 2; } o.top_k = (int)d; }
+            else if (!strcmp(a, "--top-p")) { if (!parse_num(a, v, 0, 1, &o.top_p)) return 2; }
+            else if (!strcmp(a, "--temperature")) { if (!parse_num(a, v, 0, 100, &d)) return 2; o.temperature = (float)d; }
+        } else {
+            fprintf(stderr, "hart generate: unknown option '%s' (see 'hart generate --help')\n", a);
+            return 2;
+        }
+#undef VAL
+    }
+    if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
+    if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
+    if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
+    if (prompt) {
+        (void)text_model;
+        fprintf(stderr, "hart generate: text prompts need the Qwen2 text encoder, which is not in this build; "
+                        "use --context FILE\n");
+        return 1;
+    }
+    int rc = 1;
+    hart_status st;
+    hart_backend *be = NULL;
+    hart_t2i *p = NULL;
+    hart_safetensors cst, rst;
+    int have_c = 0, have_r = 0;
+    hart_tensor img = {0};
+    o.dump = NULL;
+    char why[256] = "";
+    if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
+    if ((st = hart_st_open(ctx_path, &cst)) != HART_OK) goto fail;
+    have_c = 1;
+    hart_tensor ctx, mask, pos, *posp = NULL;
+    if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
+        (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK) {
+        hart_fail_ctx(st, "%s", ctx_path);
+        goto fail;
+    }
+    if (hart_st_find(&cst, "gen.context_position_ids")) {
+        if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
+        posp = &pos;
+    }
+    if (ctx.dtype != HART_F32 || ctx.ndim != 3) {
+        st = hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", ctx_path);
+        goto fail;
+    }
+    if (replay_path) {
+        if ((st = hart_st_open(replay_path, &rst)) != HART_OK) goto fail;
+        have_r = 1;
+        o.replay = &rst;
+    }
+    if (dump_path) {
+        o.dump = hart_st_writer_new();
+        if (!o.dump) { st = hart_fail(HART_ENOMEM, "dump writer"); goto fail; }
+    }
+    if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
+    int T, D;
+    hart_t2i_context_shape(p, &T, &D);
+    if (ctx.shape[1] != T || ctx.shape[2] != D) {
+        st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", ctx_path,
+                       (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
+        goto fail;
+    }
+    if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
+    int B = (int)img.shape[0], H = (int)img.shape[2], W = (int)img.shape[3];
+    for (int i = 0; i < B; i++) {
+        char path[PATH_MAX], params[1024];
+        out_name(out, i, B, path, sizeof path);
+        char tk[32];
+        if (o.top_k) snprintf(tk, sizeof tk, "%d", o.top_k);
+        else snprintf(tk, sizeof tk, "600/300");
+        snprintf(params, sizeof params,
+                 "model: %s, context: %s, index: %d, seed: %llu, cfg: %g, top_k: %s, top_p: %g, smooth: %d, "
+                 "temperature: %g%s",
+                 model, ctx_path, i, (unsigned long long)o.seed, o.cfg, tk, o.top_p, o.more_smooth, o.temperature,
+                 replay_path ? ", replay: yes" : "");
+        if ((st = write_png(path, (const float *)img.data + (size_t)i * 3 * H * W, H, W, params)) != HART_OK) goto fail;
+        if (o.verbose) fprintf(stderr, "hart: wrote %s\n", path);
+    }
+    if (o.dump && (st = hart_st_writer_save(o.dump, dump_path)) != HART_OK) goto fail;
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "hart generate: %s\n", hart_errmsg());
+done:
+    hart_tensor_free(&img);
+    hart_t2i_free(p);
+    if (o.dump) hart_st_writer_free(o.dump);
+    if (have_c) hart_st_close(&cst);
+    if (have_r) hart_st_close(&rst);
+    if (be) hart_backend_close(be);
+    return rc;
+}
