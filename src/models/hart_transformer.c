@@ -103,6 +103,8 @@ static hart_status parse_config(hart_transformer *tf, int V, int Cvae) {
     if (g->depth < 1 || g->depth > 1000 || g->C < 1 || g->H < 1 || g->C % g->H)
         return hart_fail(HART_EFORMAT, "llm config: bad depth/embed_dim/num_heads (%d/%d/%d)", g->depth, g->C, g->H);
     g->hd = g->C / g->H;
+    if (g->hd % 4)
+        return hart_fail(HART_EUNSUPPORTED, "llm config: head dim %d (embed_dim/num_heads) must be a multiple of 4 for the 2-D rotary embedding", g->hd);
     if (g->ctx_tokens < 2 || g->ctx_dim < 1)
         return hart_fail(HART_EUNSUPPORTED, "llm config: context_token %d (need >= 2 for text-to-image)", g->ctx_tokens);
     int64_t pn[HART_MAX_SCALES];

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "models/diffusion_head.h"
 #include "models/hart_transformer.h"
@@ -20,9 +22,30 @@
 #include "pipeline/t2i.h"
 #include "support/golden.h"
 
+/* Every HART generation set under the golden root (hart-tiny-a and any
+ * other folder with llm/ and golden.safetensors). */
+static int hart_sets(char dirs[][1024], int max) {
+    char root[1024];
+    golden_path("", root, sizeof root);
+    DIR *d = opendir(root);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d)) && n < max;) {
+        if (strncmp(e->d_name, "hart-", 5)) continue;
+        char p[2200];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s/llm/config.json", root, e->d_name);
+        if (stat(p, &sb)) continue;
+        snprintf(p, sizeof p, "%s/%s/golden.safetensors", root, e->d_name);
+        if (stat(p, &sb)) continue;
+        if (snprintf(dirs[n], 1024, "%.700s/%.250s", root, e->d_name) < 1024) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 #define TOL 1e-4
 
-static const char *set_dir(char *buf, size_t n) { return golden_path("hart-tiny-a", buf, n); }
 
 static void must(hart_status st) {
     if (st != HART_OK) fail_msg("%s", hart_errmsg());
@@ -42,14 +65,17 @@ static hart_status replay_noise(void *ctx, int draw, int64_t rows, int64_t cols,
     return hart_tensor_read_f32(&t, out);
 }
 
-static void test_transformer_and_head(void **state) {
-    (void)state;
-    if (!golden_available()) { printf("golden data not found; skipped\n"); skip(); }
-    char dir[1024], p[1200];
-    set_dir(dir, sizeof dir);
+static void run_transformer_and_head(const char *dir) {
+    char p[1200];
+    printf("set %s\n", dir);
     hart_safetensors g;
     snprintf(p, sizeof p, "%s/golden.safetensors", dir);
     must(hart_st_open(p, &g));
+    cJSON *gj;
+    snprintf(p, sizeof p, "%s/golden.json", dir);
+    must(hart_json_load(p, &gj));
+    double cfg = cJSON_GetObjectItem(gj, "cfg")->valuedouble;
+    cJSON_Delete(gj);
     cJSON *tokcfg;
     snprintf(p, sizeof p, "%s/tokenizer/config.json", dir);
     must(hart_json_load(p, &tokcfg));
@@ -94,7 +120,7 @@ static void test_transformer_and_head(void **state) {
         hart_tensor mix;
         must(hart_tensor_new4(NULL, HART_F32, &mix, 3, B, lo, V, 0));
         float *L = logits.data, *M = mix.data;
-        double t = hart_cfg_ramp(4.5, si, S);
+        double t = hart_cfg_ramp(cfg, si, S);
         for (int b = 0; b < B; b++)
             hart_cfg_mix(M + (size_t)b * lo * V, L + ((size_t)b * l + off) * V, L + ((size_t)(b + B) * l + off) * V,
                          (int64_t)lo * V, t);
@@ -130,7 +156,7 @@ static void test_transformer_and_head(void **state) {
     must(hart_tensor_new4(NULL, HART_F32, &out, 2, (int64_t)N * l, Z, 0, 0));
     replay_ctx rc = {&g};
     hart_noise_source ns = {replay_noise, &rc};
-    must(hart_diff_sample(dh, &gcond, hart_cfg_ramp(4.5, S - 2, S), 1.0f, &ns, &out));
+    must(hart_diff_sample(dh, &gcond, hart_cfg_ramp(cfg, S - 1, S), 1.0f, &ns, &out));
     e = golden_compare(&g, "gen.diff.out", &out);
     if (e > worst) worst = e;
     /* final f_hat = f_hat after scale S-2 + (codes + residual) as a map */
@@ -157,15 +183,13 @@ static void test_transformer_and_head(void **state) {
 }
 
 /* Whole pipeline in replay mode; every recorded gen.* tensor is compared. */
-static void test_pipeline(void **state) {
-    (void)state;
-    if (!golden_available()) { printf("golden data not found; skipped\n"); skip(); }
-    char dir[1024], p[1200];
-    set_dir(dir, sizeof dir);
+static int run_pipeline(const char *dir) {
+    char p[1200];
+    printf("set %s\n", dir);
     hart_t2i *pl;
     if (hart_t2i_load(hart_backend_cpu(), dir, &pl) != HART_OK) {
         printf("pipeline not loadable (%s); skipped\n", hart_errmsg());
-        skip();
+        return 0;
     }
     hart_safetensors g;
     snprintf(p, sizeof p, "%s/golden.safetensors", dir);
@@ -176,6 +200,12 @@ static void test_pipeline(void **state) {
     must(hart_st_tensor(&g, "gen.context_position_ids", &pos));
     hart_t2i_opts o;
     hart_t2i_default_opts(&o);
+    snprintf(p, sizeof p, "%s/golden.json", dir);
+    cJSON *gj;
+    must(hart_json_load(p, &gj));
+    o.cfg = cJSON_GetObjectItem(gj, "cfg")->valuedouble;
+    o.more_smooth = cJSON_IsTrue(cJSON_GetObjectItem(gj, "more_smooth"));
+    cJSON_Delete(gj);
     o.replay = &g;
     o.dump = hart_st_writer_new();
     assert_non_null(o.dump);
@@ -207,6 +237,23 @@ static void test_pipeline(void **state) {
     hart_t2i_free(pl);
     assert_int_equal(bad_idx, 0);
     assert_true(worst <= TOL);
+    return 1;
+}
+
+static void test_transformer_and_head(void **state) {
+    (void)state;
+    char dirs[16][1024];
+    int n = hart_sets(dirs, 16);
+    if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
+    for (int i = 0; i < n; i++) run_transformer_and_head(dirs[i]);
+}
+
+static void test_pipeline(void **state) {
+    (void)state;
+    char dirs[16][1024];
+    int n = hart_sets(dirs, 16), ran = 0;
+    for (int i = 0; i < n; i++) ran += run_pipeline(dirs[i]);
+    if (!ran) skip();
 }
 
 int main(void) {
