@@ -30,6 +30,9 @@ struct hart_transformer {
     tf_block *blocks;
     hart_tensor ctx_norm_w, ctx_w, ctx_b;
     hart_tensor lvl;              /* [S, C] level embeddings */
+    hart_tensor lvl_pos;          /* [Lmax, C] level (+ absolute position, gpt2) embedding per token */
+    hart_tensor pos_start;        /* [T, C] (gpt2) */
+    hart_tensor dec_norm_b;       /* decoder_norm.bias (gpt2: LayerNorm) */
     hart_tensor word_w, word_b;
     hart_tensor head_nm_ln_w, head_ada_w, head_ada_b, head_w, head_b;
     hart_tensor dec_norm_w;
@@ -121,11 +124,13 @@ static hart_status parse_config(hart_transformer *tf, int V, int Cvae) {
     HART_TRY(cfg_str_is(c, "mlp_type", "gpt2", "llama", "gpt2", &g->mlp_llama));
     if (g->mlp_llama) g->mlp_hidden = (int)((g->C * mlp_ratio * 2) / 3 + 255) / 256 * 256;
     else g->mlp_hidden = (int)lround(g->C * mlp_ratio);
-    int llama;
-    HART_TRY(cfg_str_is(c, "attn_type", "gpt2", "llama", NULL, &llama));
+    HART_TRY(cfg_str_is(c, "attn_type", "gpt2", "llama", "gpt2", &g->attn_llama));
     HART_TRY(hart_cfg_num_or(c, "norm_eps", 1e-6, &d)); g->norm_eps = (float)d;
     HART_TRY(hart_cfg_bool_or(c, "attn_l2_norm", 0, &g->attn_l2_norm));
     HART_TRY(hart_cfg_bool_or(c, "use_context_norm", 1, &g->use_context_norm));
+    if (!g->attn_llama && g->use_context_norm)
+        return hart_fail(HART_EUNSUPPORTED, "llm config: attn_type gpt2 with use_context_norm true is not a valid model "
+                                            "(the reference's LayerNorm takes no scale argument)");
     int is_max;
     HART_TRY(cfg_str_is(c, "sep_aln_pooling_mode", "max", "max", "avg", &is_max));
     g->pool_avg = !is_max;
@@ -166,12 +171,19 @@ static hart_status load_weights(hart_transformer *tf) {
     HART_TRY(tf_getw(tf, &tf->ctx_b, 1, C, 0, "context_embed.bias"));
     HART_TRY(tf_getw(tf, &tf->word_w, 2, C, g->Cvae, "word_embed.weight"));
     HART_TRY(tf_getw(tf, &tf->word_b, 1, C, 0, "word_embed.bias"));
-    HART_TRY(tf_getw(tf, &tf->head_nm_ln_w, 1, C, 0, "head_nm.ln_wo_grad.weight"));
+    if (g->attn_llama) HART_TRY(tf_getw(tf, &tf->head_nm_ln_w, 1, C, 0, "head_nm.ln_wo_grad.weight"));
     HART_TRY(tf_getw(tf, &tf->head_ada_w, 2, 2 * C, C, "head_nm.ada_lin.1.weight"));
     HART_TRY(tf_getw(tf, &tf->head_ada_b, 1, 2 * C, 0, "head_nm.ada_lin.1.bias"));
     HART_TRY(tf_getw(tf, &tf->head_w, 2, g->V, C, "head.weight"));
     HART_TRY(tf_getw(tf, &tf->head_b, 1, g->V, 0, "head.bias"));
     HART_TRY(tf_getw(tf, &tf->dec_norm_w, 1, C, 0, "decoder_norm.weight"));
+    if (!g->attn_llama) {
+        HART_TRY(tf_getw(tf, &tf->dec_norm_b, 1, C, 0, "decoder_norm.bias"));
+        hart_tensor ps;
+        HART_TRY(hart_ckpt_get(&tf->ck, "pos_start", 3, (int64_t[]){1, g->ctx_tokens, C}, &ps));
+        HART_TRY(hart_tensor_reshape(&ps, 2, (int64_t[]){g->ctx_tokens, C}, &ps));
+        HART_TRY(hart_tensor_to(tf->be, &ps, &tf->pos_start));
+    }
     /* level embeddings [S, C] */
     int S = g->n_scales;
     if (!g->use_timestep_embed) {
@@ -212,7 +224,7 @@ static hart_status load_weights(hart_transformer *tf) {
             HART_TRY(tf_getwf(tf, &b->sst, 2, 6, C, "blocks.%d.scale_shift_table", i));
         }
         hart_tensor qkv, view;
-        snprintf(nm, sizeof nm, "blocks.%d.attn.qkv_proj.weight", i);
+        snprintf(nm, sizeof nm, g->attn_llama ? "blocks.%d.attn.qkv_proj.weight" : "blocks.%d.attn.mat_qkv.weight", i);
         HART_TRY(hart_ckpt_get(&tf->ck, nm, 2, (int64_t[]){3 * C, C}, &qkv));
         HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wq));
         HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wk));
@@ -234,7 +246,7 @@ static hart_status load_weights(hart_transformer *tf) {
             float mx = (float)log(100.0);
             for (int h = 0; h < g->H; h++) b->scale_mul[h] = expf(b->scale_mul[h] < mx ? b->scale_mul[h] : mx);
         }
-        HART_TRY(tf_getwf(tf, &b->ln_w, 1, C, 0, "blocks.%d.ln_wo_grad.weight", i));
+        if (g->attn_llama) HART_TRY(tf_getwf(tf, &b->ln_w, 1, C, 0, "blocks.%d.ln_wo_grad.weight", i));
         if (g->mlp_llama) {
             HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
             HART_TRY(tf_getwf(tf, &b->f2, 2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
@@ -247,6 +259,35 @@ static hart_status load_weights(hart_transformer *tf) {
         }
     }
     return HART_OK;
+}
+
+/* lvl_pos[r] = lvl[level of token r] (+ pos_1LC[r] for gpt2) */
+static hart_status build_lvl_pos(hart_transformer *tf) {
+    const hart_tf_config *g = &tf->cfg;
+    int C = g->C, S = g->n_scales, L = tf->Lmax;
+    float *lv = malloc(sizeof(float) * (size_t)S * C), *out = malloc(sizeof(float) * (size_t)L * C);
+    float *pos = NULL;
+    hart_status st = HART_OK;
+    if (!lv || !out) CK(hart_fail(HART_ENOMEM, "level embedding"));
+    CK(hart_tensor_read_f32(&tf->lvl, lv));
+    if (!g->attn_llama) {
+        hart_tensor p;
+        CK(hart_ckpt_get(&tf->ck, "pos_1LC", 3, (int64_t[]){1, L, C}, &p));
+        pos = malloc(sizeof(float) * (size_t)L * C);
+        if (!pos) CK(hart_fail(HART_ENOMEM, "pos_1LC"));
+        CK(hart_tensor_read_f32(&p, pos));
+    }
+    for (int r = 0, s = 0, end = g->ctx_tokens; r < L; r++) {
+        while (r >= end) { s++; end += g->patch_nums[s] * g->patch_nums[s]; }
+        for (int c = 0; c < C; c++) out[(size_t)r * C + c] = lv[(size_t)s * C + c] + (pos ? pos[(size_t)r * C + c] : 0.0f);
+    }
+    {
+        hart_tensor h = hart_tensor_wrap(out, HART_F32, 2, (int64_t[]){L, C});
+        CK(hart_tensor_to(tf->be, &h, &tf->lvl_pos));
+    }
+done:
+    free(lv); free(out); free(pos);
+    return st;
 }
 
 hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae, hart_transformer **out) {
@@ -264,6 +305,7 @@ hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae,
     if (st) { hart_fail_ctx(st, "loading transformer from %s", llm_dir); goto done; }
     tf->Lmax = tf->cfg.ctx_tokens;
     for (int i = 1; i < tf->cfg.n_scales; i++) tf->Lmax += tf->cfg.patch_nums[i] * tf->cfg.patch_nums[i];
+    CK(build_lvl_pos(tf));
     *out = tf;
     return HART_OK;
 done:
@@ -298,7 +340,8 @@ void hart_tf_free(hart_transformer *tf) {
         free(b->scale_mul);
     }
     free(tf->blocks);
-    hart_tensor *ts[] = {&tf->ctx_norm_w, &tf->ctx_w, &tf->ctx_b, &tf->lvl, &tf->word_w, &tf->word_b,
+    hart_tensor *ts[] = {&tf->ctx_norm_w, &tf->ctx_w, &tf->ctx_b, &tf->lvl, &tf->lvl_pos, &tf->pos_start,
+                         &tf->dec_norm_b, &tf->word_w, &tf->word_b,
                          &tf->head_nm_ln_w, &tf->head_ada_w, &tf->head_ada_b, &tf->head_w, &tf->head_b,
                          &tf->dec_norm_w};
     for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
@@ -456,9 +499,11 @@ done:
 
 hart_status hart_tf_first_input(hart_transformer *tf, hart_tensor *x) {
     if (!tf->N) return hart_fail(HART_EINVAL, "hart_tf_first_input: no batch (call hart_tf_begin)");
-    hart_tensor l0;
-    HART_TRY(hart_tensor_rows(&tf->lvl, 0, 1, &l0));
-    return op_binary(x, &tf->sos, &l0, HART_BIN_ADD);
+    hart_tensor lp;
+    HART_TRY(hart_tensor_rows(&tf->lvl_pos, 0, tf->cfg.ctx_tokens, &lp));
+    if (tf->cfg.attn_llama) return op_binary(x, &tf->sos, &lp, HART_BIN_ADD);
+    HART_TRY(op_binary(x, &tf->sos, &tf->pos_start, HART_BIN_ADD));
+    return op_binary(x, x, &lp, HART_BIN_ADD);
 }
 
 hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *next_in, hart_tensor *x) {
@@ -476,7 +521,9 @@ hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *
     CK(op_transpose(&t, &flat, (int[]){0, 2, 1}));
     CK(tnew(tf->be, &e, 3, B, l, g->C, 0));
     CK(op_linear(&e, &t, &tf->word_w, &tf->word_b));
-    CK(hart_tensor_rows(&tf->lvl, si, 1, &lv));
+    int64_t off = g->ctx_tokens;
+    for (int k = 1; k < si; k++) off += (int64_t)g->patch_nums[k] * g->patch_nums[k];
+    CK(hart_tensor_rows(&tf->lvl_pos, off, l, &lv));
     CK(op_binary(&e, &e, &lv, HART_BIN_ADD));
     CK(hart_tensor_rows(x, 0, B, &half));
     CK(op_copy(&half, &e));
@@ -548,6 +595,7 @@ static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *si
                         if (l2scale) v[j] *= l2scale[h];
                     }
                 }
+                if (!cosv) continue;
                 const float *cs = cosv + ((size_t)n * l + t) * hd, *sn = sinv + ((size_t)n * l + t) * hd;
                 for (int64_t j = 0; j < hd; j++) {
                     float rot = j < h2 ? -v[j + h2] : v[j - h2];
@@ -562,9 +610,12 @@ static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *si
 }
 
 /* y = rms(x) * s1p + shift */
-static hart_status modulate(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *s1p,
-                            const hart_tensor *shift, float eps) {
-    HART_TRY(op_rms_norm(y, x, w, eps));
+/* y = norm(x) * s1p + shift; norm: RMSNorm with weight w (llama) or
+ * LayerNorm without affine (gpt2) */
+static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, const hart_tensor *w,
+                            const hart_tensor *s1p, const hart_tensor *shift, float eps) {
+    if (llama) HART_TRY(op_rms_norm(y, x, w, eps));
+    else HART_TRY(op_layer_norm(y, x, NULL, NULL, eps));
     HART_TRY(op_binary(y, y, s1p, HART_BIN_MUL));
     return op_binary(y, y, shift, HART_BIN_ADD);
 }
@@ -577,7 +628,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, ka = {0}, va = {0}, o = {0},
                 oT = {0}, a = {0}, h1 = {0}, h2 = {0}, view;
     CK(tnew(tf->be, &xn, 3, N, l, C, 0));
-    CK(modulate(&xn, x, &b->ln_w, &b->mod[2], &b->mod[4], g->norm_eps));
+    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, &b->mod[2], &b->mod[4], g->norm_eps));
     CK(tnew(tf->be, &q, 3, N, l, C, 0));
     CK(tnew(tf->be, &k, 3, N, l, C, 0));
     CK(tnew(tf->be, &v, 3, N, l, C, 0));
@@ -591,8 +642,10 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     CK(hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&qT, &view, perm));
     CK(hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&kT, &view, perm));
     CK(hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&vT, &view, perm));
-    CK(rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
-    CK(rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+    if (cosv || g->attn_l2_norm) {
+        CK(rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
+        CK(rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+    }
     CK(op_slice_assign(&b->kc, &kT, 2, tf->cur));
     CK(op_slice_assign(&b->vc, &vT, 2, tf->cur));
     CK(tnew(tf->be, &ka, 4, N, H, Lk, hd));
@@ -610,7 +663,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     CK(op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
     CK(op_binary(x, x, &a, HART_BIN_ADD));
     /* FFN */
-    CK(modulate(&xn, x, &b->ln_w, &b->mod[3], &b->mod[5], g->norm_eps));
+    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, &b->mod[3], &b->mod[5], g->norm_eps));
     CK(tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
     if (g->mlp_llama) {
         CK(tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
@@ -645,10 +698,13 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if ((si == 0) != (tf->cur == 0)) return hart_fail(HART_EINVAL, "hart_tf_forward: scale %d out of order", si);
     hart_status st = HART_OK;
     hart_tensor x = {0}, xn = {0};
-    float *cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
-    float *sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
-    if (!cosv || !sinv) CK(hart_fail(HART_ENOMEM, "rope tables"));
-    rope_tables(tf, si, l, cosv, sinv);
+    float *cosv = NULL, *sinv = NULL;
+    if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
+        cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
+        sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
+        if (!cosv || !sinv) CK(hart_fail(HART_ENOMEM, "rope tables"));
+        rope_tables(tf, si, l, cosv, sinv);
+    }
     CK(tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     CK(op_copy(&x, x_in));
     for (int i = 0; i < g->depth; i++) CK(block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
@@ -656,7 +712,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if (hidden) CK(op_copy(hidden, &x));
     if (logits) {
         CK(tnew(tf->be, &xn, 3, tf->N, l, g->C, 0));
-        CK(modulate(&xn, &x, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
+        CK(modulate(&xn, &x, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
         CK(op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
@@ -686,7 +742,8 @@ hart_status hart_tf_diff_cond(hart_transformer *tf, const hart_tensor *hidden, c
         CK(op_binary(&sh, &hh, &e, HART_BIN_ADD));
     }
     (void)half;
-    CK(op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
+    if (g->attn_llama) CK(op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
+    else CK(op_layer_norm(cond, &s, &tf->dec_norm_w, &tf->dec_norm_b, g->norm_eps));
 done:
     hart_tensor_free(&e);
     hart_tensor_free(&s);

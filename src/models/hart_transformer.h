@@ -26,6 +26,7 @@ typedef struct {
     int V, Cvae;                  /* vocab and codebook vector size (from the tokenizer) */
     int mlp_hidden;               /* FFN hidden width derived from mlp_ratio and mlp_type */
     int mlp_llama;                /* 1: gate/up/down SiLU MLP, 0: fc1/gelu-tanh/fc2 */
+    int attn_llama;               /* 1: llama (RMSNorm, RoPE), 0: gpt2 (LayerNorm, absolute positions) */
     int attn_l2_norm;
     int use_context_norm;
     int pool_avg;                 /* sep_aln_pooling_mode: 0 max, 1 avg */
