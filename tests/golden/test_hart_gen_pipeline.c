@@ -49,6 +49,7 @@ static int hart_sets(char dirs[][1024], int max) {
 
 static hart_safetensors G;
 static double worst_h;
+static int check_h = 1;
 
 struct hart_vae {
     hart_vae_info info;
@@ -57,8 +58,10 @@ struct hart_vae {
 static hart_status copy_golden(const char *nm, hart_tensor *dst) {
     hart_tensor t;
     HART_TRY(hart_st_tensor(&G, nm, &t));
-    if (hart_tensor_numel(&t) != hart_tensor_numel(dst)) return hart_fail(HART_EINVAL, "fake vae: %s size", nm);
-    return hart_tensor_write(dst, t.data, hart_tensor_nbytes(&t));
+    /* the first dst.shape[0] images of the recorded batch */
+    if (hart_tensor_numel(&t) < hart_tensor_numel(dst) || hart_tensor_numel(&t) / t.shape[0] != hart_tensor_numel(dst) / dst->shape[0])
+        return hart_fail(HART_EINVAL, "fake vae: %s size", nm);
+    return hart_tensor_write(dst, t.data, hart_tensor_nbytes(dst));
 }
 
 hart_status hart_vae_load(hart_backend *be, const char *tokenizer_dir, hart_vae **out) {
@@ -91,8 +94,10 @@ hart_status hart_vae_next_scale(hart_vae *vae, int si, hart_tensor *f_hat, const
     (void)vae;
     char nm[64];
     snprintf(nm, sizeof nm, "gen.si%d.h", si);
-    double e = golden_compare(&G, nm, h); /* the map the pipeline built from the replayed indices */
-    if (e > worst_h) worst_h = e;
+    if (check_h) {
+        double e = golden_compare(&G, nm, h); /* the map the pipeline built from the replayed indices */
+        if (e > worst_h) worst_h = e;
+    }
     snprintf(nm, sizeof nm, "gen.si%d.f_hat", si);
     HART_TRY(copy_golden(nm, f_hat));
     snprintf(nm, sizeof nm, "gen.si%d.next_input", si);
@@ -175,9 +180,91 @@ static void test_scale_loop(void **state) {
     for (int i = 0; i < n; i++) run_scale_loop(dirs[i]);
 }
 
+/* Sampling with the RNG (no replay): image i is the same alone or in a
+ * batch, the same seed gives the same result, another seed does not.
+ * (The tokenizer double returns the recorded maps, so only the transformer,
+ * the sampler and the diffusion head see the sampled values.) */
+static void run_rng(const char *dir, hart_t2i *pl, uint64_t seed, int B, uint32_t first, hart_st_writer **w) {
+    (void)dir;
+    hart_tensor ctx, mask, pos, c1, m1, p1, img;
+    must(hart_st_tensor(&G, "gen.context", &ctx));
+    must(hart_st_tensor(&G, "gen.context_mask", &mask));
+    must(hart_st_tensor(&G, "gen.context_position_ids", &pos));
+    must(hart_tensor_rows(&ctx, first, B, &c1));
+    must(hart_tensor_rows(&mask, first, B, &m1));
+    must(hart_tensor_rows(&pos, first, B, &p1));
+    hart_t2i_opts o;
+    hart_t2i_default_opts(&o);
+    o.seed = seed;
+    o.image_index = first;
+    o.dump = *w = hart_st_writer_new();
+    must(hart_t2i_generate(pl, &c1, &m1, &p1, &o, &img));
+    hart_tensor_free(&img);
+}
+
+static int64_t rows_differ(hart_safetensors *a, int ra, hart_safetensors *b, int rb, const char *nm) {
+    hart_tensor x, y;
+    must(hart_st_tensor(a, nm, &x));
+    must(hart_st_tensor(b, nm, &y));
+    size_t row = hart_tensor_nbytes(&x) / (size_t)x.shape[0];
+    return memcmp((char *)x.data + row * ra, (char *)y.data + row * rb, row) != 0;
+}
+
+static void test_rng_batch_invariance(void **state) {
+    (void)state;
+    char dirs[16][1024];
+    int n = hart_sets(dirs, 16);
+    if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
+    char p[1200];
+    snprintf(p, sizeof p, "%s/golden.safetensors", dirs[0]);
+    must(hart_st_open(p, &G));
+    check_h = 0;
+    hart_t2i *pl;
+    must(hart_t2i_load(hart_backend_cpu(), dirs[0], &pl));
+    hart_st_writer *w[4];
+    const char *f[4] = {"build/t2i_rng_b2.safetensors", "build/t2i_rng_b1.safetensors", "build/t2i_rng_b2again.safetensors",
+                        "build/t2i_rng_seed2.safetensors"};
+    run_rng(dirs[0], pl, 11, 2, 0, &w[0]);
+    run_rng(dirs[0], pl, 11, 1, 0, &w[1]); /* image 0 alone */
+    run_rng(dirs[0], pl, 11, 2, 0, &w[2]);
+    run_rng(dirs[0], pl, 12, 2, 0, &w[3]);
+    hart_safetensors t[4];
+    for (int i = 0; i < 4; i++) {
+        must(hart_st_writer_save(w[i], f[i]));
+        hart_st_writer_free(w[i]);
+        must(hart_st_open(f[i], &t[i]));
+    }
+    int S = 0;
+    for (char nm[64]; snprintf(nm, sizeof nm, "gen.si%d.idx", S), hart_st_find(&G, nm);) S++;
+    int64_t alone = 0, again = 0, other = 0;
+    for (int si = 0; si < S; si++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "gen.si%d.idx", si);
+        alone += rows_differ(&t[0], 0, &t[1], 0, nm);
+        again += rows_differ(&t[0], 0, &t[2], 0, nm) + rows_differ(&t[0], 1, &t[2], 1, nm);
+        other += rows_differ(&t[0], 0, &t[3], 0, nm);
+    }
+    /* diffusion output: image 0's conditional rows */
+    hart_tensor a, b;
+    must(hart_st_tensor(&t[0], "gen.diff.out", &a));
+    must(hart_st_tensor(&t[1], "gen.diff.out", &b));
+    int64_t l = b.shape[0] / 2, Z = b.shape[1];
+    int diff_same = !memcmp(a.data, b.data, sizeof(float) * (size_t)(l * Z));
+    printf("scales where image 0 differs alone vs batched: %lld; rerun differs: %lld; seed 12 differs at %lld of %d scales; "
+           "diffusion rows equal: %d\n", (long long)alone, (long long)again, (long long)other, S, diff_same);
+    for (int i = 0; i < 4; i++) hart_st_close(&t[i]);
+    hart_t2i_free(pl);
+    hart_st_close(&G);
+    assert_int_equal(alone, 0);
+    assert_int_equal(again, 0);
+    assert_true(other > 0);
+    assert_true(diff_same);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scale_loop),
+        cmocka_unit_test(test_rng_batch_invariance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
