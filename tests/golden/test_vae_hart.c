@@ -1,0 +1,238 @@
+/* HART tokenizer vs the golden run of the original PyTorch code
+ * (hart-tiny-a): AR helpers (embed_indices, next_scale) over the recorded
+ * generation, decoder, encoder, quantizer; plus error handling. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "support/golden.h"
+#include "models/vae_hart.h"
+
+#define TOL 1e-4
+
+static hart_safetensors g_st;
+static hart_vae *g_vae;
+
+static int setup(void **state) {
+    (void)state;
+    char p[1024];
+    if (!golden_available()) return 0;
+    if (hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &g_st)) return -1;
+    if (hart_vae_load(hart_backend_cpu(), golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vae)) {
+        printf("load failed: %s\n", hart_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    hart_vae_free(g_vae);
+    if (g_st.map) hart_st_close(&g_st);
+    return 0;
+}
+
+#define NEED_GOLDEN()                                                      \
+    do {                                                                   \
+        if (!g_vae) { printf("golden data not found: skipped\n"); skip(); } \
+    } while (0)
+
+static hart_tensor gold(const char *fmt, ...) {
+    char name[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    hart_tensor t;
+    if (hart_st_tensor(&g_st, name, &t)) fail_msg("golden tensor %s missing", name);
+    return t;
+}
+
+static hart_tensor newf(int nd, int64_t a, int64_t b, int64_t c, int64_t d) {
+    hart_tensor t;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &t, nd, a, b, c, d), HART_OK);
+    fill_nan(t.data, hart_tensor_numel(&t));
+    return t;
+}
+
+static void test_info(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    const hart_vae_info *I = hart_vae_get_info(g_vae);
+    assert_int_equal(I->z_channels, 8);
+    assert_int_equal(I->vocab_size, 1024);
+    assert_int_equal(I->n_scales, 6);
+    assert_int_equal(I->latent_hw, 8);
+    assert_int_equal(I->downsample, 4);
+    int pn[6] = {1, 2, 3, 4, 6, 8};
+    for (int i = 0; i < 6; i++) assert_int_equal(I->patch_nums[i], pn[i]);
+}
+
+/* The generation loop's tokenizer side, replaying the recorded indices. */
+static void test_ar_helpers(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    const hart_vae_info *I = hart_vae_get_info(g_vae);
+    int S = I->n_scales, z = I->z_channels, HW = I->latent_hw;
+    hart_tensor idx0 = gold("gen.si0.idx");
+    int64_t B = idx0.shape[0];
+    hart_tensor f_hat;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &f_hat, 4, B, z, HW, HW), HART_OK); /* zeros */
+    for (int k = 0; k < S - 1; k++) {
+        int pn = I->patch_nums[k], pn2 = I->patch_nums[k + 1];
+        hart_tensor idx = gold("gen.si%d.idx", k);
+        hart_tensor h = newf(4, B, z, pn, pn), nx = newf(4, B, z, pn2, pn2);
+        char nm[64];
+        assert_int_equal(hart_vae_embed_indices(g_vae, &idx, &h), HART_OK);
+        snprintf(nm, sizeof nm, "gen.si%d.h", k);
+        assert_true(golden_compare(&g_st, nm, &h) <= TOL);
+        assert_int_equal(hart_vae_next_scale(g_vae, k, &f_hat, &h, &nx), HART_OK);
+        snprintf(nm, sizeof nm, "gen.si%d.f_hat", k);
+        assert_true(golden_compare(&g_st, nm, &f_hat) <= TOL);
+        snprintf(nm, sizeof nm, "gen.si%d.next_input", k);
+        assert_true(golden_compare(&g_st, nm, &nx) <= TOL);
+        hart_tensor_free(&h);
+        hart_tensor_free(&nx);
+    }
+    /* last scale: codebook vectors + the diffusion head's output (first B·L rows) */
+    int L = HW * HW;
+    hart_tensor idx = gold("gen.si%d.idx", S - 1), diff = gold("gen.diff.out");
+    hart_tensor h = newf(4, B, z, HW, HW);
+    assert_int_equal(hart_vae_embed_indices(g_vae, &idx, &h), HART_OK);
+    float *hp = h.data;
+    const float *dp = diff.data;
+    for (int64_t b = 0; b < B; b++)
+        for (int t = 0; t < L; t++)
+            for (int c = 0; c < z; c++) hp[(b * z + c) * L + t] += dp[(b * L + t) * z + c];
+    assert_int_equal(hart_vae_next_scale(g_vae, S - 1, &f_hat, &h, NULL), HART_OK);
+    assert_true(golden_compare(&g_st, "gen.final_f_hat", &f_hat) <= TOL);
+
+    /* decode the generated latent */
+    hart_tensor img = newf(4, B, 3, HW * I->downsample, HW * I->downsample);
+    hart_tensor fin = gold("gen.final_f_hat");
+    assert_int_equal(hart_vae_decode(g_vae, &fin, &img), HART_OK);
+    float *ip = img.data;
+    for (int64_t i = 0; i < hart_tensor_numel(&img); i++) ip[i] = (ip[i] + 1) * 0.5f;
+    assert_true(golden_compare(&g_st, "gen.image", &img) <= TOL);
+    hart_tensor_free(&img);
+    hart_tensor_free(&h);
+    hart_tensor_free(&f_hat);
+}
+
+static void test_decode(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    hart_tensor f = gold("vae.enc.f");
+    hart_tensor img = newf(4, 1, 3, 32, 32);
+    assert_int_equal(hart_vae_decode(g_vae, &f, &img), HART_OK);
+    float *ip = img.data;
+    for (int64_t i = 0; i < hart_tensor_numel(&img); i++) ip[i] = (ip[i] + 1) * 0.5f;
+    assert_true(golden_compare(&g_st, "vae.dec.image_from_f", &img) <= TOL);
+    hart_tensor_free(&img);
+}
+
+static void test_encode(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    hart_tensor x = gold("vae.input_image");
+    hart_tensor in = newf(4, 1, 3, 32, 32), f = newf(4, 1, 8, 8, 8);
+    for (int64_t i = 0; i < hart_tensor_numel(&x); i++) ((float *)in.data)[i] = 2 * ((const float *)x.data)[i] - 1;
+    assert_int_equal(hart_vae_encode(g_vae, &in, &f), HART_OK);
+    assert_true(golden_compare(&g_st, "vae.enc.f", &f) <= TOL);
+    hart_tensor_free(&in);
+    hart_tensor_free(&f);
+}
+
+static void test_quantize(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    const hart_vae_info *I = hart_vae_get_info(g_vae);
+    hart_tensor f = gold("vae.enc.f");
+    hart_tensor idx[HART_MAX_SCALES];
+    for (int k = 0; k < I->n_scales; k++)
+        assert_int_equal(hart_tensor_new4(NULL, HART_I64, &idx[k], 2, 1, I->patch_nums[k] * I->patch_nums[k], 0, 0), HART_OK);
+    hart_tensor res = newf(3, 1, 64, 8, 0), fh = newf(4, 1, 8, 8, 8);
+    assert_int_equal(hart_vae_quantize(g_vae, &f, idx, &res, &fh), HART_OK);
+    for (int k = 0; k < I->n_scales; k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "vae.enc.idx.%d", k);
+        assert_int_equal(golden_compare_idx(&g_st, nm, &idx[k]), 0);
+        hart_tensor_free(&idx[k]);
+    }
+    assert_true(golden_compare(&g_st, "vae.enc.residual", &res) <= TOL);
+    assert_true(golden_compare(&g_st, "vae.enc.f_hat_discrete", &fh) <= TOL);
+    hart_tensor_free(&res);
+    hart_tensor_free(&fh);
+}
+
+static void test_bad_args(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    hart_tensor f_hat = newf(4, 1, 8, 8, 8), h = newf(4, 1, 8, 2, 2), nx = newf(4, 1, 8, 2, 2);
+    /* wrong h size for scale 0, bad scale, missing next_input, wrong next size */
+    assert_int_equal(hart_vae_next_scale(g_vae, 0, &f_hat, &h, &nx), HART_EINVAL);
+    assert_int_equal(hart_vae_next_scale(g_vae, 6, &f_hat, &h, &nx), HART_EINVAL);
+    assert_int_equal(hart_vae_next_scale(g_vae, 1, &f_hat, &h, NULL), HART_EINVAL);
+    assert_int_equal(hart_vae_next_scale(g_vae, 1, &f_hat, &h, &nx), HART_EINVAL);
+    printf("  message: %s\n", hart_errmsg());
+    /* out-of-range index */
+    int64_t bad[4] = {0, 1, 1024, 3};
+    hart_tensor bi = hart_tensor_wrap(bad, HART_I64, 2, (int64_t[]){1, 4});
+    assert_int_not_equal(hart_vae_embed_indices(g_vae, &bi, &h), HART_OK);
+    /* image size not a multiple of the downsampling */
+    hart_tensor img = newf(4, 1, 3, 30, 32), f = newf(4, 1, 8, 8, 8);
+    assert_int_equal(hart_vae_encode(g_vae, &img, &f), HART_EINVAL);
+    /* decode into a wrong-size image */
+    hart_tensor img2 = newf(4, 1, 3, 16, 16);
+    assert_int_equal(hart_vae_decode(g_vae, &f_hat, &img2), HART_EINVAL);
+    hart_tensor_free(&f_hat); hart_tensor_free(&h); hart_tensor_free(&nx);
+    hart_tensor_free(&img); hart_tensor_free(&f); hart_tensor_free(&img2);
+}
+
+/* A config that disagrees with the weights must fail and name the tensor. */
+static void test_config_mismatch(void **st) {
+    (void)st;
+    NEED_GOLDEN();
+    char dir[] = "/tmp/hart_vae_testXXXXXX", p[1024], q[1200], src[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(q, sizeof q, "%s/model.safetensors", dir);
+    assert_non_null(realpath(golden_path("hart-tiny-a/tokenizer/model.safetensors", src, sizeof src), p));
+    assert_int_equal(symlink(p, q), 0);
+    snprintf(q, sizeof q, "%s/config.json", dir);
+    FILE *fp = fopen(q, "w");
+    assert_non_null(fp);
+    fputs("{\"model_type\":\"hart_autoencoder_with_disc\",\"ch\":32,\"ch_mult\":[1,2,2],\"z_channels\":16,"
+          "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"var_hybrid\"}", fp);
+    fclose(fp);
+    hart_vae *v = NULL;
+    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EMISMATCH);
+    printf("  message: %s\n", hart_errmsg());
+    assert_non_null(strstr(hart_errmsg(), "vae.encoder.conv_out.weight"));
+    /* an unsupported value */
+    fp = fopen(q, "w");
+    fputs("{\"model_type\":\"hart_autoencoder_with_disc\",\"ch\":32,\"ch_mult\":[1,2,2],\"z_channels\":8,"
+          "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"fsq\"}", fp);
+    fclose(fp);
+    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EUNSUPPORTED);
+    printf("  message: %s\n", hart_errmsg());
+    assert_null(v);
+    unlink(q);
+    snprintf(q, sizeof q, "%s/model.safetensors", dir);
+    unlink(q);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_info),          cmocka_unit_test(test_ar_helpers), cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_encode),        cmocka_unit_test(test_quantize),   cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_config_mismatch),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
