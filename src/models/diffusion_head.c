@@ -91,6 +91,18 @@ static hart_status space_timesteps(const char *spec, int *keep) {
     return HART_OK;
 }
 
+hart_status hart_diff_respace(const char *spec, int *timesteps, int max, int *n) {
+    int keep[BASE_STEPS];
+    HART_TRY(space_timesteps(spec, keep));
+    *n = 0;
+    for (int i = 0; i < BASE_STEPS; i++)
+        if (keep[i]) {
+            if (*n < max) timesteps[*n] = i;
+            (*n)++;
+        }
+    return HART_OK;
+}
+
 static double alpha_bar(double t) {
     double c = cos((t + 0.008) / 1.008 * M_PI / 2);
     return c * c;

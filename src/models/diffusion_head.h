@@ -34,6 +34,10 @@ int hart_diff_num_steps(const hart_diffhead *d);
 hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg, float temperature,
                              const hart_noise_source *noise, hart_tensor *out);
 
+/* The kept base timesteps (ascending) for a respacing spec: counts per
+ * equal section ("8", "10,5", rounding half to even) or "ddimN". */
+hart_status hart_diff_respace(const char *spec, int *timesteps, int max, int *n);
+
 /* One denoiser evaluation (exposed for tests): x [n,target], t [n] timesteps
  * (original scale), c [n,zdim] -> out [n, 2·target]. */
 hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t, const hart_tensor *c,

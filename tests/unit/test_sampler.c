@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "models/diffusion_head.h"
 #include "models/sampler.h"
 
 static void test_cfg_ramp_and_mix(void **st) {
@@ -109,12 +110,33 @@ static void test_rng_keyed(void **st) {
     assert_float_equal(s2 / n, 1.0, 0.03);
 }
 
+static void test_respacing(void **st) {
+    (void)st;
+    int t[1000], n;
+    assert_int_equal(hart_diff_respace("ddim10", t, 1000, &n), HART_OK);
+    assert_int_equal(n, 10);
+    for (int i = 0; i < 10; i++) assert_int_equal(t[i], 100 * i);
+    /* two sections of 500: strides 499/9 and 499/4 (249.5 rounds to 250: half to even) */
+    int want[15] = {0, 55, 111, 166, 222, 277, 333, 388, 444, 499, 500, 625, 750, 874, 999};
+    assert_int_equal(hart_diff_respace("10,5", t, 1000, &n), HART_OK);
+    assert_int_equal(n, 15);
+    for (int i = 0; i < 15; i++) assert_int_equal(t[i], want[i]);
+    assert_int_equal(hart_diff_respace("8", t, 1000, &n), HART_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(t[0], 0);
+    assert_int_equal(t[7], 999);
+    assert_int_equal(hart_diff_respace("abc", t, 1000, &n), HART_EFORMAT);
+    assert_int_equal(hart_diff_respace("2000", t, 1000, &n), HART_EFORMAT);
+    assert_int_equal(hart_diff_respace("ddim999", t, 1000, &n), HART_EFORMAT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cfg_ramp_and_mix), cmocka_unit_test(test_topk_schedule),
         cmocka_unit_test(test_topk_ties),        cmocka_unit_test(test_topp),
         cmocka_unit_test(test_bad_logits),       cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_gumbel_equal_noise), cmocka_unit_test(test_rng_keyed),
+        cmocka_unit_test(test_respacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
