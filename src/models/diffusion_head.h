@@ -38,6 +38,9 @@ hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg,
  * equal section ("8", "10,5", rounding half to even) or "ddimN". */
 hart_status hart_diff_respace(const char *spec, int *timesteps, int max, int *n);
 
+/* The 128 timestep-embedding frequencies (float32, as the reference has them). */
+const float *hart_diff_time_freqs(void);
+
 /* One denoiser evaluation (exposed for tests): x [n,target], t [n] timesteps
  * (original scale), c [n,zdim] -> out [n, 2·target]. */
 hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t, const hart_tensor *c,

@@ -130,13 +130,26 @@ static void test_respacing(void **st) {
     assert_int_equal(hart_diff_respace("ddim999", t, 1000, &n), HART_EFORMAT);
 }
 
+/* The frequency table is exp(-ln(10000)·i/128) within one ulp everywhere. */
+static void test_time_freqs(void **st) {
+    (void)st;
+    const float *f = hart_diff_time_freqs();
+    int exact = 0;
+    for (int i = 0; i < 128; i++) {
+        float e = expf((float)(-log(10000.0)) * (float)i / 128.0f);
+        assert_true(f[i] == e || f[i] == nextafterf(e, 2.0f) || f[i] == nextafterf(e, 0.0f));
+        exact += f[i] == e;
+    }
+    assert_true(exact >= 120);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cfg_ramp_and_mix), cmocka_unit_test(test_topk_schedule),
         cmocka_unit_test(test_topk_ties),        cmocka_unit_test(test_topp),
         cmocka_unit_test(test_bad_logits),       cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_gumbel_equal_noise), cmocka_unit_test(test_rng_keyed),
-        cmocka_unit_test(test_respacing),
+        cmocka_unit_test(test_respacing),   cmocka_unit_test(test_time_freqs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
