@@ -175,10 +175,8 @@ int cmd_generate(int argc, char **argv) {
     have_c = 1;
     hart_tensor ctx, mask, pos, *posp = NULL;
     if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
-        (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK) {
-        hart_fail_ctx(st, "%s", ctx_path);
+        (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK)
         goto fail;
-    }
     if (hart_st_find(&cst, "gen.context_position_ids")) {
         if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
         posp = &pos;
