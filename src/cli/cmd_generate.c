@@ -13,6 +13,17 @@
 #include "core/safetensors.h"
 #include "pipeline/t2i.h"
 
+/* Shared pieces from other areas, used as soon as they are in the tree
+ * (transitional guards; drop them once everything is on main). */
+#if __has_include("pipeline/text_encode.h")
+#define HAVE_TEXT_ENCODER 1
+#include "pipeline/text_encode.h"
+#endif
+#if __has_include("io/image.h")
+#define HAVE_IMAGE_API 1
+#include "io/image.h"
+#endif
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: hart generate --context CTX.safetensors -m MODEL [options]\n"
@@ -60,6 +71,7 @@ bad:
     return 0;
 }
 
+#ifndef HAVE_IMAGE_API
 /* 8-bit PNG with a tEXt "parameters" chunk, written atomically. */
 static hart_status write_png(const char *path, const float *chw, int H, int W, const char *params) {
     hart_file_writer fw;
@@ -102,6 +114,34 @@ static hart_status write_png(const char *path, const float *chw, int H, int W, c
     png_destroy_write_struct(&png, &info);
     free(row);
     return hart_file_commit(&fw);
+}
+#endif
+
+/* image `i` of `img` [B,3,H,W] in [0,1] -> file (PNG/JPEG by extension with
+ * the shared image API; PNG otherwise), "parameters" metadata */
+static hart_status save_image(const char *path, const hart_tensor *img, int i, const char *const *kv, int n) {
+#ifdef HAVE_IMAGE_API
+    hart_image_text pairs[16];
+    for (int k = 0; k < n && k < 16; k++) { pairs[k].key = (char *)kv[2 * k]; pairs[k].value = (char *)kv[2 * k + 1]; }
+    char *params = hart_image_params_text(pairs, n < 16 ? n : 16);
+    if (!params) return hart_fail(HART_ENOMEM, "%s: metadata", path);
+    hart_image im;
+    hart_status st = hart_image_from_tensor(img, i, &im);
+    if (!st) {
+        hart_image_text t = {(char *)"parameters", params};
+        st = hart_image_write(path, &im, &t, 1, 0);
+        hart_image_free(&im);
+    }
+    free(params);
+    return st;
+#else
+    char params[2048];
+    size_t o = 0;
+    for (int k = 0; k < n && o < sizeof params; k++)
+        o += (size_t)snprintf(params + o, sizeof params - o, "%s%s: %s", k ? "\n" : "", kv[2 * k], kv[2 * k + 1]);
+    int H = (int)img->shape[2], W = (int)img->shape[3];
+    return write_png(path, (const float *)img->data + (size_t)i * 3 * H * W, H, W, params);
+#endif
 }
 
 static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
@@ -155,35 +195,43 @@ int cmd_generate(int argc, char **argv) {
     if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
     if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
     if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
+#ifndef HAVE_TEXT_ENCODER
     if (prompt) {
         (void)text_model;
         fprintf(stderr, "hart generate: text prompts need the Qwen2 text encoder, which is not in this build; "
                         "use --context FILE\n");
         return 1;
     }
+#endif
     int rc = 1;
     hart_status st;
     hart_backend *be = NULL;
     hart_t2i *p = NULL;
     hart_safetensors cst, rst;
-    int have_c = 0, have_r = 0;
+    int have_c = 0, have_r = 0, own_ctx = 0;
+    hart_tensor ctx = {0}, mask = {0}, pos = {0}, *posp = NULL;
+#ifdef HAVE_TEXT_ENCODER
+    hart_text_encoder te;
+    int have_te = 0;
+#endif
     hart_tensor img = {0};
     o.dump = NULL;
     char why[256] = "";
     if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
-    if ((st = hart_st_open(ctx_path, &cst)) != HART_OK) goto fail;
-    have_c = 1;
-    hart_tensor ctx, mask, pos, *posp = NULL;
-    if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
-        (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK)
-        goto fail;
-    if (hart_st_find(&cst, "gen.context_position_ids")) {
-        if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
-        posp = &pos;
-    }
-    if (ctx.dtype != HART_F32 || ctx.ndim != 3) {
-        st = hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", ctx_path);
-        goto fail;
+    if (ctx_path) {
+        if ((st = hart_st_open(ctx_path, &cst)) != HART_OK) goto fail;
+        have_c = 1;
+        if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
+            (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK)
+            goto fail;
+        if (hart_st_find(&cst, "gen.context_position_ids")) {
+            if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
+            posp = &pos;
+        }
+        if (ctx.dtype != HART_F32 || ctx.ndim != 3) {
+            st = hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", ctx_path);
+            goto fail;
+        }
     }
     if (replay_path) {
         if ((st = hart_st_open(replay_path, &rst)) != HART_OK) goto fail;
@@ -197,25 +245,41 @@ int cmd_generate(int argc, char **argv) {
     if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
     int T, D;
     hart_t2i_context_shape(p, &T, &D);
+#ifdef HAVE_TEXT_ENCODER
+    if (prompt) { /* text encoder: --text-model, default MODEL/text_encoder */
+        char tdir[PATH_MAX];
+        if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
+        else snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
+        if ((st = hart_text_encoder_load(tdir, be, &te)) != HART_OK) goto fail;
+        have_te = 1;
+        const char *prompts[1] = {prompt};
+        if ((st = hart_text_encode(&te, prompts, 1, T, &ctx, &mask, &pos)) != HART_OK) goto fail;
+        own_ctx = 1;
+        posp = &pos;
+        ctx_path = "(prompt)";
+    }
+#endif
     if (ctx.shape[1] != T || ctx.shape[2] != D) {
         st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", ctx_path,
                        (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
         goto fail;
     }
     if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
-    int B = (int)img.shape[0], H = (int)img.shape[2], W = (int)img.shape[3];
+    int B = (int)img.shape[0];
     for (int i = 0; i < B; i++) {
-        char path[PATH_MAX], params[1024];
+        char path[PATH_MAX], tk[32], idx[32], seed[32], cfg[32], tp[32], temp[32];
         out_name(out, i, B, path, sizeof path);
-        char tk[32];
         if (o.top_k) snprintf(tk, sizeof tk, "%d", o.top_k);
         else snprintf(tk, sizeof tk, "600/300");
-        snprintf(params, sizeof params,
-                 "model: %s, context: %s, index: %d, seed: %llu, cfg: %g, top_k: %s, top_p: %g, smooth: %d, "
-                 "temperature: %g%s",
-                 model, ctx_path, i, (unsigned long long)o.seed, o.cfg, tk, o.top_p, o.more_smooth, o.temperature,
-                 replay_path ? ", replay: yes" : "");
-        if ((st = write_png(path, (const float *)img.data + (size_t)i * 3 * H * W, H, W, params)) != HART_OK) goto fail;
+        snprintf(idx, sizeof idx, "%d", i);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+        snprintf(cfg, sizeof cfg, "%g", o.cfg);
+        snprintf(tp, sizeof tp, "%g", o.top_p);
+        snprintf(temp, sizeof temp, "%g", o.temperature);
+        const char *kv[] = {"prompt", prompt ? prompt : "", "context", ctx_path, "model", model, "index", idx,
+                            "seed", seed, "cfg", cfg, "top_k", tk, "top_p", tp, "smooth", o.more_smooth ? "1" : "0",
+                            "temperature", temp, "replay", replay_path ? replay_path : "no"};
+        if ((st = save_image(path, &img, i, kv, (int)(sizeof kv / sizeof kv[0] / 2))) != HART_OK) goto fail;
         if (o.verbose) fprintf(stderr, "hart: wrote %s\n", path);
     }
     if (o.dump && (st = hart_st_writer_save(o.dump, dump_path)) != HART_OK) goto fail;
@@ -225,6 +289,10 @@ fail:
     fprintf(stderr, "hart generate: %s\n", hart_errmsg());
 done:
     hart_tensor_free(&img);
+    if (own_ctx) { hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); }
+#ifdef HAVE_TEXT_ENCODER
+    if (have_te) hart_text_encoder_free(&te);
+#endif
     hart_t2i_free(p);
     if (o.dump) hart_st_writer_free(o.dump);
     if (have_c) hart_st_close(&cst);
