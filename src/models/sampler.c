@@ -113,8 +113,21 @@ void hart_gumbel_softmax(float *probs, const float *logits, int V, float scale, 
 }
 
 /* ---- random draws ----
- * TODO(rng): switch to the project's Philox (src/core/rng.h) once it is on
- * main; everything random goes through these two functions. */
+ * Everything random goes through these two functions. With the project's
+ * counter-based Philox (core/rng.h) in the tree they use it (stream =
+ * (image, site, step), index = element); until then a splitmix64 hash of the
+ * same key (transitional guard; drop once rng.h is on main). */
+#if __has_include("core/rng.h")
+#include "core/rng.h"
+
+double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
+    return hart_rng_uniform_at(seed, hart_rng_stream(image, site & 0xffff, step & 0xffff), index);
+}
+
+float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
+    return hart_rng_normal_at(seed, hart_rng_stream(image, site & 0xffff, step & 0xffff), index);
+}
+#else
 static uint64_t mix64(uint64_t z) {
     z += 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -137,3 +150,4 @@ float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t ste
     double u2 = hart_gen_uniform(seed, image, site, step, 2 * index + 1);
     return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
 }
+#endif
