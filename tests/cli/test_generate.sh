@@ -23,6 +23,19 @@ expect 2 "exclusive" "$BIN" generate -m m --context c -p hi
 expect 1 "nope.safetensors" "$BIN" generate -m "$G" --context "$T/nope.safetensors" -o "$T/a.png"
 printf 'not a safetensors file' > "$T/bad.safetensors"
 expect 1 "bad.safetensors" "$BIN" generate -m "$G" --context "$T/bad.safetensors" -o "$T/a.png"
+# text path with the bundled demo model (when the text encoder is in the build)
+D=models/hart-tiny-demo
+if [ -d "$D/text_encoder" ]; then
+  "$BIN" generate -m "$D" -p "a red cube on a table" --seed 5 -o "$T/p.png" 2>"$T/err"; rc=$?
+  if [ $rc != 0 ] && grep -q "not in this build" "$T/err"; then
+    echo "text encoder not in this build; skipping the prompt run"
+  else
+    [ $rc = 0 ] || fail "prompt run failed: $(cat "$T/err")"
+    [ -s "$T/p.png" ] || fail "prompt image not written"
+    grep -q "a red cube on a table" "$T/p.png" || fail "prompt not in the PNG metadata"
+    expect 1 "tokenizer.json" "$BIN" generate -m "$D" -p "x" --text-model "$T" -o "$T/q.png"
+  fi
+fi
 [ -d "$G" ] || { echo "golden set not found; skipping runs"; exit 0; }
 expect 1 "llm" "$BIN" generate -m "$T" --context "$G/golden.safetensors" -o "$T/a.png"
 "$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
