@@ -411,7 +411,7 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
     else /* cumulative count of real tokens - 1 */
         for (int i = 0; i < B; i++) {
             float c = -1;
-            for (int t = 0; t < T; t++) { c += hm[i * T + t]; tf->ctx_pos[i * T + t] = c < 0 ? 0 : c; }
+            for (int t = 0; t < T; t++) { c += hm[i * T + t]; tf->ctx_pos[i * T + t] = c; }
         }
     /* sos = cond_BD = context_embed(context_norm(ctx)) */
     CK(tnew(tf->be, &ctx, 3, N, T, Cc, 0));
