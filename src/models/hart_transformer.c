@@ -697,7 +697,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if (tf->cur + l > tf->Lmax) return hart_fail(HART_EINVAL, "hart_tf_forward: KV cache full (scale %d out of order?)", si);
     if ((si == 0) != (tf->cur == 0)) return hart_fail(HART_EINVAL, "hart_tf_forward: scale %d out of order", si);
     hart_status st = HART_OK;
-    hart_tensor x = {0}, xn = {0};
+    hart_tensor x = {0}, xn = {0}, xl = {0};
     float *cosv = NULL, *sinv = NULL;
     if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
@@ -710,9 +710,16 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     for (int i = 0; i < g->depth; i++) CK(block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
     tf->cur += l;
     if (hidden) CK(op_copy(hidden, &x));
-    if (logits) {
-        CK(tnew(tf->be, &xn, 3, tf->N, l, g->C, 0));
-        CK(modulate(&xn, &x, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
+    if (logits) { /* all l positions, or only the last one when logits has one row */
+        int lo = logits->ndim == 3 && logits->shape[1] == 1 ? 1 : l;
+        hart_tensor *src = &x;
+        if (lo != l) {
+            CK(tnew(tf->be, &xl, 3, tf->N, 1, g->C, 0));
+            CK(op_slice(&xl, &x, 1, l - 1));
+            src = &xl;
+        }
+        CK(tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
+        CK(modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
         CK(op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
@@ -720,6 +727,7 @@ done:
     free(sinv);
     hart_tensor_free(&x);
     hart_tensor_free(&xn);
+    hart_tensor_free(&xl);
     return st;
 }
 

@@ -60,7 +60,8 @@ hart_status hart_tf_first_input(hart_transformer *tf, hart_tensor *x);
 hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *next_in,
                                hart_tensor *x);
 /* Run the blocks on scale si's tokens (appending to the KV cache); hidden
- * [N,l,C] = last block output, logits [N,l,V] (either may be NULL). */
+ * [N,l,C] = last block output, logits [N,l,V] or [N,1,V] (the last position
+ * only, what scale 0 needs); either may be NULL. */
 hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x,
                             hart_tensor *hidden, hart_tensor *logits);
 /* cond [N,l,C] = decoder_norm(hidden + word_embed(codes)), codes [N/2,l,Cvae]

@@ -247,16 +247,16 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
     CK(hart_tf_first_input(p->tf, &x));
     for (int si = 0; si < S; si++) {
         int pn = c->patch_nums[si];
-        int l = si == 0 ? c->ctx_tokens : pn * pn, lo = si == 0 ? 1 : l, off = si == 0 ? l - 1 : 0;
+        int l = si == 0 ? c->ctx_tokens : pn * pn, lo = si == 0 ? 1 : l;
         if (si == 0 && pn != 1) CK(hart_fail(HART_EUNSUPPORTED, "patch_nums[0] must be 1 (got %d)", pn));
         hart_tensor_free(&hidden);
         hart_tensor_free(&logits);
         CK(hart_tensor_new4(p->be, HART_F32, &hidden, 3, N, l, C, 0));
-        CK(hart_tensor_new4(p->be, HART_F32, &logits, 3, N, l, V, 0));
+        CK(hart_tensor_new4(p->be, HART_F32, &logits, 3, N, lo, V, 0));
         CK(hart_tf_forward(p->tf, si, &x, &hidden, &logits));
         /* guidance */
         free(L); free(mixed); free(idx); free(codes);
-        L = malloc(sizeof(float) * (size_t)N * l * V);
+        L = malloc(sizeof(float) * (size_t)N * lo * V);
         mixed = malloc(sizeof(float) * (size_t)B * lo * V);
         idx = malloc(sizeof(int64_t) * (size_t)B * lo);
         codes = malloc(sizeof(float) * (size_t)B * lo * Z);
@@ -264,7 +264,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         CK(hart_tensor_read_f32(&logits, L));
         double t = hart_cfg_ramp(opts->cfg, si, S), ratio = hart_cfg_ramp(1.0, si, S);
         for (int b = 0; b < B; b++)
-            hart_cfg_mix(mixed + (size_t)b * lo * V, L + ((size_t)b * l + off) * V, L + ((size_t)(b + B) * l + off) * V,
+            hart_cfg_mix(mixed + (size_t)b * lo * V, L + (size_t)b * lo * V, L + (size_t)(b + B) * lo * V,
                          (int64_t)lo * V, t);
         if (opts->dump) {
             hart_tensor mt = hart_tensor_wrap(mixed, HART_F32, 3, (int64_t[]){B, lo, V});
