@@ -74,7 +74,7 @@ static void run_transformer_and_head(const char *dir) {
     cJSON *gj;
     snprintf(p, sizeof p, "%s/golden.json", dir);
     must(hart_json_load(p, &gj));
-    double cfg = cJSON_GetObjectItem(gj, "cfg")->valuedouble;
+    double cfg = (cJSON_IsNumber(cJSON_GetObjectItem(gj, "cfg")) ? cJSON_GetObjectItem(gj, "cfg")->valuedouble : 4.5);
     cJSON_Delete(gj);
     cJSON *tokcfg;
     snprintf(p, sizeof p, "%s/tokenizer/config.json", dir);
@@ -203,7 +203,7 @@ static int run_pipeline(const char *dir) {
     snprintf(p, sizeof p, "%s/golden.json", dir);
     cJSON *gj;
     must(hart_json_load(p, &gj));
-    o.cfg = cJSON_GetObjectItem(gj, "cfg")->valuedouble;
+    o.cfg = (cJSON_IsNumber(cJSON_GetObjectItem(gj, "cfg")) ? cJSON_GetObjectItem(gj, "cfg")->valuedouble : 4.5);
     o.more_smooth = cJSON_IsTrue(cJSON_GetObjectItem(gj, "more_smooth"));
     cJSON_Delete(gj);
     o.replay = &g;

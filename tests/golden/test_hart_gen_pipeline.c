@@ -130,7 +130,7 @@ static void run_scale_loop(const char *dir) {
     snprintf(p, sizeof p, "%s/golden.json", dir);
     cJSON *gj;
     must(hart_json_load(p, &gj));
-    o.cfg = cJSON_GetObjectItem(gj, "cfg")->valuedouble;
+    o.cfg = (cJSON_IsNumber(cJSON_GetObjectItem(gj, "cfg")) ? cJSON_GetObjectItem(gj, "cfg")->valuedouble : 4.5);
     cJSON_Delete(gj);
     o.replay = &G;
     o.dump = hart_st_writer_new();
