@@ -1,0 +1,302 @@
+/* hart generate: render images from a text context (file) or a prompt. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "cli/commands.h"
+#include "core/fileio.h"
+#include "core/safetensors.h"
+#include "pipeline/t2i.h"
+
+/* Shared pieces from other areas, used as soon as they are in the tree
+ * (transitional guards; drop them once everything is on main). */
+#if __has_include("pipeline/text_encode.h")
+#define HAVE_TEXT_ENCODER 1
+#include "pipeline/text_encode.h"
+#endif
+#if __has_include("io/image.h")
+#define HAVE_IMAGE_API 1
+#include "io/image.h"
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hart generate --context CTX.safetensors -m MODEL [options]\n"
+            "       hart generate -p PROMPT --text-model DIR -m MODEL [options]\n\n"
+            "  -m, --model DIR        HART model folder (llm/ + tokenizer/)\n"
+            "  --context FILE         safetensors with gen.context [B,T,D], gen.context_mask [B,T]\n"
+            "                         and optionally gen.context_position_ids [B,T]\n"
+            "  -p, --prompt TEXT      text prompt (needs --text-model)\n"
+            "  --text-model DIR       Qwen2 text encoder folder\n"
+            "  -o, --output FILE      output PNG (default out.png; several images: FILE_0.png, ...)\n"
+            "  --seed N               random seed (default 0)\n"
+            "  --cfg X                guidance scale (default 4.5)\n"
+            "  --top-k N              top-k for every scale (default: 600 below scale 7, 300 after)\n"
+            "  --top-p P              nucleus sampling threshold in (0,1) (default 0 = off)\n"
+            "  --smooth               Gumbel-softmax \"more smooth\" codes\n"
+            "  --temperature T        diffusion head temperature (default 1.0)\n"
+            "  --replay FILE          replay sampled indices and noise from a golden file\n"
+            "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
+            "  --device SPEC          cpu, opencl[:P[:D]], auto (default $HART_DEVICE or cpu)\n"
+            "  -v, --verbose          progress on stderr\n");
+}
+
+static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "hart generate: invalid value '%s' for %s (expected a number in [%g, %g])\n", s, flag, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_u64(const char *flag, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') goto bad;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (*end || errno) goto bad;
+    *out = v;
+    return 1;
+bad:
+    fprintf(stderr, "hart generate: invalid value '%s' for %s (expected an integer >= 0)\n", s, flag);
+    return 0;
+}
+
+#ifndef HAVE_IMAGE_API
+/* 8-bit PNG with a tEXt "parameters" chunk, written atomically. */
+static hart_status write_png(const char *path, const float *chw, int H, int W, const char *params) {
+    hart_file_writer fw;
+    HART_TRY(hart_file_begin(&fw, path));
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *row = malloc((size_t)W * 3);
+    if (!png || !info || !row) {
+        if (png) png_destroy_write_struct(&png, info ? &info : NULL);
+        free(row);
+        hart_file_abort(&fw);
+        return hart_fail(HART_ENOMEM, "%s: PNG encoder", path);
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        hart_file_abort(&fw);
+        return hart_fail(HART_EIO, "%s: PNG write failed", path);
+    }
+    png_init_io(png, fw.f);
+    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_text txt;
+    memset(&txt, 0, sizeof txt);
+    txt.compression = PNG_TEXT_COMPRESSION_NONE;
+    txt.key = (char *)"parameters";
+    txt.text = (char *)params;
+    png_set_text(png, info, &txt, 1);
+    png_write_info(png, info);
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = chw[((size_t)c * H + y) * W + x];
+                long q = lrintf((v != v ? 0.0f : v) * 255.0f);
+                row[x * 3 + c] = (unsigned char)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return hart_file_commit(&fw);
+}
+#endif
+
+/* image `i` of `img` [B,3,H,W] in [0,1] -> file (PNG/JPEG by extension with
+ * the shared image API; PNG otherwise), "parameters" metadata */
+static hart_status save_image(const char *path, const hart_tensor *img, int i, const char *const *kv, int n) {
+#ifdef HAVE_IMAGE_API
+    hart_image_text pairs[16];
+    for (int k = 0; k < n && k < 16; k++) { pairs[k].key = (char *)kv[2 * k]; pairs[k].value = (char *)kv[2 * k + 1]; }
+    char *params = hart_image_params_text(pairs, n < 16 ? n : 16);
+    if (!params) return hart_fail(HART_ENOMEM, "%s: metadata", path);
+    hart_image im;
+    hart_status st = hart_image_from_tensor(img, i, &im);
+    if (!st) {
+        hart_image_text t = {(char *)"parameters", params};
+        st = hart_image_write(path, &im, &t, 1, 0);
+        hart_image_free(&im);
+    }
+    free(params);
+    return st;
+#else
+    char params[2048];
+    size_t o = 0;
+    for (int k = 0; k < n && o < sizeof params; k++)
+        o += (size_t)snprintf(params + o, sizeof params - o, "%s%s: %s", k ? "\n" : "", kv[2 * k], kv[2 * k + 1]);
+    int H = (int)img->shape[2], W = (int)img->shape[3];
+    return write_png(path, (const float *)img->data + (size_t)i * 3 * H * W, H, W, params);
+#endif
+}
+
+static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
+    if (n == 1) { snprintf(buf, sz, "%s", base); return; }
+    const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+    if (dot && (!slash || dot > slash))
+        snprintf(buf, sz, "%.*s_%d%s", (int)(dot - base), base, i, dot);
+    else
+        snprintf(buf, sz, "%s_%d", base, i);
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model = NULL, *ctx_path = NULL, *prompt = NULL, *text_model = NULL, *out = "out.png";
+    const char *replay_path = NULL, *dump_path = NULL, *device = NULL;
+    hart_t2i_opts o;
+    hart_t2i_default_opts(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+#define VAL() (has ? argv[++i] : NULL)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--smooth")) o.more_smooth = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) o.verbose = 1;
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--context") || !strcmp(a, "-p") ||
+                 !strcmp(a, "--prompt") || !strcmp(a, "--text-model") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
+                 !strcmp(a, "--seed") || !strcmp(a, "--cfg") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
+                 !strcmp(a, "--temperature") || !strcmp(a, "--replay") || !strcmp(a, "--dump") ||
+                 !strcmp(a, "--device")) {
+            const char *v = VAL();
+            if (!v) { fprintf(stderr, "hart generate: %s needs a value (see 'hart generate --help')\n", a); return 2; }
+            double d;
+            if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+            else if (!strcmp(a, "--context")) ctx_path = v;
+            else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
+            else if (!strcmp(a, "--text-model")) text_model = v;
+            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--replay")) replay_path = v;
+            else if (!strcmp(a, "--dump")) dump_path = v;
+            else if (!strcmp(a, "--device")) device = v;
+            else if (!strcmp(a, "--seed")) { if (!parse_u64(a, v, &o.seed)) return 2; }
+            else if (!strcmp(a, "--cfg")) { if (!parse_num(a, v, 0, 1000, &o.cfg)) return 2; }
+            else if (!strcmp(a, "--top-k")) { if (!parse_num(a, v, 1, 1 << 30, &d) || d != floor(d)) { if (d != floor(d)) fprintf(stderr, "hart generate: --top-k must be an integer\n"); return 2; } o.top_k = (int)d; }
+            else if (!strcmp(a, "--top-p")) { if (!parse_num(a, v, 0, 1, &o.top_p)) return 2; }
+            else if (!strcmp(a, "--temperature")) { if (!parse_num(a, v, 0, 100, &d)) return 2; o.temperature = (float)d; }
+        } else {
+            fprintf(stderr, "hart generate: unknown option '%s' (see 'hart generate --help')\n", a);
+            return 2;
+        }
+#undef VAL
+    }
+    if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
+    if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
+    if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
+#ifndef HAVE_TEXT_ENCODER
+    if (prompt) {
+        (void)text_model;
+        fprintf(stderr, "hart generate: text prompts need the Qwen2 text encoder, which is not in this build; "
+                        "use --context FILE\n");
+        return 1;
+    }
+#endif
+    int rc = 1;
+    hart_status st;
+    hart_backend *be = NULL;
+    hart_t2i *p = NULL;
+    hart_safetensors cst, rst;
+    int have_c = 0, have_r = 0, own_ctx = 0;
+    hart_tensor ctx = {0}, mask = {0}, pos = {0}, *posp = NULL;
+#ifdef HAVE_TEXT_ENCODER
+    hart_text_encoder te;
+    int have_te = 0;
+#endif
+    hart_tensor img = {0};
+    o.dump = NULL;
+    char why[256] = "";
+    if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
+    if (ctx_path) {
+        if ((st = hart_st_open(ctx_path, &cst)) != HART_OK) goto fail;
+        have_c = 1;
+        if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
+            (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK)
+            goto fail;
+        if (hart_st_find(&cst, "gen.context_position_ids")) {
+            if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
+            posp = &pos;
+        }
+        if (ctx.dtype != HART_F32 || ctx.ndim != 3) {
+            st = hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", ctx_path);
+            goto fail;
+        }
+    }
+    if (replay_path) {
+        if ((st = hart_st_open(replay_path, &rst)) != HART_OK) goto fail;
+        have_r = 1;
+        o.replay = &rst;
+    }
+    if (dump_path) {
+        o.dump = hart_st_writer_new();
+        if (!o.dump) { st = hart_fail(HART_ENOMEM, "dump writer"); goto fail; }
+    }
+    if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
+    int T, D;
+    hart_t2i_context_shape(p, &T, &D);
+#ifdef HAVE_TEXT_ENCODER
+    if (prompt) { /* text encoder: --text-model, default MODEL/text_encoder */
+        char tdir[PATH_MAX];
+        if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
+        else snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
+        if ((st = hart_text_encoder_load(tdir, be, &te)) != HART_OK) goto fail;
+        have_te = 1;
+        const char *prompts[1] = {prompt};
+        if ((st = hart_text_encode(&te, prompts, 1, T, &ctx, &mask, &pos)) != HART_OK) goto fail;
+        own_ctx = 1;
+        posp = &pos;
+        ctx_path = "(prompt)";
+    }
+#endif
+    if (ctx.shape[1] != T || ctx.shape[2] != D) {
+        st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", ctx_path,
+                       (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
+        goto fail;
+    }
+    if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
+    int B = (int)img.shape[0];
+    for (int i = 0; i < B; i++) {
+        char path[PATH_MAX], tk[32], idx[32], seed[32], cfg[32], tp[32], temp[32];
+        out_name(out, i, B, path, sizeof path);
+        if (o.top_k) snprintf(tk, sizeof tk, "%d", o.top_k);
+        else snprintf(tk, sizeof tk, "600/300");
+        snprintf(idx, sizeof idx, "%d", i);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+        snprintf(cfg, sizeof cfg, "%g", o.cfg);
+        snprintf(tp, sizeof tp, "%g", o.top_p);
+        snprintf(temp, sizeof temp, "%g", o.temperature);
+        const char *kv[] = {"prompt", prompt ? prompt : "", "context", ctx_path, "model", model, "index", idx,
+                            "seed", seed, "cfg", cfg, "top_k", tk, "top_p", tp, "smooth", o.more_smooth ? "1" : "0",
+                            "temperature", temp, "replay", replay_path ? replay_path : "no"};
+        if ((st = save_image(path, &img, i, kv, (int)(sizeof kv / sizeof kv[0] / 2))) != HART_OK) goto fail;
+        if (o.verbose) fprintf(stderr, "hart: wrote %s\n", path);
+    }
+    if (o.dump && (st = hart_st_writer_save(o.dump, dump_path)) != HART_OK) goto fail;
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "hart generate: %s\n", hart_errmsg());
+done:
+    hart_tensor_free(&img);
+    if (own_ctx) { hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); }
+#ifdef HAVE_TEXT_ENCODER
+    if (have_te) hart_text_encoder_free(&te);
+#endif
+    hart_t2i_free(p);
+    if (o.dump) hart_st_writer_free(o.dump);
+    if (have_c) hart_st_close(&cst);
+    if (have_r) hart_st_close(&rst);
+    if (be) hart_backend_close(be);
+    return rc;
+}

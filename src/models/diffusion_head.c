@@ -1,0 +1,408 @@
+/* Diffusion head: SimpleMLPAdaLN denoiser (ops) + iDDPM sampler (host math,
+ * schedule in double precision, values taken as float32 like the reference). */
+#include "models/diffusion_head.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BASE_STEPS 1000
+#define FREQ_DIM 256
+#define VAE_SCALE 0.6f
+
+/* Timestep-embedding frequencies exp(-ln(10000)·i/128), i = 0..127, as the
+ * reference computes them: float32 on the CPU with PyTorch's vectorised exp
+ * (obtained by running that expression). They equal the correctly rounded
+ * expf of the same float32 argument except at i = 13, 44, 119 (one ulp
+ * higher). The sampler is this sensitive: the argument is t·freq with t up
+ * to 999 and the first steps scale eps by √(1/ᾱ−1) (hundreds), so using
+ * expf instead moves gen.diff.out by ~5e-5 (relative) on the golden set. */
+static const float TIME_FREQS[FREQ_DIM / 2] = {
+    0x1p+0f, 0x1.dc73fp-1f, 0x1.bb5facp-1f, 0x1.9c9758p-1f,
+    0x1.7ff222p-1f, 0x1.654a0cp-1f, 0x1.4c7bcp-1f, 0x1.356656p-1f,
+    0x1.1feb34p-1f, 0x1.0beddcp-1f, 0x1.f2a79cp-2f, 0x1.d008cp-2f,
+    0x1.afd134p-2f, 0x1.91d648p-2f, 0x1.75f036p-2f, 0x1.5bf9fep-2f,
+    0x1.43d136p-2f, 0x1.2d55d4p-2f, 0x1.186a06p-2f, 0x1.04f21p-2f,
+    0x1.e5a844p-3f, 0x1.c3f06cp-3f, 0x1.a48fdap-3f, 0x1.875cf8p-3f,
+    0x1.6c310ep-3f, 0x1.52e812p-3f, 0x1.3b607ep-3f, 0x1.257b2p-3f,
+    0x1.111aeep-3f, 0x1.fc49bep-4f, 0x1.d8ffaap-4f, 0x1.b828c8p-4f,
+    0x1.999998p-4f, 0x1.7d298ep-4f, 0x1.62b2fp-4f, 0x1.4a12aep-4f,
+    0x1.33281ap-4f, 0x1.1dd4d8p-4f, 0x1.09fc98p-4f, 0x1.ef0a22p-5f,
+    0x1.ccab82p-5f, 0x1.acafc6p-5f, 0x1.8eec8p-5f, 0x1.733a3p-5f,
+    0x1.59742cp-5f, 0x1.417836p-5f, 0x1.2b269p-5f, 0x1.166196p-5f,
+    0x1.030dc4p-5f, 0x1.e222eep-6f, 0x1.c0a9a2p-6f, 0x1.a1835p-6f,
+    0x1.84869cp-6f, 0x1.698d22p-6f, 0x1.507312p-6f, 0x1.39172cp-6f,
+    0x1.235a72p-6f, 0x1.0f2012p-6f, 0x1.f89a6p-7f, 0x1.d591ccp-7f,
+    0x1.b4f7e2p-7f, 0x1.96a16ap-7f, 0x1.7a661cp-7f, 0x1.6020ap-7f,
+    0x1.47ae14p-7f, 0x1.30ee0cp-7f, 0x1.1bc25cp-7f, 0x1.080eeep-7f,
+    0x1.eb735ap-8f, 0x1.c9548ap-8f, 0x1.a9942ap-8f, 0x1.8c0814p-8f,
+    0x1.708934p-8f, 0x1.56f304p-8f, 0x1.3f2398p-8f, 0x1.28fb5ep-8f,
+    0x1.145ceap-8f, 0x1.012cf8p-8f, 0x1.dea41ap-9f, 0x1.bd68f4p-9f,
+    0x1.9e7c66p-9f, 0x1.81b584p-9f, 0x1.66ee1ap-9f, 0x1.4e02a6p-9f,
+    0x1.36d21ap-9f, 0x1.213dbp-9f, 0x1.0d28dap-9f, 0x1.f4f1ep-10f,
+    0x1.d22a5p-10f, 0x1.b1cceap-10f, 0x1.93aeb2p-10f, 0x1.77a7d6p-10f,
+    0x1.5d931cp-10f, 0x1.454deep-10f, 0x1.2eb816p-10f, 0x1.19b3b2p-10f,
+    0x1.0624dcp-10f, 0x1.e7e344p-11f, 0x1.c603c6p-11f, 0x1.a67e48p-11f,
+    0x1.892914p-11f, 0x1.6ddd3ap-11f, 0x1.547688p-11f, 0x1.3cd344p-11f,
+    0x1.26d428p-11f, 0x1.125c02p-11f, 0x1.fe9f58p-12f, 0x1.db2bc8p-12f,
+    0x1.ba2e42p-12f, 0x1.9b7b26p-12f, 0x1.7ee9acp-12f, 0x1.6453f6p-12f,
+    0x1.4b96c2p-12f, 0x1.34914p-12f, 0x1.1f24eap-12f, 0x1.0b3548p-12f,
+    0x1.f1501ap-13f, 0x1.cec918p-13f, 0x1.aea7c4p-13f, 0x1.90c18p-13f,
+    0x1.74eea6p-13f, 0x1.5b0a54p-13f, 0x1.42f232p-13f, 0x1.2c864cp-13f,
+    0x1.17a8dap-13f, 0x1.043e5p-13f, 0x1.e459bap-14f, 0x1.c2b91cp-14f,
+};
+
+const float *hart_diff_time_freqs(void) { return TIME_FREQS; }
+
+typedef struct {
+    hart_tensor ln_w, ln_b, m0_w, m0_b, m2_w, m2_b, ada_w, ada_b;
+} res_block;
+
+struct hart_diffhead {
+    hart_backend *be;
+    int target, zdim, W, depth;
+    hart_tensor t0_w, t0_b, t2_w, t2_b, cond_w, cond_b, in_w, in_b;
+    hart_tensor fin_ada_w, fin_ada_b, fin_w, fin_b;
+    res_block *blocks;
+    /* respaced schedule, K steps */
+    int K;
+    int *tmap;
+    double *sra, *srm1, *c1, *c2, *plvc, *logb;
+};
+
+#define CK(x)                                                                                 \
+    do {                                                                                      \
+        st = (x);                                                                             \
+        if (st != HART_OK) goto done;                                                         \
+    } while (0)
+
+static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b) {
+    return hart_tensor_new4(be, HART_F32, t, nd, a, b, 0, 0);
+}
+
+static hart_status dh_getw(hart_diffhead *d, const hart_checkpoint *ck, hart_tensor *dst, int nd, int64_t a,
+                        int64_t b, const char *prefix, const char *fmt, int i) {
+    char sub[200], name[300];
+    snprintf(sub, sizeof sub, fmt, i);
+    snprintf(name, sizeof name, "%snet.%s", prefix, sub);
+    hart_tensor h;
+    HART_TRY(hart_ckpt_get(ck, name, nd, (int64_t[]){a, b}, &h));
+    return hart_tensor_to(d->be, &h, dst);
+}
+
+/* space_timesteps(1000, spec): which base steps are kept (flags[1000]). */
+static hart_status space_timesteps(const char *spec, int *keep) {
+    memset(keep, 0, sizeof(int) * BASE_STEPS);
+    if (!strncmp(spec, "ddim", 4)) {
+        char *end;
+        long want = strtol(spec + 4, &end, 10);
+        if (*end || want < 1) return hart_fail(HART_EFORMAT, "num_sampling_steps \"%s\": bad ddim count", spec);
+        for (int i = 1; i < BASE_STEPS; i++)
+            if ((BASE_STEPS + i - 1) / i == want) {
+                for (int s = 0; s < BASE_STEPS; s += i) keep[s] = 1;
+                return HART_OK;
+            }
+        return hart_fail(HART_EFORMAT, "num_sampling_steps \"%s\": cannot make %ld steps with an integer stride", spec, want);
+    }
+    long counts[BASE_STEPS];
+    int nsec = 0;
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || nsec >= BASE_STEPS)
+            return hart_fail(HART_EFORMAT, "num_sampling_steps \"%s\" is not a comma-separated list of counts", spec);
+        counts[nsec++] = v;
+        p = end;
+        if (*p == ',') p++;
+        else if (*p) return hart_fail(HART_EFORMAT, "num_sampling_steps \"%s\": unexpected '%c'", spec, *p);
+    }
+    if (!nsec) return hart_fail(HART_EFORMAT, "num_sampling_steps is empty");
+    int size_per = BASE_STEPS / nsec, extra = BASE_STEPS % nsec, start = 0;
+    for (int i = 0; i < nsec; i++) {
+        int size = size_per + (i < extra ? 1 : 0);
+        if (size < counts[i])
+            return hart_fail(HART_EFORMAT, "num_sampling_steps \"%s\": cannot divide %d steps into %ld", spec, size, counts[i]);
+        double stride = counts[i] <= 1 ? 1.0 : (double)(size - 1) / (double)(counts[i] - 1);
+        double cur = 0.0;
+        for (long k = 0; k < counts[i]; k++) {
+            keep[start + (int)nearbyint(cur)] = 1; /* Python round(): half to even */
+            cur += stride;
+        }
+        start += size;
+    }
+    return HART_OK;
+}
+
+hart_status hart_diff_respace(const char *spec, int *timesteps, int max, int *n) {
+    int keep[BASE_STEPS];
+    HART_TRY(space_timesteps(spec, keep));
+    *n = 0;
+    for (int i = 0; i < BASE_STEPS; i++)
+        if (keep[i]) {
+            if (*n < max) timesteps[*n] = i;
+            (*n)++;
+        }
+    return HART_OK;
+}
+
+static double alpha_bar(double t) {
+    double c = cos((t + 0.008) / 1.008 * M_PI / 2);
+    return c * c;
+}
+
+static hart_status build_schedule(hart_diffhead *d, const char *spec) {
+    int keep[BASE_STEPS];
+    HART_TRY(space_timesteps(spec, keep));
+    double ac[BASE_STEPS], prod = 1.0;
+    for (int i = 0; i < BASE_STEPS; i++) {
+        double b = 1 - alpha_bar((double)(i + 1) / BASE_STEPS) / alpha_bar((double)i / BASE_STEPS);
+        if (b > 0.999) b = 0.999;
+        prod *= 1 - b;
+        ac[i] = prod;
+    }
+    int K = 0;
+    for (int i = 0; i < BASE_STEPS; i++) K += keep[i];
+    if (K < 2) return hart_fail(HART_EUNSUPPORTED, "num_sampling_steps \"%s\": need at least 2 steps", spec);
+    d->K = K;
+    d->tmap = calloc((size_t)K, sizeof(int));
+    double *mem = calloc((size_t)K * 7, sizeof(double));
+    if (!d->tmap || !mem) { free(mem); return hart_fail(HART_ENOMEM, "schedule"); }
+    d->sra = mem; d->srm1 = mem + K; d->c1 = mem + 2 * K; d->c2 = mem + 3 * K; d->plvc = mem + 4 * K;
+    d->logb = mem + 5 * K;
+    double *betas = mem + 6 * K, last = 1.0;
+    for (int i = 0, k = 0; i < BASE_STEPS; i++)
+        if (keep[i]) {
+            betas[k] = 1 - ac[i] / last;
+            last = ac[i];
+            d->tmap[k++] = i;
+        }
+    double cp = 1.0, pv[BASE_STEPS];
+    for (int k = 0; k < K; k++) {
+        double a = 1 - betas[k], prev = cp;
+        cp *= a;
+        d->sra[k] = sqrt(1.0 / cp);
+        d->srm1[k] = sqrt(1.0 / cp - 1);
+        pv[k] = betas[k] * (1.0 - prev) / (1.0 - cp);
+        d->c1[k] = betas[k] * sqrt(prev) / (1.0 - cp);
+        d->c2[k] = (1.0 - prev) * sqrt(a) / (1.0 - cp);
+        d->logb[k] = log(betas[k]);
+    }
+    for (int k = 0; k < K; k++) d->plvc[k] = log(k == 0 ? pv[1] : pv[k]);
+    return HART_OK;
+}
+
+hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const char *prefix, int target, int zdim,
+                           int width, int depth, const char *steps, hart_diffhead **out) {
+    *out = NULL;
+    if (target < 1 || zdim < 1 || width < 1 || depth < 0)
+        return hart_fail(HART_EINVAL, "diffusion head: bad sizes (target %d, z %d, width %d, depth %d)", target, zdim,
+                         width, depth);
+    hart_diffhead *d = calloc(1, sizeof *d);
+    if (!d) return hart_fail(HART_ENOMEM, "diffusion head");
+    d->be = be ? be : hart_backend_cpu();
+    d->target = target; d->zdim = zdim; d->W = width; d->depth = depth;
+    hart_status st = HART_OK;
+    int W = width;
+    d->blocks = calloc((size_t)(depth ? depth : 1), sizeof *d->blocks);
+    if (!d->blocks) CK(hart_fail(HART_ENOMEM, "diffusion head"));
+    CK(dh_getw(d, ck, &d->t0_w, 2, W, FREQ_DIM, prefix, "time_embed.mlp.0.weight", 0));
+    CK(dh_getw(d, ck, &d->t0_b, 1, W, 0, prefix, "time_embed.mlp.0.bias", 0));
+    CK(dh_getw(d, ck, &d->t2_w, 2, W, W, prefix, "time_embed.mlp.2.weight", 0));
+    CK(dh_getw(d, ck, &d->t2_b, 1, W, 0, prefix, "time_embed.mlp.2.bias", 0));
+    CK(dh_getw(d, ck, &d->cond_w, 2, W, zdim, prefix, "cond_embed.weight", 0));
+    CK(dh_getw(d, ck, &d->cond_b, 1, W, 0, prefix, "cond_embed.bias", 0));
+    CK(dh_getw(d, ck, &d->in_w, 2, W, target, prefix, "input_proj.weight", 0));
+    CK(dh_getw(d, ck, &d->in_b, 1, W, 0, prefix, "input_proj.bias", 0));
+    for (int i = 0; i < depth; i++) {
+        res_block *b = &d->blocks[i];
+        CK(dh_getw(d, ck, &b->ln_w, 1, W, 0, prefix, "res_blocks.%d.in_ln.weight", i));
+        CK(dh_getw(d, ck, &b->ln_b, 1, W, 0, prefix, "res_blocks.%d.in_ln.bias", i));
+        CK(dh_getw(d, ck, &b->m0_w, 2, W, W, prefix, "res_blocks.%d.mlp.0.weight", i));
+        CK(dh_getw(d, ck, &b->m0_b, 1, W, 0, prefix, "res_blocks.%d.mlp.0.bias", i));
+        CK(dh_getw(d, ck, &b->m2_w, 2, W, W, prefix, "res_blocks.%d.mlp.2.weight", i));
+        CK(dh_getw(d, ck, &b->m2_b, 1, W, 0, prefix, "res_blocks.%d.mlp.2.bias", i));
+        CK(dh_getw(d, ck, &b->ada_w, 2, 3 * W, W, prefix, "res_blocks.%d.adaLN_modulation.1.weight", i));
+        CK(dh_getw(d, ck, &b->ada_b, 1, 3 * W, 0, prefix, "res_blocks.%d.adaLN_modulation.1.bias", i));
+    }
+    CK(dh_getw(d, ck, &d->fin_ada_w, 2, 2 * W, W, prefix, "final_layer.adaLN_modulation.1.weight", 0));
+    CK(dh_getw(d, ck, &d->fin_ada_b, 1, 2 * W, 0, prefix, "final_layer.adaLN_modulation.1.bias", 0));
+    CK(dh_getw(d, ck, &d->fin_w, 2, 2 * target, W, prefix, "final_layer.linear.weight", 0));
+    CK(dh_getw(d, ck, &d->fin_b, 1, 2 * target, 0, prefix, "final_layer.linear.bias", 0));
+    CK(build_schedule(d, steps));
+    *out = d;
+    return HART_OK;
+done:
+    hart_fail_ctx(st, "diffusion head");
+    hart_diff_free(d);
+    return st;
+}
+
+void hart_diff_free(hart_diffhead *d) {
+    if (!d) return;
+    for (int i = 0; d->blocks && i < d->depth; i++) {
+        res_block *b = &d->blocks[i];
+        hart_tensor *ts[] = {&b->ln_w, &b->ln_b, &b->m0_w, &b->m0_b, &b->m2_w, &b->m2_b, &b->ada_w, &b->ada_b};
+        for (size_t k = 0; k < 8; k++) hart_tensor_free(ts[k]);
+    }
+    free(d->blocks);
+    hart_tensor *ts[] = {&d->t0_w, &d->t0_b, &d->t2_w, &d->t2_b, &d->cond_w, &d->cond_b, &d->in_w, &d->in_b,
+                         &d->fin_ada_w, &d->fin_ada_b, &d->fin_w, &d->fin_b};
+    for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
+    free(d->tmap);
+    free(d->sra);
+    free(d);
+}
+
+int hart_diff_num_steps(const hart_diffhead *d) { return d->K; }
+
+/* x*(1+scale)+shift with [n,W] operands; scale1p precomputed */
+hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t, const hart_tensor *c,
+                          hart_tensor *out) {
+    int64_t n = x->shape[0];
+    int W = d->W;
+    if (x->ndim != 2 || x->shape[1] != d->target || c->ndim != 2 || c->shape[0] != n || c->shape[1] != d->zdim ||
+        out->ndim != 2 || out->shape[0] != n || out->shape[1] != 2 * d->target)
+        return hart_fail(HART_EINVAL, "diffusion net: bad shapes (x [n,%d], c [n,%d], out [n,%d])", d->target, d->zdim,
+                         2 * d->target);
+    hart_status st = HART_OK;
+    hart_tensor fr = {0}, th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0},
+                sc = {0}, g = {0};
+    float *buf = malloc(sizeof(float) * (size_t)n * FREQ_DIM);
+    if (!buf) CK(hart_fail(HART_ENOMEM, "diffusion net"));
+    int half = FREQ_DIM / 2;
+    for (int64_t r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            float a = t[r] * TIME_FREQS[i];
+            buf[r * FREQ_DIM + i] = cosf(a);
+            buf[r * FREQ_DIM + half + i] = sinf(a);
+        }
+    CK(tnew(d->be, &fr, 2, n, FREQ_DIM));
+    CK(hart_tensor_write(&fr, buf, sizeof(float) * (size_t)n * FREQ_DIM));
+    CK(tnew(d->be, &th, 2, n, W));
+    CK(op_linear(&th, &fr, &d->t0_w, &d->t0_b));
+    CK(op_act(&th, &th, HART_ACT_SILU));
+    CK(tnew(d->be, &te, 2, n, W));
+    CK(op_linear(&te, &th, &d->t2_w, &d->t2_b));
+    CK(tnew(d->be, &y, 2, n, W));
+    CK(op_linear(&y, c, &d->cond_w, &d->cond_b));
+    CK(op_binary(&y, &te, &y, HART_BIN_ADD));
+    CK(tnew(d->be, &sy, 2, n, W));
+    CK(op_act(&sy, &y, HART_ACT_SILU));
+    CK(tnew(d->be, &h, 2, n, W));
+    CK(op_linear(&h, x, &d->in_w, &d->in_b));
+    CK(tnew(d->be, &hn, 2, n, W));
+    CK(tnew(d->be, &h2, 2, n, W));
+    CK(tnew(d->be, &sh, 2, n, W));
+    CK(tnew(d->be, &sc, 2, n, W));
+    CK(tnew(d->be, &g, 2, n, W));
+    for (int i = 0; i < d->depth; i++) {
+        res_block *b = &d->blocks[i];
+        hart_tensor_free(&ada);
+        CK(tnew(d->be, &ada, 2, n, 3 * W));
+        CK(op_linear(&ada, &sy, &b->ada_w, &b->ada_b));
+        CK(op_slice(&sh, &ada, 1, 0));
+        CK(op_slice(&sc, &ada, 1, W));
+        CK(op_slice(&g, &ada, 1, 2 * W));
+        CK(op_layer_norm(&hn, &h, &b->ln_w, &b->ln_b, 1e-6f));
+        CK(op_scale(&sc, &sc, 1.0f, 1.0f));
+        CK(op_binary(&hn, &hn, &sc, HART_BIN_MUL));
+        CK(op_binary(&hn, &hn, &sh, HART_BIN_ADD));
+        CK(op_linear(&h2, &hn, &b->m0_w, &b->m0_b));
+        CK(op_act(&h2, &h2, HART_ACT_SILU));
+        CK(op_linear(&hn, &h2, &b->m2_w, &b->m2_b));
+        CK(op_binary(&hn, &g, &hn, HART_BIN_MUL));
+        CK(op_binary(&h, &h, &hn, HART_BIN_ADD));
+    }
+    hart_tensor_free(&ada);
+    CK(tnew(d->be, &ada, 2, n, 2 * W));
+    CK(op_linear(&ada, &sy, &d->fin_ada_w, &d->fin_ada_b));
+    CK(op_slice(&sh, &ada, 1, 0));
+    CK(op_slice(&sc, &ada, 1, W));
+    CK(op_layer_norm(&hn, &h, NULL, NULL, 1e-6f));
+    CK(op_scale(&sc, &sc, 1.0f, 1.0f));
+    CK(op_binary(&hn, &hn, &sc, HART_BIN_MUL));
+    CK(op_binary(&hn, &hn, &sh, HART_BIN_ADD));
+    CK(op_linear(out, &hn, &d->fin_w, &d->fin_b));
+done:
+    free(buf);
+    {
+        hart_tensor *ts[] = {&fr, &th, &te, &y, &sy, &h, &hn, &h2, &ada, &sh, &sc, &g};
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
+    }
+    return st;
+}
+
+hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg, float temperature,
+                             const hart_noise_source *noise, hart_tensor *out) {
+    int C = d->target;
+    if (z->ndim != 2 || z->shape[1] != d->zdim || z->shape[0] < 1)
+        return hart_fail(HART_EINVAL, "diffusion sample: condition must be [n,%d]", d->zdim);
+    int64_t n = z->shape[0];
+    int guided = cfg != 1.0;
+    if (guided && n % 2) return hart_fail(HART_EINVAL, "diffusion sample: guided batch must be even (got %lld)", (long long)n);
+    if (out->ndim != 2 || out->shape[0] != n || out->shape[1] != C)
+        return hart_fail(HART_EINVAL, "diffusion sample: output must be [%lld,%d]", (long long)n, C);
+    if (!noise || !noise->normal) return hart_fail(HART_EINVAL, "diffusion sample: no noise source");
+    int64_t h = n / 2, nC = n * (int64_t)C;
+    hart_status st = HART_OK;
+    hart_tensor xt = {0}, mo = {0};
+    float *x = malloc(sizeof(float) * (size_t)nC), *o = malloc(sizeof(float) * (size_t)nC * 2);
+    float *nz = malloc(sizeof(float) * (size_t)nC), *tt = malloc(sizeof(float) * (size_t)n);
+    if (!x || !o || !nz || !tt) CK(hart_fail(HART_ENOMEM, "diffusion sample"));
+    if (guided) {
+        CK(noise->normal(noise->ctx, 0, h, C, x));
+        memcpy(x + h * C, x, sizeof(float) * (size_t)(h * C));
+    } else {
+        CK(noise->normal(noise->ctx, 0, n, C, x));
+    }
+    CK(tnew(d->be, &xt, 2, n, C));
+    CK(tnew(d->be, &mo, 2, n, 2 * C));
+    float g1 = (float)(1.0 + cfg), g0 = (float)cfg;
+    for (int i = d->K - 1, draw = 1; i >= 0; i--, draw++) {
+        /* model input: guided -> first half duplicated */
+        if (guided) {
+            float *tmp = malloc(sizeof(float) * (size_t)nC);
+            if (!tmp) CK(hart_fail(HART_ENOMEM, "diffusion sample"));
+            memcpy(tmp, x, sizeof(float) * (size_t)(h * C));
+            memcpy(tmp + h * C, x, sizeof(float) * (size_t)(h * C));
+            st = hart_tensor_write(&xt, tmp, sizeof(float) * (size_t)nC);
+            free(tmp);
+            CK(st);
+        } else {
+            CK(hart_tensor_write(&xt, x, sizeof(float) * (size_t)nC));
+        }
+        for (int64_t r = 0; r < n; r++) tt[r] = (float)d->tmap[i];
+        CK(hart_diff_net(d, &xt, tt, z, &mo));
+        CK(hart_tensor_read_f32(&mo, o));
+        if (guided)
+            for (int64_t r = 0; r < h; r++)
+                for (int c = 0; c < C; c++) {
+                    float ce = o[r * 2 * C + c], ue = o[(r + h) * 2 * C + c];
+                    float e = ce * g1 - g0 * ue;
+                    o[r * 2 * C + c] = e;
+                    o[(r + h) * 2 * C + c] = e;
+                }
+        CK(noise->normal(noise->ctx, draw, n, C, nz));
+        float minl = (float)d->plvc[i], maxl = (float)d->logb[i], sra = (float)d->sra[i], srm1 = (float)d->srm1[i];
+        float c1 = (float)d->c1[i], c2 = (float)d->c2[i], nzm = i != 0 ? 1.0f : 0.0f;
+        for (int64_t r = 0; r < n; r++)
+            for (int c = 0; c < C; c++) {
+                float e = o[r * 2 * C + c], v = o[r * 2 * C + C + c], xv = x[r * C + c];
+                float frac = (v + 1) / 2;
+                float lv = frac * maxl + (1 - frac) * minl;
+                float px = sra * xv - srm1 * e;
+                px = px < -1 ? -1 : px > 1 ? 1 : px;
+                float mean = c1 * px + c2 * xv;
+                x[r * C + c] = mean + nzm * expf(0.5f * lv) * nz[r * C + c] * temperature;
+            }
+    }
+    for (int64_t k = 0; k < nC; k++) x[k] *= VAE_SCALE;
+    CK(hart_tensor_write(out, x, sizeof(float) * (size_t)nC));
+done:
+    free(x); free(o); free(nz); free(tt);
+    hart_tensor_free(&xt);
+    hart_tensor_free(&mo);
+    return st;
+}
