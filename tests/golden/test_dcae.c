@@ -111,6 +111,16 @@ static void test_extra_sana_style(void **st) {
     hart_dcae_free(m);
 }
 
+/* the same weights in the diffusers layout (tools/dcae_to_diffusers.py applies
+ * diffusers' own conversion renaming) must give the same tensors */
+static void test_diffusers_layout(void **st) {
+    if (!have_golden()) return;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
+    check_model("tests/data/dcae/dcae-tiny-diffusers", p, 1, 8, 1);
+    check_model("tests/data/dcae/dcae-sana-style-diffusers", "tests/data/dcae/dcae-sana-style/golden.safetensors", 1, 8, 0);
+}
+
 static void test_extra_odd_options(void **st) {
     check_model("tests/data/dcae/dcae-odd-options", "tests/data/dcae/dcae-odd-options/golden.safetensors", 0, 8, 0);
 }
@@ -147,6 +157,7 @@ int main(void) {
         cmocka_unit_test_setup(test_bad_inputs, setup),
         cmocka_unit_test(test_extra_sana_style),
         cmocka_unit_test(test_extra_odd_options),
+        cmocka_unit_test_setup(test_diffusers_layout, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
