@@ -15,6 +15,7 @@
 #include "core/checkpoint.h"
 #include "support/golden.h"
 #include "models/dcae.h"
+#include "models/dcae_internal.h"
 
 #define TOL 1e-4
 
@@ -151,6 +152,131 @@ static void test_bad_inputs(void **st) {
     assert_int_equal(hart_dcae_load(NULL, "/nonexistent-dcae", &m), HART_EIO);
 }
 
+/* temp folder with a config file and a link to the golden weights */
+static void make_dir(char *tmpl, const char *cfg_name, const char *cfg_text) {
+    assert_non_null(mkdtemp(tmpl));
+    char p[1400], w[2600];
+    snprintf(p, sizeof p, "%s/%s", tmpl, cfg_name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(cfg_text, f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/model.safetensors", tmpl);
+    if (g_dir[0] == '/') snprintf(w, sizeof w, "%s/model.safetensors", g_dir);
+    else { char cwd[1024]; assert_non_null(getcwd(cwd, sizeof cwd)); snprintf(w, sizeof w, "%s/%s/model.safetensors", cwd, g_dir); }
+    assert_int_equal(symlink(w, p), 0);
+}
+
+static void rm_dir(const char *d) {
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *golden_cfg_text(void) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/dcae_config.json", g_dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* config.json that only names the model: looked up in $HART_CONFIG_DIR */
+static void test_name_lookup(void **st) {
+    if (!have_golden()) return;
+    char cfgdir[] = "/tmp/dcae_cfgXXXXXX", mdir[] = "/tmp/dcae_modelXXXXXX";
+    assert_non_null(mkdtemp(cfgdir));
+    char p[1200];
+    snprintf(p, sizeof p, "%s/dc-ae-tiny-test.json", cfgdir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(golden_cfg_text(), f);
+    fclose(f);
+    make_dir(mdir, "config.json", "{\"model_name\": \"dc-ae-tiny-test\"}");
+    setenv("HART_CONFIG_DIR", cfgdir, 1);
+    assert_true(hart_dcae_detect(mdir));
+    hart_dcae *m = NULL;
+    hart_status s = hart_dcae_load(NULL, mdir, &m);
+    if (s) printf("  %s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    assert_string_equal(hart_dcae_get_info(m)->name, "dc-ae-tiny-test");
+    hart_dcae_free(m);
+    rm_dir(mdir);
+    /* unknown name: clear error naming it */
+    char mdir2[] = "/tmp/dcae_modelXXXXXX";
+    make_dir(mdir2, "config.json", "{\"model_name\": \"dc-ae-nonexistent\"}");
+    assert_int_not_equal(hart_dcae_load(NULL, mdir2, &m), HART_OK);
+    assert_non_null(strstr(hart_errmsg(), "dc-ae-nonexistent"));
+    rm_dir(mdir2);
+    rm_dir(cfgdir);
+    unsetenv("HART_CONFIG_DIR");
+}
+
+static void expect_cfg_error(const char *from, const char *to, hart_status code, const char *msg) {
+    char *text = strdup(golden_cfg_text());
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t nl = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *mod = malloc(nl);
+    snprintf(mod, nl, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    char d[] = "/tmp/dcae_badXXXXXX";
+    make_dir(d, "dcae_config.json", mod);
+    hart_dcae *m = NULL;
+    hart_status s = hart_dcae_load(NULL, d, &m);
+    printf("  (%s -> %s): %s\n", from, to, hart_errmsg());
+    assert_int_equal(s, code);
+    assert_non_null(strstr(hart_errmsg(), msg));
+    rm_dir(d);
+    free(text);
+    free(mod);
+}
+
+static void test_config_errors(void **st) {
+    if (!have_golden()) return;
+    /* unknown block type */
+    expect_cfg_error("\"EViT_GLU\",\n   \"EViT_GLU\"\n  ],\n  \"norm\": \"trms2d\"",
+                     "\"EViT_GLU\",\n   \"FancyBlock\"\n  ],\n  \"norm\": \"trms2d\"", HART_EUNSUPPORTED, "FancyBlock");
+    /* a depth that does not match the weights: missing tensor named */
+    expect_cfg_error("\"depth_list\": [\n   0,\n   1,\n   1,\n   1\n  ]", "\"depth_list\": [0, 1, 2, 1]", HART_EMISMATCH,
+                     "encoder.stages.2.op_list.1");
+    /* fewer blocks than the weights: unused tensor named */
+    expect_cfg_error("\"depth_list\": [\n   0,\n   1,\n   1,\n   1\n  ]", "\"depth_list\": [0, 1, 1, 0]", HART_EMISMATCH,
+                     "not part of the configured architecture");
+    /* widths that do not match: shape error names the tensor */
+    expect_cfg_error("\"width_list\": [\n   16,\n   32,\n   64,\n   64\n  ]", "\"width_list\": [16, 32, 64, 128]",
+                     HART_EMISMATCH, "has shape");
+    expect_cfg_error("\"upsample_block_type\": \"ConvPixelShuffle\"", "\"upsample_block_type\": \"Bilinear\"",
+                     HART_EUNSUPPORTED, "Bilinear");
+}
+
+/* every released description in configs/ parses to the expected shape */
+static void test_release_configs(void **st) {
+    const char *names[] = {"dc-ae-f32c32-in-1.0", "dc-ae-f32c32-mix-1.0", "dc-ae-f32c32-sana-1.0", "dc-ae-f64c128-in-1.0",
+                           "dc-ae-f64c128-mix-1.0", "dc-ae-f128c512-in-1.0", "dc-ae-f128c512-mix-1.0"};
+    const int lat[] = {32, 32, 32, 128, 128, 512, 512}, stages[] = {6, 6, 6, 7, 7, 8, 8};
+    for (int i = 0; i < 7; i++) {
+        char p[1200];
+        assert_int_equal(hart_dcae_find_config(names[i], p, sizeof p), HART_OK);
+        cJSON *j = NULL;
+        assert_int_equal(hart_json_load(p, &j), HART_OK);
+        dcae_cfg c;
+        hart_status s = dcae_cfg_parse_original(j, p, &c);
+        if (s) printf("  %s\n", hart_errmsg());
+        assert_int_equal(s, HART_OK);
+        assert_int_equal(c.latent_channels, lat[i]);
+        assert_int_equal(c.enc.n_stages, stages[i]);
+        assert_int_equal(c.dec.n_stages, stages[i]);
+        assert_true(c.has_scaling_factor);
+        cJSON_Delete(j);
+    }
+    char p[64];
+    assert_int_equal(hart_dcae_find_config("../etc/passwd", p, sizeof p), HART_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_golden_original, setup),
@@ -158,6 +284,9 @@ int main(void) {
         cmocka_unit_test(test_extra_sana_style),
         cmocka_unit_test(test_extra_odd_options),
         cmocka_unit_test_setup(test_diffusers_layout, setup),
+        cmocka_unit_test_setup(test_name_lookup, setup),
+        cmocka_unit_test_setup(test_config_errors, setup),
+        cmocka_unit_test(test_release_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
