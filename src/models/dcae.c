@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "models/dcae_internal.h"
 
@@ -19,6 +20,8 @@ static int net_ratio(const dcae_net *n, int enc) {
 }
 
 static int enc_ratio(const hart_dcae *m) { return net_ratio(&m->enc, 1); }
+
+static void fill_info(hart_dcae *m);
 
 hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out) {
     *out = NULL;
@@ -41,13 +44,46 @@ hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out) {
         else
             m->cfg.diffusers = dif;
     }
-    if (!s) s = dcae_build(be, &ck, &m->cfg, &m->enc, &m->dec);
+    if (!s) s = dcae_build(be, &ck, &m->cfg, &m->enc, &m->dec, 0);
     hart_ckpt_close(&ck);
     if (s) {
         hart_fail_ctx(s, "loading DC-AE from %s", dir);
         free(m);
         return s;
     }
+    fill_info(m);
+    *out = m;
+    return HART_OK;
+}
+
+hart_status hart_dcae_create_random(hart_backend *be, const char *config, uint64_t seed, hart_dcae **out) {
+    *out = NULL;
+    if (!be) be = hart_backend_cpu();
+    char path[4200];
+    struct stat sb;
+    if (stat(config, &sb) == 0) snprintf(path, sizeof path, "%s", config);
+    else HART_TRY(hart_dcae_find_config(config, path, sizeof path));
+    cJSON *j = NULL;
+    HART_TRY(hart_json_load(path, &j));
+    hart_dcae *m = calloc(1, sizeof *m);
+    hart_status s = m ? HART_OK : hart_fail(HART_ENOMEM, "out of memory");
+    if (!s) {
+        const cJSON *cls = cJSON_GetObjectItemCaseSensitive(j, "_class_name");
+        s = cJSON_IsString(cls) ? dcae_cfg_parse_diffusers(j, path, &m->cfg) : dcae_cfg_parse_original(j, path, &m->cfg);
+    }
+    cJSON_Delete(j);
+    if (!s) {
+        m->be = be;
+        m->cfg.diffusers = 0;
+        s = dcae_build(be, NULL, &m->cfg, &m->enc, &m->dec, seed);
+    }
+    if (s) { free(m); return s; }
+    fill_info(m);
+    *out = m;
+    return HART_OK;
+}
+
+static void fill_info(hart_dcae *m) {
     hart_dcae_info *in = &m->info;
     snprintf(in->name, sizeof in->name, "%s", m->cfg.name);
     in->in_channels = m->cfg.in_channels;
@@ -57,8 +93,6 @@ hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out) {
     in->has_scaling_factor = m->cfg.has_scaling_factor;
     in->scaling_factor = (float)m->cfg.scaling_factor;
     in->diffusers = m->cfg.diffusers;
-    *out = m;
-    return HART_OK;
 }
 
 void hart_dcae_free(hart_dcae *m) {
@@ -113,6 +147,7 @@ static double dec_bytes_per_latent_px(const hart_dcae *m) {
     double mx = 0;
     int n = c->n_stages;
     for (int s = 0; s < n; s++) {
+        if (c->depth[s] == 0) continue; /* stage skipped (e.g. stage 0 of the released models) */
         double area = pow(4.0, n - 1 - s);
         double w = c->width[s];
         for (int k = 0; k < c->depth[s]; k++)

@@ -12,6 +12,8 @@
 #ifndef HART_DCAE_H
 #define HART_DCAE_H
 
+#include <stdint.h>
+
 #include "backend/backend.h"
 
 typedef struct hart_dcae hart_dcae;
@@ -32,6 +34,10 @@ typedef struct {
 int hart_dcae_detect(const char *dir);
 
 hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out);
+/* A model with deterministic random weights from an architecture description
+ * (a dcae_config.json-style or diffusers config file path, or a released name
+ * looked up in configs/), for benchmarks and memory tests. */
+hart_status hart_dcae_create_random(hart_backend *be, const char *config, uint64_t seed, hart_dcae **out);
 void hart_dcae_free(hart_dcae *m);
 const hart_dcae_info *hart_dcae_get_info(const hart_dcae *m);
 

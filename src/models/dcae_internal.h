@@ -114,8 +114,9 @@ hart_status dcae_cfg_parse_original(const cJSON *j, const char *label, dcae_cfg 
 hart_status dcae_cfg_parse_diffusers(const cJSON *j, const char *label, dcae_cfg *cfg);
 
 /* weights (dcae_load.c) */
+/* ck NULL: deterministic random weights from `seed` (benchmarks) */
 hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc,
-                       dcae_net *dec);
+                       dcae_net *dec, uint64_t seed);
 void dcae_net_free(dcae_net *n);
 
 /* layers (dcae_layers.c): x is consumed (freed) in every case, out is new */

@@ -11,11 +11,14 @@
 
 typedef struct {
     hart_backend *be;
-    const hart_checkpoint *ck;
+    const hart_checkpoint *ck; /* NULL: random weights (benchmarks) */
+    uint64_t rng;
     int dif;
     char **used;
     int n_used, cap;
 } ld_t;
+
+static const char *ckdir(const ld_t *L) { return L->ck ? L->ck->dir : "(random weights)"; }
 
 static hart_status mark_used(ld_t *L, const char *name) {
     if (L->n_used == L->cap) {
@@ -32,11 +35,33 @@ static hart_status mark_used(ld_t *L, const char *name) {
 }
 
 /* tensor `name` with shape -> new f32 host buffer */
+/* deterministic random weights: U(-a, a) with a = 1/sqrt(fan-in) for
+ * weights, norm scales near 1, small biases, positive variances */
+static hart_status ld_random(ld_t *L, const char *name, int ndim, const int64_t *shape, float **out) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!buf) return hart_fail(HART_ENOMEM, "out of memory creating '%s'", name);
+    int64_t fan = ndim > 1 ? n / shape[0] : 1;
+    size_t len = strlen(name);
+    int is_var = len >= 11 && !strcmp(name + len - 11, "running_var");
+    int is_w1 = ndim == 1 && len >= 6 && !strcmp(name + len - 6, "weight");
+    float a = ndim > 1 ? 1.0f / sqrtf((float)fan) : 0.1f;
+    for (int64_t i = 0; i < n; i++) {
+        L->rng = L->rng * 6364136223846793005ull + 1442695040888963407ull;
+        float u = (float)((L->rng >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+        buf[i] = is_var ? 1.0f + 0.5f * fabsf(u) : is_w1 ? 1.0f + 0.1f * u : a * u;
+    }
+    *out = buf;
+    return HART_OK;
+}
+
 static hart_status ld_host(ld_t *L, const char *name, int ndim, const int64_t *shape, float **out) {
+    if (!L->ck) return ld_random(L, name, ndim, shape, out);
     hart_tensor t;
     HART_TRY(hart_ckpt_get(L->ck, name, ndim, shape, &t));
     if (t.dtype != HART_F32 && t.dtype != HART_F16 && t.dtype != HART_BF16)
-        return hart_fail(HART_EFORMAT, "%s: tensor '%s' has dtype %s (expected a float type)", L->ck->dir, name,
+        return hart_fail(HART_EFORMAT, "%s: tensor '%s' has dtype %s (expected a float type)", ckdir(L), name,
                          hart_dtype_name(t.dtype));
     int64_t n = hart_tensor_numel(&t);
     float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
@@ -47,7 +72,7 @@ static hart_status ld_host(ld_t *L, const char *name, int ndim, const int64_t *s
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(buf[i])) {
             free(buf);
-            return hart_fail(HART_EFORMAT, "%s: tensor '%s' holds a non-finite value at %lld", L->ck->dir, name, (long long)i);
+            return hart_fail(HART_EFORMAT, "%s: tensor '%s' holds a non-finite value at %lld", ckdir(L), name, (long long)i);
         }
     *out = buf;
     return HART_OK;
@@ -79,7 +104,7 @@ static hart_status ld_conv(ld_t *L, dcae_conv *c, int cin, int cout, int k, int 
     c->cin = cin; c->cout = cout; c->k = k; c->stride = stride; c->groups = groups; c->has_b = has_b;
     c->pad = k / 2;
     if (groups < 1 || cin % groups || cout % groups)
-        return hart_fail(HART_EMISMATCH, "%s: conv %sweight: %d groups do not divide %d -> %d channels", L->ck->dir,
+        return hart_fail(HART_EMISMATCH, "%s: conv %sweight: %d groups do not divide %d -> %d channels", ckdir(L),
                          L->dif ? dprefix : oprefix, groups, cin, cout);
     const char *pre = L->dif ? dprefix : oprefix;
     char nm[512];
@@ -116,7 +141,6 @@ static hart_status ld_norm(ld_t *L, dcae_norm *n, dcae_norm_t kind, int c, const
             b[i] = b[i] - m[i] * sc;
         }
         free(m); free(v);
-        if (hart_ckpt_has(L->ck, cat(nm, sizeof nm, pre, "num_batches_tracked"))) HART_TRY(mark_used(L, nm));
         int64_t s3[3] = {c, 1, 1};
         s = upload(L, w, 3, s3, &n->w);
         if (s) { free(b); return s; }
@@ -155,7 +179,7 @@ static hart_status ld_evit(ld_t *L, dcae_block *b, int c, dcae_norm_t norm, dcae
     b->heads = c / head_dim;
     b->n_scales = ns;
     if (b->heads < 1)
-        return hart_fail(HART_EMISMATCH, "%s: EfficientViT block %s has %d channels, fewer than the head dim %d", L->ck->dir,
+        return hart_fail(HART_EMISMATCH, "%s: EfficientViT block %s has %d channels, fewer than the head dim %d", ckdir(L),
                          L->dif ? dp : op, c, head_dim);
     int T = b->heads * head_dim;
     if (L->dif) { /* to_q/to_k/to_v Linear [T, C] -> qkv conv [3T, C, 1, 1] */
@@ -208,11 +232,11 @@ static hart_status ld_sampler(ld_t *L, dcae_sampler *s, dcae_samp_t kind, int ci
     s->kind = kind; s->cin = cin; s->cout = cout; s->shortcut = sc; s->factor = factor;
     const char *where = L->dif ? dp : op;
     if (kind == DS_CONV_UNSHUF && cout % 4)
-        return hart_fail(HART_EMISMATCH, "%s: %s: ConvPixelUnshuffle output %d is not a multiple of 4", L->ck->dir, where, cout);
+        return hart_fail(HART_EMISMATCH, "%s: %s: ConvPixelUnshuffle output %d is not a multiple of 4", ckdir(L), where, cout);
     if (sc == DSC_AVG && (cin * factor * factor) % cout)
-        return hart_fail(HART_EMISMATCH, "%s: %s: averaging shortcut needs %d·%d² divisible by %d", L->ck->dir, where, cin, factor, cout);
+        return hart_fail(HART_EMISMATCH, "%s: %s: averaging shortcut needs %d·%d² divisible by %d", ckdir(L), where, cin, factor, cout);
     if (sc == DSC_DUP && (cout * factor * factor) % cin)
-        return hart_fail(HART_EMISMATCH, "%s: %s: duplicating shortcut needs %d·%d² divisible by %d", L->ck->dir, where, cout, factor, cin);
+        return hart_fail(HART_EMISMATCH, "%s: %s: duplicating shortcut needs %d·%d² divisible by %d", ckdir(L), where, cout, factor, cin);
     int co = kind == DS_CONV_UNSHUF ? cout / 4 : kind == DS_CONV_SHUF ? cout * 4 : cout;
     return ld_conv(L, &s->conv, cin, co, 3, kind == DS_CONV_S2 ? 2 : 1, 1, 1, op, dp, 0);
 }
@@ -222,7 +246,7 @@ static const char *conv_sub(dcae_samp_t k) { return (k == DS_CONV || k == DS_CON
 static hart_status check_width(ld_t *L, const char *side, int s, int have, int want) {
     if (have != want)
         return hart_fail(HART_EMISMATCH, "%s: %s stage %d receives %d channels but its blocks have width %d "
-                         "(inconsistent width_list / match_channel)", L->ck->dir, side, s, have, want);
+                         "(inconsistent width_list / match_channel)", ckdir(L), side, s, have, want);
     return HART_OK;
 }
 
@@ -304,7 +328,7 @@ static hart_status build_decoder(ld_t *L, const dcae_side_cfg *c, dcae_net *net)
     }
     int want = c->depth[0] > 0 ? c->width[0] : c->width[1];
     if (ch != want)
-        return hart_fail(HART_EMISMATCH, "%s: decoder output projection expects %d channels but the stages give %d", L->ck->dir, want, ch);
+        return hart_fail(HART_EMISMATCH, "%s: decoder output projection expects %d channels but the stages give %d", ckdir(L), want, ch);
     HART_TRY(net_push(net, &ly));
     int idx = 0;
     HART_TRY(ld_norm(L, &ly->smp.pre_norm, c->out_norm, ch, "decoder.project_out.op_list.0.", "decoder.norm_out."));
@@ -347,6 +371,7 @@ static int ends_with(const char *s, const char *suf) {
 }
 
 static hart_status check_unused(ld_t *L) {
+    if (!L->ck) return HART_OK;
     for (int f = 0; f < L->ck->n_files; f++) {
         const hart_safetensors *st = &L->ck->files[f];
         for (int e = 0; e < st->n_entries; e++) {
@@ -363,8 +388,9 @@ static hart_status check_unused(ld_t *L) {
     return HART_OK;
 }
 
-hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc, dcae_net *dec) {
-    ld_t L = {.be = be, .ck = ck, .dif = cfg->diffusers};
+hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc, dcae_net *dec,
+                       uint64_t seed) {
+    ld_t L = {.be = be, .ck = ck, .dif = ck ? cfg->diffusers : 0, .rng = seed * 2654435761ull + 12345};
     memset(enc, 0, sizeof *enc);
     memset(dec, 0, sizeof *dec);
     hart_status s = build_encoder(&L, &cfg->enc, enc);

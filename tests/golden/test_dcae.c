@@ -277,6 +277,51 @@ static void test_release_configs(void **st) {
     assert_int_equal(hart_dcae_find_config("../etc/passwd", p, sizeof p), HART_EINVAL);
 }
 
+static void test_tiled_decode(void **st) {
+    if (!have_golden()) return;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
+    hart_safetensors gs;
+    assert_int_equal(hart_st_open(p, &gs), HART_OK);
+    hart_dcae *m = NULL;
+    assert_int_equal(hart_dcae_load(NULL, g_dir, &m), HART_OK);
+    hart_tensor glat, full = {0}, one = {0}, tiled = {0};
+    assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
+    assert_int_equal(hart_dcae_decode(m, &glat, &full), HART_OK);
+    /* one tile covering everything = plain decode */
+    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 4, 1, &one), HART_OK);
+    assert_true(rel_err(one.data, full.data, hart_tensor_numel(&full)) == 0.0);
+    /* 3x3 tiles of 2x2 latents, overlap 1: right shape, finite; an approximation
+     * (the decoder's linear attention is global, so tiles see less context) */
+    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 1, &tiled), HART_OK);
+    assert_int_equal(tiled.ndim, 4);
+    assert_int_equal(tiled.shape[2], 32);
+    assert_int_equal(tiled.shape[3], 32);
+    double e = rel_err(tiled.data, full.data, hart_tensor_numel(&full));
+    printf("  tiled (2x2 latent tiles, overlap 1) vs full: rel err %.3g\n", e);
+    assert_true(e < 1.0);
+    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 2, &tiled), HART_EINVAL); /* overlap >= tile */
+    hart_tensor_free(&full); hart_tensor_free(&one); hart_tensor_free(&tiled);
+    hart_dcae_free(m);
+    hart_st_close(&gs);
+}
+
+/* default tile: none for f32c32 at 1024^2, some for 2048^2 */
+static void test_default_tile(void **st) {
+    char p[1200];
+    assert_int_equal(hart_dcae_find_config("dc-ae-f32c32-in-1.0", p, sizeof p), HART_OK);
+    cJSON *j = NULL;
+    assert_int_equal(hart_json_load(p, &j), HART_OK);
+    hart_dcae m;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(dcae_cfg_parse_original(j, p, &m.cfg), HART_OK);
+    cJSON_Delete(j);
+    assert_int_equal(hart_dcae_default_tile(&m, 32, 32), 0);
+    int t = hart_dcae_default_tile(&m, 64, 64);
+    printf("  f32c32 default tile at 2048^2: %d latent px\n", t);
+    assert_true(t >= 8 && t < 64);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_golden_original, setup),
@@ -287,6 +332,8 @@ int main(void) {
         cmocka_unit_test_setup(test_name_lookup, setup),
         cmocka_unit_test_setup(test_config_errors, setup),
         cmocka_unit_test(test_release_configs),
+        cmocka_unit_test_setup(test_tiled_decode, setup),
+        cmocka_unit_test(test_default_tile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
