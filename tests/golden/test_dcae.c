@@ -16,6 +16,7 @@
 #include "support/golden.h"
 #include "models/dcae.h"
 #include "models/dcae_internal.h"
+#include "models/dcae_run.h"
 
 #define TOL 1e-4
 
@@ -322,6 +323,78 @@ static void test_default_tile(void **st) {
     assert_true(t >= 8 && t < 64);
 }
 
+/* encode to a latent file, decode it back; reconstruct in one go */
+static void test_files(void **st) {
+    if (!have_golden()) return;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
+    hart_safetensors gs;
+    assert_int_equal(hart_st_open(p, &gs), HART_OK);
+    hart_dcae *m = NULL;
+    assert_int_equal(hart_dcae_load(NULL, g_dir, &m), HART_OK);
+    hart_tensor img, out = {0}, rec = {0};
+    assert_int_equal(hart_st_tensor(&gs, "input_image", &img), HART_OK);
+    char lp[] = "/tmp/dcae_latXXXXXX";
+    int fd = mkstemp(lp);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(hart_dcae_encode_file(m, &img, 1, lp), HART_EINVAL); /* no scaling factor */
+    assert_int_equal(hart_dcae_encode_file(m, &img, 0, lp), HART_OK);
+    hart_safetensors ls;
+    assert_int_equal(hart_st_open(lp, &ls), HART_OK);
+    hart_tensor lat;
+    assert_int_equal(hart_st_tensor(&ls, "latent", &lat), HART_OK);
+    assert_true(golden_compare(&gs, "latent", &lat) <= TOL);
+    hart_st_close(&ls);
+    assert_int_equal(hart_dcae_decode_file(m, lp, -1, -1, &out), HART_OK);
+    assert_true(golden_compare(&gs, "decoded_image", &out) <= TOL);
+    assert_int_equal(hart_dcae_reconstruct(m, &img, 0, 0, &rec), HART_OK);
+    assert_true(golden_compare(&gs, "decoded_image", &rec) <= TOL);
+    assert_int_equal(hart_dcae_decode_file(m, "/nonexistent.safetensors", 0, 0, &out), HART_EIO);
+    hart_tensor_free(&out); hart_tensor_free(&rec);
+    unlink(lp);
+    hart_dcae_free(m);
+    hart_st_close(&gs);
+
+    /* scaled latents (sana-style config has scaling_factor 0.41407) round-trip */
+    const char *sd = "tests/data/dcae/dcae-sana-style";
+    assert_int_equal(hart_st_open("tests/data/dcae/dcae-sana-style/golden.safetensors", &gs), HART_OK);
+    assert_int_equal(hart_dcae_load(NULL, sd, &m), HART_OK);
+    assert_int_equal(hart_st_tensor(&gs, "input_image", &img), HART_OK);
+    fd = mkstemp(lp);
+    close(fd);
+    assert_int_equal(hart_dcae_encode_file(m, &img, 1, lp), HART_OK);
+    assert_int_equal(hart_st_open(lp, &ls), HART_OK);
+    assert_int_equal(hart_st_tensor(&ls, "latent", &lat), HART_OK);
+    hart_tensor glat;
+    assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
+    const float *a = lat.data, *b = glat.data;
+    for (int64_t i = 0; i < hart_tensor_numel(&glat); i++) assert_float_equal(a[i], b[i] * 0.41407f, 1e-4 * (1 + fabsf(b[i])));
+    hart_st_close(&ls);
+    assert_int_equal(hart_dcae_decode_file(m, lp, 0, 0, &out), HART_OK);
+    hart_tensor dec;
+    assert_int_equal(hart_st_tensor(&gs, "decoded", &dec), HART_OK);
+    float *o = out.data;
+    const float *g = dec.data;
+    double md = 0;
+    for (int64_t i = 0; i < hart_tensor_numel(&out); i++) {
+        double want = (fmin(fmax(g[i], -1.0), 1.0) + 1.0) / 2.0;
+        md = fmax(md, fabs(o[i] - want));
+    }
+    printf("  scaled round trip: max abs err %.3g\n", md);
+    assert_true(md <= 1e-4);
+    /* image size not divisible by the compression ratio */
+    hart_tensor bad = {0};
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &bad, 4, 1, 3, 20, 24), HART_OK);
+    assert_int_equal(hart_dcae_encode_file(m, &bad, 0, lp), HART_EINVAL);
+    assert_non_null(strstr(hart_errmsg(), "compression ratio"));
+    hart_tensor_free(&bad);
+    hart_tensor_free(&out);
+    unlink(lp);
+    hart_dcae_free(m);
+    hart_st_close(&gs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_golden_original, setup),
@@ -334,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_release_configs),
         cmocka_unit_test_setup(test_tiled_decode, setup),
         cmocka_unit_test(test_default_tile),
+        cmocka_unit_test_setup(test_files, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
