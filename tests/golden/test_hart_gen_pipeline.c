@@ -249,9 +249,19 @@ static void test_rng_batch_invariance(void **state) {
     must(hart_st_tensor(&t[0], "gen.diff.out", &a));
     must(hart_st_tensor(&t[1], "gen.diff.out", &b));
     int64_t l = b.shape[0] / 2, Z = b.shape[1];
-    int diff_same = !memcmp(a.data, b.data, sizeof(float) * (size_t)(l * Z));
+    /* Token indices must match exactly; the diffusion rows only to float
+     * rounding: the BLAS may pick a different kernel (and summation order)
+     * for a batch of 1 than for 2, so bit equality is not promised. */
+    double worst = 0, ref = 0;
+    for (int64_t i = 0; i < l * Z; i++) {
+        double d = fabs((double)((float *)a.data)[i] - ((float *)b.data)[i]);
+        if (d > worst) worst = d;
+        if (fabs(((float *)b.data)[i]) > ref) ref = fabs(((float *)b.data)[i]);
+    }
+    double diff_rel = ref > 0 ? worst / ref : worst;
+    int diff_same = diff_rel <= 1e-4; /* the golden tolerance; the sampler amplifies rounding ~30x */
     printf("scales where image 0 differs alone vs batched: %lld; rerun differs: %lld; seed 12 differs at %lld of %d scales; "
-           "diffusion rows equal: %d\n", (long long)alone, (long long)again, (long long)other, S, diff_same);
+           "diffusion rows rel err %.3g\n", (long long)alone, (long long)again, (long long)other, S, diff_rel);
     for (int i = 0; i < 4; i++) hart_st_close(&t[i]);
     hart_t2i_free(pl);
     hart_st_close(&G);
