@@ -17,7 +17,7 @@ PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas
 DEB_PKGS  := build-essential pkg-config libpng-dev libjpeg-dev libopenblas-dev \
              ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpcre2-dev \
              libutf8proc-dev libcjson-dev libcmocka-dev libclblast-dev clang \
-             libclang-rt-14-dev
+             libclang-rt-14-dev python3
 
 # Install missing build dependencies once (stamp file), before anything else.
 DEPS_STAMP := $(BUILD)/.deps-ok

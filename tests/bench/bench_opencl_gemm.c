@@ -15,6 +15,7 @@
 
 #include "backend/backend.h"
 #include "backend/opencl/opencl.h"
+#include "core/tensor.h"
 
 typedef int (*sgemm_fn)(int layout, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                         size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
@@ -49,13 +50,16 @@ static sgemm_fn g_sgemm;
 
 /* seconds per call of one GEMM variant (0 = portable, 1 = tensor cores, 2 = CLBlast); -1 on failure */
 static int g_lin; /* 1: op_linear (C = A·Bᵀ, the layout of nn.Linear weights) instead of op_matmul */
+static hart_tensor *g_a16, *g_b16; /* f16 copies of A and Bᵀ for the raw tensor-core kernel */
 static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor *b, int n) {
-    int reps = n <= 1024 ? 20 : n <= 4096 ? 5 : 2;
+    int reps = n <= 1024 ? 20 : n <= 4096 ? 10 : 4;
     if (variant < 2) hart_opencl_set_tensor_cores(g_be, variant);
     double t0 = 0;
     for (int r = -1; r < reps; r++) {
         if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
-        if (variant < 2) {
+        if (variant == 3) {
+            if (hart_opencl_hgemm(g_be, c, g_a16, g_b16)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
+        } else if (variant < 2) {
             if (g_lin ? op_linear(c, a, b, NULL) : op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
         } else {
             cl_command_queue q = g_q;
@@ -68,6 +72,65 @@ static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor
     hart_opencl_set_tensor_cores(g_be, 0);
     if (st) { fprintf(stderr, "variant %d at %d: %s\n", variant, n, hart_errmsg()); return -1; }
     return (now() - t0) / reps;
+}
+
+/* Tensor-core GEMM on odd shapes against the portable f32 kernel, every
+ * variant forced in turn (linear with f32/f16 weights, matmul with
+ * transposes and a batch). Prints the worst relative error per variant. */
+static void check_odd(void) {
+    static const int shp[][3] = {{1, 1, 1}, {17, 67, 33}, {130, 129, 72}, {1025, 67, 1031}, {777, 1000, 1032},
+                                 {4097, 300, 264}, {64, 64, 8}, {129, 257, 520}};
+    int nvar = hart_opencl_set_hgemm_variant(g_be, -1), bad = 0;
+    printf("tensor-core GEMM on odd shapes vs portable f32 (max rel err over %d shapes x 3 ops):\n",
+           (int)(sizeof shp / sizeof shp[0]));
+    for (int v = -1; v < nvar; v++) {
+        double worst = 0;
+        for (size_t si = 0; si < sizeof shp / sizeof shp[0]; si++) {
+            int M = shp[si][0], N = shp[si][1], K = shp[si][2];
+            for (int op = 0; op < 3; op++) {
+                hart_tensor x, w, y, y2;
+                int B = op == 2 ? 3 : 1;
+                hart_dtype wdt = op == 1 ? HART_F16 : HART_F32;
+                if (hart_tensor_new4(g_be, HART_F32, &x, 3, B, M, K, 0) ||
+                    hart_tensor_new4(g_be, wdt, &w, 3, B, op == 2 ? K : N, op == 2 ? N : K, 0) ||
+                    hart_tensor_new4(g_be, HART_F32, &y, 3, B, M, N, 0) || hart_tensor_new4(g_be, HART_F32, &y2, 3, B, M, N, 0)) {
+                    printf("  allocation failed: %s\n", hart_errmsg());
+                    return;
+                }
+                size_t nx = (size_t)B * M * K, nw = (size_t)B * N * K, ny = (size_t)B * M * N;
+                float *hx = malloc(nx * 4), *hw = malloc(nw * 4), *r0 = malloc(ny * 4), *r1 = malloc(ny * 4);
+                uint16_t *hw16 = malloc(nw * 2);
+                fill(hx, nx, 7 + (unsigned)si);
+                fill(hw, nw, 9 + (unsigned)si);
+                for (size_t i = 0; i < nw; i++) hw16[i] = hart_f32_to_f16(hw[i]);
+                hart_tensor_write(&x, hx, nx * 4);
+                hart_tensor_write(&w, wdt == HART_F16 ? (void *)hw16 : (void *)hw, nw * (wdt == HART_F16 ? 2 : 4));
+                hart_tensor x2 = x, w2 = w, yy = y, yy2 = y2; /* linear takes 2-D weights */
+                if (op < 2) { w2.ndim = 2; w2.shape[0] = N; w2.shape[1] = K; }
+                hart_status s = HART_OK;
+                for (int t = 0; t < 2 && !s; t++) {
+                    hart_opencl_set_tensor_cores(g_be, t);
+                    hart_opencl_set_hgemm_variant(g_be, v);
+                    hart_tensor *out = t ? &yy2 : &yy;
+                    s = op < 2 ? op_linear(out, &x2, &w2, NULL) : op_matmul(out, &x2, &w2, 0, 0, 0.5f);
+                }
+                hart_opencl_set_tensor_cores(g_be, 0);
+                hart_opencl_set_hgemm_variant(g_be, -1);
+                if (s || hart_tensor_read(&y, r0, ny * 4) || hart_tensor_read(&y2, r1, ny * 4)) {
+                    printf("  variant %s op %d %dx%dx%d failed: %s\n", hart_opencl_hgemm_variant_name(v), op, M, N, K, hart_errmsg());
+                    bad = 1;
+                } else {
+                    double e = rel(r1, r0, ny);
+                    if (e > worst || isnan(e)) worst = isnan(e) ? INFINITY : e;
+                }
+                free(hx); free(hw); free(r0); free(r1); free(hw16);
+                hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&y); hart_tensor_free(&y2);
+            }
+        }
+        printf("  %-22s max rel err %.2e %s\n", hart_opencl_hgemm_variant_name(v), worst, worst <= 2e-3 ? "ok" : "FAIL");
+        if (worst > 2e-3) bad = 1;
+    }
+    printf("odd-shape check: %s\n\n", bad ? "FAILED" : "passed");
 }
 
 int main(int argc, char **argv) {
@@ -91,6 +154,9 @@ int main(int argc, char **argv) {
     int tc = !getenv("HART_BENCH_NO_TC") && hart_opencl_set_tensor_cores(g_be, 1);
     hart_opencl_set_tensor_cores(g_be, 0);
 
+    const char *pk = getenv("HART_BENCH_PEAK_TFLOPS");
+    double peak = pk ? atof(pk) : 0;
+    if (tc) check_odd();
     int sizes[16], ns = 0;
     for (int i = 1; i < argc && ns < 16; i++) sizes[ns++] = atoi(argv[i]);
     if (!ns) {
@@ -104,7 +170,8 @@ int main(int argc, char **argv) {
         if (pass == 0 || pass == ns) {
             printf(g_lin ? "\nop_linear Y[M,N] = X[M,K] W[N,K]^T, f32, M=N=K, GFLOP/s\n"
                          : "\nop_matmul C[M,N] = A[M,K] B[K,N], f32 in/out, M=N=K, GFLOP/s\n");
-            printf("%6s %12s %14s %10s %16s %16s\n", "size", "portable", "tensor-core", "CLBlast", "tc rel err", "portable vs CLBlast");
+            printf("%6s %10s %12s %12s %10s %11s %11s %10s\n", "size", "portable", "tc(f32 op)", "tc(f16 in)",
+                   "CLBlast", "tc rel err", "f16 rel err", "pt vs CLB");
         }
         if (n < 1) continue;
         size_t nn = (size_t)n * n;
@@ -122,7 +189,7 @@ int main(int argc, char **argv) {
         double flop = 2.0 * n * n * (double)n;
         double tp = time_gemm(0, &c, &a, &b, n);
         if (tp < 0 || hart_tensor_read(&c, r0, nn * 4)) { printf("%6d portable GEMM failed: %s\n", n, hart_errmsg()); break; }
-        double tt = -1, tb = -1, et = -1, eb = -1;
+        double tt = -1, tb = -1, et = -1, eb = -1, th = -1, eh = -1;
         if (g_sgemm) { /* before the tensor-core kernel, so a fault there cannot hide CLBlast's figure */
             tb = time_gemm(2, &c, &a, &b, n);
             if (tb > 0 && !hart_tensor_read(&c, r1, nn * 4)) eb = rel(r0, r1, nn);
@@ -131,13 +198,45 @@ int main(int argc, char **argv) {
             tt = time_gemm(1, &c, &a, &b, n);
             if (tt < 0 || hart_tensor_read(&c, r1, nn * 4)) { printf("%6d tensor-core GEMM failed: %s\n", n, hart_errmsg()); break; }
             et = rel(r1, r0, nn);
+            /* raw kernel: A and Bᵀ already f16 in device memory (the layout of f16 nn.Linear weights) */
+            hart_tensor a16, b16;
+            uint16_t *h16 = malloc(nn * 2);
+            if (h16 && !hart_tensor_new4(g_be, HART_F16, &a16, 2, n, n, 0, 0) &&
+                !hart_tensor_new4(g_be, HART_F16, &b16, 2, n, n, 0, 0)) {
+                for (size_t i = 0; i < nn; i++) h16[i] = hart_f32_to_f16(ha[i]);
+                hart_tensor_write(&a16, h16, nn * 2);
+                for (size_t i = 0; i < (size_t)n; i++) /* b16[j][k] = B[k][j] (matmul) or W[j][k] (linear) */
+                    for (size_t k = 0; k < (size_t)n; k++) h16[i * n + k] = hart_f32_to_f16(g_lin ? hb[i * n + k] : hb[k * n + i]);
+                hart_tensor_write(&b16, h16, nn * 2);
+                g_a16 = &a16;
+                g_b16 = &b16;
+                th = time_gemm(3, &c, &a, &b, n);
+                if (th > 0 && !hart_tensor_read(&c, r1, nn * 4)) eh = rel(r1, r0, nn);
+                if (n >= 4096 && pass < ns) { /* every variant at the large sizes */
+                    int nv = hart_opencl_set_hgemm_variant(g_be, -1);
+                    for (int v = 0; v < nv; v++) {
+                        hart_opencl_set_hgemm_variant(g_be, v);
+                        double tv = time_gemm(3, &c, &a, &b, n);
+                        double ev = tv > 0 && !hart_tensor_read(&c, r1, nn * 4) ? rel(r1, r0, nn) : -1;
+                        printf("       f16 variant %-22s %8.0f GFLOP/s  rel err %.1e\n", hart_opencl_hgemm_variant_name(v),
+                               tv > 0 ? flop / tv * 1e-9 : 0.0, ev);
+                    }
+                    hart_opencl_set_hgemm_variant(g_be, -1);
+                }
+                hart_tensor_free(&a16);
+                hart_tensor_free(&b16);
+            }
+            free(h16);
         }
-        char st[32] = "-", sb[32] = "-", se[32] = "-", sbe[32] = "-";
+        char st[32] = "-", sb[32] = "-", se[32] = "-", sbe[32] = "-", sh[48] = "-", she[32] = "-";
         if (tt > 0) snprintf(st, sizeof st, "%.0f", flop / tt * 1e-9);
+        if (th > 0 && peak > 0) snprintf(sh, sizeof sh, "%.0f(%.0f%%)", flop / th * 1e-9, flop / th * 1e-10 / peak);
+        else if (th > 0) snprintf(sh, sizeof sh, "%.0f", flop / th * 1e-9);
+        if (eh >= 0) snprintf(she, sizeof she, "%.1e", eh);
         if (tb > 0) snprintf(sb, sizeof sb, "%.0f", flop / tb * 1e-9);
         if (et >= 0) snprintf(se, sizeof se, "%.1e", et);
         if (eb >= 0) snprintf(sbe, sizeof sbe, "%.1e", eb);
-        printf("%6d %12.0f %14s %10s %16s %16s\n", n, tp > 0 ? flop / tp * 1e-9 : 0.0, st, sb, se, sbe);
+        printf("%6d %10.0f %12s %12s %10s %11s %11s %10s\n", n, tp > 0 ? flop / tp * 1e-9 : 0.0, st, sh, sb, se, she, sbe);
         fflush(stdout);
         hart_tensor_free(&a); hart_tensor_free(&b); hart_tensor_free(&c);
         free(ha); free(hb); free(r0); free(r1);

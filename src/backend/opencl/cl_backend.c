@@ -333,6 +333,9 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_uint cus = 1;
     clGetDeviceInfo(b->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
     b->cus = (int)cus;
+    cl_device_type dtype = 0;
+    clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof dtype, &dtype, NULL);
+    b->is_gpu = (dtype & CL_DEVICE_TYPE_GPU) != 0;
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, clb_errname(err)); }
@@ -363,6 +366,8 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
             snprintf(tcinfo, sizeof tcinfo, "; no tensor-core GEMM (compute capability %u.%u < 8.0)", ma, mi);
     }
     b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
+    b->hg_force = getenv("HART_CL_HGEMM_VARIANT") ? atoi(getenv("HART_CL_HGEMM_VARIANT")) : -1;
+    clb_tune_init(b);
     if (b->max_wg < 256) {
         cl_destroy(be);
         return hart_fail(HART_EUNSUPPORTED, "opencl: %s allows only %zu work-items per group (need 256)", dn, b->max_wg);

@@ -16,6 +16,23 @@ typedef struct {
     size_t size;
 } clb_slot;
 
+/* GEMM autotuner: per shape class, the fastest kernel variant measured on
+ * this device; cached on disk (cl_tune.c). */
+#define CLB_TUNE_MAX 512
+typedef struct {
+    uint32_t key;
+    int choice;
+} clb_tune_entry;
+typedef struct {
+    int mode;              /* 0 off, 1 on */
+    int loaded;            /* cache file read (or found absent/corrupt) */
+    char path[1024];       /* cache file ("" = no disk cache) */
+    clb_tune_entry e[CLB_TUNE_MAX];
+    int n;
+    int n_tuned, n_cached; /* classes tuned in this process / found in the cache file */
+    int n_rejected;        /* cache files rejected as corrupt */
+} clb_tune;
+
 typedef struct {
     cl_platform_id plat;
     cl_device_id dev;
@@ -26,6 +43,7 @@ typedef struct {
     cl_program prog_tmp;   /* program being built */
     int cc_major, cc_minor; /* NVIDIA compute capability */
     int tc;                /* use tensor cores for linear/matmul (f16 operands) */
+    int hg_force;          /* tensor-core GEMM variant forced (-1: tuned / default) */
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
@@ -35,6 +53,9 @@ typedef struct {
     int npool;
     size_t pooled_bytes;
     cl_mem flag;           /* 1 int, error flag for kernels (embedding ids) */
+    uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
+    int is_gpu;            /* CL_DEVICE_TYPE_GPU */
+    clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */
 } clb;
 
 const char *clb_errname(cl_int e);
@@ -83,6 +104,18 @@ hart_status clb_host_fallback(hart_backend *be, const char *op, hart_tensor *y, 
 
 /* Program build with the on-disk binary cache. */
 hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n);
+/* FNV-1a (start with 1469598103934665603) and the cache folder
+ * ($HART_CACHE_DIR or ~/.cache/hart, created). */
+uint64_t clb_fnv(uint64_t h, const void *p, size_t n);
+hart_status clb_cache_dir(char *out, size_t n);
+
+/* f16 tensor-core GEMM variants (kernels/hgemm_nv.cl instances). */
+typedef struct {
+    const char *name;
+    int bm, bn, st, wm, wn;
+} clb_hgemm_variant;
+extern const clb_hgemm_variant clb_hgemm_variants[];
+extern const int clb_hgemm_nvariants;
 
 /* op implementations (one file per family) */
 hart_status clo_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
@@ -120,6 +153,16 @@ typedef struct {
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
 } clb_gemm_args;
-hart_status clb_gemm(clb *b, const clb_gemm_args *g);
+hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g);
+
+/* Autotuner (cl_tune.c). key = shape class of g for kernel family `kind`
+ * (0 portable, 1 tensor cores). clb_tune_pick sets *choice to the cached
+ * variant for key, else (tuning on) times fn(b, ctx, v) for v < nvar and
+ * records the fastest, else `def`. */
+typedef hart_status (*clb_tune_launch)(clb *b, const void *ctx, int v);
+void clb_tune_init(clb *b);
+uint32_t clb_tune_key(int kind, const clb_gemm_args *g);
+hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, const void *ctx, int def,
+                          const clb_gemm_args *g, int *choice);
 
 #endif

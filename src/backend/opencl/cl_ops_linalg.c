@@ -4,36 +4,160 @@
 #include <string.h>
 
 #include "backend/opencl/cl_internal.h"
+#include "backend/opencl/opencl.h"
 
 static hart_status check_int(const char *op, int64_t n) {
     if (n > INT32_MAX) return hart_fail(HART_EUNSUPPORTED, "%s: tensor of %lld elements exceeds the OpenCL kernels' 2^31 limit", op, (long long)n);
     return HART_OK;
 }
 
-hart_status clb_gemm(clb *b, const clb_gemm_args *g) {
+const clb_hgemm_variant clb_hgemm_variants[] = {
+    {"nv_hgemm_128x128_s3", 128, 128, 3, 64, 32},
+    {"nv_hgemm_128x256_s2", 128, 256, 2, 64, 64},
+    {"nv_hgemm_64x128_s4", 64, 128, 4, 32, 32},
+    {"nv_hgemm_128x128_s2", 128, 128, 2, 64, 32},
+    {"nv_hgemm_64x64_s4", 64, 64, 4, 32, 16},
+};
+const int clb_hgemm_nvariants = (int)(sizeof clb_hgemm_variants / sizeof clb_hgemm_variants[0]);
+
+/* ---- portable f32 GEMM (kernels/gemm.cl): variant 0 gemm_tiled (64x64
+ * tiles), 1 gemm_tiled_big (128x128) ---- */
+static hart_status portable_launch(clb *b, const clb_gemm_args *g, int v) {
     size_t gws[3] = {(size_t)(g->N + 63) / 64 * 16, (size_t)(g->M + 63) / 64 * 16, (size_t)g->nz0 * (size_t)g->nz1};
     size_t lws[3] = {16, 16, 1};
-    if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
-    cl_mem bias = g->bias ? g->bias : g->c;
     const char *kn = "gemm_tiled";
-    /* 128x128 tiles once there are at least as many of them as compute units
-     * (or always with $HART_CL_BIG_TILES=1) */
-    static int force_big = -1;
-    if (force_big < 0) force_big = getenv("HART_CL_BIG_TILES") ? atoi(getenv("HART_CL_BIG_TILES")) : 0;
-    int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
-    if (force_big || (tiles >= b->cus && g->M >= 256 && g->N >= 256)) {
+    if (v == 1) {
         kn = "gemm_tiled_big";
         gws[0] = (size_t)(g->N + 127) / 128 * 16;
         gws[1] = (size_t)(g->M + 127) / 128 * 16;
     }
-    size_t tgws[3] = {(size_t)(g->N + 127) / 128 * 256, (size_t)(g->M + 127) / 128, gws[2]}, tlws[3] = {256, 1, 1};
-    if (b->tc) { kn = "nv_gemm_tc"; memcpy(gws, tgws, sizeof gws); memcpy(lws, tlws, sizeof lws); }
+    cl_mem bias = g->bias ? g->bias : g->c;
     return CLRUN(b, kn, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
                  AM(g->a), AI(g->a_off), AI(g->a_dt), AI(g->a_sm), AI(g->a_sk), AI(g->a_s0), AI(g->a_s1),
                  AM(g->b), AI(g->b_off), AI(g->b_dt), AI(g->b_sk), AI(g->b_sn), AI(g->b_s0), AI(g->b_s1),
                  AM(g->c), AI(g->c_off), AI(g->c_sm), AI(g->c_s0), AI(g->c_s1),
                  AM(bias), AI(g->bias_off), AI(g->bias_dt), AI(g->bias ? g->bias_mode : 0), AI(g->bias_s1),
                  AF(g->alpha));
+}
+
+static hart_status portable_tune_launch(clb *b, const void *ctx, int v) { return portable_launch(b, ctx, v); }
+
+/* ---- tensor cores: f16 operands in [rows][K] layout, hgemm_nv.cl ---- */
+typedef struct {
+    const clb_gemm_args *g;
+    cl_mem a, b;             /* f16 operands: A [M][lda], B [N][ldb] */
+    int a_off, lda, a_s0, a_s1, b_off, ldb, b_s0, b_s1;
+} hg_args;
+
+static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
+    const hg_args *h = ctx;
+    const clb_gemm_args *g = h->g;
+    const clb_hgemm_variant *hv = &clb_hgemm_variants[v];
+    size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * 256, (size_t)(g->M + hv->bm - 1) / hv->bm,
+                     (size_t)g->nz0 * (size_t)g->nz1};
+    size_t lws[3] = {256, 1, 1};
+    cl_mem bias = g->bias ? g->bias : g->c;
+    return CLRUN(b, hv->name, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
+                 AM(h->a), AI(h->a_off), AI(h->lda), AI(h->a_s0), AI(h->a_s1),
+                 AM(h->b), AI(h->b_off), AI(h->ldb), AI(h->b_s0), AI(h->b_s1),
+                 AM(g->c), AI(g->c_off), AI(g->c_sm), AI(g->c_s0), AI(g->c_s1),
+                 AM(bias), AI(g->bias_off), AI(g->bias_dt), AI(g->bias ? g->bias_mode : 0), AI(g->bias_s1),
+                 AF(g->alpha));
+}
+
+/* Operand (rows R, depth K; element (z0, z1, r, k) at off + z0*s0 + z1*s1 +
+ * r*s_r + k*s_k, dtype dt) as f16 [R][ld] with k contiguous: used in place
+ * when it already is, else converted into a pooled scratch buffer (*tmp). */
+static hart_status f16_operand(hart_backend *be, clb *b, int R, int K, int nz0, int nz1, cl_mem m, int off, int dt,
+                               int s_r, int s_k, int s0, int s1, cl_mem *tmp, cl_mem *om, int *ooff, int *old,
+                               int *os0, int *os1) {
+    if (dt == 1 && s_k == 1 && K % 8 == 0 && s_r % 8 == 0 && off % 8 == 0 && s0 % 8 == 0 && s1 % 8 == 0) {
+        *om = m; *ooff = off; *old = s_r; *os0 = s0; *os1 = s1;
+        return HART_OK;
+    }
+    int Kp = (K + 7) / 8 * 8, n0 = s0 ? nz0 : 1, n1 = s1 ? nz1 : 1;
+    size_t bytes = (size_t)n0 * n1 * R * Kp * 2;
+    if ((int64_t)n0 * n1 * R * Kp > INT32_MAX)
+        return hart_fail(HART_EUNSUPPORTED, "tensor-core GEMM: f16 operand copy of %lld elements exceeds 2^31",
+                         (long long)n0 * n1 * R * Kp);
+    HART_TRY(clb_scratch(be, bytes, tmp));
+    size_t gws[3] = {(size_t)(Kp + 31) / 32 * 32, (size_t)(R + 31) / 32 * 8, (size_t)n0 * n1}, lws[3] = {32, 8, 1};
+    hart_status s = CLRUN(b, "nv_to_f16", 3, gws, lws, AI(R), AI(K), AI(Kp), AI(n1), AM(m), AI(off), AI(dt), AI(s_r),
+                          AI(s_k), AI(s0), AI(s1), AM(*tmp));
+    if (s) { clb_scratch_free(be, *tmp); *tmp = NULL; return s; }
+    *om = *tmp; *ooff = 0; *old = Kp;
+    *os1 = s1 ? R * Kp : 0;
+    *os0 = s0 ? n1 * R * Kp : 0;
+    return HART_OK;
+}
+
+/* default variant without tuning: 128x128 tiles when they fill the device */
+static int hgemm_default(clb *b, const clb_gemm_args *g) {
+    int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
+    return tiles >= b->cus ? 0 : 4;
+}
+
+static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
+    hg_args h;
+    memset(&h, 0, sizeof h);
+    h.g = g;
+    cl_mem ta = NULL, tb = NULL;
+    hart_status s = f16_operand(be, b, g->M, g->K, g->nz0, g->nz1, g->a, g->a_off, g->a_dt, g->a_sm, g->a_sk, g->a_s0,
+                                g->a_s1, &ta, &h.a, &h.a_off, &h.lda, &h.a_s0, &h.a_s1);
+    if (!s) s = f16_operand(be, b, g->N, g->K, g->nz0, g->nz1, g->b, g->b_off, g->b_dt, g->b_sn, g->b_sk, g->b_s0,
+                            g->b_s1, &tb, &h.b, &h.b_off, &h.ldb, &h.b_s0, &h.b_s1);
+    int v = b->hg_force;
+    if (!s && (v < 0 || v >= clb_hgemm_nvariants))
+        s = clb_tune_pick(b, clb_tune_key(1, g), clb_hgemm_nvariants, hgemm_launch, &h, hgemm_default(b, g), g, &v);
+    if (!s) s = hgemm_launch(b, &h, v);
+    if (ta) clb_scratch_free(be, ta);
+    if (tb) clb_scratch_free(be, tb);
+    return s;
+}
+
+hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g) {
+    clb *b = clb_of(be);
+    if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
+    if (b->tc && g->K > 0) return gemm_tc(be, b, g);
+    /* 128x128 tiles once there are at least as many of them as compute units
+     * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
+    static int force_big = -1;
+    if (force_big < 0) force_big = getenv("HART_CL_BIG_TILES") ? atoi(getenv("HART_CL_BIG_TILES")) : 0;
+    if (force_big) return portable_launch(b, g, 1);
+    int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
+    int def = tiles >= b->cus && g->M >= 256 && g->N >= 256, v = def;
+    HART_TRY(clb_tune_pick(b, clb_tune_key(0, g), 2, portable_tune_launch, g, def, g, &v));
+    return portable_launch(b, g, v);
+}
+
+hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *bm) {
+    if (!be || be->kind != HART_BACKEND_OPENCL) return hart_fail(HART_EINVAL, "hart_opencl_hgemm: not an OpenCL backend");
+    clb *b = clb_of(be);
+    if (!b->prog_nv) return hart_fail(HART_EUNSUPPORTED, "hart_opencl_hgemm: no tensor-core kernels on %s", be->name);
+    if (a->ndim != 2 || bm->ndim != 2 || c->ndim != 2 || a->dtype != HART_F16 || bm->dtype != HART_F16 ||
+        c->dtype != HART_F32 || a->shape[1] != bm->shape[1] || c->shape[0] != a->shape[0] || c->shape[1] != bm->shape[0])
+        return hart_fail(HART_EINVAL, "hart_opencl_hgemm: want c[M,N] F32 = a[M,K] F16 * b[N,K]^T F16");
+    int64_t M = a->shape[0], K = a->shape[1], N = bm->shape[0];
+    HART_TRY(check_int("hart_opencl_hgemm", hart_tensor_numel(a)));
+    HART_TRY(check_int("hart_opencl_hgemm", hart_tensor_numel(bm)));
+    HART_TRY(check_int("hart_opencl_hgemm", hart_tensor_numel(c)));
+    clb_gemm_args g;
+    memset(&g, 0, sizeof g);
+    g.M = (int)M; g.N = (int)N; g.K = (int)K; g.nz0 = g.nz1 = 1; g.alpha = 1.0f;
+    g.a = T_MEM(a); g.a_off = T_OFF(a); g.a_dt = 1; g.a_sm = (int)K; g.a_sk = 1;
+    g.b = T_MEM(bm); g.b_off = T_OFF(bm); g.b_dt = 1; g.b_sk = 1; g.b_sn = (int)K;
+    g.c = T_MEM(c); g.c_off = T_OFF(c); g.c_sm = (int)N;
+    if (!g.M || !g.N) return HART_OK;
+    return gemm_tc(be, b, &g);
+}
+
+int hart_opencl_set_hgemm_variant(hart_backend *be, int v) {
+    if (be && be->kind == HART_BACKEND_OPENCL) clb_of(be)->hg_force = v;
+    return clb_hgemm_nvariants;
+}
+
+const char *hart_opencl_hgemm_variant_name(int v) {
+    return v >= 0 && v < clb_hgemm_nvariants ? clb_hgemm_variants[v].name : "tuned";
 }
 
 hart_status clo_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
@@ -49,7 +173,7 @@ hart_status clo_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     g.b = T_MEM(w); g.b_off = T_OFF(w); g.b_dt = T_DT(w); g.b_sk = 1; g.b_sn = (int)K;
     g.c = T_MEM(y); g.c_off = T_OFF(y); g.c_sm = (int)N;
     if (bias) { g.bias = T_MEM(bias); g.bias_off = T_OFF(bias); g.bias_dt = T_DT(bias); g.bias_mode = 1; }
-    return clb_gemm(clb_of(be), &g);
+    return clb_gemm(be, &g);
 }
 
 hart_status clo_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *bm, int ta,
@@ -71,7 +195,7 @@ hart_status clo_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, c
     g.b = T_MEM(bm); g.b_off = T_OFF(bm);
     g.b_sk = tb ? 1 : (int)N; g.b_sn = tb ? (int)K : 1; g.b_s0 = bbatch ? (int)(K * N) : 0;
     g.c = T_MEM(c); g.c_off = T_OFF(c); g.c_sm = (int)N; g.c_s0 = (int)(M * N);
-    return clb_gemm(clb_of(be), &g);
+    return clb_gemm(be, &g);
 }
 
 #define COL_BYTES ((size_t)64 << 20) /* im2col scratch per chunk */
@@ -96,7 +220,7 @@ hart_status clo_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
         g.N = (int)P; g.nz0 = (int)N; g.nz1 = groups;
         g.b = T_MEM(x); g.b_off = T_OFF(x); g.b_sk = (int)P; g.b_sn = 1; g.b_s0 = (int)(Ci * P); g.b_s1 = (int)(cig * P);
         g.c_off = T_OFF(y); g.c_s0 = (int)(Co * P);
-        return clb_gemm(b, &g);
+        return clb_gemm(be, &g);
     }
     int64_t rows = Ci * kh * kw, pc = (int64_t)(COL_BYTES / 4) / (rows ? rows : 1);
     if (pc < 1) pc = 1;
@@ -115,7 +239,7 @@ hart_status clo_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
             g.N = (int)cnt; g.nz0 = 1; g.nz1 = groups;
             g.b = col; g.b_off = 0; g.b_sk = (int)cnt; g.b_sn = 1; g.b_s1 = (int)(Kc * cnt);
             g.c_off = (int)(T_OFF(y) + n * Co * P + p0);
-            s = clb_gemm(b, &g);
+            s = clb_gemm(be, &g);
         }
     clb_scratch_free(be, col);
     return s;

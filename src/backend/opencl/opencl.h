@@ -26,4 +26,18 @@ int hart_opencl_set_tensor_cores(hart_backend *be, int on);
  * interop with other OpenCL libraries). */
 hart_status hart_opencl_native(hart_backend *be, void **ctx, void **queue, void **device);
 
+/* GEMM autotuner statistics: classes tuned by this backend, classes read
+ * from the cache file, cache files rejected as corrupt; and that file's path
+ * ("" when there is no disk cache). See docs/opencl.md ($HART_CL_TUNE). */
+void hart_opencl_tune_stats(hart_backend *be, int *tuned, int *cached, int *rejected);
+const char *hart_opencl_tune_path(hart_backend *be);
+/* Tensor-core GEMM on f16 operands (NVIDIA; benchmarks): c[M,N] (F32) =
+ * a[M,K] (F16) * b[N,K]^T (F16), with the tuned variant, or variant v
+ * (index into the kernel table, see cl_ops_linalg.c) when
+ * hart_opencl_set_hgemm_variant(be, v) was called (-1 = tuned again).
+ * HART_EUNSUPPORTED when the device has no tensor-core kernels. */
+hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *b);
+int hart_opencl_set_hgemm_variant(hart_backend *be, int v); /* returns the number of variants */
+const char *hart_opencl_hgemm_variant_name(int v);
+
 #endif

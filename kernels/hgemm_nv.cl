@@ -1,0 +1,205 @@
+/* NVIDIA tensor-core GEMM on f16 operands already in global memory
+ * (sm_80+; built only into the NVIDIA program, see cl_program.c):
+ *   C[z] (M x N, f32, row stride ldc) = alpha * A[z] (M x K, f16, row stride lda)
+ *                                        * B[z] (N x K, f16, row stride ldb)^T (+ bias)
+ * z = z0 * nz1 + z1; bias_mode 0 none, 1 per column n, 2 per row m.
+ * Host guarantees: K, lda, ldb, the offsets and batch strides are multiples of
+ * 8 halves (16-byte rows for cp.async); M, N, K are otherwise arbitrary (rows
+ * past M/N and k past K are zero-filled by cp.async's src-size operand).
+ *
+ * This file is instantiated several times (cl_program.c puts a block of
+ * #defines before each copy): HG_NAME, HG_BM x HG_BN block tile, HG_ST
+ * pipeline stages, HG_WM x HG_WN warp tile (8 warps = 256 work-items),
+ * HG_WAIT = HG_ST - 2. K step 32 halves (64-byte rows in local memory, the
+ * four 16-byte chunks of a row XOR-swizzled by (row / 2) % 4 so that
+ * ldmatrix and cp.async are free of bank conflicts). Per K step: cp.async
+ * 16-byte copies global -> local for stage kt + ST - 1 while the tensor cores
+ * (ldmatrix.x4 + mma.sync.m16n8k16, f32 accumulate) work on stage kt. */
+#ifndef HG_ONCE
+#define HG_ONCE
+#define HG_BK 32
+
+/* local-memory pointer -> shared-window address for PTX */
+inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
+
+#define HG_CP_ASYNC(dst, src, n) \
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(n) : "memory")
+#define HG_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
+#define HG_STR2(x) #x
+#define HG_STR(x) HG_STR2(x)
+#define HG_WAIT_GROUP(n) asm volatile("cp.async.wait_group " HG_STR(n) ";" ::: "memory")
+#define HG_LDSM4(r, addr)                                                                   \
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"           \
+                 : "=r"((r)[0]), "=r"((r)[1]), "=r"((r)[2]), "=r"((r)[3])                   \
+                 : "r"(addr)                                                                \
+                 : "memory")
+#define HG_MMA(d, a, b0, b1)                                                                         \
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
+                 "{%8,%9}, {%0,%1,%2,%3};"                                                           \
+                 : "+f"((d)[0]), "+f"((d)[1]), "+f"((d)[2]), "+f"((d)[3])                            \
+                 : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"(b0), "r"(b1))
+/* byte offset of 16-byte chunk c (0..3) of row r in a 64-byte-row tile */
+#define HG_SW(r, c) ((uint)(r) * 64u + ((uint)((c) ^ (((r) >> 1) & 3)) << 4))
+
+/* f32/f16/bf16 strided matrix -> f16 [R][Kp] (k contiguous, zero for
+ * Kc <= k < Kp), per batch z of nz0 x nz1 (dst batch stride R*Kp). 32 x 32
+ * tiles; a source that is contiguous along r goes through local memory so
+ * that both the reads and the writes are coalesced. */
+__kernel __attribute__((reqd_work_group_size(32, 8, 1)))
+void nv_to_f16(int R, int Kc, int Kp, int nz1, __global const void *src, int off, int dt, int s_r, int s_k,
+               int s_z0, int s_z1, __global half *dst) {
+    __local float tile[32][33];
+    int z = get_group_id(2), z0 = z / nz1, z1 = z % nz1;
+    int so = off + z0 * s_z0 + z1 * s_z1;
+    long dofs = (long)z * R * Kp;
+    int r0 = get_group_id(1) * 32, k0 = get_group_id(0) * 32, x = get_local_id(0), y = get_local_id(1);
+    if (s_r != 1 || s_k == 1) {
+        for (int j = 0; j < 4; j++) {
+            int r = r0 + y + 8 * j, k = k0 + x;
+            if (r < R && k < Kp) {
+                float v = k < Kc ? ldf(src, so + r * s_r + k * s_k, dt) : 0.0f;
+                vstore_half_rte(v, dofs + (long)r * Kp + k, dst);
+            }
+        }
+    } else {
+        for (int j = 0; j < 4; j++) {
+            int k = k0 + y + 8 * j, r = r0 + x;
+            tile[y + 8 * j][x] = (r < R && k < Kc) ? ldf(src, so + r + k * s_k, dt) : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 0; j < 4; j++) {
+            int r = r0 + y + 8 * j, k = k0 + x;
+            if (r < R && k < Kp) vstore_half_rte(tile[x][y + 8 * j], dofs + (long)r * Kp + k, dst);
+        }
+    }
+}
+#endif
+
+#define HG_MI (HG_WM / 16)
+#define HG_NI (HG_WN / 8)
+#define HG_WARPS_N (HG_BN / HG_WN)
+#define HG_A_BYTES (HG_BM * HG_BK * 2)
+#define HG_STAGE_BYTES ((HG_BM + HG_BN) * HG_BK * 2)
+
+__kernel __attribute__((reqd_work_group_size(256, 1, 1)))
+void HG_NAME(int M, int N, int K, int nz1,
+             __global const ushort *A, int a_off, int lda, int a_s0, int a_s1,
+             __global const ushort *B, int b_off, int ldb, int b_s0, int b_s1,
+             __global float *C, int c_off, int ldc, int c_s0, int c_s1,
+             __global const void *bias, int bias_off, int bias_dt, int bias_mode, int bias_s1, float alpha) {
+    __local uint4 smem[HG_ST * HG_STAGE_BYTES / 16];
+    const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
+    const int wm = (warp / HG_WARPS_N) * HG_WM, wn = (warp % HG_WARPS_N) * HG_WN;
+    /* grouped block order (8 block rows at a time) for L2 reuse */
+    const int gn = get_num_groups(0), gm = get_num_groups(1);
+    const int pid = get_group_id(1) * gn + get_group_id(0);
+    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
+    const int bm = first + (pid % (8 * gn)) % gsz, bn = (pid % (8 * gn)) / gsz;
+    const int m0 = bm * HG_BM, n0 = bn * HG_BN;
+    const int z = get_group_id(2), z0 = z / nz1, z1 = z % nz1;
+    __global const ushort *Ab = A + a_off + z0 * a_s0 + z1 * a_s1;
+    __global const ushort *Bb = B + b_off + z0 * b_s0 + z1 * b_s1;
+    const int co = c_off + z0 * c_s0 + z1 * c_s1;
+    const uint sbase = hg_saddr(smem);
+
+    float acc[HG_MI][HG_NI][4];
+#pragma unroll
+    for (int i = 0; i < HG_MI; i++)
+#pragma unroll
+        for (int j = 0; j < HG_NI; j++)
+#pragma unroll
+            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+
+    const int KT = (K + HG_BK - 1) / HG_BK;
+    /* stage loader: chunk i of the A tile = row i / 4, 16-byte chunk i % 4 */
+#define HG_LOAD(stage, kt)                                                                       \
+    do {                                                                                         \
+        uint sa_ = sbase + (stage) * HG_STAGE_BYTES, sb_ = sa_ + HG_A_BYTES;                     \
+        int k_ = (kt) * HG_BK;                                                                   \
+        for (int e = 0; e < HG_BM / 64; e++) {                                                   \
+            int i = tid + e * 256, r = i >> 2, c = i & 3, gr = m0 + r, kk = k_ + c * 8;          \
+            int ok = gr < M && kk < K;                                                           \
+            __global const ushort *p = ok ? Ab + gr * lda + kk : Ab;                             \
+            HG_CP_ASYNC(sa_ + HG_SW(r, c), p, ok ? 16 : 0);                                      \
+        }                                                                                        \
+        for (int e = 0; e < HG_BN / 64; e++) {                                                   \
+            int i = tid + e * 256, r = i >> 2, c = i & 3, gr = n0 + r, kk = k_ + c * 8;          \
+            int ok = gr < N && kk < K;                                                           \
+            __global const ushort *p = ok ? Bb + gr * ldb + kk : Bb;                             \
+            HG_CP_ASYNC(sb_ + HG_SW(r, c), p, ok ? 16 : 0);                                      \
+        }                                                                                        \
+    } while (0)
+
+#pragma unroll
+    for (int s = 0; s < HG_ST - 1; s++) {
+        if (s < KT) HG_LOAD(s, s);
+        HG_COMMIT();
+    }
+    for (int kt = 0; kt < KT; kt++) {
+        HG_WAIT_GROUP(HG_WAIT);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        {
+            int nt = kt + HG_ST - 1;
+            if (nt < KT) HG_LOAD(nt % HG_ST, nt);
+            HG_COMMIT();
+        }
+        const uint sa = sbase + (kt % HG_ST) * HG_STAGE_BYTES, sb = sa + HG_A_BYTES;
+#pragma unroll
+        for (int ks = 0; ks < HG_BK / 16; ks++) {
+            uint af[HG_MI][4], bf[HG_NI][2];
+#pragma unroll
+            for (int mi = 0; mi < HG_MI; mi++) {
+                int r = wm + mi * 16 + (lane & 15), c = ks * 2 + (lane >> 4);
+                HG_LDSM4(af[mi], sa + HG_SW(r, c));
+            }
+#pragma unroll
+            for (int nj = 0; nj < HG_NI / 2; nj++) {
+                int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = ks * 2 + ((lane >> 3) & 1);
+                uint t4[4];
+                HG_LDSM4(t4, sb + HG_SW(r, c));
+                bf[2 * nj][0] = t4[0];
+                bf[2 * nj][1] = t4[1];
+                bf[2 * nj + 1][0] = t4[2];
+                bf[2 * nj + 1][1] = t4[3];
+            }
+#pragma unroll
+            for (int mi = 0; mi < HG_MI; mi++)
+#pragma unroll
+                for (int ni = 0; ni < HG_NI; ni++) HG_MMA(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+        }
+    }
+    HG_WAIT_GROUP(0);
+#undef HG_LOAD
+
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mi = 0; mi < HG_MI; mi++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int m = m0 + wm + mi * 16 + g + h * 8;
+            if (m >= M) continue;
+            float bm_ = bias_mode == 2 ? ldf(bias, bias_off + z1 * bias_s1 + m, bias_dt) : 0.0f;
+#pragma unroll
+            for (int ni = 0; ni < HG_NI; ni++) {
+                int n = n0 + wn + ni * 8 + t * 2;
+                if (n >= N) continue;
+                float v0 = alpha * acc[mi][ni][2 * h] + bm_, v1 = alpha * acc[mi][ni][2 * h + 1] + bm_;
+                if (bias_mode == 1) {
+                    v0 += ldf(bias, bias_off + z1 * bias_s1 + n, bias_dt);
+                    if (n + 1 < N) v1 += ldf(bias, bias_off + z1 * bias_s1 + n + 1, bias_dt);
+                }
+                int idx = co + m * ldc + n;
+                if (n + 1 < N && !(idx & 1)) *(__global float2 *)(C + idx) = (float2)(v0, v1);
+                else {
+                    C[idx] = v0;
+                    if (n + 1 < N) C[idx + 1] = v1;
+                }
+            }
+        }
+}
+
+#undef HG_MI
+#undef HG_NI
+#undef HG_WARPS_N
+#undef HG_A_BYTES
+#undef HG_STAGE_BYTES

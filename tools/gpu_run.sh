@@ -1,0 +1,41 @@
+#!/bin/sh
+# Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest tune
+# Logs go to $OUT (if set) as well as stdout.
+d=$1
+shift
+out=${OUT:-/tmp}
+if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+    mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 >/etc/OpenCL/vendors/nvidia.icd
+fi
+export LD_LIBRARY_PATH="$d/lib:$LD_LIBRARY_PATH"
+export HART_CACHE_DIR=${HART_CACHE_DIR:-/tmp/hart-cache} HART_BENCH_PEAK_TFLOPS=${HART_BENCH_PEAK_TFLOPS:-989.4}
+export HART_DEVICE=${HART_DEVICE:-opencl}
+for step in "$@"; do
+    echo "=== $step ($(date -u +%H:%M:%S))"
+    case $step in
+    info)
+        nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,power.limit --format=csv
+        date -u ;;
+    bench*)
+        sizes=$(echo "$step" | sed -n 's/^bench://p' | tr , ' ')
+        # shellcheck disable=SC2086
+        timeout 300 "$d/bench_opencl_gemm" $sizes 2>&1 | tee -a "$out/bench.txt" ;;
+    ptx)
+        for f in "$HART_CACHE_DIR"/cl-*.bin; do
+            if grep -q nv_hgemm "$f"; then
+                tail -c +25 "$f" >/tmp/hg.ptx
+                cp /tmp/hg.ptx "$out/hgemm.ptx"
+                /usr/local/cuda/bin/ptxas -arch=sm_90 -v /tmp/hg.ptx -o /tmp/hg.cubin 2>&1 | grep -E "Compiling|registers|spill" | tee "$out/ptxas.txt"
+            fi
+        done ;;
+    test)
+        timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_portable.txt" | tail -5 ;;
+    tctest)
+        HART_CL_TENSOR_CORES=1 timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_tc.txt" | grep -E "rel err [0-9.e-]+|OK|FAIL|PASS" | tail -40 ;;
+    tune)
+        [ -x "$d/test_opencl_tune" ] && timeout 120 "$d/test_opencl_tune" 2>&1 | tail -5 ;;
+    *)
+        echo "unknown step $step" ;;
+    esac
+done
