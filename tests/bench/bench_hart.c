@@ -5,8 +5,9 @@
  * step; then the residual diffusion head, the tokenizer decode and the whole
  * image. Analytic FLOPs per stage (2 per multiply-add of the linear layers
  * and the attention products; the decoder's convolutions), achieved GFLOP/s,
- * and the process's peak RSS (getrusage; the model files are written by a
- * child process so they do not count).
+ * the process's peak RSS (getrusage; the model files are written by a child
+ * process so they do not count) and, on a device backend, the peak device
+ * memory of live tensors.
  *
  *   bench_hart [--device SPEC] [--size 512[,1024]] [--layers N] [--config FILE]
  *              [--no-decode] [--small] [--warmup]
@@ -34,6 +35,7 @@
  *   512 px  1,2,3,4,6,9,13,18,24,32
  *   1024 px 1,2,3,4,5,7,9,12,16,21,27,36,48,64 */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,56 @@ static double tf_flops(const sizes *z, int depth, int N, int l, int kv, int lo, 
     return depth * (lin + att) + 2.0 * N * lo * C * V;
 }
 
+/* Device memory of the tensors (non-CPU backends): the bench wraps the
+ * backend's alloc/release (a copy of its vtable) and tracks live bytes per
+ * buffer, so the peak covers every hart_tensor on the device (weights, KV
+ * cache, activations) but not the backend's private scratch or its pool. */
+#define DEVMAP 65536
+static struct { void *p; size_t n; } devmap[DEVMAP];
+static size_t dev_live, dev_peak, dev_count;
+static hart_backend_vt wrapped_vt;
+static const hart_backend_vt *orig_vt;
+
+static size_t devslot(void *p) {
+    size_t h = ((uintptr_t)p >> 4) * 11400714819323198485ull % DEVMAP;
+    while (devmap[h].p && devmap[h].p != p) h = (h + 1) % DEVMAP;
+    return h;
+}
+static hart_status count_alloc(hart_backend *be, size_t n, void **dev) {
+    hart_status st = orig_vt->alloc(be, n, dev);
+    if (st == HART_OK) {
+        size_t h = devslot(*dev);
+        if (!devmap[h].p && dev_count < DEVMAP / 2) { devmap[h].p = *dev; devmap[h].n = n; dev_live += n; dev_count++; }
+        if (dev_live > dev_peak) dev_peak = dev_live;
+    }
+    return st;
+}
+static void count_release(hart_backend *be, void *dev) {
+    size_t h = devslot(dev);
+    if (devmap[h].p) { /* remove with backward-shift deletion */
+        dev_live -= devmap[h].n;
+        dev_count--;
+        devmap[h].p = NULL;
+        for (size_t j = (h + 1) % DEVMAP; devmap[j].p; j = (j + 1) % DEVMAP) {
+            void *q = devmap[j].p;
+            size_t m = devmap[j].n;
+            devmap[j].p = NULL;
+            size_t k = devslot(q);
+            devmap[k].p = q;
+            devmap[k].n = m;
+        }
+    }
+    orig_vt->release(be, dev);
+}
+static void count_device_memory(hart_backend *be) {
+    if (!be->vt->alloc || !be->vt->release) return;
+    orig_vt = be->vt;
+    wrapped_vt = *be->vt;
+    wrapped_vt.alloc = count_alloc;
+    wrapped_vt.release = count_release;
+    be->vt = &wrapped_vt;
+}
+
 static double gfs(double flop, double s) { return s > 0 ? flop * 1e-9 / s : 0; }
 
 /* report stream (a warm-up run writes to /dev/null) */
@@ -233,6 +285,7 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int V, int Z, 
     float *L = NULL, *mixed = NULL, *codes = NULL, *cb = NULL, *dbuf = NULL, *fh = NULL;
     int64_t *idx = NULL;
     int D = z->full_depth, Nl = z->depth, extrap = Nl < D;
+    dev_peak = dev_live;
     double t0 = now(), t_load, t_begin, t_tf = 0, t_tf_est = 0, t_samp = 0, t_tok = 0, t_diff = 0, t_dec = 0;
     double f_tf = 0, f_tf_full = 0;
     snprintf(p, sizeof p, "%s/llm", dir);
@@ -382,13 +435,18 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int V, int Z, 
     /* peak memory: measured; with omitted blocks, add their weights (fp32) and KV cache */
     double blk_params = 4.0 * C * C + (z->llama_mlp ? 3.0 : 2.0) * (double)C * z->Hd + 6.0 * C * C + 4.0 * C;
     double kv_bytes = 2.0 * N * (double)kv * C * 4;
-    double pk = peak_mib();
+    double pk = peak_mib(), add = (D - Nl) * (blk_params * 4 + kv_bytes) / 1048576.0;
     fprintf(out, "  peak RSS %.0f MiB", pk);
     if (extrap)
         fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB (+ %d x (%.0f MiB weights + %.1f MiB KV cache))", Nl, D,
-               pk + (D - Nl) * (blk_params * 4 + kv_bytes) / 1048576.0, D - Nl, blk_params * 4 / 1048576.0,
-               kv_bytes / 1048576.0);
+               pk + add, D - Nl, blk_params * 4 / 1048576.0, kv_bytes / 1048576.0);
     fprintf(out, "\n");
+    if (orig_vt) {
+        double dp = dev_peak / 1048576.0;
+        fprintf(out, "  peak device memory of live tensors %.0f MiB", dp);
+        if (extrap) fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB", Nl, D, dp + add);
+        fprintf(out, " (backend scratch and buffer pool not counted)\n");
+    }
 done:
     if (st != HART_OK) fprintf(stderr, "bench_hart: %s\n", hart_errmsg());
     free(L); free(mixed); free(idx); free(codes); free(cb); free(dbuf); free(fh);
@@ -473,6 +531,7 @@ int main(int argc, char **argv) {
     hart_backend *be = NULL;
     char why[256];
     if (hart_backend_open(dev, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_hart: %s\n", hart_errmsg()); return 1; }
+    count_device_memory(be);
     const int V = 4096, Zc = 32;
     double params = z.full_depth * (4.0 * z.C * z.C + (z.llama_mlp ? 3.0 : 2.0) * z.C * z.Hd + 6.0 * z.C * z.C) +
                     (double)z.C * z.Dc + 2.0 * z.C * z.C + (double)z.C * V +
