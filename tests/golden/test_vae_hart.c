@@ -1,6 +1,9 @@
 /* HART tokenizer vs the golden run of the original PyTorch code
  * (hart-tiny-a): AR helpers (embed_indices, next_scale) over the recorded
- * generation, decoder, encoder, quantizer; plus error handling. */
+ * generation, decoder, encoder, quantizer; plus error handling. Every
+ * check runs on each backend of $HART_TEST_DEVICES (default "cpu,opencl";
+ * one that does not open is skipped with the reason printed): float tensors
+ * within max|a-b|/max|b| <= 1e-4, indices exactly. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,45 +15,58 @@
 #include <cmocka.h>
 
 #include "support/golden.h"
+#include "support/test_backends.h"
 #include "models/vae_hart.h"
 
 #define TOL 1e-4
 
 static hart_safetensors g_st;
+static test_backends TB;
+static hart_vae *g_vaes[TEST_MAX_BACKENDS];
+/* the backend the current check runs on */
 static hart_vae *g_vae;
-static hart_backend *g_be; /* $HART_VAE_TEST_DEVICE (e.g. opencl), default cpu */
+static hart_backend *g_be;
+static int g_loaded;
 
 static int setup(void **state) {
     (void)state;
     char p[1024];
     if (!golden_available()) return 0;
     if (hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &g_st)) return -1;
-    const char *dev = getenv("HART_VAE_TEST_DEVICE");
-    char why[256];
-    if (hart_backend_open(dev && *dev ? dev : "cpu", &g_be, why, sizeof why)) {
-        printf("backend: %s\n", hart_errmsg());
-        return -1;
-    }
-    printf("backend: %s\n", g_be->name);
-    if (hart_vae_load(g_be, golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vae)) {
-        printf("load failed: %s\n", hart_errmsg());
-        return -1;
-    }
+    test_backends_open(&TB);
+    if (!TB.n) return -1;
+    for (int b = 0; b < TB.n; b++)
+        if (hart_vae_load(TB.be[b], golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vaes[b])) {
+            printf("load failed on %s: %s\n", TB.spec[b], hart_errmsg());
+            return -1;
+        }
+    g_loaded = 1;
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    hart_vae_free(g_vae);
+    for (int b = 0; b < TB.n; b++) hart_vae_free(g_vaes[b]);
     if (g_st.map) hart_st_close(&g_st);
-    if (g_be) hart_backend_close(g_be);
+    test_backends_close(&TB);
     return 0;
 }
 
-#define NEED_GOLDEN()                                                      \
-    do {                                                                   \
-        if (!g_vae) { printf("golden data not found: skipped\n"); skip(); } \
-    } while (0)
+/* Run check `fn` once per backend (g_be / g_vae set for it). */
+static void each_backend(void (*fn)(void)) {
+    if (!g_loaded) { printf("golden data not found: skipped\n"); skip(); }
+    for (int b = 0; b < TB.n; b++) {
+        g_be = TB.be[b];
+        g_vae = g_vaes[b];
+        printf("backend %s (%s):\n", TB.spec[b], g_be->name);
+        fn();
+    }
+}
+
+#define EACH_BACKEND(name)                                  \
+    static void name##_on(void);                            \
+    static void name(void **st) { (void)st; each_backend(name##_on); } \
+    static void name##_on(void)
 
 static hart_tensor gold(const char *fmt, ...) {
     char name[128];
@@ -70,9 +86,7 @@ static hart_tensor newf(int nd, int64_t a, int64_t b, int64_t c, int64_t d) {
     return t;
 }
 
-static void test_info(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_info) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     assert_int_equal(I->z_channels, 8);
     assert_int_equal(I->vocab_size, 1024);
@@ -84,9 +98,7 @@ static void test_info(void **st) {
 }
 
 /* The generation loop's tokenizer side, replaying the recorded indices. */
-static void test_ar_helpers(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_ar_helpers) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     int S = I->n_scales, z = I->z_channels, HW = I->latent_hw;
     hart_tensor idx0 = gold("gen.si0.idx");
@@ -134,9 +146,7 @@ static void test_ar_helpers(void **st) {
     hart_tensor_free(&f_hat);
 }
 
-static void test_decode(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_decode) {
     hart_tensor f = gold("vae.enc.f");
     hart_tensor img = newf(4, 1, 3, 32, 32);
     assert_int_equal(hart_vae_decode(g_vae, &f, &img), HART_OK);
@@ -146,21 +156,35 @@ static void test_decode(void **st) {
     hart_tensor_free(&img);
 }
 
-static void test_encode(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_encode) {
     hart_tensor x = gold("vae.input_image");
     hart_tensor in = newf(4, 1, 3, 32, 32), f = newf(4, 1, 8, 8, 8);
     for (int64_t i = 0; i < hart_tensor_numel(&x); i++) ((float *)in.data)[i] = 2 * ((const float *)x.data)[i] - 1;
     assert_int_equal(hart_vae_encode(g_vae, &in, &f), HART_OK);
     assert_true(golden_compare(&g_st, "vae.enc.f", &f) <= TOL);
+    /* the whole chain image -> indices: quantizing OUR latent (not the
+     * golden one) must give exactly the recorded indices */
+    const hart_vae_info *I = hart_vae_get_info(g_vae);
+    hart_tensor idx[HART_MAX_SCALES];
+    for (int k = 0; k < I->n_scales; k++)
+        assert_int_equal(hart_tensor_new4(NULL, HART_I64, &idx[k], 2, 1, I->patch_nums[k] * I->patch_nums[k], 0, 0), HART_OK);
+    hart_tensor res = newf(3, 1, 64, 8, 0), fh = newf(4, 1, 8, 8, 8);
+    printf("  (quantizing the encoder's own latent)\n");
+    assert_int_equal(hart_vae_quantize(g_vae, &f, idx, &res, &fh), HART_OK);
+    for (int k = 0; k < I->n_scales; k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "vae.enc.idx.%d", k);
+        assert_int_equal(golden_compare_idx(&g_st, nm, &idx[k]), 0);
+        hart_tensor_free(&idx[k]);
+    }
+    assert_true(golden_compare(&g_st, "vae.enc.residual", &res) <= TOL);
+    hart_tensor_free(&res);
+    hart_tensor_free(&fh);
     hart_tensor_free(&in);
     hart_tensor_free(&f);
 }
 
-static void test_quantize(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_quantize) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     hart_tensor f = gold("vae.enc.f");
     hart_tensor idx[HART_MAX_SCALES];
@@ -180,10 +204,10 @@ static void test_quantize(void **st) {
     hart_tensor_free(&fh);
 }
 
-static void test_bad_args(void **st) {
-    (void)st;
-    NEED_GOLDEN();
-    hart_tensor f_hat = newf(4, 1, 8, 8, 8), h = newf(4, 1, 8, 2, 2), nx = newf(4, 1, 8, 2, 2);
+EACH_BACKEND(test_bad_args) {
+    hart_tensor f_hat, h = newf(4, 1, 8, 2, 2), nx = newf(4, 1, 8, 2, 2);
+    /* f_hat on the tokenizer's backend, so each call fails for the reason named */
+    assert_int_equal(hart_tensor_new4(g_be, HART_F32, &f_hat, 4, 1, 8, 8, 8), HART_OK);
     /* wrong h size for scale 0, bad scale, missing next_input, wrong next size */
     assert_int_equal(hart_vae_next_scale(g_vae, 0, &f_hat, &h, &nx), HART_EINVAL);
     assert_int_equal(hart_vae_next_scale(g_vae, 6, &f_hat, &h, &nx), HART_EINVAL);
@@ -205,9 +229,7 @@ static void test_bad_args(void **st) {
 }
 
 /* A config that disagrees with the weights must fail and name the tensor. */
-static void test_config_mismatch(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_config_mismatch) {
     char dir[] = "/tmp/hart_vae_testXXXXXX", p[1024], q[1200], src[1024];
     assert_non_null(mkdtemp(dir));
     snprintf(q, sizeof q, "%s/model.safetensors", dir);
@@ -220,7 +242,7 @@ static void test_config_mismatch(void **st) {
           "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"var_hybrid\"}", fp);
     fclose(fp);
     hart_vae *v = NULL;
-    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EMISMATCH);
+    assert_int_equal(hart_vae_load(g_be, dir, &v), HART_EMISMATCH);
     printf("  message: %s\n", hart_errmsg());
     assert_non_null(strstr(hart_errmsg(), "vae.encoder.conv_out.weight"));
     /* an unsupported value */
@@ -228,7 +250,7 @@ static void test_config_mismatch(void **st) {
     fputs("{\"model_type\":\"hart_autoencoder_with_disc\",\"ch\":32,\"ch_mult\":[1,2,2],\"z_channels\":8,"
           "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"fsq\"}", fp);
     fclose(fp);
-    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EUNSUPPORTED);
+    assert_int_equal(hart_vae_load(g_be, dir, &v), HART_EUNSUPPORTED);
     printf("  message: %s\n", hart_errmsg());
     assert_null(v);
     unlink(q);
