@@ -86,7 +86,7 @@ static void qwen2_tiny_on(hart_backend *be, const char *spec) {
 static void test_qwen2_tiny(void **state) {
     (void)state;
     if (!golden_available()) { printf("SKIP: golden data not found\n"); skip(); }
-    assert_true(TB.n > 0);
+    if (!TB.n) { printf("SKIP: no backend of $HART_TEST_DEVICES opened\n"); skip(); }
     for (int b = 0; b < TB.n; b++) qwen2_tiny_on(TB.be[b], TB.spec[b]);
 }
 
@@ -144,7 +144,7 @@ static void text_encode_ids_on(hart_backend *be, const char *spec) {
 
 static void test_text_encode_ids(void **state) {
     (void)state;
-    if (!golden_available()) skip();
+    if (!golden_available() || !TB.n) skip();
     for (int b = 0; b < TB.n; b++) text_encode_ids_on(TB.be[b], TB.spec[b]);
 }
 

@@ -27,6 +27,7 @@ static hart_vae *g_vaes[TEST_MAX_BACKENDS];
 static hart_vae *g_vae;
 static hart_backend *g_be;
 static int g_loaded;
+static const char *g_skip = "golden data not found";
 
 static int setup(void **state) {
     (void)state;
@@ -34,7 +35,7 @@ static int setup(void **state) {
     if (!golden_available()) return 0;
     if (hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &g_st)) return -1;
     test_backends_open(&TB);
-    if (!TB.n) return -1;
+    if (!TB.n) { g_skip = "no backend of $HART_TEST_DEVICES opened"; return 0; }
     for (int b = 0; b < TB.n; b++)
         if (hart_vae_load(TB.be[b], golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vaes[b])) {
             printf("load failed on %s: %s\n", TB.spec[b], hart_errmsg());
@@ -54,7 +55,7 @@ static int teardown(void **state) {
 
 /* Run check `fn` once per backend (g_be / g_vae set for it). */
 static void each_backend(void (*fn)(void)) {
-    if (!g_loaded) { printf("golden data not found: skipped\n"); skip(); }
+    if (!g_loaded) { printf("%s: skipped\n", g_skip); skip(); }
     for (int b = 0; b < TB.n; b++) {
         g_be = TB.be[b];
         g_vae = g_vaes[b];
