@@ -17,6 +17,8 @@
 #include "support/golden.h"
 #include "support/test_backends.h"
 #include "models/vae_hart.h"
+#include "core/checkpoint.h"
+#include "core/safetensors.h"
 
 #define TOL 1e-4
 
@@ -260,11 +262,109 @@ EACH_BACKEND(test_config_mismatch) {
     rmdir(dir);
 }
 
+/* Copy of the golden tokenizer with its conv weights rounded to `dt`, stored
+ * as `dt` (upcast = 0) or as the same rounded values in f32 (upcast = 1). */
+static void write_rounded_copy(const char *dir, hart_dtype dt, int upcast) {
+    char src[1024], path[1200];
+    golden_path("hart-tiny-a/tokenizer", src, sizeof src);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open(src, "config.json", NULL, &ck), HART_OK);
+    hart_st_writer *w = hart_st_writer_new();
+    const hart_safetensors *st = &ck.files[0];
+    for (int i = 0; i < st->n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
+        if (t.ndim != 4 || t.dtype != HART_F32) {
+            assert_int_equal(hart_st_writer_add(w, st->entries[i].name, &t), HART_OK);
+            continue;
+        }
+        int64_t n = hart_tensor_numel(&t);
+        const float *x = t.data;
+        float *f = malloc((size_t)n * sizeof *f);
+        uint16_t *h = malloc((size_t)n * sizeof *h);
+        assert_true(f && h);
+        for (int64_t j = 0; j < n; j++) {
+            h[j] = dt == HART_BF16 ? hart_f32_to_bf16(x[j]) : hart_f32_to_f16(x[j]);
+            f[j] = dt == HART_BF16 ? hart_bf16_to_f32(h[j]) : hart_f16_to_f32(h[j]);
+        }
+        assert_int_equal(hart_st_writer_add_raw(w, st->entries[i].name, upcast ? HART_F32 : dt, 4, t.shape,
+                                                upcast ? (const void *)f : (const void *)h), HART_OK);
+        free(f);
+        free(h);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(hart_st_writer_save(w, path), HART_OK);
+    hart_st_writer_free(w);
+    char *cfg = cJSON_PrintUnformatted(ck.config);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(cfg, fp);
+    fclose(fp);
+    free(cfg);
+    hart_ckpt_close(&ck);
+}
+
+/* encode (2·input−1) and decode vae.enc.f with the tokenizer in `dir` on `be` */
+static void enc_dec(const char *dir, hart_backend *be, hart_tensor *f, hart_tensor *img) {
+    hart_vae *v = NULL;
+    hart_status s = hart_vae_load(be, dir, &v);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    hart_tensor x = gold("vae.input_image"), in = newf(4, 1, 3, 32, 32);
+    for (int64_t i = 0; i < hart_tensor_numel(&x); i++) ((float *)in.data)[i] = 2 * ((const float *)x.data)[i] - 1;
+    assert_int_equal(hart_vae_encode(v, &in, f), HART_OK);
+    hart_tensor gf = gold("vae.enc.f");
+    assert_int_equal(hart_vae_decode(v, &gf, img), HART_OK);
+    hart_tensor_free(&in);
+    hart_vae_free(v);
+}
+
+/* The conv weights' 16-bit paths (op_conv2d with bf16/f16 weights) on each
+ * backend, against the naive reference ops on the same rounded values in f32. */
+static void test_half_weights(void **st) {
+    (void)st;
+    if (!g_loaded) { printf("%s: skipped\n", g_skip); skip(); }
+    const hart_dtype dts[2] = {HART_BF16, HART_F16};
+    for (int k = 0; k < 2; k++) {
+        char t1[] = "/tmp/hart_vae_half_XXXXXX", t2[] = "/tmp/hart_vae_up_XXXXXX";
+        assert_non_null(mkdtemp(t1));
+        assert_non_null(mkdtemp(t2));
+        write_rounded_copy(t1, dts[k], 0);
+        write_rounded_copy(t2, dts[k], 1);
+        hart_tensor wf = newf(4, 1, 8, 8, 8), wi = newf(4, 1, 3, 32, 32);
+        enc_dec(t2, hart_backend_ref(), &wf, &wi);
+        for (int b = 0; b < TB.n; b++) {
+            hart_tensor f = newf(4, 1, 8, 8, 8), img = newf(4, 1, 3, 32, 32);
+            enc_dec(t1, TB.be[b], &f, &img);
+            double ef = rel_err(f.data, wf.data, hart_tensor_numel(&f));
+            double ei = rel_err(img.data, wi.data, hart_tensor_numel(&img));
+            printf("backend %s: %s conv weights vs reference ops on the same values in f32: encoder %.3g, decoder %.3g\n",
+                   TB.spec[b], hart_dtype_name(dts[k]), ef, ei);
+            assert_true(ef <= TOL);
+            assert_true(ei <= TOL);
+            hart_tensor_free(&f);
+            hart_tensor_free(&img);
+        }
+        /* the rounding is visible at the tolerance (decode output in [-1,1]
+         * vs the golden image in [0,1]: compare on the encoder latent) */
+        hart_tensor gfl = gold("vae.enc.f");
+        double dg = rel_err(wf.data, gfl.data, hart_tensor_numel(&wf));
+        printf("  (%s rounding moves the encoder latent by %.3g from the f32 golden)\n", hart_dtype_name(dts[k]), dg);
+        assert_true(dg > 2 * TOL);
+        hart_tensor_free(&wf);
+        hart_tensor_free(&wi);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", t1, t2);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info),          cmocka_unit_test(test_ar_helpers), cmocka_unit_test(test_decode),
         cmocka_unit_test(test_encode),        cmocka_unit_test(test_quantize),   cmocka_unit_test(test_bad_args),
-        cmocka_unit_test(test_config_mismatch),
+        cmocka_unit_test(test_config_mismatch), cmocka_unit_test(test_half_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
