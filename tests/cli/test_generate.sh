@@ -56,12 +56,22 @@ if [ -d "$D/text_encoder" ]; then
   [ -s "$T/p.png" ] || fail "prompt image not written"
   grep -q "a photo of a cat" "$T/p.png" || fail "prompt not in the PNG metadata"
   expect 1 "tokenizer.json" "$BIN" generate -m "$D" -p "x" --text-model "$T" -o "$T/q.png"
+  # the same text encoder named with --text-model: same image (0 levels)
+  expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt.png" --device cpu
+  if [ -n "$MAXDIFF" ]; then
+    d=$($MAXDIFF "$T/pt.png" "$T/p.png") || fail "png compare failed: $d"
+    [ "$d" -eq 0 ] || fail "--text-model run differs from the default text encoder's by $d levels"
+  fi
   if [ -n "$CL" ]; then
     # same seed on OpenCL: same sampled tokens, pixels within 1 level (measured 0)
     expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -o "$T/p_cl.png" --device opencl
+    # text encoder, transformer and decoder all on OpenCL, --text-model given
+    expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt_cl.png" --device opencl
     if [ -n "$MAXDIFF" ]; then
       d=$($MAXDIFF "$T/p.png" "$T/p_cl.png") || fail "png compare failed: $d"
       [ "$d" -le 1 ] || fail "prompt run: OpenCL image differs from CPU by $d levels"
+      d=$($MAXDIFF "$T/pt.png" "$T/pt_cl.png") || fail "png compare failed: $d"
+      [ "$d" -le 1 ] || fail "--text-model run: OpenCL image differs from CPU by $d levels"
     fi
   fi
 fi
