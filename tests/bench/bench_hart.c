@@ -432,19 +432,27 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int V, int Z, 
     if (extrap)
         fprintf(out, "; est. with all %d blocks: %.3f s, %.1f GFLOP", D, total - t_tf + t_tf_est, f_all_full * 1e-9);
     fprintf(out, "\n");
-    /* peak memory: measured; with omitted blocks, add their weights (fp32) and KV cache */
-    double blk_params = 4.0 * C * C + (z->llama_mlp ? 3.0 : 2.0) * (double)C * z->Hd + 6.0 * C * C + 4.0 * C;
-    double kv_bytes = 2.0 * N * (double)kv * C * 4;
-    double pk = peak_mib(), add = (D - Nl) * (blk_params * 4 + kv_bytes) / 1048576.0;
+    /* peak memory: measured; with omitted blocks, add theirs: fp32 weights (on
+     * the host twice with the CPU backend: the checkpoint's pages stay mapped
+     * for the loaded copy's lifetime, measured 2 x 162 MiB per release block)
+     * and KV cache (host on CPU, device otherwise) */
+    double blk_w = (4.0 * C * C + (z->llama_mlp ? 3.0 : 2.0) * (double)C * z->Hd + 6.0 * C * C + 4.0 * C) * 4;
+    double kv_bytes = 2.0 * N * (double)kv * C * 4, MiB = 1048576.0;
+    int on_host = be->kind == HART_BACKEND_CPU;
+    double pk = peak_mib(), add = (D - Nl) * ((on_host ? 2 : 1) * blk_w + (on_host ? kv_bytes : 0)) / MiB;
     fprintf(out, "  peak RSS %.0f MiB", pk);
-    if (extrap)
-        fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB (+ %d x (%.0f MiB weights + %.1f MiB KV cache))", Nl, D,
-               pk + add, D - Nl, blk_params * 4 / 1048576.0, kv_bytes / 1048576.0);
+    if (extrap) {
+        fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB (+ %d x (", Nl, D, pk + add, D - Nl);
+        if (on_host) fprintf(out, "2 x %.0f MiB weights + %.1f MiB KV cache))", blk_w / MiB, kv_bytes / MiB);
+        else fprintf(out, "%.0f MiB checkpoint pages))", blk_w / MiB);
+    }
     fprintf(out, "\n");
     if (orig_vt) {
-        double dp = dev_peak / 1048576.0;
+        double dp = dev_peak / MiB;
         fprintf(out, "  peak device memory of live tensors %.0f MiB", dp);
-        if (extrap) fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB", Nl, D, dp + add);
+        if (extrap)
+            fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB (+ %d x (%.0f MiB weights + %.1f MiB KV cache))",
+                    Nl, D, dp + (D - Nl) * (blk_w + kv_bytes) / MiB, D - Nl, blk_w / MiB, kv_bytes / MiB);
         fprintf(out, " (backend scratch and buffer pool not counted)\n");
     }
 done:
