@@ -292,6 +292,7 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int V, int Z, 
     CK(hart_tf_load(be, p, V, Z, &tf));
     const hart_tf_config *g = hart_tf_get_config(tf);
     CK(hart_diff_load(be, hart_tf_checkpoint(tf), "diffloss.", Z, g->C, g->diff_width, g->diff_depth, g->sampling_steps, &dh));
+    hart_tf_release_checkpoint(tf);
     snprintf(p, sizeof p, "%s/tokenizer", dir);
     CK(hart_vae_load(be, p, &vae));
     cb = malloc(sizeof(float) * (size_t)V * Z);
@@ -432,18 +433,17 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int V, int Z, 
     if (extrap)
         fprintf(out, "; est. with all %d blocks: %.3f s, %.1f GFLOP", D, total - t_tf + t_tf_est, f_all_full * 1e-9);
     fprintf(out, "\n");
-    /* peak memory: measured; with omitted blocks, add theirs: fp32 weights (on
-     * the host twice with the CPU backend: the checkpoint's pages stay mapped
-     * for the loaded copy's lifetime, measured 2 x 162 MiB per release block)
-     * and KV cache (host on CPU, device otherwise) */
+    /* peak memory: measured; with omitted blocks, add theirs: fp32 weights
+     * and KV cache on the CPU backend (the checkpoint is unmapped after
+     * loading), the checkpoint's pages while loading otherwise */
     double blk_w = (4.0 * C * C + (z->llama_mlp ? 3.0 : 2.0) * (double)C * z->Hd + 6.0 * C * C + 4.0 * C) * 4;
     double kv_bytes = 2.0 * N * (double)kv * C * 4, MiB = 1048576.0;
     int on_host = be->kind == HART_BACKEND_CPU;
-    double pk = peak_mib(), add = (D - Nl) * ((on_host ? 2 : 1) * blk_w + (on_host ? kv_bytes : 0)) / MiB;
+    double pk = peak_mib(), add = (D - Nl) * (blk_w + (on_host ? kv_bytes : 0)) / MiB;
     fprintf(out, "  peak RSS %.0f MiB", pk);
     if (extrap) {
         fprintf(out, " (%d blocks); est. with all %d blocks: %.0f MiB (+ %d x (", Nl, D, pk + add, D - Nl);
-        if (on_host) fprintf(out, "2 x %.0f MiB weights + %.1f MiB KV cache))", blk_w / MiB, kv_bytes / MiB);
+        if (on_host) fprintf(out, "%.0f MiB weights + %.1f MiB KV cache))", blk_w / MiB, kv_bytes / MiB);
         else fprintf(out, "%.0f MiB checkpoint pages))", blk_w / MiB);
     }
     fprintf(out, "\n");
