@@ -58,6 +58,11 @@ hart_status hart_dcae_decode_tiled(hart_dcae *m, const hart_tensor *latent, int 
  * under 4 GB (in latent pixels; 0 = no tiling needed for this latent size). */
 int hart_dcae_default_tile(const hart_dcae *m, int lat_h, int lat_w);
 
+/* FLOP (2 per multiply-add of convs and attention matmuls) of one encode of
+ * an img_h x img_w image / one decode of a lat_h x lat_w latent. */
+double hart_dcae_encode_flops(const hart_dcae *m, int img_h, int img_w);
+double hart_dcae_decode_flops(const hart_dcae *m, int lat_h, int lat_w);
+
 /* x *= scaling_factor (inverse = 0) or x /= scaling_factor (inverse = 1), in place. */
 hart_status hart_dcae_scale_latent(const hart_dcae *m, hart_tensor *x, int inverse);
 

@@ -123,4 +123,7 @@ void dcae_net_free(dcae_net *n);
 hart_status dcae_layer_forward(hart_backend *be, const dcae_layer *l, hart_tensor *x, hart_tensor *out);
 hart_status dcae_net_forward(hart_backend *be, const dcae_net *n, const hart_tensor *x, hart_tensor *out);
 
+/* flops (dcae_flops.c): FLOP of one pass over an h x w input */
+double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w);
+
 #endif

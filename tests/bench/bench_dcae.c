@@ -1,19 +1,32 @@
-/* DC-AE encoder/decoder timing with random weights.
+/* DC-AE encoder/decoder benchmark with random weights, against the HART
+ * tokenizer decoder (release config, random weights) at the same output size.
  *
- *   build/tests/bench/bench_dcae [CONFIG] [SIZES] [--tile T] [--device SPEC]
+ *   build/tests/bench/bench_dcae [--device cpu|opencl[:P[:D]]] [--size N]...
+ *                                [--config NAME|FILE] [--tile T] [--no-hart]
  *
- * CONFIG: a released name (configs/<name>.json) or a config file path;
- * default dc-ae-f32c32-in-1.0. SIZES: comma-separated image sides, default
- * "512,1024". With no arguments (as in `make bench`) it runs the tiny golden
- * architecture at 128 and 256 px unless HART_BENCH_FULL=1. Prints the time of
- * one encode and one decode per size, and the process's peak RSS. */
+ * --device: backend (default $HART_DEVICE, else the library default).
+ * --size N: image side in pixels, repeatable (default 256 only, so that
+ *   `make bench` stays quick; the issue's figures use --size 512 --size 1024).
+ * --config: released name (configs/<name>.json) or a config file path,
+ *   default dc-ae-f32c32-in-1.0. --tile T: decoder tile in latent pixels
+ *   (0 = untiled; default: the library's automatic choice).
+ * --no-hart: skip the HART tokenizer decoder comparison.
+ * Prints per size: encode and decode seconds, GFLOP (2 per multiply-add of
+ * every conv and attention matmul, counted from the layer shapes), GFLOP/s,
+ * and the peak resident memory of that phase (VmHWM, reset before it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "models/dcae.h"
+#include "models/vae_internal.h"
+#include "support/golden.h"
+#include "support/vae_random.h"
+
+#define MAX_SIZES 16
 
 static double now(void) {
     struct timespec ts;
@@ -21,67 +34,145 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double peak_mb(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
+/* reset the peak-RSS counter (Linux >= 4.0); harmless elsewhere */
+static void reset_peak(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) { fputs("5", f); fclose(f); }
 }
 
-int main(int argc, char **argv) {
-    const char *cfg = "dc-ae-f32c32-in-1.0", *sizes = "512,1024", *dev = NULL;
-    int tile = -1, pos = 0;
-    if (argc == 1 && !getenv("HART_BENCH_FULL")) { /* `make bench`: quick, the tiny golden architecture */
-        cfg = "../shared/golden/dcae-tiny/dcae_config.json";
-        sizes = "128,256";
+/* peak RSS since the last reset, MiB (falls back to getrusage's lifetime peak) */
+static double peak_mib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = ru.ru_maxrss;
     }
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tile") && i + 1 < argc) tile = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
-        else if (pos == 0) { cfg = argv[i]; pos++; }
-        else if (pos == 1) { sizes = argv[i]; pos++; }
-        else { fprintf(stderr, "usage: %s [CONFIG] [SIZES] [--tile T] [--device SPEC]\n", argv[0]); return 2; }
-    }
-    hart_backend *be = NULL;
-    char why[256] = "";
-    if (hart_backend_open(dev, &be, why, sizeof why)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); return 1; }
+    return kb / 1024.0;
+}
+
+static int usage(const char *p) {
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--config NAME|FILE] [--tile T] [--no-hart]\n", p);
+    return 2;
+}
+
+static int bench_dcae(hart_backend *be, const char *cfg, const int *sizes, int ns, int tile) {
     hart_dcae *m = NULL;
     double t0 = now();
-    if (hart_dcae_create_random(be, cfg, 1, &m)) {
-        fprintf(stderr, "bench_dcae: %s\n", hart_errmsg());
-        hart_backend_close(be);
-        return 1;
-    }
+    if (hart_dcae_create_random(be, cfg, 1, &m)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); return 1; }
     const hart_dcae_info *in = hart_dcae_get_info(m);
-    printf("dcae bench: %s on %s (random weights, built in %.2f s), ratio %d, latent %d ch\n", cfg, be->name,
-           now() - t0, in->ratio, in->latent_channels);
-    char *list = strdup(sizes);
+    printf("DC-AE %s on %s (random weights, built in %.2f s; ratio %d, latent %d ch; RSS %.0f MiB)\n", cfg, be->name,
+           now() - t0, in->ratio, in->latent_channels, peak_mib());
     int rc = 0;
-    for (char *tok = strtok(list, ","); tok && !rc; tok = strtok(NULL, ",")) {
-        int S = atoi(tok);
-        if (S < in->ratio || S % in->ratio) { fprintf(stderr, "bench_dcae: size %d is not a multiple of %d\n", S, in->ratio); rc = 2; break; }
+    for (int k = 0; k < ns && !rc; k++) {
+        int S = sizes[k], L = S / in->ratio;
+        if (S < in->ratio || S % in->ratio) {
+            fprintf(stderr, "bench_dcae: --size %d is not a multiple of %d\n", S, in->ratio);
+            rc = 2;
+            break;
+        }
         hart_tensor img = {0}, lat = {0}, out = {0};
         if (hart_tensor_new4(NULL, HART_F32, &img, 4, 1, in->in_channels, S, S)) { rc = 1; break; }
-        float *d = img.data;
-        for (int64_t i = 0; i < hart_tensor_numel(&img); i++) d[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+        fill_random(img.data, hart_tensor_numel(&img), 3, -1, 1);
+        double gfe = hart_dcae_encode_flops(m, S, S) * 1e-9, gfd = hart_dcae_decode_flops(m, L, L) * 1e-9;
+        reset_peak();
         t0 = now();
         if (hart_dcae_encode(m, &img, &lat)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); rc = 1; }
-        double te = now() - t0;
-        if (getenv("HART_BENCH_VERBOSE")) printf("  after encode: peak RSS %.0f MB\n", peak_mb());
-        int tl = tile >= 0 ? tile : hart_dcae_default_tile(m, S / in->ratio, S / in->ratio);
-        double td = 0;
+        double te = now() - t0, re = peak_mib();
+        hart_tensor_free(&img);
+        int tl = tile >= 0 ? tile : hart_dcae_default_tile(m, L, L);
+        double td = 0, rd = 0;
         if (!rc) {
             hart_tensor lat_in = lat;
             lat_in.shape[1] = in->latent_channels; /* first half when the encoder doubles the latent */
+            reset_peak();
             t0 = now();
             if (hart_dcae_decode_tiled(m, &lat_in, tl, tl / 4, &out)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); rc = 1; }
             td = now() - t0;
+            rd = peak_mib();
         }
-        if (!rc)
-            printf("  %5d px: encode %8.3f s   decode %8.3f s (tile %d)   peak RSS %.0f MB\n", S, te, td, tl, peak_mb());
-        hart_tensor_free(&img); hart_tensor_free(&lat); hart_tensor_free(&out);
+        if (!rc) {
+            printf("  %4dx%-4d encode %8.3f s %8.1f GFLOP %7.2f GFLOP/s  peak RSS %6.0f MiB\n", S, S, te, gfe, gfe / te, re);
+            printf("  %4dx%-4d decode %8.3f s %8.1f GFLOP %7.2f GFLOP/s  peak RSS %6.0f MiB  (tile %d%s)\n", S, S, td,
+                   gfd, gfd / td, rd, tl, tl ? ", GFLOP untiled" : " = untiled");
+        }
+        hart_tensor_free(&lat);
+        hart_tensor_free(&out);
     }
-    free(list);
     hart_dcae_free(m);
+    return rc;
+}
+
+/* HART tokenizer with the HART config class's defaults (as bench_vae) */
+static int bench_hart_vae(hart_backend *be, const int *sizes, int ns) {
+    char dir[] = "/tmp/hart_bench_dcae_vaeXXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    vae_random_cfg c = {.ch = 160, .n_mult = 5, .ch_mult = {1, 1, 2, 2, 4}, .z = 32, .vocab = 4096, .n_scales = 14,
+                        .pn = {1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 48, 64}, .quant_resi = 0.5, .share = 4, .qks = 3,
+                        .hybrid = 1, .seed = 1};
+    hart_vae *v = NULL;
+    int rc = 1;
+    if (vae_random_write(dir, &c) || hart_vae_load(be, dir, &v)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); goto out; }
+    printf("HART tokenizer decoder (ch 160, ch_mult 1,1,2,2,4, z 32; random weights) on %s\n", be->name);
+    for (int k = 0; k < ns; k++) {
+        int S = sizes[k];
+        if (S % 16) { printf("  %4dx%-4d skipped (not a multiple of 16)\n", S, S); continue; }
+        hart_tensor f = {0}, img = {0};
+        if (hart_tensor_new4(NULL, HART_F32, &f, 4, 1, 32, S / 16, S / 16) ||
+            hart_tensor_new4(NULL, HART_F32, &img, 4, 1, 3, S, S)) {
+            hart_tensor_free(&f);
+            fprintf(stderr, "bench_dcae: %s\n", hart_errmsg());
+            goto out;
+        }
+        fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
+        reset_peak();
+        double t0 = now();
+        hart_status st = hart_vae_decode(v, &f, &img);
+        double dt = now() - t0, gf = vae_decode_flops(v, S / 16, S / 16) * 1e-9;
+        hart_tensor_free(&f);
+        hart_tensor_free(&img);
+        if (st) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); goto out; }
+        printf("  %4dx%-4d decode %8.3f s %8.1f GFLOP %7.2f GFLOP/s  peak RSS %6.0f MiB\n", S, S, dt, gf, gf / dt,
+               peak_mib());
+    }
+    rc = 0;
+out:
+    hart_vae_free(v);
+    vae_random_remove(dir);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    const char *cfg = "dc-ae-f32c32-in-1.0", *dev = NULL;
+    int tile = -1, sizes[MAX_SIZES], ns = 0, hart = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--tile") && v) tile = atoi(argv[++i]);
+        else if (!strcmp(a, "--device") && v) dev = argv[++i];
+        else if (!strcmp(a, "--config") && v) cfg = argv[++i];
+        else if (!strcmp(a, "--no-hart")) hart = 0;
+        else if (!strcmp(a, "--size") && v) {
+            char *end;
+            long s = strtol(argv[++i], &end, 10);
+            if (*end || s <= 0 || s > 16384 || ns == MAX_SIZES) {
+                fprintf(stderr, "bench_dcae: bad --size '%s' (1..16384, at most %d sizes)\n", argv[i], MAX_SIZES);
+                return 2;
+            }
+            sizes[ns++] = (int)s;
+        } else return usage(argv[0]);
+    }
+    if (!ns) sizes[ns++] = 256;
+    if (!dev) dev = getenv("HART_DEVICE");
+    hart_backend *be = NULL;
+    char why[256] = "";
+    if (hart_backend_open(dev, &be, why, sizeof why)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); return 1; }
+    int rc = bench_dcae(be, cfg, sizes, ns, tile);
+    if (!rc && hart) rc = bench_hart_vae(be, sizes, ns);
     hart_backend_close(be);
     return rc;
 }
