@@ -1,6 +1,9 @@
 /* DC-AE against the golden set ../shared/golden/dcae-tiny (original
  * efficientvit naming), the same weights re-saved in the diffusers layout,
- * and bad-input errors. Tolerance: max|a-b|/max|b| <= 1e-4 per tensor. */
+ * and bad-input errors. Tolerance: max|a-b|/max|b| <= 1e-4 per tensor.
+ * The golden sets (and tiled / file decoding) run on every backend of
+ * $HART_TEST_DEVICES (default "cpu,opencl"; one that does not open is
+ * skipped with the reason printed). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 
 #include "core/checkpoint.h"
 #include "support/golden.h"
+#include "support/test_backends.h"
 #include "models/dcae.h"
 #include "models/dcae_internal.h"
 #include "models/dcae_run.h"
@@ -21,6 +25,22 @@
 #define TOL 1e-4
 
 static char g_dir[1024];
+
+/* backends under test */
+static test_backends g_tb;
+#define g_nbe (g_tb.n)
+#define g_be (g_tb.be)
+#define g_bename (g_tb.spec)
+
+static int group_setup(void **st) {
+    test_backends_open(&g_tb);
+    return 0;
+}
+
+static int group_teardown(void **st) {
+    test_backends_close(&g_tb);
+    return 0;
+}
 
 static int setup(void **st) {
     golden_path("dcae-tiny", g_dir, sizeof g_dir);
@@ -51,17 +71,22 @@ static void make_input(const hart_safetensors *gs, hart_tensor *x) {
 /* decode input: the first latent_channels channels of a (possibly doubled) latent */
 static void first_channels(const hart_tensor *lat, int c, hart_tensor *out) {
     int64_t B = lat->shape[0], C = lat->shape[1], hw = lat->shape[2] * lat->shape[3];
+    hart_tensor h; /* host copy (lat may live on a device) */
+    assert_int_equal(hart_tensor_to(NULL, lat, &h), HART_OK);
     assert_int_equal(hart_tensor_new4(NULL, HART_F32, out, 4, B, c, lat->shape[2], lat->shape[3]), HART_OK);
     for (int64_t b = 0; b < B; b++)
-        memcpy((float *)out->data + b * c * hw, (const float *)lat->data + b * C * hw, sizeof(float) * (size_t)(c * hw));
+        memcpy((float *)out->data + b * c * hw, (const float *)h.data + b * C * hw, sizeof(float) * (size_t)(c * hw));
+    hart_tensor_free(&h);
 }
 
 /* model folder `dir`, golden tensors in `gold` (input_image, latent, decoded) */
-static void check_model(const char *dir, const char *gold, int expect_diffusers, int ratio, int check_image) {
+static void check_model_on(hart_backend *be, const char *dir, const char *gold, int expect_diffusers, int ratio,
+                           int check_image) {
     hart_safetensors gs;
     assert_int_equal(hart_st_open(gold, &gs), HART_OK);
     hart_dcae *m = NULL;
-    hart_status s = hart_dcae_load(hart_backend_cpu(), dir, &m);
+    printf("  %s on %s\n", dir, be->name);
+    hart_status s = hart_dcae_load(be, dir, &m);
     if (s) printf("  load error: %s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
     const hart_dcae_info *in = hart_dcae_get_info(m);
@@ -87,9 +112,12 @@ static void check_model(const char *dir, const char *gold, int expect_diffusers,
     assert_true(golden_compare(&gs, "decoded", &dec2) <= TOL);
 
     if (check_image) { /* decoded_image = (clamp(decoded,-1,1)+1)/2 */
-        float *d = dec.data;
-        for (int64_t i = 0; i < hart_tensor_numel(&dec); i++) d[i] = (fminf(fmaxf(d[i], -1.0f), 1.0f) + 1.0f) * 0.5f;
-        assert_true(golden_compare(&gs, "decoded_image", &dec) <= TOL);
+        hart_tensor h;
+        assert_int_equal(hart_tensor_to(NULL, &dec, &h), HART_OK);
+        float *d = h.data;
+        for (int64_t i = 0; i < hart_tensor_numel(&h); i++) d[i] = (fminf(fmaxf(d[i], -1.0f), 1.0f) + 1.0f) * 0.5f;
+        assert_true(golden_compare(&gs, "decoded_image", &h) <= TOL);
+        hart_tensor_free(&h);
     }
     hart_tensor_free(&x); hart_tensor_free(&lat); hart_tensor_free(&dec); hart_tensor_free(&dec2);
     hart_tensor_free(&glat_in); hart_tensor_free(&lat_in);
@@ -97,15 +125,25 @@ static void check_model(const char *dir, const char *gold, int expect_diffusers,
     hart_st_close(&gs);
 }
 
+/* on the CPU only (layout / loading checks) */
+static void check_model(const char *dir, const char *gold, int expect_diffusers, int ratio, int check_image) {
+    check_model_on(hart_backend_cpu(), dir, gold, expect_diffusers, ratio, check_image);
+}
+
+/* on every backend under test */
+static void check_model_all(const char *dir, const char *gold, int expect_diffusers, int ratio, int check_image) {
+    for (int i = 0; i < g_nbe; i++) check_model_on(g_be[i], dir, gold, expect_diffusers, ratio, check_image);
+}
+
 static void check_model_dir(const char *dir, int expect_diffusers) {
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
-    check_model(dir, p, expect_diffusers, 8, 1);
+    check_model_all(dir, p, expect_diffusers, 8, 1);
 }
 
 /* extra sets made by tools/dcae_golden_gen.py with the original efficientvit modules */
 static void test_extra_sana_style(void **st) {
-    check_model("tests/data/dcae/dcae-sana-style", "tests/data/dcae/dcae-sana-style/golden.safetensors", 0, 8, 0);
+    check_model_all("tests/data/dcae/dcae-sana-style", "tests/data/dcae/dcae-sana-style/golden.safetensors", 0, 8, 0);
     hart_dcae *m = NULL;
     assert_int_equal(hart_dcae_load(NULL, "tests/data/dcae/dcae-sana-style", &m), HART_OK);
     assert_true(hart_dcae_get_info(m)->has_scaling_factor);
@@ -124,7 +162,7 @@ static void test_diffusers_layout(void **st) {
 }
 
 static void test_extra_odd_options(void **st) {
-    check_model("tests/data/dcae/dcae-odd-options", "tests/data/dcae/dcae-odd-options/golden.safetensors", 0, 8, 0);
+    check_model_all("tests/data/dcae/dcae-odd-options", "tests/data/dcae/dcae-odd-options/golden.safetensors", 0, 8, 0);
 }
 
 static void test_golden_original(void **st) {
@@ -278,32 +316,52 @@ static void test_release_configs(void **st) {
     assert_int_equal(hart_dcae_find_config("../etc/passwd", p, sizeof p), HART_EINVAL);
 }
 
+static void host_copy(const hart_tensor *t, hart_tensor *h) { assert_int_equal(hart_tensor_to(NULL, t, h), HART_OK); }
+
 static void test_tiled_decode(void **st) {
     if (!have_golden()) return;
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
     hart_safetensors gs;
     assert_int_equal(hart_st_open(p, &gs), HART_OK);
-    hart_dcae *m = NULL;
-    assert_int_equal(hart_dcae_load(NULL, g_dir, &m), HART_OK);
-    hart_tensor glat, full = {0}, one = {0}, tiled = {0};
+    hart_tensor glat, tiled_cpu = {0};
     assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
-    assert_int_equal(hart_dcae_decode(m, &glat, &full), HART_OK);
-    /* one tile covering everything = plain decode */
-    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 4, 1, &one), HART_OK);
-    assert_true(rel_err(one.data, full.data, hart_tensor_numel(&full)) == 0.0);
-    /* 3x3 tiles of 2x2 latents, overlap 1: right shape, finite; an approximation
-     * (the decoder's linear attention is global, so tiles see less context) */
-    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 1, &tiled), HART_OK);
-    assert_int_equal(tiled.ndim, 4);
-    assert_int_equal(tiled.shape[2], 32);
-    assert_int_equal(tiled.shape[3], 32);
-    double e = rel_err(tiled.data, full.data, hart_tensor_numel(&full));
-    printf("  tiled (2x2 latent tiles, overlap 1) vs full: rel err %.3g\n", e);
-    assert_true(e < 1.0);
-    assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 2, &tiled), HART_EINVAL); /* overlap >= tile */
-    hart_tensor_free(&full); hart_tensor_free(&one); hart_tensor_free(&tiled);
-    hart_dcae_free(m);
+    for (int bi = 0; bi < g_nbe; bi++) {
+        printf("  backend %s\n", g_be[bi]->name);
+        hart_dcae *m = NULL;
+        assert_int_equal(hart_dcae_load(g_be[bi], g_dir, &m), HART_OK);
+        hart_tensor full = {0}, one = {0}, tiled = {0}, hf, ho, ht;
+        assert_int_equal(hart_dcae_decode(m, &glat, &full), HART_OK);
+        assert_true(golden_compare(&gs, "decoded", &full) <= TOL);
+        /* one tile covering everything = plain decode */
+        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 4, 1, &one), HART_OK);
+        host_copy(&full, &hf);
+        host_copy(&one, &ho);
+        assert_true(rel_err(ho.data, hf.data, hart_tensor_numel(&hf)) == 0.0);
+        /* 3x3 tiles of 2x2 latents, overlap 1: right shape, finite; an approximation
+         * (the decoder's linear attention is global, so tiles see less context) */
+        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 1, &tiled), HART_OK);
+        assert_int_equal(tiled.ndim, 4);
+        assert_int_equal(tiled.shape[2], 32);
+        assert_int_equal(tiled.shape[3], 32);
+        host_copy(&tiled, &ht);
+        double e = rel_err(ht.data, hf.data, hart_tensor_numel(&hf));
+        printf("  tiled (2x2 latent tiles, overlap 1) vs full: rel err %.3g\n", e);
+        assert_true(e < 1.0);
+        if (bi == 0) tiled_cpu = ht;
+        else { /* the same tiling on every backend */
+            double eb = rel_err(ht.data, tiled_cpu.data, hart_tensor_numel(&ht));
+            printf("  tiled on %s vs %s: rel err %.3g\n", g_bename[bi], g_bename[0], eb);
+            assert_true(eb <= TOL);
+            hart_tensor_free(&ht);
+        }
+        hart_tensor_free(&tiled);
+        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 2, &tiled), HART_EINVAL); /* overlap >= tile */
+        hart_tensor_free(&full); hart_tensor_free(&one);
+        hart_tensor_free(&hf); hart_tensor_free(&ho);
+        hart_dcae_free(m);
+    }
+    hart_tensor_free(&tiled_cpu);
     hart_st_close(&gs);
 }
 
@@ -351,6 +409,11 @@ static void test_files(void **st) {
     assert_int_equal(hart_dcae_reconstruct(m, &img, 0, 0, &rec), HART_OK);
     assert_true(golden_compare(&gs, "decoded_image", &rec) <= TOL);
     assert_int_equal(hart_dcae_decode_file(m, "/nonexistent.safetensors", NULL, 0, 0, &out), HART_EIO);
+    hart_tensor_free(&out);
+    assert_int_equal(hart_dcae_decode_file(m, lp, "nope", 0, 0, &out), HART_EFORMAT);
+    assert_non_null(strstr(hart_errmsg(), "nope"));
+    assert_int_equal(hart_dcae_decode_file(m, lp, "latent", 0, 0, &out), HART_OK);
+    assert_true(golden_compare(&gs, "decoded_image", &out) <= TOL);
     hart_tensor_free(&out); hart_tensor_free(&rec);
     unlink(lp);
     hart_dcae_free(m);
@@ -393,6 +456,21 @@ static void test_files(void **st) {
     unlink(lp);
     hart_dcae_free(m);
     hart_st_close(&gs);
+
+    /* a double latent (2x4 channels) file decodes its first half, as reconstruct does */
+    assert_int_equal(hart_st_open("tests/data/dcae/dcae-odd-options/golden.safetensors", &gs), HART_OK);
+    assert_int_equal(hart_dcae_load(NULL, "tests/data/dcae/dcae-odd-options", &m), HART_OK);
+    assert_int_equal(hart_st_tensor(&gs, "input_image", &img), HART_OK);
+    fd = mkstemp(lp);
+    close(fd);
+    assert_int_equal(hart_dcae_encode_file(m, &img, 0, lp), HART_OK);
+    assert_int_equal(hart_dcae_decode_file(m, lp, NULL, 0, 0, &out), HART_OK);
+    assert_int_equal(hart_dcae_reconstruct(m, &img, 0, 0, &rec), HART_OK);
+    assert_true(rel_err(out.data, rec.data, hart_tensor_numel(&rec)) == 0.0);
+    hart_tensor_free(&out); hart_tensor_free(&rec);
+    unlink(lp);
+    hart_dcae_free(m);
+    hart_st_close(&gs);
 }
 
 int main(void) {
@@ -409,5 +487,5 @@ int main(void) {
         cmocka_unit_test(test_default_tile),
         cmocka_unit_test_setup(test_files, setup),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
