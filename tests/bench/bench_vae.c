@@ -1,9 +1,14 @@
 /* HART tokenizer decoder benchmark: builds a tokenizer with the HART config
  * class's defaults (ch 160, ch_mult 1,1,2,2,4, z 32, vocab 4096, 16x
  * downsampling; random weights) in a temp folder, prints the decoder's
- * GFLOP count at 512² and 1024², and times hart_vae_decode on the backend of
- * $HART_DEVICE at the sizes in $HART_BENCH_VAE_SIZES (default "32,64";
- * e.g. HART_BENCH_VAE_SIZES=512,1024 for the full sizes). */
+ * GFLOP count at 512² and 1024², and times hart_vae_decode.
+ *
+ *   build/tests/bench/bench_vae [--device cpu|opencl[:P[:D]]] [--size N]...
+ *
+ * --device: backend (default $HART_DEVICE, else the library default).
+ * --size N: output side in pixels (multiple of 16), repeatable; default the
+ *   sizes in $HART_BENCH_VAE_SIZES, else "32,64" (quick, for `make bench`);
+ *   the issue's figures use --size 512 --size 1024. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +37,26 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int main(void) {
+static int usage(const char *p) {
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]...\n", p);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    const char *dev = getenv("HART_DEVICE");
+    char sizes_arg[256] = "";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 16 || v % 16 || v > 16384 || strlen(sizes_arg) + 8 >= sizeof sizes_arg) {
+                fprintf(stderr, "bench_vae: bad --size '%s' (a multiple of 16, 16..16384)\n", argv[i]);
+                return 2;
+            }
+            snprintf(sizes_arg + strlen(sizes_arg), sizeof sizes_arg - strlen(sizes_arg), "%s%ld", *sizes_arg ? "," : "", v);
+        } else return usage(argv[0]);
+    }
     char dir[] = "/tmp/hart_bench_vaeXXXXXX";
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     int rc = 1;
@@ -40,7 +64,7 @@ int main(void) {
     hart_backend *be = NULL;
     char why[256];
     if (make_model(dir)) { fprintf(stderr, "bench_vae: could not write the model: %s\n", hart_errmsg()); goto out; }
-    if (hart_backend_open(NULL, &be, why, sizeof why) || hart_vae_load(be, dir, &v)) {
+    if (hart_backend_open(dev, &be, why, sizeof why) || hart_vae_load(be, dir, &v)) {
         fprintf(stderr, "bench_vae: %s\n", hart_errmsg());
         goto out;
     }
@@ -48,7 +72,7 @@ int main(void) {
     for (int s = 512; s <= 1024; s *= 2)
         printf("  decoder %4dx%-4d: %.1f GFLOP   (encoder %.1f GFLOP)\n", s, s, vae_decode_flops(v, s / 16, s / 16) * 1e-9,
                vae_encode_flops(v, s / 16, s / 16) * 1e-9);
-    const char *sizes = getenv("HART_BENCH_VAE_SIZES");
+    const char *sizes = *sizes_arg ? sizes_arg : getenv("HART_BENCH_VAE_SIZES");
     if (!sizes || !*sizes) sizes = "32,64";
     char buf[256];
     snprintf(buf, sizeof buf, "%s", sizes);
