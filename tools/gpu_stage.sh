@@ -24,7 +24,10 @@ for b in "$@"; do cp "$b" "$dest/"; done
 cp tools/gpu_run.sh "$dest/"
 # libraries not on a bare CUDA image (system ones are left to the target)
 for bin in "$dest"/bench_* "$dest"/test_* "$@"; do ldd "$bin" 2>/dev/null; done | awk '{print $3}' | sort -u |
-    grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libgomp|libOpenCL|ld-linux|libopenblas|libgfortran|libquadmath|^$' |
+    grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libOpenCL|ld-linux|^$' |
     while read -r l; do cp -L "$l" "$dest/lib/"; done
+# the OpenCL ICD loader only as a fallback (gpu_run.sh puts it last)
+mkdir -p "$dest/lib/ocl"
+cp -L "$(ldd "$dest/bench_opencl_gemm" | awk '/libOpenCL/ {print $3}')" "$dest/lib/ocl/" 2>/dev/null || true
 for l in /usr/lib/x86_64-linux-gnu/libclblast.so.1; do [ -f "$l" ] && cp -L "$l" "$dest/lib/"; done
 du -sh "$dest"

@@ -11,12 +11,17 @@ static hart_status check_int(const char *op, int64_t n) {
     return HART_OK;
 }
 
+/* name, block tile bm x bn, k step bk, stages, warp tile wm x wn, work-items
+ * (local memory = st * (bm + bn) * bk * 2 bytes <= 48 KiB) */
 const clb_hgemm_variant clb_hgemm_variants[] = {
-    {"nv_hgemm_128x128_s3", 128, 128, 3, 64, 32},
-    {"nv_hgemm_128x256_s2", 128, 256, 2, 64, 64},
-    {"nv_hgemm_64x128_s4", 64, 128, 4, 32, 32},
-    {"nv_hgemm_128x128_s2", 128, 128, 2, 64, 32},
-    {"nv_hgemm_64x64_s4", 64, 64, 4, 32, 16},
+    {"nv_hgemm_128x128x32_s3_w8", 128, 128, 32, 3, 64, 32, 256},
+    {"nv_hgemm_128x128x32_s3_w4", 128, 128, 32, 3, 64, 64, 128},
+    {"nv_hgemm_128x256x32_s2_w8", 128, 256, 32, 2, 64, 64, 256},
+    {"nv_hgemm_256x128x32_s2_w8", 256, 128, 32, 2, 64, 64, 256},
+    {"nv_hgemm_128x64x64_s2_w4", 128, 64, 64, 2, 64, 32, 128},
+    {"nv_hgemm_64x128x32_s4_w8", 64, 128, 32, 4, 32, 32, 256},
+    {"nv_hgemm_64x64x32_s4_w4", 64, 64, 32, 4, 32, 32, 128},
+    {"nv_hgemm_128x128x32_s2_w4", 128, 128, 32, 2, 64, 64, 128},
 };
 const int clb_hgemm_nvariants = (int)(sizeof clb_hgemm_variants / sizeof clb_hgemm_variants[0]);
 
@@ -53,9 +58,9 @@ static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
     const hg_args *h = ctx;
     const clb_gemm_args *g = h->g;
     const clb_hgemm_variant *hv = &clb_hgemm_variants[v];
-    size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * 256, (size_t)(g->M + hv->bm - 1) / hv->bm,
+    size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * (size_t)hv->nt, (size_t)(g->M + hv->bm - 1) / hv->bm,
                      (size_t)g->nz0 * (size_t)g->nz1};
-    size_t lws[3] = {256, 1, 1};
+    size_t lws[3] = {(size_t)hv->nt, 1, 1};
     cl_mem bias = g->bias ? g->bias : g->c;
     return CLRUN(b, hv->name, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
                  AM(h->a), AI(h->a_off), AI(h->lda), AI(h->a_s0), AI(h->a_s1),
@@ -94,7 +99,7 @@ static hart_status f16_operand(hart_backend *be, clb *b, int R, int K, int nz0, 
 /* default variant without tuning: 128x128 tiles when they fill the device */
 static int hgemm_default(clb *b, const clb_gemm_args *g) {
     int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
-    return tiles >= b->cus ? 0 : 4;
+    return tiles >= b->cus ? 0 : 6;
 }
 
 static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {

@@ -110,12 +110,13 @@ static const char *hg_def(int v, int undef) {
     const clb_hgemm_variant *h = &clb_hgemm_variants[v];
     if (undef)
         snprintf(hg_defs[v][1], sizeof hg_defs[v][1],
-                 "\n#undef HG_NAME\n#undef HG_BM\n#undef HG_BN\n#undef HG_ST\n#undef HG_WM\n#undef HG_WN\n#undef HG_WAIT\n");
+                 "\n#undef HG_NAME\n#undef HG_BM\n#undef HG_BN\n#undef HG_BK\n#undef HG_ST\n#undef HG_WM\n#undef HG_WN\n"
+                 "#undef HG_NT\n#undef HG_WAIT\n");
     else
         snprintf(hg_defs[v][0], sizeof hg_defs[v][0],
-                 "\n#define HG_NAME %s\n#define HG_BM %d\n#define HG_BN %d\n#define HG_ST %d\n#define HG_WM %d\n"
-                 "#define HG_WN %d\n#define HG_WAIT %d\n",
-                 h->name, h->bm, h->bn, h->st, h->wm, h->wn, h->st - 2);
+                 "\n#define HG_NAME %s\n#define HG_BM %d\n#define HG_BN %d\n#define HG_BK %d\n#define HG_ST %d\n"
+                 "#define HG_WM %d\n#define HG_WN %d\n#define HG_NT %d\n#define HG_WAIT %d\n",
+                 h->name, h->bm, h->bn, h->bk, h->st, h->wm, h->wn, h->nt, h->st - 2);
     return hg_defs[v][undef];
 }
 
