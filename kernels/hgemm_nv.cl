@@ -9,12 +9,14 @@
  *
  * This file is instantiated several times (cl_program.c puts a block of
  * #defines before each copy): HG_NAME, HG_BM x HG_BN block tile, HG_BK
- * K step (32 or 64 halves), HG_ST pipeline stages, HG_WM x HG_WN warp tile,
- * HG_NT work-items (= 32 * warps), HG_WAIT = HG_ST - 2. Local-memory tiles
+ * K step (16, 32 or 64 halves), HG_ST pipeline stages, HG_WM x HG_WN warp tile,
+ * HG_NT work-items (= 32 * warps), HG_WAIT = HG_ST - 2, HG_DB: 0 = fragments
+ * loaded per slice, 1 = double-buffered within a stage, 2 = software-pipelined
+ * across stages (see the main loop). Local-memory tiles
  * have rows of HG_BK halves whose 16-byte chunks are XOR-swizzled (see
- * HG_SW) so that ldmatrix and cp.async are free of bank conflicts. The
- * fragments of the next 16-wide k slice are loaded (ldmatrix) while the
- * current slice is multiplied. Per K step: cp.async
+ * HG_SW) so that ldmatrix and cp.async are free of bank conflicts. With
+ * HG_DB the fragments of the next 16-wide k slice are loaded (ldmatrix)
+ * while the current slice is multiplied (more registers). Per K step: cp.async
  * 16-byte copies global -> local for stage kt + ST - 1 while the tensor cores
  * (ldmatrix.x4 + mma.sync.m16n8k16, f32 accumulate) work on stage kt. */
 #ifndef HG_ONCE
@@ -40,10 +42,13 @@ inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
                  : "+f"((d)[0]), "+f"((d)[1]), "+f"((d)[2]), "+f"((d)[3])                            \
                  : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"(b0), "r"(b1))
 /* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
- * (bk = 32: 4 chunks, XOR (r / 2) % 4; bk = 64: 8 chunks, XOR r % 8) */
+ * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
+ * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
+ * cover all 32 banks */
 #define HG_SW(r, c, bk)                                                                        \
-    ((bk) == 32 ? (uint)(r) * 64u + ((uint)((c) ^ (((r) >> 1) & 3)) << 4)                     \
-                : (uint)(r) * 128u + ((uint)((c) ^ ((r) & 7)) << 4))
+    ((bk) == 16   ? (uint)(r) * 32u + ((uint)((c) ^ (((r) >> 2) & 1)) << 4)                   \
+     : (bk) == 32 ? (uint)(r) * 64u + ((uint)((c) ^ (((r) >> 1) & 3)) << 4)                   \
+                  : (uint)(r) * 128u + ((uint)((c) ^ ((r) & 7)) << 4))
 
 /* f32/f16/bf16 strided matrix -> f16 [R][Kp] (k contiguous, zero for
  * Kc <= k < Kp), per batch z of nz0 x nz1 (dst batch stride R*Kp). 32 x 32
@@ -136,6 +141,61 @@ void HG_NAME(int M, int N, int K, int nz1,
         }                                                                                        \
     } while (0)
 
+#define HG_FRAGS_AT(buf, sa, sb, ks)                                                                 \
+    do {                                                                                             \
+        for (int mi = 0; mi < HG_MI; mi++) {                                                         \
+            int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
+            HG_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, HG_BK));                                        \
+        }                                                                                            \
+        for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
+            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
+            uint t4[4];                                                                              \
+            HG_LDSM4(t4, (sb) + HG_SW(r, c, HG_BK));                                                 \
+            bf[buf][2 * nj][0] = t4[0];                                                              \
+            bf[buf][2 * nj][1] = t4[1];                                                              \
+            bf[buf][2 * nj + 1][0] = t4[2];                                                          \
+            bf[buf][2 * nj + 1][1] = t4[3];                                                          \
+        }                                                                                            \
+    } while (0)
+#if HG_DB == 2
+    /* software-pipelined order (needs an even number of 16-wide k slices
+     * per stage): the fragments of the next slice -- across the stage
+     * boundary too -- are loaded while the current slice multiplies; the
+     * copies for stage kt + ST - 1 are issued after the first slice's MMAs,
+     * and the wait + barrier sit behind the last slice's MMAs. */
+    uint af[2][HG_MI][4], bf[2][HG_NI][2];
+#pragma unroll
+    for (int s = 0; s < HG_ST - 1; s++) {
+        if (s < KT) HG_LOAD(s, s);
+        HG_COMMIT();
+    }
+    HG_WAIT_GROUP(HG_WAIT);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (KT > 0) HG_FRAGS_AT(0, sbase, sbase + HG_A_BYTES, 0);
+    for (int kt = 0; kt < KT; kt++) {
+        const uint sa = sbase + (kt % HG_ST) * HG_STAGE_BYTES, sb = sa + HG_A_BYTES;
+#pragma unroll
+        for (int ks = 0; ks < HG_BK / 16; ks++) {
+            if (ks + 1 < HG_BK / 16) HG_FRAGS_AT((ks + 1) & 1, sa, sb, ks + 1);
+#pragma unroll
+            for (int mi = 0; mi < HG_MI; mi++)
+#pragma unroll
+                for (int ni = 0; ni < HG_NI; ni++)
+                    HG_MMA(acc[mi][ni], af[ks & 1][mi], bf[ks & 1][ni][0], bf[ks & 1][ni][1]);
+            if (ks == 0) {
+                int nt = kt + HG_ST - 1; /* into the stage of tile kt - 1, free since the last barrier */
+                if (nt < KT) HG_LOAD(nt % HG_ST, nt);
+                HG_COMMIT();
+            }
+        }
+        HG_WAIT_GROUP(HG_WAIT);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (kt + 1 < KT) {
+            const uint na = sbase + ((kt + 1) % HG_ST) * HG_STAGE_BYTES;
+            HG_FRAGS_AT(0, na, na + HG_A_BYTES, 0);
+        }
+    }
+#else
 #pragma unroll
     for (int s = 0; s < HG_ST - 1; s++) {
         if (s < KT) HG_LOAD(s, s);
@@ -168,20 +228,30 @@ void HG_NAME(int M, int N, int K, int nz1,
             bf[buf][2 * nj + 1][1] = t4[3];                                                          \
         }                                                                                            \
     } while (0)
+#if HG_DB
         HG_FRAGS(0, 0);
+#endif
 #pragma unroll
         for (int ks = 0; ks < HG_BK / 16; ks++) {
+#if HG_DB
             if (ks + 1 < HG_BK / 16) HG_FRAGS((ks + 1) & 1, ks + 1);
+            const int cur = ks & 1;
+#else
+            HG_FRAGS(0, ks);
+            const int cur = 0;
+#endif
 #pragma unroll
             for (int mi = 0; mi < HG_MI; mi++)
 #pragma unroll
                 for (int ni = 0; ni < HG_NI; ni++)
-                    HG_MMA(acc[mi][ni], af[ks & 1][mi], bf[ks & 1][ni][0], bf[ks & 1][ni][1]);
+                    HG_MMA(acc[mi][ni], af[cur][mi], bf[cur][ni][0], bf[cur][ni][1]);
         }
 #undef HG_FRAGS
     }
+#endif
     HG_WAIT_GROUP(0);
 #undef HG_LOAD
+#undef HG_FRAGS_AT
 
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll

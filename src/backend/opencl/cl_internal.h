@@ -112,7 +112,7 @@ hart_status clb_cache_dir(char *out, size_t n);
 /* f16 tensor-core GEMM variants (kernels/hgemm_nv.cl instances). */
 typedef struct {
     const char *name;
-    int bm, bn, bk, st, wm, wn, nt;
+    int bm, bn, bk, st, wm, wn, nt, db;
 } clb_hgemm_variant;
 extern const clb_hgemm_variant clb_hgemm_variants[];
 extern const int clb_hgemm_nvariants;

@@ -11,17 +11,21 @@ static hart_status check_int(const char *op, int64_t n) {
     return HART_OK;
 }
 
-/* name, block tile bm x bn, k step bk, stages, warp tile wm x wn, work-items
- * (local memory = st * (bm + bn) * bk * 2 bytes <= 48 KiB) */
+/* name, block tile bm x bn, k step bk, stages, warp tile wm x wn, work-items,
+ * fragment mode 0/1/2, see kernels/hgemm_nv.cl (local memory = st * (bm + bn) * bk * 2 bytes <= 48 KiB) */
 const clb_hgemm_variant clb_hgemm_variants[] = {
-    {"nv_hgemm_128x128x32_s3_w8", 128, 128, 32, 3, 64, 32, 256},
-    {"nv_hgemm_128x128x32_s3_w4", 128, 128, 32, 3, 64, 64, 128},
-    {"nv_hgemm_128x256x32_s2_w8", 128, 256, 32, 2, 64, 64, 256},
-    {"nv_hgemm_256x128x32_s2_w8", 256, 128, 32, 2, 64, 64, 256},
-    {"nv_hgemm_128x64x64_s2_w4", 128, 64, 64, 2, 64, 32, 128},
-    {"nv_hgemm_64x128x32_s4_w8", 64, 128, 32, 4, 32, 32, 256},
-    {"nv_hgemm_64x64x32_s4_w4", 64, 64, 32, 4, 32, 32, 128},
-    {"nv_hgemm_128x128x32_s2_w4", 128, 128, 32, 2, 64, 64, 128},
+    {"nv_hgemm_128x128x32_s3_w8", 128, 128, 32, 3, 64, 32, 256, 1},
+    {"nv_hgemm_128x128x32_s3_w4", 128, 128, 32, 3, 64, 64, 128, 1},
+    {"nv_hgemm_128x256x32_s2_w8", 128, 256, 32, 2, 64, 64, 256, 1},
+    {"nv_hgemm_256x128x32_s2_w8", 256, 128, 32, 2, 64, 64, 256, 1},
+    {"nv_hgemm_128x64x64_s2_w4", 128, 64, 64, 2, 64, 32, 128, 1},
+    {"nv_hgemm_64x128x32_s4_w8", 64, 128, 32, 4, 32, 32, 256, 1},
+    {"nv_hgemm_64x64x32_s4_w4", 64, 64, 32, 4, 32, 32, 128, 1},
+    {"nv_hgemm_128x128x32_s2_w4", 128, 128, 32, 2, 64, 64, 128, 1},
+    {"nv_hgemm_128x128x32_s3_w4_p", 128, 128, 32, 3, 64, 64, 128, 2},
+    {"nv_hgemm_128x128x32_s3_w8_p", 128, 128, 32, 3, 64, 32, 256, 2},
+    {"nv_hgemm_128x256x32_s2_w16", 128, 256, 32, 2, 64, 32, 512, 1},
+    {"nv_hgemm_256x128x32_s2_w16", 256, 128, 32, 2, 64, 32, 512, 1},
 };
 const int clb_hgemm_nvariants = (int)(sizeof clb_hgemm_variants / sizeof clb_hgemm_variants[0]);
 
@@ -96,10 +100,11 @@ static hart_status f16_operand(hart_backend *be, clb *b, int R, int K, int nz0, 
     return HART_OK;
 }
 
-/* default variant without tuning: 128x128 tiles when they fill the device */
+/* default variant without tuning: 128x128 tiles (software-pipelined, the
+ * fastest on an H100) when they fill the device, else 64x64 */
 static int hgemm_default(clb *b, const clb_gemm_args *g) {
     int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
-    return tiles >= b->cus ? 0 : 6;
+    return tiles >= b->cus ? 8 : 6;
 }
 
 static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
