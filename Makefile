@@ -17,7 +17,7 @@ PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas
 DEB_PKGS  := build-essential pkg-config libpng-dev libjpeg-dev libopenblas-dev \
              ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpcre2-dev \
              libutf8proc-dev libcjson-dev libcmocka-dev libclblast-dev clang \
-             libclang-rt-14-dev
+             libclang-rt-14-dev python3
 
 # Install missing build dependencies once (stamp file), before anything else.
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -106,12 +106,12 @@ $(BIN): $(CLI_OBJS) $(LIB)
 # Unit and golden tests link the sanitizer build.
 $(BUILD)/tests/%: tests/%.c $(LIB_SAN) $(TEST_SUPPORT_SAN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -Itests -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS)
+	$(CC) $(CFLAGS_SAN) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS)
 # Benchmarks link the optimised build (a static pattern rule, so the
 # sanitizer rule above never wins when the release support objects are new).
 $(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
 
 test: $(BIN) $(UNIT_BINS) $(GOLDEN_BINS)
 	./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- $(sort $(wildcard tests/cli/test_*.sh))

@@ -22,12 +22,29 @@ static int is_file(const char *p) {
 int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *ae) {
     memset(ae, 0, sizeof *ae);
     if (!model || !*model) {
-        fprintf(stderr, "hart %s: no model given (use -m DIR: a release folder with tokenizer/, or the tokenizer folder)\n", cmd);
+        fprintf(stderr, "hart %s: no model given (use -m DIR: a release folder with tokenizer/, the tokenizer folder, "
+                "or a DC-AE folder)\n", cmd);
         return 1;
     }
     if (!is_dir(model)) {
         fprintf(stderr, "hart %s: model folder '%s' does not exist or is not a folder\n", cmd, model);
         return 1;
+    }
+    if (hart_dcae_detect(model)) {
+        snprintf(ae->dir, sizeof ae->dir, "%s", model);
+        char why[256] = "";
+        if (hart_backend_open(device, &ae->be, why, sizeof why)) {
+            fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
+            return 1;
+        }
+        ae->kind = CLI_AE_DCAE;
+        if (hart_dcae_load(ae->be, ae->dir, &ae->dcae)) {
+            fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
+            hart_backend_close(ae->be);
+            ae->be = NULL;
+            return 1;
+        }
+        return 0;
     }
     /* a release folder holds tokenizer/; otherwise the folder itself */
     char sub[4096], cfgp[4200];
@@ -37,7 +54,8 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
     else snprintf(ae->dir, sizeof ae->dir, "%s", model);
     snprintf(cfgp, sizeof cfgp, "%s/config.json", ae->dir);
     if (!is_file(cfgp)) {
-        fprintf(stderr, "hart %s: %s has no config.json (expected a release folder with tokenizer/, or a tokenizer folder)\n",
+        fprintf(stderr, "hart %s: %s has no config.json (expected a release folder with tokenizer/, a tokenizer folder, "
+                "or a DC-AE folder)\n",
                 cmd, model);
         return 1;
     }
@@ -50,7 +68,8 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
     hart_cfg_str_or(cfg, "model_type", "", &mt);
     int hart_kind = !strcmp(mt, "hart_autoencoder") || !strcmp(mt, "hart_autoencoder_with_disc");
     if (!hart_kind) {
-        fprintf(stderr, "hart %s: %s: model_type '%s' is not an autoencoder this build can run (hart_autoencoder*)\n", cmd,
+        fprintf(stderr, "hart %s: %s: model_type '%s' is not an autoencoder this build can run (hart_autoencoder*, "
+                "or a DC-AE: dcae_config.json, model_name dc-ae-*, _class_name AutoencoderDC)\n", cmd,
                 cfgp, mt);
         cJSON_Delete(cfg);
         return 1;
@@ -74,18 +93,25 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
 void cli_ae_close(cli_ae *ae) {
     if (!ae) return;
     hart_vae_free(ae->hart);
+    hart_dcae_free(ae->dcae);
     if (ae->be) hart_backend_close(ae->be);
     memset(ae, 0, sizeof *ae);
 }
 
-int cli_ae_downsample(const cli_ae *ae) { return hart_vae_get_info(ae->hart)->downsample; }
+int cli_ae_is_dcae(const char *model) { return model && is_dir(model) && hart_dcae_detect(model); }
+
+int cli_ae_downsample(const cli_ae *ae) {
+    if (ae->kind == CLI_AE_DCAE) return hart_dcae_get_info(ae->dcae)->ratio;
+    return hart_vae_get_info(ae->hart)->downsample;
+}
 
 int cli_ae_native_side(const cli_ae *ae) {
+    if (ae->kind == CLI_AE_DCAE) return 0;
     const hart_vae_info *I = hart_vae_get_info(ae->hart);
     return I->latent_hw * I->downsample;
 }
 
-int cli_ae_read_image(const char *cmd, const cli_ae *ae, const char *path, int need_native, hart_tensor *x) {
+static int read_image(const char *cmd, const cli_ae *ae, const char *path, int need_native, int pm1, hart_tensor *x) {
     hart_image img;
     memset(x, 0, sizeof *x);
     if (hart_image_read(path, &img)) {
@@ -100,8 +126,10 @@ int cli_ae_read_image(const char *cmd, const cli_ae *ae, const char *path, int n
         return 1;
     }
     if (img.width % ds || img.height % ds) {
-        fprintf(stderr, "hart %s: %s is %dx%d; both sides must be multiples of the model's downsampling factor %d\n", cmd,
-                path, img.width, img.height, ds);
+        fprintf(stderr, "hart %s: %s is %dx%d; both sides must be multiples of the model's %s %d "
+                "(crop or pad the image, e.g. to %dx%d)\n", cmd, path, img.width, img.height,
+                ae->kind == CLI_AE_DCAE ? "compression ratio" : "downsampling factor", ds,
+                img.width / ds > 0 ? img.width / ds * ds : ds, img.height / ds > 0 ? img.height / ds * ds : ds);
         hart_image_free(&img);
         return 1;
     }
@@ -112,8 +140,17 @@ int cli_ae_read_image(const char *cmd, const cli_ae *ae, const char *path, int n
         return 1;
     }
     float *p = x->data;
-    for (int64_t i = 0; i < hart_tensor_numel(x); i++) p[i] = 2.0f * p[i] - 1.0f;
+    if (pm1)
+        for (int64_t i = 0; i < hart_tensor_numel(x); i++) p[i] = 2.0f * p[i] - 1.0f;
     return 0;
+}
+
+int cli_ae_read_image(const char *cmd, const cli_ae *ae, const char *path, int need_native, hart_tensor *x) {
+    return read_image(cmd, ae, path, need_native, 1, x);
+}
+
+int cli_ae_read_image01(const char *cmd, const cli_ae *ae, const char *path, hart_tensor *x) {
+    return read_image(cmd, ae, path, 0, 0, x);
 }
 
 static hart_status to01(const hart_tensor *x, hart_tensor *y) {
@@ -149,6 +186,29 @@ int cli_ae_write_image(const char *cmd, const char *path, const hart_tensor *x, 
             s = hart_image_write(path, &img, NULL, 0, 0);
             hart_image_free(&img);
         }
+    }
+    if (s) {
+        fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
+        return 1;
+    }
+    return 0;
+}
+
+unsigned char *cli_ae_to_rgb8_01(const hart_tensor *x01, int index) {
+    hart_image img;
+    if (hart_image_from_tensor(x01, index, &img)) return NULL;
+    unsigned char *rgb = img.rgb;
+    img.rgb = NULL;
+    hart_image_free(&img);
+    return rgb;
+}
+
+int cli_ae_write_image01(const char *cmd, const char *path, const hart_tensor *x01, int index) {
+    hart_image img;
+    hart_status s = hart_image_from_tensor(x01, index, &img);
+    if (!s) {
+        s = hart_image_write(path, &img, NULL, 0, 0);
+        hart_image_free(&img);
     }
     if (s) {
         fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());

@@ -1,4 +1,5 @@
-/* `hart decode latent.safetensors -m MODEL -o out.png`: latent -> image. */
+/* `hart decode latent.safetensors -m MODEL -o out.png`: latent -> image,
+ * with the HART tokenizer or a DC-AE (optionally tiled). */
 #include <stdio.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/safetensors.h"
+#include "models/dcae_run.h"
 
 /* Tried in this order when --tensor is not given. */
 static const char *const default_names[] = {"gen.final_f_hat", "vae.enc.f", "vae.enc.f_hat_discrete"};
@@ -17,24 +19,78 @@ static void indexed_path(const char *out, int i, char *buf, size_t n) {
     snprintf(buf, n, "%.*s_%d%s", (int)(dot - out), out, i, dot);
 }
 
+/* DC-AE: latent file (hart encode's format) -> image(s) */
+static int decode_dcae(const char *latent, const char *model, const char *device, const char *tname, int tile,
+                       int overlap, const char *out) {
+    cli_ae ae;
+    if (cli_ae_open("decode", model, device, &ae)) return 1;
+    const hart_dcae_info *in = hart_dcae_get_info(ae.dcae);
+    hart_tensor img = {0};
+    int rc = 1;
+    if (hart_dcae_decode_file(ae.dcae, latent, tname, tile, overlap, &img)) {
+        fprintf(stderr, "hart decode: %s\n", hart_errmsg());
+        goto done;
+    }
+    int lh = (int)img.shape[2] / in->ratio, lw = (int)img.shape[3] / in->ratio;
+    int t = tile >= 0 ? tile : hart_dcae_default_tile(ae.dcae, lh, lw);
+    char how[96];
+    if (t > 0 && (t < lh || t < lw))
+        snprintf(how, sizeof how, "tiled: %dx%d latent tiles, overlap %d", t, t, overlap >= 0 ? overlap : t / 4);
+    else
+        snprintf(how, sizeof how, "not tiled");
+    for (int b = 0; b < (int)img.shape[0]; b++) {
+        char path[4200];
+        if (img.shape[0] == 1) snprintf(path, sizeof path, "%s", out);
+        else indexed_path(out, b, path, sizeof path);
+        if (cli_ae_write_image01("decode", path, &img, b)) goto done;
+        printf("wrote %s (DC-AE %s, %s, %lldx%lld, %s)\n", path, in->name, tname ? tname : "latent",
+               (long long)img.shape[3], (long long)img.shape[2], how);
+    }
+    rc = 0;
+done:
+    hart_tensor_free(&img);
+    cli_ae_close(&ae);
+    return rc;
+}
+
 int cmd_decode(int argc, char **argv) {
     const char *out = "out.png", *model = NULL, *device = NULL, *tname = NULL;
+    int tile = -1, overlap = -1;
     const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "out.png"), HART_OPT_MODEL(&model), HART_OPT_DEVICE(&device),
                              {"tensor", 0, HART_ARG_STR, &tname, "NAME",
-                              "latent tensor to decode (default: gen.final_f_hat, else vae.enc.f, else vae.enc.f_hat_discrete)",
+                              "latent tensor to decode (HART default: gen.final_f_hat, else vae.enc.f, else "
+                              "vae.enc.f_hat_discrete; DC-AE default: latent)",
                               NULL, 0, 0, NULL},
+                             {"tile", 0, HART_ARG_INT, &tile, "N",
+                              "DC-AE only: decode in overlapping tiles of NxN latent pixels (0 = whole latent at once; "
+                              "default: automatic, the largest tile whose activations fit in about 2 GB)",
+                              "auto", 0, 1 << 20, NULL},
+                             {"tile-overlap", 0, HART_ARG_INT, &overlap, "N",
+                              "DC-AE only: overlap of neighbouring tiles in latent pixels, blended linearly "
+                              "(default: tile/4; must be < tile)",
+                              "tile/4", 0, 1 << 20, NULL},
                              HART_OPT_END};
     const hart_cmd_spec spec = {
         "decode", "[options] LATENT.safetensors",
-        "Decode a latent [B,z,h,w] with the HART tokenizer's decoder (post_quant_conv + decoder, clamped) to PNG/JPEG. "
+        "Decode a latent to PNG/JPEG with the HART tokenizer or a DC-AE (chosen by MODEL).\n"
+        "HART tokenizer: decodes a latent [B,z,h,w] (post_quant_conv + decoder, clamped). "
         "By default the first present of gen.final_f_hat (a generation's final latent), vae.enc.f (an encoded image: "
         "discrete tokens + continuous residual, i.e. the hybrid reconstruction) and vae.enc.f_hat_discrete (tokens only) "
-        "is decoded. A batch of B > 1 writes OUT_0.png ... OUT_{B-1}.png.",
+        "is decoded.\n"
+        "DC-AE: decodes latent [B,C,h,w] as written by hart encode (divided by latent_scale when present) to "
+        "[h*r, w*r] pixels; large latents are decoded in overlapping tiles (--tile) so that memory stays bounded "
+        "(tiles see less of the image, so the result differs slightly from an untiled decode).\n"
+        "A batch of B > 1 writes OUT_0.png ... OUT_{B-1}.png.",
         opts, 1, 1};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
     if (!model) return hart_args_usage_error(&spec, "--model is required");
+    if (tile > 0 && overlap >= tile)
+        return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
+    if (cli_ae_is_dcae(model)) return decode_dcae(a.pos[0], model, device, tname, tile, overlap, out);
+    if (tile >= 0 || overlap >= 0)
+        return hart_args_usage_error(&spec, "--tile/--tile-overlap apply to DC-AE models only (%s is not one)", model);
 
     hart_safetensors st;
     if (hart_st_open(a.pos[0], &st)) {

@@ -2,27 +2,17 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
 #include "cli/commands.h"
-#include "core/fileio.h"
 #include "core/safetensors.h"
 #include "pipeline/t2i.h"
 
-/* Shared pieces from other areas, used as soon as they are in the tree
- * (transitional guards; drop them once everything is on main). */
-#if __has_include("pipeline/text_encode.h")
-#define HAVE_TEXT_ENCODER 1
-#include "pipeline/text_encode.h"
-#endif
-#if __has_include("io/image.h")
-#define HAVE_IMAGE_API 1
 #include "io/image.h"
-#endif
+#include "pipeline/text_encode.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -71,56 +61,9 @@ bad:
     return 0;
 }
 
-#ifndef HAVE_IMAGE_API
-/* 8-bit PNG with a tEXt "parameters" chunk, written atomically. */
-static hart_status write_png(const char *path, const float *chw, int H, int W, const char *params) {
-    hart_file_writer fw;
-    HART_TRY(hart_file_begin(&fw, path));
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    unsigned char *row = malloc((size_t)W * 3);
-    if (!png || !info || !row) {
-        if (png) png_destroy_write_struct(&png, info ? &info : NULL);
-        free(row);
-        hart_file_abort(&fw);
-        return hart_fail(HART_ENOMEM, "%s: PNG encoder", path);
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        free(row);
-        hart_file_abort(&fw);
-        return hart_fail(HART_EIO, "%s: PNG write failed", path);
-    }
-    png_init_io(png, fw.f);
-    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_text txt;
-    memset(&txt, 0, sizeof txt);
-    txt.compression = PNG_TEXT_COMPRESSION_NONE;
-    txt.key = (char *)"parameters";
-    txt.text = (char *)params;
-    png_set_text(png, info, &txt, 1);
-    png_write_info(png, info);
-    for (int y = 0; y < H; y++) {
-        for (int x = 0; x < W; x++)
-            for (int c = 0; c < 3; c++) {
-                float v = chw[((size_t)c * H + y) * W + x];
-                long q = lrintf((v != v ? 0.0f : v) * 255.0f);
-                row[x * 3 + c] = (unsigned char)(q < 0 ? 0 : q > 255 ? 255 : q);
-            }
-        png_write_row(png, row);
-    }
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    free(row);
-    return hart_file_commit(&fw);
-}
-#endif
-
 /* image `i` of `img` [B,3,H,W] in [0,1] -> file (PNG/JPEG by extension with
- * the shared image API; PNG otherwise), "parameters" metadata */
+ * the shared image API), "parameters" metadata */
 static hart_status save_image(const char *path, const hart_tensor *img, int i, const char *const *kv, int n) {
-#ifdef HAVE_IMAGE_API
     hart_image_text pairs[16];
     for (int k = 0; k < n && k < 16; k++) { pairs[k].key = (char *)kv[2 * k]; pairs[k].value = (char *)kv[2 * k + 1]; }
     char *params = hart_image_params_text(pairs, n < 16 ? n : 16);
@@ -134,14 +77,6 @@ static hart_status save_image(const char *path, const hart_tensor *img, int i, c
     }
     free(params);
     return st;
-#else
-    char params[2048];
-    size_t o = 0;
-    for (int k = 0; k < n && o < sizeof params; k++)
-        o += (size_t)snprintf(params + o, sizeof params - o, "%s%s: %s", k ? "\n" : "", kv[2 * k], kv[2 * k + 1]);
-    int H = (int)img->shape[2], W = (int)img->shape[3];
-    return write_png(path, (const float *)img->data + (size_t)i * 3 * H * W, H, W, params);
-#endif
 }
 
 static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
@@ -195,14 +130,6 @@ int cmd_generate(int argc, char **argv) {
     if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
     if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
     if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
-#ifndef HAVE_TEXT_ENCODER
-    if (prompt) {
-        (void)text_model;
-        fprintf(stderr, "hart generate: text prompts need the Qwen2 text encoder, which is not in this build; "
-                        "use --context FILE\n");
-        return 1;
-    }
-#endif
     int rc = 1;
     hart_status st;
     hart_backend *be = NULL;
@@ -210,10 +137,8 @@ int cmd_generate(int argc, char **argv) {
     hart_safetensors cst, rst;
     int have_c = 0, have_r = 0, own_ctx = 0;
     hart_tensor ctx = {0}, mask = {0}, pos = {0}, *posp = NULL;
-#ifdef HAVE_TEXT_ENCODER
     hart_text_encoder te;
     int have_te = 0;
-#endif
     hart_tensor img = {0};
     o.dump = NULL;
     char why[256] = "";
@@ -245,7 +170,6 @@ int cmd_generate(int argc, char **argv) {
     if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
     int T, D;
     hart_t2i_context_shape(p, &T, &D);
-#ifdef HAVE_TEXT_ENCODER
     if (prompt) { /* text encoder: --text-model, default MODEL/text_encoder */
         char tdir[PATH_MAX];
         if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
@@ -258,7 +182,6 @@ int cmd_generate(int argc, char **argv) {
         posp = &pos;
         ctx_path = "(prompt)";
     }
-#endif
     if (ctx.shape[1] != T || ctx.shape[2] != D) {
         st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", ctx_path,
                        (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
@@ -290,9 +213,7 @@ fail:
 done:
     hart_tensor_free(&img);
     if (own_ctx) { hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); }
-#ifdef HAVE_TEXT_ENCODER
     if (have_te) hart_text_encoder_free(&te);
-#endif
     hart_t2i_free(p);
     if (o.dump) hart_st_writer_free(o.dump);
     if (have_c) hart_st_close(&cst);

@@ -121,7 +121,7 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "hart info: device '%s': %s\n", shown, hart_errmsg());
         return st == HART_EINVAL ? 2 : 1;
     }
-    printf("selected backend for --device %s: %s (%s)\n", shown, be->name, why);
+    printf("selected backend for --device %s: %s\n", shown, why[0] ? why : be->name);
     hart_backend_close(be);
     return 0;
 }

@@ -1,5 +1,5 @@
-/* `hart reconstruct IMAGE -m MODEL -o out.png`: encode + decode, print
- * PSNR / SSIM against the input. */
+/* `hart reconstruct IMAGE -m MODEL -o out.png`: encode + decode with the
+ * HART tokenizer or a DC-AE, print PSNR / SSIM against the input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,24 +8,90 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "io/metrics.h"
+#include "models/dcae_run.h"
+
+static void print_metrics(const char *out, const unsigned char *ra, const unsigned char *rb, int W, int H,
+                          const char *what) {
+    double psnr = hart_psnr_u8(ra, rb, (size_t)W * H * 3), ssim = hart_ssim_rgb8(ra, rb, W, H);
+    printf("wrote %s (%dx%d, %s)\nPSNR %.2f dB  SSIM %.4f\n", out, W, H, what, psnr, ssim);
+}
+
+static int reconstruct_dcae(const char *image, const char *model, const char *device, int tile, int overlap,
+                            const char *out) {
+    cli_ae ae;
+    if (cli_ae_open("reconstruct", model, device, &ae)) return 1;
+    const hart_dcae_info *in = hart_dcae_get_info(ae.dcae);
+    hart_tensor x = {0}, y = {0};
+    unsigned char *ra = NULL, *rb = NULL;
+    int rc = 1;
+    if (cli_ae_read_image01("reconstruct", &ae, image, &x)) goto done;
+    if (hart_dcae_reconstruct(ae.dcae, &x, tile, overlap, &y)) {
+        fprintf(stderr, "hart reconstruct: %s\n", hart_errmsg());
+        goto done;
+    }
+    if (cli_ae_write_image01("reconstruct", out, &y, 0)) goto done;
+    ra = cli_ae_to_rgb8_01(&x, 0);
+    rb = cli_ae_to_rgb8_01(&y, 0);
+    if (!ra || !rb) {
+        fprintf(stderr, "hart reconstruct: out of memory\n");
+        goto done;
+    }
+    int W = (int)x.shape[3], H = (int)x.shape[2], lh = H / in->ratio, lw = W / in->ratio;
+    int t = tile >= 0 ? tile : hart_dcae_default_tile(ae.dcae, lh, lw);
+    char what[256];
+    if (t > 0 && (t < lh || t < lw))
+        snprintf(what, sizeof what, "DC-AE %s, tiled decode: %dx%d latent tiles, overlap %d", in->name, t, t,
+                 overlap >= 0 ? overlap : t / 4);
+    else
+        snprintf(what, sizeof what, "DC-AE %s", in->name);
+    print_metrics(out, ra, rb, W, H, what);
+    rc = 0;
+done:
+    free(ra);
+    free(rb);
+    hart_tensor_free(&x);
+    hart_tensor_free(&y);
+    cli_ae_close(&ae);
+    return rc;
+}
 
 int cmd_reconstruct(int argc, char **argv) {
     const char *out = "out.png", *model = NULL, *device = NULL, *mode = "hybrid";
+    int tile = -1, overlap = -1;
     const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "out.png"), HART_OPT_MODEL(&model), HART_OPT_DEVICE(&device),
                              {"mode", 0, HART_ARG_CHOICE, &mode, "MODE",
-                              "hybrid: decode the encoder's latent (discrete tokens + continuous residual); "
-                              "discrete: decode the tokens only (needs the native image size)",
+                              "HART tokenizer only: hybrid: decode the encoder's latent (discrete tokens + continuous "
+                              "residual); discrete: decode the tokens only (needs the native image size)",
                               "hybrid", 0, 0, "hybrid|discrete"},
+                             {"tile", 0, HART_ARG_INT, &tile, "N",
+                              "DC-AE only: decode in overlapping tiles of NxN latent pixels (0 = whole latent at once; "
+                              "default: automatic, the largest tile whose activations fit in about 2 GB)",
+                              "auto", 0, 1 << 20, NULL},
+                             {"tile-overlap", 0, HART_ARG_INT, &overlap, "N",
+                              "DC-AE only: overlap of neighbouring tiles in latent pixels, blended linearly "
+                              "(default: tile/4; must be < tile)",
+                              "tile/4", 0, 1 << 20, NULL},
                              HART_OPT_END};
     const hart_cmd_spec spec = {
         "reconstruct", "[options] IMAGE",
-        "Encode IMAGE with the HART tokenizer and decode it again; writes the reconstruction and prints PSNR (dB) and "
-        "SSIM against the input (8-bit RGB). Hybrid mode takes any size that is a multiple of the downsampling factor.",
+        "Encode IMAGE with the HART tokenizer or a DC-AE (chosen by MODEL) and decode it again; writes the "
+        "reconstruction and prints PSNR (dB) and SSIM against the input (8-bit RGB). HART hybrid mode takes any size "
+        "that is a multiple of the downsampling factor; a DC-AE any size that is a multiple of its compression ratio "
+        "(32, 64 or 128; other sizes are an error: crop or pad first).",
         opts, 1, 1};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
     if (!model) return hart_args_usage_error(&spec, "--model is required");
+    if (tile > 0 && overlap >= tile)
+        return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
+    if (cli_ae_is_dcae(model)) {
+        if (hart_args_given(&spec, &a, "mode"))
+            return hart_args_usage_error(&spec, "--mode applies to the HART tokenizer only (%s is a DC-AE)", model);
+        return reconstruct_dcae(a.pos[0], model, device, tile, overlap, out);
+    }
+    if (tile >= 0 || overlap >= 0)
+        return hart_args_usage_error(&spec, "--tile/--tile-overlap apply to DC-AE models only (%s is not one)", model);
     int discrete = !strcmp(mode, "discrete");
 
     cli_ae ae;
@@ -58,9 +124,7 @@ int cmd_reconstruct(int argc, char **argv) {
         fprintf(stderr, "hart reconstruct: out of memory\n");
         goto done;
     }
-    int W = (int)x.shape[3], H = (int)x.shape[2];
-    double psnr = hart_psnr_u8(ra, rb, (size_t)W * H * 3), ssim = hart_ssim_rgb8(ra, rb, W, H);
-    printf("wrote %s (%dx%d, %s)\nPSNR %.2f dB  SSIM %.4f\n", out, W, H, mode, psnr, ssim);
+    print_metrics(out, ra, rb, (int)x.shape[3], (int)x.shape[2], mode);
     rc = 0;
 done:
     free(ra);

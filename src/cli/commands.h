@@ -10,6 +10,5 @@ int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
 
 #endif

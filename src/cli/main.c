@@ -21,7 +21,6 @@ static const command commands[] = {
     {"reconstruct", cmd_reconstruct, "image -> latent -> image, prints PSNR/SSIM"},
     {"tokenize", cmd_tokenize, "print the Qwen2 token ids of a text"},
     {"info", cmd_info, "list compute devices and backend settings"},
-    {"bench", cmd_bench, "run micro-benchmarks"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

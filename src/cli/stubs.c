@@ -12,9 +12,7 @@
     }
 STUB(info)
 STUB(generate)
-STUB(batch)
 STUB(encode)
 STUB(decode)
 STUB(reconstruct)
 STUB(tokenize)
-STUB(bench)

@@ -63,6 +63,30 @@ static hart_status parse_json_line(const char *path, int lineno, const char *lin
     return s;
 }
 
+static int by_name(const void *a, const void *b) {
+    const hart_prompt *x = *(const hart_prompt *const *)a, *y = *(const hart_prompt *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* Two prompts with one "name" would write the same file: the second would
+ * be skipped as already rendered. Refuse that up front. */
+static hart_status check_unique_names(const char *path, const hart_prompt_list *l) {
+    int n = 0;
+    const hart_prompt **named = malloc(sizeof *named * (size_t)(l->n ? l->n : 1));
+    if (!named) return hart_fail(HART_ENOMEM, "out of memory");
+    for (int i = 0; i < l->n; i++)
+        if (l->items[i].name) named[n++] = &l->items[i];
+    qsort(named, (size_t)n, sizeof *named, by_name);
+    hart_status s = HART_OK;
+    for (int i = 1; i < n && !s; i++)
+        if (!strcmp(named[i - 1]->name, named[i]->name))
+            s = hart_fail(HART_EFORMAT, "%s:%d: \"name\" \"%s\" is also used on line %d (output files would collide)",
+                          path, named[i - 1]->line > named[i]->line ? named[i - 1]->line : named[i]->line,
+                          named[i]->name, named[i - 1]->line < named[i]->line ? named[i - 1]->line : named[i]->line);
+    free(named);
+    return s;
+}
+
 hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
     memset(out, 0, sizeof *out);
     char *text;
@@ -94,6 +118,7 @@ hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
     }
     free(text);
     if (!s && out->n == 0) s = hart_fail(HART_EFORMAT, "%s: no prompts in the file", path);
+    if (!s) s = check_unique_names(path, out);
     if (s) hart_prompts_free(out);
     return s;
 }

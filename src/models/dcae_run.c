@@ -57,13 +57,18 @@ hart_status hart_dcae_encode_file(hart_dcae *m, const hart_tensor *image01, int 
     return s;
 }
 
-hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, int tile, int overlap, hart_tensor *image01) {
+hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, const char *name, int tile, int overlap,
+                                  hart_tensor *image01) {
     const hart_dcae_info *in = hart_dcae_get_info(m);
     hart_safetensors st;
+    if (!name) name = "latent";
     HART_TRY(hart_st_open(latent_path, &st));
     hart_tensor lat, copy = {0}, dec = {0};
-    hart_status s = hart_st_tensor(&st, "latent", &lat);
-    if (s) s = hart_fail(HART_EFORMAT, "%s: no 'latent' tensor (not a latent file written by hart encode?)", latent_path);
+    hart_status s = hart_st_find(&st, name) ? hart_st_tensor(&st, name, &lat) : HART_EFORMAT;
+    if (s) s = hart_fail(HART_EFORMAT, "%s: no '%s' tensor%s", latent_path, name,
+                         strcmp(name, "latent") ? "" : " (not a latent file written by hart encode?)");
+    if (!s && lat.dtype != HART_F32 && lat.dtype != HART_F16 && lat.dtype != HART_BF16)
+        s = hart_fail(HART_EFORMAT, "%s: '%s' is %s, expected a float tensor", latent_path, name, hart_dtype_name(lat.dtype));
     float scale = 1.0f;
     if (!s && hart_st_find(&st, "latent_scale")) {
         hart_tensor sc;
@@ -74,13 +79,21 @@ hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, int til
         if (!s && !(scale > 0) )
             s = hart_fail(HART_EFORMAT, "%s: 'latent_scale' must be positive", latent_path);
     }
-    if (!s && (lat.ndim != 4 || lat.shape[1] != in->latent_channels)) {
+    int dbl = !s && lat.ndim == 4 && in->enc_out_channels != in->latent_channels && lat.shape[1] == in->enc_out_channels;
+    if (!s && (lat.ndim != 4 || (lat.shape[1] != in->latent_channels && !dbl) || lat.shape[0] < 1 || lat.shape[2] < 1 ||
+               lat.shape[3] < 1)) {
         char sh[96];
-        s = hart_fail(HART_EINVAL, "%s: latent has shape %s but model '%s' expects [B,%d,h,w]", latent_path,
+        s = hart_fail(HART_EINVAL, "%s: '%s' has shape %s but model '%s' expects [B,%d,h,w]", latent_path, name,
                       hart_shape_str(&lat, sh, sizeof sh), in->name, in->latent_channels);
     }
     if (!s) s = hart_tensor_new(NULL, HART_F32, 4, lat.shape, &copy);
     if (!s) s = hart_tensor_read_f32(&lat, copy.data);
+    if (!s && dbl) { /* keep the first latent_channels channels of each batch entry */
+        int64_t B = copy.shape[0], hw = copy.shape[2] * copy.shape[3], C = copy.shape[1], c = in->latent_channels;
+        float *d = copy.data;
+        for (int64_t b = 1; b < B; b++) memmove(d + b * c * hw, d + b * C * hw, sizeof(float) * (size_t)(c * hw));
+        copy.shape[1] = c;
+    }
     hart_st_close(&st);
     if (!s && scale != 1.0f) s = op_scale(&copy, &copy, 1.0f / scale, 0.0f);
     if (!s) {

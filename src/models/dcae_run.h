@@ -16,10 +16,13 @@
  * compression ratio (clear error otherwise). */
 hart_status hart_dcae_encode_file(hart_dcae *m, const hart_tensor *image01, int scaled, const char *out_path);
 
-/* latent file -> image01 (new host tensor, clamped to [0,1]). tile < 0: the
- * default tile for this size (hart_dcae_default_tile), 0: no tiling;
- * overlap < 0: tile / 4. */
-hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, int tile, int overlap, hart_tensor *image01);
+/* latent file -> image01 (new host tensor, clamped to [0,1]). name: the
+ * tensor to decode (NULL = "latent"); "latent_scale" is undone when present.
+ * A double latent (2·latent_channels, as a double_latent encoder writes)
+ * decodes its first half. tile < 0: the default tile for this size
+ * (hart_dcae_default_tile), 0: no tiling; overlap < 0: tile / 4. */
+hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, const char *name, int tile, int overlap,
+                                  hart_tensor *image01);
 
 /* image01 -> encode -> decode -> image01 (new host tensor). */
 hart_status hart_dcae_reconstruct(hart_dcae *m, const hart_tensor *image01, int tile, int overlap, hart_tensor *out01);

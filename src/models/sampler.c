@@ -113,11 +113,9 @@ void hart_gumbel_softmax(float *probs, const float *logits, int V, float scale, 
 }
 
 /* ---- random draws ----
- * Everything random goes through these two functions. With the project's
- * counter-based Philox (core/rng.h) in the tree they use it (stream =
- * (image, site, step), index = element); until then a splitmix64 hash of the
- * same key (transitional guard; drop once rng.h is on main). */
-#if __has_include("core/rng.h")
+ * Everything random goes through these two functions: the project's
+ * counter-based Philox (core/rng.h), stream = (image, site, step), index =
+ * element, so a draw depends only on its key, never on batch or backend. */
 #include "core/rng.h"
 
 double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
@@ -127,27 +125,3 @@ double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t s
 float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
     return hart_rng_normal_at(seed, hart_rng_stream(image, site & 0xffff, step & 0xffff), index);
 }
-#else
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t draw64(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
-    uint64_t stream = ((uint64_t)image << 32) | ((uint64_t)(site & 0xffff) << 16) | (step & 0xffff);
-    return mix64(mix64(mix64(seed) ^ stream) ^ index);
-}
-
-double hart_gen_uniform(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
-    return (double)(draw64(seed, image, site, step, index) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-float hart_gen_normal(uint64_t seed, uint32_t image, uint32_t site, uint32_t step, uint64_t index) {
-    /* Box-Muller on two independent uniforms */
-    double u1 = hart_gen_uniform(seed, image, site, step, 2 * index);
-    double u2 = hart_gen_uniform(seed, image, site, step, 2 * index + 1);
-    return (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2));
-}
-#endif

@@ -43,7 +43,9 @@ static hart_status manifest_append(const char *path, int64_t index, const char *
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddStringToObject(o, "file", file);
-    cJSON_AddNumberToObject(o, "seed", (double)seed);
+    char seed_text[32]; /* as an exact integer: a double would round seeds above 2^53 */
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
+    cJSON_AddRawToObject(o, "seed", seed_text);
     cJSON_AddStringToObject(o, "prompt", prompt);
     char *line = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -91,7 +93,7 @@ hart_status hart_batch_run(const hart_prompt_list *prompts, const hart_batch_opt
             }
             s = render(ctx, p->prompt, seed, index, path);
             if (s) { hart_fail_ctx(s, "image %lld (prompt on line %d)", (long long)index, p->line); break; }
-            s = manifest_append(manifest_path, index, file, seed, p->prompt);
+            if (!manifest_has(manifest, file)) s = manifest_append(manifest_path, index, file, seed, p->prompt);
             st.rendered++;
         }
     }

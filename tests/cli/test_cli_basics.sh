@@ -38,7 +38,7 @@ expect 2 "option '--device' needs a value" -- info --device
 expect 2 "unexpected argument 'extra'" -- info extra
 # every subcommand answers --help with its own usage line (exit 0), or is a
 # stub in this build (exit 1, "not available")
-for c in generate batch encode decode reconstruct tokenize bench; do
+for c in generate batch encode decode reconstruct tokenize; do
     "$H" "$c" --help >"$tmp/out" 2>&1; rc=$?
     if [ $rc -eq 0 ] && grep -q "usage: hart $c" "$tmp/out"; then echo "ok: hart $c --help"
     elif [ $rc -eq 1 ] && grep -q "not available" "$tmp/out"; then echo "ok: hart $c is a stub in this build"

@@ -1,6 +1,8 @@
 #!/bin/sh
-# hart generate: flag errors, bad inputs, and (when the tokenizer is in the
-# build) a replayed golden run that must write both PNGs and the trace.
+# hart generate: flag errors, bad inputs, a prompt run with the bundled demo
+# model (CPU and, when available, OpenCL: same image), and a replayed golden
+# run that must write both PNGs (<= 1 level from the reference's PNGs) and
+# the trace, on CPU and OpenCL.
 BIN=${HART_BIN:-bin/hart}
 G=${HART_GOLDEN:-../shared/golden}/hart-tiny-a
 T=$(mktemp -d)
@@ -23,29 +25,64 @@ expect 2 "exclusive" "$BIN" generate -m m --context c -p hi
 expect 1 "nope.safetensors" "$BIN" generate -m "$G" --context "$T/nope.safetensors" -o "$T/a.png"
 printf 'not a safetensors file' > "$T/bad.safetensors"
 expect 1 "bad.safetensors" "$BIN" generate -m "$G" --context "$T/bad.safetensors" -o "$T/a.png"
-# text path with the bundled demo model (when the text encoder is in the build)
+MAXDIFF="python3 tests/cli/png_maxdiff.py"
+command -v python3 >/dev/null 2>&1 || MAXDIFF=
+# OpenCL half: when `hart info -d opencl` finds a device (PoCL here)
+CL=
+if "$BIN" info -d opencl >/dev/null 2>&1; then CL=1; else echo "no OpenCL device (hart info -d opencl failed): OpenCL runs skipped"; fi
+# text path with the bundled demo model (default --text-model MODEL/text_encoder)
 D=models/hart-tiny-demo
 if [ -d "$D/text_encoder" ]; then
-  "$BIN" generate -m "$D" -p "a red cube on a table" --seed 5 -o "$T/p.png" 2>"$T/err"; rc=$?
-  if [ $rc != 0 ] && grep -q "not in this build" "$T/err"; then
-    echo "text encoder not in this build; skipping the prompt run"
-  else
-    [ $rc = 0 ] || fail "prompt run failed: $(cat "$T/err")"
-    [ -s "$T/p.png" ] || fail "prompt image not written"
-    grep -q "a red cube on a table" "$T/p.png" || fail "prompt not in the PNG metadata"
-    expect 1 "tokenizer.json" "$BIN" generate -m "$D" -p "x" --text-model "$T" -o "$T/q.png"
+  expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -o "$T/p.png"
+  [ -s "$T/p.png" ] || fail "prompt image not written"
+  grep -q "a photo of a cat" "$T/p.png" || fail "prompt not in the PNG metadata"
+  expect 1 "tokenizer.json" "$BIN" generate -m "$D" -p "x" --text-model "$T" -o "$T/q.png"
+  # the same text encoder named with --text-model: same image (0 levels)
+  expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt.png" --device cpu
+  if [ -n "$MAXDIFF" ]; then
+    d=$($MAXDIFF "$T/pt.png" "$T/p.png") || fail "png compare failed: $d"
+    [ "$d" -eq 0 ] || fail "--text-model run differs from the default text encoder's by $d levels"
+  fi
+  if [ -n "$CL" ]; then
+    # same seed on OpenCL: same sampled tokens, pixels within 1 level (measured 0)
+    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -o "$T/p_cl.png" --device opencl
+    # text encoder, transformer and decoder all on OpenCL, --text-model given
+    expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt_cl.png" --device opencl
+    if [ -n "$MAXDIFF" ]; then
+      d=$($MAXDIFF "$T/p.png" "$T/p_cl.png") || fail "png compare failed: $d"
+      [ "$d" -le 1 ] || fail "prompt run: OpenCL image differs from CPU by $d levels"
+      d=$($MAXDIFF "$T/pt.png" "$T/pt_cl.png") || fail "png compare failed: $d"
+      [ "$d" -le 1 ] || fail "--text-model run: OpenCL image differs from CPU by $d levels"
+    fi
   fi
 fi
 [ -d "$G" ] || { echo "golden set not found; skipping runs"; exit 0; }
 expect 1 "llm" "$BIN" generate -m "$T" --context "$G/golden.safetensors" -o "$T/a.png"
-"$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
-  --dump "$T/trace.safetensors" -o "$T/img.png" 2>"$T/err"; rc=$?
-if [ $rc != 0 ] && grep -q "not in this build" "$T/err"; then
-  echo "tokenizer not in this build; skipping the replayed run"; exit 0
-fi
-[ $rc = 0 ] || fail "replayed run failed: $(cat "$T/err")"
+expect 0 "" "$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
+  --dump "$T/trace.safetensors" -o "$T/img.png"
 [ -s "$T/img_0.png" ] && [ -s "$T/img_1.png" ] || fail "images not written"
 [ -s "$T/trace.safetensors" ] || fail "trace not written"
 grep -q "parameters" "$T/img_0.png" || fail "no parameters text chunk"
 ls "$T" | grep -q tmp && fail "temporary files left behind"
+# replayed images vs the reference's 8-bit copies: <= 1 level (golden README; measured 1 and 0)
+if [ -n "$MAXDIFF" ]; then
+  for i in 0 1; do
+    d=$($MAXDIFF "$T/img_$i.png" "$G/gen_image_$i.png") || fail "png compare failed: $d"
+    [ "$d" -le 1 ] || fail "replayed img_$i.png differs from gen_image_$i.png by $d levels"
+  done
+fi
+if [ -n "$CL" ]; then
+  # replay on OpenCL: same PNGs as CPU within 1 level (measured 0)
+  expect 0 "" "$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
+    -o "$T/cl.png" --device opencl
+  if [ -n "$MAXDIFF" ]; then
+    for i in 0 1; do
+      d=$($MAXDIFF "$T/cl_$i.png" "$T/img_$i.png") || fail "png compare failed: $d"
+      [ "$d" -le 1 ] || fail "replay --device opencl: image $i differs from CPU by $d levels"
+      d=$($MAXDIFF "$T/cl_$i.png" "$G/gen_image_$i.png") || fail "png compare failed: $d"
+      [ "$d" -le 1 ] || fail "replay --device opencl: image $i differs from gen_image_$i.png by $d levels"
+    done
+  fi
+fi
+[ -n "$MAXDIFF" ] || echo "python3 not found: pixel comparisons skipped"
 echo "ok"

@@ -346,11 +346,11 @@ static void test_files(void **st) {
     assert_int_equal(hart_st_tensor(&ls, "latent", &lat), HART_OK);
     assert_true(golden_compare(&gs, "latent", &lat) <= TOL);
     hart_st_close(&ls);
-    assert_int_equal(hart_dcae_decode_file(m, lp, -1, -1, &out), HART_OK);
+    assert_int_equal(hart_dcae_decode_file(m, lp, NULL, -1, -1, &out), HART_OK);
     assert_true(golden_compare(&gs, "decoded_image", &out) <= TOL);
     assert_int_equal(hart_dcae_reconstruct(m, &img, 0, 0, &rec), HART_OK);
     assert_true(golden_compare(&gs, "decoded_image", &rec) <= TOL);
-    assert_int_equal(hart_dcae_decode_file(m, "/nonexistent.safetensors", 0, 0, &out), HART_EIO);
+    assert_int_equal(hart_dcae_decode_file(m, "/nonexistent.safetensors", NULL, 0, 0, &out), HART_EIO);
     hart_tensor_free(&out); hart_tensor_free(&rec);
     unlink(lp);
     hart_dcae_free(m);
@@ -371,7 +371,7 @@ static void test_files(void **st) {
     const float *a = lat.data, *b = glat.data;
     for (int64_t i = 0; i < hart_tensor_numel(&glat); i++) assert_float_equal(a[i], b[i] * 0.41407f, 1e-4 * (1 + fabsf(b[i])));
     hart_st_close(&ls);
-    assert_int_equal(hart_dcae_decode_file(m, lp, 0, 0, &out), HART_OK);
+    assert_int_equal(hart_dcae_decode_file(m, lp, NULL, 0, 0, &out), HART_OK);
     hart_tensor dec;
     assert_int_equal(hart_st_tensor(&gs, "decoded", &dec), HART_OK);
     float *o = out.data;

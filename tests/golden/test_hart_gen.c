@@ -21,6 +21,7 @@
 #include "models/sampler.h"
 #include "pipeline/t2i.h"
 #include "support/golden.h"
+#include "support/test_backends.h"
 
 /* Every HART generation set under the golden root (hart-tiny-a and any
  * other folder with llm/ and golden.safetensors). */
@@ -65,9 +66,13 @@ static hart_status replay_noise(void *ctx, int draw, int64_t rows, int64_t cols,
     return hart_tensor_read_f32(&t, out);
 }
 
-static void run_transformer_and_head(const char *dir) {
+static test_backends TB;
+
+/* Model level on backend `be`: golden inputs are uploaded to it, results read
+ * back for the host-side guidance mix and the comparisons. */
+static void run_transformer_and_head(const char *dir, hart_backend *be) {
     char p[1200];
-    printf("set %s\n", dir);
+    printf("set %s, backend %s\n", dir, be->name);
     hart_safetensors g;
     snprintf(p, sizeof p, "%s/golden.safetensors", dir);
     must(hart_st_open(p, &g));
@@ -90,7 +95,7 @@ static void run_transformer_and_head(const char *dir) {
 
     hart_transformer *tf;
     snprintf(p, sizeof p, "%s/llm", dir);
-    must(hart_tf_load(hart_backend_cpu(), p, V, Z, &tf));
+    must(hart_tf_load(be, p, V, Z, &tf));
     const hart_tf_config *c = hart_tf_get_config(tf);
     hart_tensor ctx, mask, pos;
     must(hart_st_tensor(&g, "gen.context", &ctx));
@@ -103,23 +108,26 @@ static void run_transformer_and_head(const char *dir) {
     for (int si = 0; si < S; si++) {
         int l = si == 0 ? c->ctx_tokens : c->patch_nums[si] * c->patch_nums[si];
         hart_tensor x, logits;
-        must(hart_tensor_new4(NULL, HART_F32, &x, 3, N, l, C, 0));
-        must(hart_tensor_new4(NULL, HART_F32, &logits, 3, N, l, V, 0));
+        must(hart_tensor_new4(be, HART_F32, &x, 3, N, l, C, 0));
+        must(hart_tensor_new4(be, HART_F32, &logits, 3, N, l, V, 0));
         hart_tensor_free(&hidden);
-        must(hart_tensor_new4(NULL, HART_F32, &hidden, 3, N, l, C, 0));
+        must(hart_tensor_new4(be, HART_F32, &hidden, 3, N, l, C, 0));
         if (si == 0) must(hart_tf_first_input(tf, &x));
         else {
             char nm[64];
             snprintf(nm, sizeof nm, "gen.si%d.next_input", si - 1);
-            hart_tensor ni;
+            hart_tensor ni, nid;
             must(hart_st_tensor(&g, nm, &ni));
-            must(hart_tf_embed_next(tf, si, &ni, &x));
+            must(hart_tensor_to(be, &ni, &nid));
+            must(hart_tf_embed_next(tf, si, &nid, &x));
+            hart_tensor_free(&nid);
         }
         must(hart_tf_forward(tf, si, &x, &hidden, &logits));
         int lo = si == 0 ? 1 : l, off = si == 0 ? l - 1 : 0;
-        hart_tensor mix;
+        hart_tensor mix, lh;
         must(hart_tensor_new4(NULL, HART_F32, &mix, 3, B, lo, V, 0));
-        float *L = logits.data, *M = mix.data;
+        must(hart_tensor_to(NULL, &logits, &lh));
+        float *L = lh.data, *M = mix.data;
         double t = hart_cfg_ramp(cfg, si, S);
         for (int b = 0; b < B; b++)
             hart_cfg_mix(M + (size_t)b * lo * V, L + ((size_t)b * l + off) * V, L + ((size_t)(b + B) * l + off) * V,
@@ -130,6 +138,7 @@ static void run_transformer_and_head(const char *dir) {
         if (e > worst) worst = e;
         hart_tensor_free(&x);
         hart_tensor_free(&logits);
+        hart_tensor_free(&lh);
         hart_tensor_free(&mix);
     }
     /* last scale: diffusion condition from golden indices */
@@ -138,26 +147,29 @@ static void run_transformer_and_head(const char *dir) {
     snprintf(nm, sizeof nm, "gen.si%d.idx", S - 1);
     hart_tensor idx;
     must(hart_st_tensor(&g, nm, &idx));
-    hart_tensor codes, cond;
+    hart_tensor codes, codes_d, cond;
     must(hart_tensor_new4(NULL, HART_F32, &codes, 3, B, l, Z, 0));
     must(op_embedding(&codes, &codebook, &idx));
-    must(hart_tensor_new4(NULL, HART_F32, &cond, 3, N, l, C, 0));
-    must(hart_tf_diff_cond(tf, &hidden, &codes, &cond));
+    must(hart_tensor_to(be, &codes, &codes_d));
+    must(hart_tensor_new4(be, HART_F32, &cond, 3, N, l, C, 0));
+    must(hart_tf_diff_cond(tf, &hidden, &codes_d, &cond));
     hart_tensor cond2;
     must(hart_tensor_reshape(&cond, 2, (int64_t[]){(int64_t)N * l, C}, &cond2));
     double e = golden_compare(&g, "gen.diff.cond", &cond2);
     if (e > worst) worst = e;
     /* diffusion head with replayed noise; condition from golden to isolate it */
     hart_diffhead *dh;
-    must(hart_diff_load(hart_backend_cpu(), hart_tf_checkpoint(tf), "diffloss.", Z, C, c->diff_width, c->diff_depth,
+    must(hart_diff_load(be, hart_tf_checkpoint(tf), "diffloss.", Z, C, c->diff_width, c->diff_depth,
                         c->sampling_steps, &dh));
-    hart_tensor gcond, out;
+    hart_tensor gcond, gcond_d, out_d, out;
     must(hart_st_tensor(&g, "gen.diff.cond", &gcond));
-    must(hart_tensor_new4(NULL, HART_F32, &out, 2, (int64_t)N * l, Z, 0, 0));
+    must(hart_tensor_to(be, &gcond, &gcond_d));
+    must(hart_tensor_new4(be, HART_F32, &out_d, 2, (int64_t)N * l, Z, 0, 0));
     replay_ctx rc = {&g};
     hart_noise_source ns = {replay_noise, &rc};
-    must(hart_diff_sample(dh, &gcond, hart_cfg_ramp(cfg, S - 1, S), 1.0f, &ns, &out));
-    e = golden_compare(&g, "gen.diff.out", &out);
+    must(hart_diff_sample(dh, &gcond_d, hart_cfg_ramp(cfg, S - 1, S), 1.0f, &ns, &out_d));
+    e = golden_compare(&g, "gen.diff.out", &out_d);
+    must(hart_tensor_to(NULL, &out_d, &out));
     if (e > worst) worst = e;
     /* final f_hat = f_hat after scale S-2 + (codes + residual) as a map */
     hart_tensor fh, ff;
@@ -172,8 +184,9 @@ static void run_transformer_and_head(const char *dir) {
                     FH[((size_t)b * Z + z) * l + t] + (CD[((size_t)b * l + t) * Z + z] + O[((size_t)b * l + t) * Z + z]);
     e = golden_compare(&g, "gen.final_f_hat", &ff);
     if (e > worst) worst = e;
-    printf("worst rel err %.3g\n", worst);
-    hart_tensor_free(&ff); hart_tensor_free(&out); hart_tensor_free(&cond); hart_tensor_free(&codes);
+    printf("worst rel err %.3g (%s)\n", worst, be->name);
+    hart_tensor_free(&ff); hart_tensor_free(&out); hart_tensor_free(&out_d); hart_tensor_free(&gcond_d);
+    hart_tensor_free(&cond); hart_tensor_free(&codes); hart_tensor_free(&codes_d);
     hart_tensor_free(&hidden);
     hart_diff_free(dh);
     hart_tf_free(tf);
@@ -183,11 +196,11 @@ static void run_transformer_and_head(const char *dir) {
 }
 
 /* Whole pipeline in replay mode; every recorded gen.* tensor is compared. */
-static int run_pipeline(const char *dir) {
+static int run_pipeline(const char *dir, hart_backend *be) {
     char p[1200];
-    printf("set %s\n", dir);
+    printf("set %s, backend %s\n", dir, be->name);
     hart_t2i *pl;
-    if (hart_t2i_load(hart_backend_cpu(), dir, &pl) != HART_OK) {
+    if (hart_t2i_load(be, dir, &pl) != HART_OK) {
         printf("pipeline not loadable (%s); skipped\n", hart_errmsg());
         return 0;
     }
@@ -230,7 +243,7 @@ static int run_pipeline(const char *dir) {
             if (e > worst) worst = e;
         }
     }
-    printf("pipeline worst rel err %.3g\n", worst);
+    printf("pipeline worst rel err %.3g (%s)\n", worst, be->name);
     hart_tensor_free(&img);
     hart_st_close(&tr);
     hart_st_close(&g);
@@ -245,15 +258,29 @@ static void test_transformer_and_head(void **state) {
     char dirs[16][1024];
     int n = hart_sets(dirs, 16);
     if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
-    for (int i = 0; i < n; i++) run_transformer_and_head(dirs[i]);
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < TB.n; b++) run_transformer_and_head(dirs[i], TB.be[b]);
 }
 
 static void test_pipeline(void **state) {
     (void)state;
     char dirs[16][1024];
     int n = hart_sets(dirs, 16), ran = 0;
-    for (int i = 0; i < n; i++) ran += run_pipeline(dirs[i]);
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < TB.n; b++) ran += run_pipeline(dirs[i], TB.be[b]);
     if (!ran) skip();
+}
+
+static int setup(void **state) {
+    (void)state;
+    test_backends_open(&TB);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    test_backends_close(&TB);
+    return 0;
 }
 
 int main(void) {
@@ -261,5 +288,5 @@ int main(void) {
         cmocka_unit_test(test_transformer_and_head),
         cmocka_unit_test(test_pipeline),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

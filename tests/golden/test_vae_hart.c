@@ -1,6 +1,9 @@
 /* HART tokenizer vs the golden run of the original PyTorch code
  * (hart-tiny-a): AR helpers (embed_indices, next_scale) over the recorded
- * generation, decoder, encoder, quantizer; plus error handling. */
+ * generation, decoder, encoder, quantizer; plus error handling. Every
+ * check runs on each backend of $HART_TEST_DEVICES (default "cpu,opencl";
+ * one that does not open is skipped with the reason printed): float tensors
+ * within max|a-b|/max|b| <= 1e-4, indices exactly. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,45 +15,61 @@
 #include <cmocka.h>
 
 #include "support/golden.h"
+#include "support/test_backends.h"
 #include "models/vae_hart.h"
+#include "core/checkpoint.h"
+#include "core/safetensors.h"
 
 #define TOL 1e-4
 
 static hart_safetensors g_st;
+static test_backends TB;
+static hart_vae *g_vaes[TEST_MAX_BACKENDS];
+/* the backend the current check runs on */
 static hart_vae *g_vae;
-static hart_backend *g_be; /* $HART_VAE_TEST_DEVICE (e.g. opencl), default cpu */
+static hart_backend *g_be;
+static int g_loaded;
+static const char *g_skip = "golden data not found";
 
 static int setup(void **state) {
     (void)state;
     char p[1024];
     if (!golden_available()) return 0;
     if (hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &g_st)) return -1;
-    const char *dev = getenv("HART_VAE_TEST_DEVICE");
-    char why[256];
-    if (hart_backend_open(dev && *dev ? dev : "cpu", &g_be, why, sizeof why)) {
-        printf("backend: %s\n", hart_errmsg());
-        return -1;
-    }
-    printf("backend: %s\n", g_be->name);
-    if (hart_vae_load(g_be, golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vae)) {
-        printf("load failed: %s\n", hart_errmsg());
-        return -1;
-    }
+    test_backends_open(&TB);
+    if (!TB.n) { g_skip = "no backend of $HART_TEST_DEVICES opened"; return 0; }
+    for (int b = 0; b < TB.n; b++)
+        if (hart_vae_load(TB.be[b], golden_path("hart-tiny-a/tokenizer", p, sizeof p), &g_vaes[b])) {
+            printf("load failed on %s: %s\n", TB.spec[b], hart_errmsg());
+            return -1;
+        }
+    g_loaded = 1;
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    hart_vae_free(g_vae);
+    for (int b = 0; b < TB.n; b++) hart_vae_free(g_vaes[b]);
     if (g_st.map) hart_st_close(&g_st);
-    if (g_be) hart_backend_close(g_be);
+    test_backends_close(&TB);
     return 0;
 }
 
-#define NEED_GOLDEN()                                                      \
-    do {                                                                   \
-        if (!g_vae) { printf("golden data not found: skipped\n"); skip(); } \
-    } while (0)
+/* Run check `fn` once per backend (g_be / g_vae set for it). */
+static void each_backend(void (*fn)(void)) {
+    if (!g_loaded) { printf("%s: skipped\n", g_skip); skip(); }
+    for (int b = 0; b < TB.n; b++) {
+        g_be = TB.be[b];
+        g_vae = g_vaes[b];
+        printf("backend %s (%s):\n", TB.spec[b], g_be->name);
+        fn();
+    }
+}
+
+#define EACH_BACKEND(name)                                  \
+    static void name##_on(void);                            \
+    static void name(void **st) { (void)st; each_backend(name##_on); } \
+    static void name##_on(void)
 
 static hart_tensor gold(const char *fmt, ...) {
     char name[128];
@@ -70,9 +89,7 @@ static hart_tensor newf(int nd, int64_t a, int64_t b, int64_t c, int64_t d) {
     return t;
 }
 
-static void test_info(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_info) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     assert_int_equal(I->z_channels, 8);
     assert_int_equal(I->vocab_size, 1024);
@@ -84,9 +101,7 @@ static void test_info(void **st) {
 }
 
 /* The generation loop's tokenizer side, replaying the recorded indices. */
-static void test_ar_helpers(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_ar_helpers) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     int S = I->n_scales, z = I->z_channels, HW = I->latent_hw;
     hart_tensor idx0 = gold("gen.si0.idx");
@@ -134,9 +149,7 @@ static void test_ar_helpers(void **st) {
     hart_tensor_free(&f_hat);
 }
 
-static void test_decode(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_decode) {
     hart_tensor f = gold("vae.enc.f");
     hart_tensor img = newf(4, 1, 3, 32, 32);
     assert_int_equal(hart_vae_decode(g_vae, &f, &img), HART_OK);
@@ -146,21 +159,35 @@ static void test_decode(void **st) {
     hart_tensor_free(&img);
 }
 
-static void test_encode(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_encode) {
     hart_tensor x = gold("vae.input_image");
     hart_tensor in = newf(4, 1, 3, 32, 32), f = newf(4, 1, 8, 8, 8);
     for (int64_t i = 0; i < hart_tensor_numel(&x); i++) ((float *)in.data)[i] = 2 * ((const float *)x.data)[i] - 1;
     assert_int_equal(hart_vae_encode(g_vae, &in, &f), HART_OK);
     assert_true(golden_compare(&g_st, "vae.enc.f", &f) <= TOL);
+    /* the whole chain image -> indices: quantizing OUR latent (not the
+     * golden one) must give exactly the recorded indices */
+    const hart_vae_info *I = hart_vae_get_info(g_vae);
+    hart_tensor idx[HART_MAX_SCALES];
+    for (int k = 0; k < I->n_scales; k++)
+        assert_int_equal(hart_tensor_new4(NULL, HART_I64, &idx[k], 2, 1, I->patch_nums[k] * I->patch_nums[k], 0, 0), HART_OK);
+    hart_tensor res = newf(3, 1, 64, 8, 0), fh = newf(4, 1, 8, 8, 8);
+    printf("  (quantizing the encoder's own latent)\n");
+    assert_int_equal(hart_vae_quantize(g_vae, &f, idx, &res, &fh), HART_OK);
+    for (int k = 0; k < I->n_scales; k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "vae.enc.idx.%d", k);
+        assert_int_equal(golden_compare_idx(&g_st, nm, &idx[k]), 0);
+        hart_tensor_free(&idx[k]);
+    }
+    assert_true(golden_compare(&g_st, "vae.enc.residual", &res) <= TOL);
+    hart_tensor_free(&res);
+    hart_tensor_free(&fh);
     hart_tensor_free(&in);
     hart_tensor_free(&f);
 }
 
-static void test_quantize(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_quantize) {
     const hart_vae_info *I = hart_vae_get_info(g_vae);
     hart_tensor f = gold("vae.enc.f");
     hart_tensor idx[HART_MAX_SCALES];
@@ -180,10 +207,10 @@ static void test_quantize(void **st) {
     hart_tensor_free(&fh);
 }
 
-static void test_bad_args(void **st) {
-    (void)st;
-    NEED_GOLDEN();
-    hart_tensor f_hat = newf(4, 1, 8, 8, 8), h = newf(4, 1, 8, 2, 2), nx = newf(4, 1, 8, 2, 2);
+EACH_BACKEND(test_bad_args) {
+    hart_tensor f_hat, h = newf(4, 1, 8, 2, 2), nx = newf(4, 1, 8, 2, 2);
+    /* f_hat on the tokenizer's backend, so each call fails for the reason named */
+    assert_int_equal(hart_tensor_new4(g_be, HART_F32, &f_hat, 4, 1, 8, 8, 8), HART_OK);
     /* wrong h size for scale 0, bad scale, missing next_input, wrong next size */
     assert_int_equal(hart_vae_next_scale(g_vae, 0, &f_hat, &h, &nx), HART_EINVAL);
     assert_int_equal(hart_vae_next_scale(g_vae, 6, &f_hat, &h, &nx), HART_EINVAL);
@@ -205,9 +232,7 @@ static void test_bad_args(void **st) {
 }
 
 /* A config that disagrees with the weights must fail and name the tensor. */
-static void test_config_mismatch(void **st) {
-    (void)st;
-    NEED_GOLDEN();
+EACH_BACKEND(test_config_mismatch) {
     char dir[] = "/tmp/hart_vae_testXXXXXX", p[1024], q[1200], src[1024];
     assert_non_null(mkdtemp(dir));
     snprintf(q, sizeof q, "%s/model.safetensors", dir);
@@ -220,7 +245,7 @@ static void test_config_mismatch(void **st) {
           "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"var_hybrid\"}", fp);
     fclose(fp);
     hart_vae *v = NULL;
-    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EMISMATCH);
+    assert_int_equal(hart_vae_load(g_be, dir, &v), HART_EMISMATCH);
     printf("  message: %s\n", hart_errmsg());
     assert_non_null(strstr(hart_errmsg(), "vae.encoder.conv_out.weight"));
     /* an unsupported value */
@@ -228,7 +253,7 @@ static void test_config_mismatch(void **st) {
     fputs("{\"model_type\":\"hart_autoencoder_with_disc\",\"ch\":32,\"ch_mult\":[1,2,2],\"z_channels\":8,"
           "\"vocab_size\":1024,\"v_patch_nums\":[1,2,3,4,6,8],\"quantizer_type\":\"fsq\"}", fp);
     fclose(fp);
-    assert_int_equal(hart_vae_load(hart_backend_cpu(), dir, &v), HART_EUNSUPPORTED);
+    assert_int_equal(hart_vae_load(g_be, dir, &v), HART_EUNSUPPORTED);
     printf("  message: %s\n", hart_errmsg());
     assert_null(v);
     unlink(q);
@@ -237,11 +262,109 @@ static void test_config_mismatch(void **st) {
     rmdir(dir);
 }
 
+/* Copy of the golden tokenizer with its conv weights rounded to `dt`, stored
+ * as `dt` (upcast = 0) or as the same rounded values in f32 (upcast = 1). */
+static void write_rounded_copy(const char *dir, hart_dtype dt, int upcast) {
+    char src[1024], path[1200];
+    golden_path("hart-tiny-a/tokenizer", src, sizeof src);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open(src, "config.json", NULL, &ck), HART_OK);
+    hart_st_writer *w = hart_st_writer_new();
+    const hart_safetensors *st = &ck.files[0];
+    for (int i = 0; i < st->n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
+        if (t.ndim != 4 || t.dtype != HART_F32) {
+            assert_int_equal(hart_st_writer_add(w, st->entries[i].name, &t), HART_OK);
+            continue;
+        }
+        int64_t n = hart_tensor_numel(&t);
+        const float *x = t.data;
+        float *f = malloc((size_t)n * sizeof *f);
+        uint16_t *h = malloc((size_t)n * sizeof *h);
+        assert_true(f && h);
+        for (int64_t j = 0; j < n; j++) {
+            h[j] = dt == HART_BF16 ? hart_f32_to_bf16(x[j]) : hart_f32_to_f16(x[j]);
+            f[j] = dt == HART_BF16 ? hart_bf16_to_f32(h[j]) : hart_f16_to_f32(h[j]);
+        }
+        assert_int_equal(hart_st_writer_add_raw(w, st->entries[i].name, upcast ? HART_F32 : dt, 4, t.shape,
+                                                upcast ? (const void *)f : (const void *)h), HART_OK);
+        free(f);
+        free(h);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(hart_st_writer_save(w, path), HART_OK);
+    hart_st_writer_free(w);
+    char *cfg = cJSON_PrintUnformatted(ck.config);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(cfg, fp);
+    fclose(fp);
+    free(cfg);
+    hart_ckpt_close(&ck);
+}
+
+/* encode (2·input−1) and decode vae.enc.f with the tokenizer in `dir` on `be` */
+static void enc_dec(const char *dir, hart_backend *be, hart_tensor *f, hart_tensor *img) {
+    hart_vae *v = NULL;
+    hart_status s = hart_vae_load(be, dir, &v);
+    if (s) fprintf(stderr, "%s\n", hart_errmsg());
+    assert_int_equal(s, HART_OK);
+    hart_tensor x = gold("vae.input_image"), in = newf(4, 1, 3, 32, 32);
+    for (int64_t i = 0; i < hart_tensor_numel(&x); i++) ((float *)in.data)[i] = 2 * ((const float *)x.data)[i] - 1;
+    assert_int_equal(hart_vae_encode(v, &in, f), HART_OK);
+    hart_tensor gf = gold("vae.enc.f");
+    assert_int_equal(hart_vae_decode(v, &gf, img), HART_OK);
+    hart_tensor_free(&in);
+    hart_vae_free(v);
+}
+
+/* The conv weights' 16-bit paths (op_conv2d with bf16/f16 weights) on each
+ * backend, against the naive reference ops on the same rounded values in f32. */
+static void test_half_weights(void **st) {
+    (void)st;
+    if (!g_loaded) { printf("%s: skipped\n", g_skip); skip(); }
+    const hart_dtype dts[2] = {HART_BF16, HART_F16};
+    for (int k = 0; k < 2; k++) {
+        char t1[] = "/tmp/hart_vae_half_XXXXXX", t2[] = "/tmp/hart_vae_up_XXXXXX";
+        assert_non_null(mkdtemp(t1));
+        assert_non_null(mkdtemp(t2));
+        write_rounded_copy(t1, dts[k], 0);
+        write_rounded_copy(t2, dts[k], 1);
+        hart_tensor wf = newf(4, 1, 8, 8, 8), wi = newf(4, 1, 3, 32, 32);
+        enc_dec(t2, hart_backend_ref(), &wf, &wi);
+        for (int b = 0; b < TB.n; b++) {
+            hart_tensor f = newf(4, 1, 8, 8, 8), img = newf(4, 1, 3, 32, 32);
+            enc_dec(t1, TB.be[b], &f, &img);
+            double ef = rel_err(f.data, wf.data, hart_tensor_numel(&f));
+            double ei = rel_err(img.data, wi.data, hart_tensor_numel(&img));
+            printf("backend %s: %s conv weights vs reference ops on the same values in f32: encoder %.3g, decoder %.3g\n",
+                   TB.spec[b], hart_dtype_name(dts[k]), ef, ei);
+            assert_true(ef <= TOL);
+            assert_true(ei <= TOL);
+            hart_tensor_free(&f);
+            hart_tensor_free(&img);
+        }
+        /* the rounding is visible at the tolerance (decode output in [-1,1]
+         * vs the golden image in [0,1]: compare on the encoder latent) */
+        hart_tensor gfl = gold("vae.enc.f");
+        double dg = rel_err(wf.data, gfl.data, hart_tensor_numel(&wf));
+        printf("  (%s rounding moves the encoder latent by %.3g from the f32 golden)\n", hart_dtype_name(dts[k]), dg);
+        assert_true(dg > 2 * TOL);
+        hart_tensor_free(&wf);
+        hart_tensor_free(&wi);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", t1, t2);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info),          cmocka_unit_test(test_ar_helpers), cmocka_unit_test(test_decode),
         cmocka_unit_test(test_encode),        cmocka_unit_test(test_quantize),   cmocka_unit_test(test_bad_args),
-        cmocka_unit_test(test_config_mismatch),
+        cmocka_unit_test(test_config_mismatch), cmocka_unit_test(test_half_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

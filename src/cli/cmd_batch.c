@@ -1,0 +1,189 @@
+/* hart batch: render every prompt of a .txt/.jsonl file into a folder of
+ * numbered images, resumable (pipeline/batch.h) and shardable. The models
+ * are loaded once; each image is rendered alone with its own seed, so image
+ * k equals `hart generate -p PROMPT --seed <its seed>` with the same options. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "io/image.h"
+#include "io/prompts.h"
+#include "pipeline/batch.h"
+#include "pipeline/t2i.h"
+#include "pipeline/text_encode.h"
+
+typedef struct {
+    hart_t2i *t2i;
+    hart_text_encoder te;
+    hart_t2i_opts opts;
+    const char *model;
+    int T, D;
+    int verbose;
+    /* context of the previous prompt, reused for its further copies */
+    char *last_prompt;
+    hart_tensor ctx, mask, pos;
+} batch_ctx;
+
+static void drop_cached_context(batch_ctx *b) {
+    free(b->last_prompt);
+    b->last_prompt = NULL;
+    hart_tensor_free(&b->ctx);
+    hart_tensor_free(&b->mask);
+    hart_tensor_free(&b->pos);
+}
+
+static hart_status write_image(const batch_ctx *b, const char *path, const hart_tensor *img, const char *prompt,
+                               uint64_t seed, int64_t index) {
+    char idx[32], sd[32], cfg[32], tk[32], tp[32], temp[32];
+    snprintf(idx, sizeof idx, "%lld", (long long)index);
+    snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
+    snprintf(cfg, sizeof cfg, "%g", b->opts.cfg);
+    if (b->opts.top_k) snprintf(tk, sizeof tk, "%d", b->opts.top_k);
+    else snprintf(tk, sizeof tk, "600/300");
+    snprintf(tp, sizeof tp, "%g", b->opts.top_p);
+    snprintf(temp, sizeof temp, "%g", b->opts.temperature);
+    const hart_image_text kv[] = {
+        {"prompt", (char *)prompt}, {"model", (char *)b->model}, {"index", idx}, {"seed", sd},
+        {"cfg", cfg}, {"top_k", tk}, {"top_p", tp}, {"smooth", b->opts.more_smooth ? "1" : "0"},
+        {"temperature", temp}};
+    char *params = hart_image_params_text(kv, (int)(sizeof kv / sizeof kv[0]));
+    if (!params) return hart_fail(HART_ENOMEM, "%s: metadata", path);
+    hart_image im;
+    hart_status st = hart_image_from_tensor(img, 0, &im);
+    if (!st) {
+        hart_image_text t = {"parameters", params};
+        st = hart_image_write(path, &im, &t, 1, 0);
+        hart_image_free(&im);
+    }
+    free(params);
+    return st;
+}
+
+static hart_status render_one(void *vctx, const char *prompt, uint64_t seed, int64_t index, const char *out_path) {
+    batch_ctx *b = vctx;
+    if (!b->last_prompt || strcmp(b->last_prompt, prompt) != 0) {
+        drop_cached_context(b);
+        const char *prompts[1] = {prompt};
+        HART_TRY(hart_text_encode(&b->te, prompts, 1, b->T, &b->ctx, &b->mask, &b->pos));
+        b->last_prompt = strdup(prompt);
+        if (!b->last_prompt) return hart_fail(HART_ENOMEM, "out of memory");
+    }
+    hart_t2i_opts o = b->opts;
+    o.seed = seed;
+    o.image_index = 0; /* the seed alone keys the image: same as `hart generate --seed` */
+    hart_tensor img = {0};
+    HART_TRY(hart_t2i_generate(b->t2i, &b->ctx, &b->mask, &b->pos, &o, &img));
+    hart_status st = write_image(b, out_path, &img, prompt, seed, index);
+    hart_tensor_free(&img);
+    if (!st && b->verbose) fprintf(stderr, "hart batch: wrote %s (seed %llu)\n", out_path, (unsigned long long)seed);
+    return st;
+}
+
+/* "I/N" -> shard I of N */
+static int parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int *n) {
+    char tail;
+    if (sscanf(s, "%d/%d%c", shard, n, &tail) != 2 || *n < 1 || *shard < 0 || *shard >= *n)
+        return hart_args_usage_error(spec, "invalid value '%s' for --shard (expected I/N with 0 <= I < N)", s);
+    return -1;
+}
+
+int cmd_batch(int argc, char **argv) {
+    const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL;
+    const char *format = "png";
+    uint64_t seed = 0;
+    int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, top_k = 0;
+    double cfg = 4.5, top_p = 0, temperature = 1.0;
+    const hart_opt opts[] = {
+        {"output", 'o', HART_ARG_STR, &out_dir, "DIR", "output folder (created if missing)", NULL, 0, 0, NULL},
+        HART_OPT_MODEL(&model),
+        {"text-model", 0, HART_ARG_STR, &text_model, "DIR", "Qwen2 text encoder folder", "MODEL/text_encoder", 0, 0,
+         NULL},
+        {"seed", 's', HART_ARG_U64, &seed, "N", "base seed: image k gets N + k unless its line sets \"seed\"", "0", 0,
+         0, NULL},
+        {"per-prompt", 'n', HART_ARG_INT, &per_prompt, "N", "images per prompt", "1", 1, 100000, NULL},
+        {"shard", 0, HART_ARG_STR, &shard_s, "I/N", "render only images with index % N == I", "0/1", 0, 0, NULL},
+        {"format", 'f', HART_ARG_CHOICE, &format, "EXT", "image format", "png", 0, 0, "png|jpg"},
+        {"digits", 0, HART_ARG_INT, &digits, "N", "zero padding of numbered file names", "5", 1, 18, NULL},
+        {"cfg", 0, HART_ARG_FLOAT, &cfg, "X", "classifier-free guidance scale", "4.5", 0, 1000, NULL},
+        {"top-k", 0, HART_ARG_INT, &top_k, "N", "top-k at every scale (0: 600 then 300, as the reference)", "0", 0,
+         1 << 30, NULL},
+        {"top-p", 0, HART_ARG_FLOAT, &top_p, "P", "nucleus sampling (0: off)", "0", 0, 1, NULL},
+        {"smooth", 0, HART_ARG_FLAG, &smooth, NULL, "Gumbel-softmax smoothed codes", NULL, 0, 0, NULL},
+        {"temperature", 0, HART_ARG_FLOAT, &temperature, "T", "diffusion sampler temperature", "1", 0, 100, NULL},
+        HART_OPT_DEVICE(&device),
+        HART_OPT_VERBOSE(&verbose),
+        HART_OPT_END};
+    const hart_cmd_spec spec = {
+        "batch", "[options] PROMPTS.txt|PROMPTS.jsonl -m MODEL -o DIR",
+        "Render every prompt of a file. Text files: one prompt per line ('#' comments and empty lines skipped). "
+        "JSON Lines: {\"prompt\": ..., \"seed\": N (optional), \"name\": \"file stem\" (optional)}. Images are "
+        "DIR/00000.png, DIR/00001.png, ... (index = prompt number x per-prompt + copy) or NAME[_copy].png; each is "
+        "written atomically and listed in DIR/manifest.jsonl. A killed run loses nothing already written: run the "
+        "same command again and it renders only what is missing. Image k equals `hart generate -p PROMPT --seed "
+        "<its seed>` with the same options.",
+        opts, 1, 1};
+    hart_args a;
+    int rc = hart_args_parse(&spec, argc, argv, &a);
+    if (rc >= 0) return rc;
+    if (!model) return hart_args_usage_error(&spec, "-m/--model is required");
+    if (!out_dir) return hart_args_usage_error(&spec, "-o/--output DIR is required");
+    hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = seed, .per_prompt = per_prompt,
+                          .shard = 0, .n_shards = 1, .digits = digits};
+    if (shard_s && (rc = parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
+
+    hart_prompt_list prompts = {0};
+    batch_ctx b;
+    memset(&b, 0, sizeof b);
+    hart_backend *be = NULL;
+    int have_te = 0;
+    hart_status st;
+    char why[256] = "";
+    rc = 1;
+    if ((st = hart_prompts_load(a.pos[0], &prompts)) != HART_OK) goto fail;
+    if (prompts.n == 0) {
+        fprintf(stderr, "hart batch: %s has no prompts\n", a.pos[0]);
+        goto done;
+    }
+    if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
+    if (verbose && why[0]) fprintf(stderr, "hart batch: device: %s\n", why);
+    if ((st = hart_t2i_load(be, model, &b.t2i)) != HART_OK) goto fail;
+    hart_t2i_context_shape(b.t2i, &b.T, &b.D);
+    char tdir[PATH_MAX];
+    snprintf(tdir, sizeof tdir, "%s", text_model ? text_model : "");
+    if (!text_model) snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
+    if ((st = hart_text_encoder_load(tdir, be, &b.te)) != HART_OK) goto fail;
+    have_te = 1;
+    if (b.te.model.hidden != b.D) {
+        st = hart_fail(HART_EINVAL, "%s: text encoder width %lld does not match the transformer's context_dim %d", tdir,
+                       (long long)b.te.model.hidden, b.D);
+        goto fail;
+    }
+    hart_t2i_default_opts(&b.opts);
+    b.opts.cfg = cfg;
+    b.opts.top_k = top_k;
+    b.opts.top_p = top_p;
+    b.opts.more_smooth = smooth;
+    b.opts.temperature = (float)temperature;
+    b.model = model;
+    b.verbose = verbose;
+    hart_batch_stats stats;
+    st = hart_batch_run(&prompts, &bo, render_one, &b, &stats);
+    fprintf(stderr, "hart batch: %d rendered, %d already present, %d in this shard\n", stats.rendered, stats.skipped,
+            stats.total);
+    if (st != HART_OK) goto fail;
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "hart batch: %s\n", hart_errmsg());
+done:
+    drop_cached_context(&b);
+    if (have_te) hart_text_encoder_free(&b.te);
+    hart_t2i_free(b.t2i);
+    hart_prompts_free(&prompts);
+    if (be) hart_backend_close(be);
+    return rc;
+}
