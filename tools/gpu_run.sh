@@ -52,7 +52,9 @@ for step in "$@"; do
             esac 2>&1 | tee -a "$out/models.txt"
         done ;;
     golden)
-        # golden tests on the OpenCL device only (HART_CL_TENSOR_CORES passes through)
+        # golden tests on the OpenCL device only (HART_CL_TENSOR_CORES passes through);
+        # some write traces under build/ (relative to the repo root)
+        mkdir -p build
         for t in "$d"/test_*; do
             case $t in *test_opencl_ops) continue ;; esac
             echo "--- $(basename "$t") (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
