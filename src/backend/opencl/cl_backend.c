@@ -58,6 +58,7 @@ static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
 static void cl_release(hart_backend *be, void *dev) {
     clb *b = clb_of(be);
     cl_mem m = dev;
+    clb_wcache_drop(b, m);
     size_t sz = 0;
     clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof sz, &sz, NULL);
     if (b->npool < CLB_POOL_SLOTS && b->pooled_bytes + sz <= POOL_MAX_BYTES) {
@@ -79,6 +80,7 @@ void clb_scratch_free(hart_backend *be, cl_mem m) { cl_release(be, m); }
 
 static hart_status cl_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) {
     if (!n) return HART_OK;
+    clb_wcache_drop(clb_of(be), dev);
     cl_int e = clEnqueueWriteBuffer(clb_of(be)->q, dev, CL_TRUE, off, n, src, 0, NULL, NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL write of %zu bytes: %s", n, clb_errname(e));
     return HART_OK;
@@ -101,6 +103,7 @@ static void cl_destroy(hart_backend *be) {
     clb *b = clb_of(be);
     if (b) {
         if (b->q) clFinish(b->q);
+        clb_wcache_free(b);
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
         if (b->flag) clReleaseMemObject(b->flag);
@@ -135,6 +138,11 @@ hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const
                     const karg *args, int nargs) {
     cl_kernel k = NULL;
     HART_TRY(get_kernel(b, name, &k));
+    /* a cached weight's buffer passed to any kernel but the GEMM ones may be
+     * written by it: forget its f16 copy (conservative) */
+    if (b->nwc && strncmp(name, "nv_", 3) && strncmp(name, "gemm_", 5))
+        for (int i = 0; i < nargs; i++)
+            if (!args[i].local && args[i].size == sizeof(cl_mem)) clb_wcache_drop(b, args[i].v.m);
     for (int i = 0; i < nargs; i++) {
         cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].local ? NULL : (const void *)&args[i].v);
         if (e) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: argument %d: %s", name, i, clb_errname(e));
@@ -367,6 +375,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     }
     b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
     b->hg_force = getenv("HART_CL_HGEMM_VARIANT") ? atoi(getenv("HART_CL_HGEMM_VARIANT")) : -1;
+    b->wc_on = getenv("HART_CL_TC_WEIGHT_CACHE") && atoi(getenv("HART_CL_TC_WEIGHT_CACHE"));
     clb_tune_init(b);
     if (b->max_wg < 256) {
         cl_destroy(be);

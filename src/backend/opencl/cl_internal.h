@@ -56,6 +56,9 @@ typedef struct {
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
     int is_gpu;            /* CL_DEVICE_TYPE_GPU */
     clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */
+    int wc_on;             /* f16 copies of linear weights kept ($HART_CL_TC_WEIGHT_CACHE=1) */
+    struct clb_wc { cl_mem src, f16; int off, R, K, dt, s_r, s_k; } *wc;
+    int nwc, cwc;
 } clb;
 
 const char *clb_errname(cl_int e);
@@ -152,7 +155,12 @@ typedef struct {
     cl_mem c; int c_off, c_sm, c_s0, c_s1;
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
+    int b_weight; /* B is a linear layer's weight (may be cached as f16) */
 } clb_gemm_args;
+/* Tensor-core weight cache: drop entries whose source is buffer m (it was
+ * written, released or used as an output); free everything. */
+void clb_wcache_drop(clb *b, cl_mem m);
+void clb_wcache_free(clb *b);
 hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g);
 
 /* Autotuner (cl_tune.c). key = shape class of g for kernel family `kind`
