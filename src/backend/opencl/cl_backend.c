@@ -99,10 +99,35 @@ static hart_status cl_sync(hart_backend *be) {
     return HART_OK;
 }
 
+/* ---- HART_CL_PROFILE: per-kernel device time, printed when the backend
+ * closes (or at exit for a backend that is never closed) ---- */
+static clb *g_prof_b;
+static void prof_dump_b(clb *b) {
+        double tot = 0;
+        for (int i = 0; i < b->nkern; i++) tot += b->kern[i].prof_s;
+        fprintf(stderr, "hart: OpenCL kernel time by kernel (HART_CL_PROFILE), total %.3f s:\n", tot);
+        for (int n = 0; n < b->nkern; n++) { /* largest first, selection by repeated scan */
+            int best = -1;
+            for (int i = 0; i < b->nkern; i++)
+                if (b->kern[i].prof_n >= 0 && (best < 0 || b->kern[i].prof_s > b->kern[best].prof_s)) best = i;
+            if (best < 0 || b->kern[best].prof_n <= 0) break;
+            fprintf(stderr, "  %-32s %9.3f ms %7ld launches %8.1f us avg\n", b->kern[best].name,
+                    b->kern[best].prof_s * 1e3, b->kern[best].prof_n,
+                    b->kern[best].prof_s * 1e6 / (double)b->kern[best].prof_n);
+            b->kern[best].prof_n = -1;
+        }
+
+    if (g_prof_b == b) g_prof_b = NULL;
+}
+static void prof_dump_atexit(void) {
+    if (g_prof_b) prof_dump_b(g_prof_b);
+}
+
 static void cl_destroy(hart_backend *be) {
     clb *b = clb_of(be);
     if (b) {
         if (b->q) clFinish(b->q);
+        if (b->prof) prof_dump_b(b);
         clb_wcache_free(b);
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
@@ -118,9 +143,11 @@ static void cl_destroy(hart_backend *be) {
 
 /* ---- kernel launch ---------------------------------------------------- */
 
+static int g_kidx; /* index of the kernel get_kernel returned (-1: not in the table) */
 static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
+    g_kidx = -1;
     for (int i = 0; i < b->nkern; i++)
-        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; return HART_OK; }
+        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; g_kidx = i; return HART_OK; }
     cl_int err;
     cl_program prog = strncmp(name, "nv_", 3) ? b->prog : b->prog_nv;
     if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
@@ -128,6 +155,9 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
     if (!kk) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: %s", name, clb_errname(err));
     if (b->nkern < CLB_MAX_KERNELS) {
         snprintf(b->kern[b->nkern].name, sizeof b->kern[b->nkern].name, "%s", name);
+        b->kern[b->nkern].prof_s = 0;
+        b->kern[b->nkern].prof_n = 0;
+        g_kidx = b->nkern;
         b->kern[b->nkern++].k = kk;
     }
     *k = kk;
@@ -153,8 +183,20 @@ hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const
         if (!g[d]) return HART_OK; /* empty launch */
         if (lws) g[d] = round_up(g[d], lws[d]);
     }
-    cl_int e = clEnqueueNDRangeKernel(b->q, k, (cl_uint)dims, NULL, g, lws, 0, NULL, NULL);
+    int ki = g_kidx;
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(b->q, k, (cl_uint)dims, NULL, g, lws, 0, NULL, b->prof ? &ev : NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL launch of kernel %s: %s", name, clb_errname(e));
+    if (ev) { /* profiling (serializes): device time per kernel name */
+        cl_ulong t0 = 0, t1 = 0;
+        if (!clWaitForEvents(1, &ev) && ki >= 0 &&
+            !clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) &&
+            !clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL)) {
+            b->kern[ki].prof_s += (double)(t1 - t0) * 1e-9;
+            b->kern[ki].prof_n++;
+        }
+        clReleaseEvent(ev);
+    }
     if (getenv("HART_CL_SYNC")) { /* debugging: surface asynchronous faults at their kernel */
         e = clFinish(b->q);
         if (e) return hart_fail(HART_EDEVICE, "OpenCL kernel %s failed: %s", name, clb_errname(e));
@@ -347,7 +389,13 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, clb_errname(err)); }
-    b->q = clCreateCommandQueue(b->ctx, b->dev, 0, &err);
+    b->prof = getenv("HART_CL_PROFILE") && atoi(getenv("HART_CL_PROFILE"));
+    if (b->prof) {
+        static int registered;
+        if (!registered) registered = atexit(prof_dump_atexit) == 0;
+        g_prof_b = b;
+    }
+    b->q = clCreateCommandQueue(b->ctx, b->dev, b->prof ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, clb_errname(err)); }
     b->flag = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (!b->flag) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, clb_errname(err)); }

@@ -47,7 +47,8 @@ typedef struct {
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
-    struct { char name[48]; cl_kernel k; } kern[CLB_MAX_KERNELS];
+    struct { char name[48]; cl_kernel k; double prof_s; long prof_n; } kern[CLB_MAX_KERNELS];
+    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close */
     int nkern;
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
     int npool;
