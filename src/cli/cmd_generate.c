@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/safetensors.h"
 #include "pipeline/t2i.h"
@@ -23,7 +26,8 @@ static void usage(FILE *f) {
             "                         and optionally gen.context_position_ids [B,T]\n"
             "  -p, --prompt TEXT      text prompt (needs --text-model)\n"
             "  --text-model DIR       Qwen2 text encoder folder\n"
-            "  -o, --output FILE      output PNG (default out.png; several images: FILE_0.png, ...)\n"
+            "  -o, --output FILE      output image, .png, .jpg or .jpeg (default out.png;\n"
+            "                         several images: FILE_0.png, FILE_1.png, ...)\n"
             "  --seed N               random seed (default 0)\n"
             "  --cfg X                guidance scale (default 4.5)\n"
             "  --top-k N              top-k for every scale (default: 600 below scale 7, 300 after)\n"
@@ -32,7 +36,7 @@ static void usage(FILE *f) {
             "  --temperature T        diffusion head temperature (default 1.0)\n"
             "  --replay FILE          replay sampled indices and noise from a golden file\n"
             "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
-            "  --device SPEC          cpu, opencl[:P[:D]], auto (default $HART_DEVICE or cpu)\n"
+            "  -d, --device SPEC      cpu, opencl[:P[:D]], auto (default $HART_DEVICE or cpu)\n"
             "  -v, --verbose          progress on stderr\n");
 }
 
@@ -79,6 +83,31 @@ static hart_status save_image(const char *path, const hart_tensor *img, int i, c
     return st;
 }
 
+/* The folder that will receive `path` must exist and be writable: checked
+ * before any model is loaded so a typo costs nothing. 0 on success, else an
+ * error printed naming `flag` and the folder. */
+static int check_dir_of(const char *flag, const char *path) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        fprintf(stderr, "hart generate: %s %s: folder '%s' does not exist (%s)\n", flag, path, dir, strerror(errno));
+        return 1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "hart generate: %s %s: '%s' is not a folder\n", flag, path, dir);
+        return 1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "hart generate: %s %s: folder '%s' is not writable (%s)\n", flag, path, dir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
     if (n == 1) { snprintf(buf, sz, "%s", base); return; }
     const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
@@ -104,7 +133,7 @@ int cmd_generate(int argc, char **argv) {
                  !strcmp(a, "--prompt") || !strcmp(a, "--text-model") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
                  !strcmp(a, "--seed") || !strcmp(a, "--cfg") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
                  !strcmp(a, "--temperature") || !strcmp(a, "--replay") || !strcmp(a, "--dump") ||
-                 !strcmp(a, "--device")) {
+                 !strcmp(a, "--device") || !strcmp(a, "-d")) {
             const char *v = VAL();
             if (!v) { fprintf(stderr, "hart generate: %s needs a value (see 'hart generate --help')\n", a); return 2; }
             double d;
@@ -115,7 +144,14 @@ int cmd_generate(int argc, char **argv) {
             else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
             else if (!strcmp(a, "--replay")) replay_path = v;
             else if (!strcmp(a, "--dump")) dump_path = v;
-            else if (!strcmp(a, "--device")) device = v;
+            else if (!strcmp(a, "--device") || !strcmp(a, "-d")) {
+                if (!hart_args_device_ok(v)) {
+                    fprintf(stderr, "hart generate: invalid value '%s' for --device (expected cpu, opencl, opencl:P, "
+                                    "opencl:P:D or auto)\n", v);
+                    return 2;
+                }
+                device = v;
+            }
             else if (!strcmp(a, "--seed")) { if (!parse_u64(a, v, &o.seed)) return 2; }
             else if (!strcmp(a, "--cfg")) { if (!parse_num(a, v, 0, 1000, &o.cfg)) return 2; }
             else if (!strcmp(a, "--top-k")) { if (!parse_num(a, v, 1, 1 << 30, &d) || d != floor(d)) { if (d != floor(d)) fprintf(stderr, "hart generate: --top-k must be an integer\n"); return 2; } o.top_k = (int)d; }
@@ -130,6 +166,26 @@ int cmd_generate(int argc, char **argv) {
     if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
     if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
     if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
+    if (hart_image_format_of(out) == HART_IMG_UNKNOWN) {
+        fprintf(stderr, "hart generate: -o %s: unknown image extension (expected .png, .jpg or .jpeg)\n", out);
+        return 2;
+    }
+    if (check_dir_of("-o", out) || (dump_path && check_dir_of("--dump", dump_path))) return 1;
+    struct stat osb;
+    if (stat(out, &osb) == 0 && S_ISDIR(osb.st_mode)) {
+        fprintf(stderr, "hart generate: -o %s: is a folder (give a file name, e.g. %s/out.png)\n", out, out);
+        return 1;
+    }
+    char tdir[PATH_MAX] = ""; /* text encoder: --text-model, default MODEL/text_encoder; checked before loading */
+    if (prompt) {
+        if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
+        else snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
+        struct stat tsb;
+        if (stat(tdir, &tsb) != 0 || !S_ISDIR(tsb.st_mode)) {
+            fprintf(stderr, "hart generate: text encoder folder '%s' not found (give --text-model DIR)\n", tdir);
+            return 1;
+        }
+    }
     int rc = 1;
     hart_status st;
     hart_backend *be = NULL;
@@ -170,10 +226,7 @@ int cmd_generate(int argc, char **argv) {
     if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
     int T, D;
     hart_t2i_context_shape(p, &T, &D);
-    if (prompt) { /* text encoder: --text-model, default MODEL/text_encoder */
-        char tdir[PATH_MAX];
-        if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
-        else snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
+    if (prompt) {
         if ((st = hart_text_encoder_load(tdir, be, &te)) != HART_OK) goto fail;
         have_te = 1;
         const char *prompts[1] = {prompt};

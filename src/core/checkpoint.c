@@ -106,6 +106,11 @@ hart_status hart_ckpt_open(const char *dir, const char *config_name, const char 
     return s;
 }
 
+void hart_ckpt_release(const hart_checkpoint *ck, const hart_tensor *view) {
+    if (!ck || !view || !view->data) return;
+    for (int i = 0; i < ck->n_files; i++) hart_st_release(&ck->files[i], view->data, hart_tensor_nbytes(view));
+}
+
 void hart_ckpt_close(hart_checkpoint *ck) {
     if (!ck) return;
     for (int i = 0; i < ck->n_files; i++) hart_st_close(&ck->files[i]);

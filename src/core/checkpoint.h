@@ -29,6 +29,9 @@ int hart_ckpt_has(const hart_checkpoint *ck, const char *name);
  * (error names tensor, expected and actual shape). Any float dtype accepted. */
 hart_status hart_ckpt_get(const hart_checkpoint *ck, const char *name, int ndim,
                           const int64_t *shape, hart_tensor *out);
+/* Done with a view from hart_ckpt_get (its data was copied): drop the
+ * mapping's resident pages under it (see hart_st_release). */
+void hart_ckpt_release(const hart_checkpoint *ck, const hart_tensor *view);
 /* printf-style name; shape given as ndim then dims. Convenience for models:
  *   hart_ckpt_getf(ck, &t, 2, (int64_t[]){N, K}, "blocks.%d.attn.w", i) */
 hart_status hart_ckpt_getf(const hart_checkpoint *ck, hart_tensor *out, int ndim,

@@ -204,8 +204,20 @@ hart_status hart_st_open(const char *path, hart_safetensors *st) {
     if (s) { if (map) munmap(map, map_size); return s; }
     st->map = map;
     st->map_size = map_size;
+    st->file_backed = map && !pad;
     st->path = strdup(path);
     return HART_OK;
+}
+
+void hart_st_release(const hart_safetensors *st, const void *p, size_t n) {
+    if (!st || !st->file_backed || !st->map || !p || !n) return;
+    uintptr_t lo = (uintptr_t)p, hi = lo + n, m0 = (uintptr_t)st->map, m1 = m0 + st->map_size;
+    if (lo < m0 || hi > m1) return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (lo + pg - 1) / pg * pg, b = hi / pg * pg;
+    /* read-only private file mapping never written: dropped pages are
+     * re-read from the file on the next access, so this cannot lose data */
+    if (a < b) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 void hart_st_close(hart_safetensors *st) {

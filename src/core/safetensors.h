@@ -26,12 +26,19 @@ typedef struct hart_safetensors {
     hart_st_entry *entries;
     int n_entries;
     char *metadata_json; /* the "__metadata__" object as text, or NULL */
+    int file_backed;     /* map is the file's own read-only mapping (not a copy) */
 } hart_safetensors;
 
 hart_status hart_st_open(const char *path, hart_safetensors *st);
 /* Parse from memory (no mmap; `buf` must outlive st). Used by the fuzzer. */
 hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_safetensors *st);
 void hart_st_close(hart_safetensors *st);
+/* Drop this process's resident pages of bytes [p, p+n) of a file-backed
+ * mapping (whole pages inside the range only): call once a tensor has been
+ * copied out, so the mapping does not double the memory of a loaded model.
+ * The bytes stay readable (they fault in from the file again). A no-op for
+ * ranges outside the mapping and for files read into memory. */
+void hart_st_release(const hart_safetensors *st, const void *p, size_t n);
 const hart_st_entry *hart_st_find(const hart_safetensors *st, const char *name);
 /* Host tensor view into the mapping (no copy, owns = 0). */
 hart_status hart_st_tensor(const hart_safetensors *st, const char *name, hart_tensor *out);

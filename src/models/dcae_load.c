@@ -67,6 +67,7 @@ static hart_status ld_host(ld_t *L, const char *name, int ndim, const int64_t *s
     float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory loading '%s'", name);
     hart_status s = hart_tensor_read_f32(&t, buf);
+    hart_ckpt_release(L->ck, &t);
     if (!s) s = mark_used(L, name);
     if (s) { free(buf); return s; }
     for (int64_t i = 0; i < n; i++)

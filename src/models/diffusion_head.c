@@ -88,7 +88,9 @@ static hart_status dh_getw(hart_diffhead *d, const hart_checkpoint *ck, hart_ten
     snprintf(name, sizeof name, "%snet.%s", prefix, sub);
     hart_tensor h;
     HART_TRY(hart_ckpt_get(ck, name, nd, (int64_t[]){a, b}, &h));
-    return hart_tensor_to(d->be, &h, dst);
+    hart_status s = hart_tensor_to(d->be, &h, dst);
+    hart_ckpt_release(ck, &h);
+    return s;
 }
 
 /* space_timesteps(1000, spec): which base steps are kept (flags[1000]). */

@@ -63,6 +63,7 @@ static hart_status tf_getw(hart_transformer *tf, hart_tensor *dst, int nd, int64
     int64_t shp[2] = {a, b};
     HART_TRY(hart_ckpt_get(&tf->ck, name, nd, shp, &h));
     hart_status st = hart_tensor_to(tf->be, &h, dst);
+    hart_ckpt_release(&tf->ck, &h);
     if (st != HART_OK) return hart_fail_ctx(st, "uploading %s", name);
     return HART_OK;
 }
@@ -351,6 +352,8 @@ void hart_tf_free(hart_transformer *tf) {
 
 const hart_tf_config *hart_tf_get_config(const hart_transformer *tf) { return &tf->cfg; }
 const hart_checkpoint *hart_tf_checkpoint(const hart_transformer *tf) { return &tf->ck; }
+
+void hart_tf_release_checkpoint(hart_transformer *tf) { hart_ckpt_close(&tf->ck); }
 
 /* ---------------- per batch ---------------- */
 

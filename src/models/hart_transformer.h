@@ -47,6 +47,11 @@ void hart_tf_free(hart_transformer *tf);
 const hart_tf_config *hart_tf_get_config(const hart_transformer *tf);
 /* The open checkpoint (the diffusion head loads its `diffloss.*` tensors from it). */
 const hart_checkpoint *hart_tf_checkpoint(const hart_transformer *tf);
+/* Unmap the weight files once every module that reads them has loaded: the
+ * loaded tensors are copies, and the mapped pages would otherwise stay
+ * resident beside them (twice the weights' memory). hart_tf_checkpoint()
+ * must not be used afterwards. */
+void hart_tf_release_checkpoint(hart_transformer *tf);
 
 /* Start a batch. context F32 [N,T,ctx_dim] (N even: conditional rows then
  * null rows), mask U8/I64/F32 [N,T] (1 = real token), pos I64 [N,T]. Resets

@@ -24,7 +24,9 @@ static hart_status ld_w(loader *ld, hart_tensor *out, int ndim, const int64_t *s
     snprintf(full, sizeof full, "%s%s", ld->prefix, name);
     hart_tensor host;
     HART_TRY(hart_ckpt_get(ld->ck, full, ndim, shape, &host));
-    return hart_tensor_to(ld->be, &host, out);
+    hart_status s = hart_tensor_to(ld->be, &host, out);
+    hart_ckpt_release(ld->ck, &host);
+    return s;
 }
 
 /* Small vector converted to f32 (norm weights, biases). */

@@ -26,11 +26,16 @@ static hart_status fetch(loader *L, hart_tensor *dst, int to_f32, int ndim, cons
     if (host.dtype != HART_F32 && host.dtype != HART_F16 && host.dtype != HART_BF16)
         return hart_fail(HART_EFORMAT, "%s: tensor '%s' has dtype %s (expected a float type)", L->ck->dir, full,
                          hart_dtype_name(host.dtype));
-    if (!to_f32 || host.dtype == HART_F32) return hart_tensor_to(L->v->be, &host, dst);
+    if (!to_f32 || host.dtype == HART_F32) {
+        hart_status s = hart_tensor_to(L->v->be, &host, dst);
+        hart_ckpt_release(L->ck, &host);
+        return s;
+    }
     int64_t n = hart_tensor_numel(&host);
     float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory loading %s", full);
     hart_status s = hart_tensor_read_f32(&host, buf);
+    hart_ckpt_release(L->ck, &host);
     if (!s) s = hart_tensor_new(L->v->be, HART_F32, ndim, shape, dst);
     if (!s) s = hart_tensor_write(dst, buf, sizeof(float) * (size_t)n);
     free(buf);

@@ -78,6 +78,8 @@ hart_status hart_t2i_load(hart_backend *be, const char *model_dir, hart_t2i **ou
     const hart_tf_config *c = hart_tf_get_config(p->tf);
     CK(hart_diff_load(p->be, hart_tf_checkpoint(p->tf), "diffloss.", p->Cvae, c->C, c->diff_width, c->diff_depth,
                       c->sampling_steps, &p->dh));
+    hart_tf_release_checkpoint(p->tf);
+    hart_ckpt_close(&p->tok); /* only its config and codebook were needed */
     /* tokenizer network */
     CK(hart_vae_load(p->be, tokdir, &p->vae));
     const hart_vae_info *vi = hart_vae_get_info(p->vae);

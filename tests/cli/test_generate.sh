@@ -22,6 +22,25 @@ expect 2 "--top-p" "$BIN" generate -m m --context c --top-p 2
 expect 2 "unknown option" "$BIN" generate -m m --context c --bogus
 expect 2 "needs a value" "$BIN" generate -m m --context
 expect 2 "exclusive" "$BIN" generate -m m --context c -p hi
+# the output path is checked before anything is loaded (a model that does not
+# exist proves it: the path error comes first)
+expect 2 "unknown image extension" "$BIN" generate -m "$T/nomodel" --context c -o "$T/a.gif"
+expect 2 "unknown image extension" "$BIN" generate -m "$T/nomodel" --context c -o "$T/noext"
+expect 2 "unknown image extension" "$BIN" generate -m "$T/nomodel" --context c -o "$T/"
+expect 1 "$T/missing" "$BIN" generate -m "$T/nomodel" --context c -o "$T/missing/a.png"
+mkdir "$T/d.png"
+expect 1 "is a folder" "$BIN" generate -m "$T/nomodel" --context c -o "$T/d.png"
+touch "$T/file"
+expect 1 "not a folder" "$BIN" generate -m "$T/nomodel" --context c -o "$T/file/a.png"
+mkdir "$T/ro" && chmod 555 "$T/ro"
+if [ ! -w "$T/ro" ]; then # (root can write anywhere)
+  expect 1 "$T/ro' is not writable" "$BIN" generate -m "$T/nomodel" --context c -o "$T/ro/a.jpg"
+fi
+expect 1 "--dump" "$BIN" generate -m "$T/nomodel" --context c -o "$T/a.png" --dump "$T/missing/t.safetensors"
+expect 1 "$T/nomodel/text_encoder' not found" "$BIN" generate -m "$T/nomodel" -p "a cat" -o "$T/a.png"
+expect 1 "$T/notext' not found" "$BIN" generate -m "$T/nomodel" -p "a cat" --text-model "$T/notext" -o "$T/a.png"
+expect 2 "--device" "$BIN" generate -m m --context c -d gpu
+expect 1 "c: cannot open" "$BIN" generate -m "$T/nomodel" --context c -o "$T/a.JPEG" -d cpu
 expect 1 "nope.safetensors" "$BIN" generate -m "$G" --context "$T/nope.safetensors" -o "$T/a.png"
 printf 'not a safetensors file' > "$T/bad.safetensors"
 expect 1 "bad.safetensors" "$BIN" generate -m "$G" --context "$T/bad.safetensors" -o "$T/a.png"

@@ -161,6 +161,61 @@ static void test_unaligned_header_is_realigned(void **s) {
     hart_st_close(&st);
 }
 
+static long resident_pages(void) {
+    long size = 0, res = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &size, &res) != 2) res = -1;
+    fclose(f);
+    return res;
+}
+
+/* hart_st_release drops the resident pages of a copied-out tensor (the file
+ * mapping would otherwise double a loaded model's memory) and the data stays
+ * readable and intact; on a file read into memory (unaligned header) it must
+ * not touch the data. */
+static void test_release_pages(void **s) {
+    enum { N = 4 << 20 }; /* 16 MiB of floats */
+    float *v = malloc(sizeof(float) * N);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) v[i] = (float)(i % 1000) - 0.5f * (float)(i % 7);
+    hart_st_writer *w = hart_st_writer_new();
+    hart_tensor tv = hart_tensor_wrap(v, HART_F32, 1, (int64_t[]){N});
+    assert_int_equal(hart_st_writer_add(w, "big", &tv), HART_OK);
+    assert_int_equal(hart_st_writer_save(w, tp("big.safetensors")), HART_OK);
+    hart_st_writer_free(w);
+    hart_safetensors st;
+    assert_int_equal(hart_st_open(tp("big.safetensors"), &st), HART_OK);
+    assert_true(st.file_backed);
+    hart_tensor t;
+    assert_int_equal(hart_st_tensor(&st, "big", &t), HART_OK);
+    assert_memory_equal(t.data, v, sizeof(float) * N); /* faults every page in */
+    long before = resident_pages();
+    hart_st_release(&st, t.data, sizeof(float) * N);
+    long after = resident_pages();
+    long page = sysconf(_SC_PAGESIZE);
+    if (before > 0 && after >= 0)
+        assert_true(before - after >= (long)((12L << 20) / page)); /* at least 12 of the 16 MiB */
+    assert_memory_equal(t.data, v, sizeof(float) * N); /* still the file's bytes */
+    hart_st_release(&st, v, 16);                       /* outside the mapping: ignored */
+    hart_st_close(&st);
+
+    const char *h = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}  ";
+    size_t hl = strlen(h);
+    unsigned char b[256];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, h, hl);
+    memcpy(b + 8 + hl, v, 16);
+    write_bytes(tp("ua2.safetensors"), b, 8 + hl + 16);
+    assert_int_equal(hart_st_open(tp("ua2.safetensors"), &st), HART_OK);
+    assert_false(st.file_backed);
+    hart_st_release(&st, st.map, st.map_size);
+    assert_int_equal(hart_st_tensor(&st, "w", &t), HART_OK);
+    assert_memory_equal(t.data, v, 16);
+    hart_st_close(&st);
+    free(v);
+}
+
 static void test_truncated(void **s) {
     hart_st_writer *w = hart_st_writer_new();
     float f[64];
@@ -284,7 +339,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_unaligned_header_is_realigned),
         cmocka_unit_test(test_truncated),       cmocka_unit_test(test_header_length),
-        cmocka_unit_test(test_malformed_headers),
+        cmocka_unit_test(test_malformed_headers), cmocka_unit_test(test_release_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
