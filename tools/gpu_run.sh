@@ -44,8 +44,7 @@ for step in "$@"; do
             echo "--- $b (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
             case $b in
             hart512 | hart1024)
-                [ -x "$d/bench_hart" ] && HART_BENCH_C=1536 HART_BENCH_HEADS=24 HART_BENCH_DEPTH=24 HART_BENCH_CTX=300 \
-                    HART_BENCH_RES=${b#hart} timeout 240 "$d/bench_hart" ;;
+                [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${b#hart}" --layers 0 --warmup ;;
             vae) [ -x "$d/bench_vae" ] && HART_BENCH_VAE_SIZES=512,1024 timeout 240 "$d/bench_vae" ;;
             dcae) [ -x "$d/bench_dcae" ] && timeout 240 "$d/bench_dcae" dc-ae-f32c32-in-1.0 512,1024 --device "$HART_DEVICE" ;;
             qwen2) [ -x "$d/bench_qwen2" ] && timeout 240 "$d/bench_qwen2" --device "$HART_DEVICE" --layers 28 ;;
