@@ -143,11 +143,11 @@ static void cl_destroy(hart_backend *be) {
 
 /* ---- kernel launch ---------------------------------------------------- */
 
-static int g_kidx; /* index of the kernel get_kernel returned (-1: not in the table) */
-static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
-    g_kidx = -1;
+/* *ki: the kernel's index in b->kern (-1 when the table is full) */
+static hart_status get_kernel(clb *b, const char *name, cl_kernel *k, int *ki) {
+    *ki = -1;
     for (int i = 0; i < b->nkern; i++)
-        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; g_kidx = i; return HART_OK; }
+        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; *ki = i; return HART_OK; }
     cl_int err;
     cl_program prog = strncmp(name, "nv_", 3) ? b->prog : b->prog_nv;
     if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
@@ -157,7 +157,7 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
         snprintf(b->kern[b->nkern].name, sizeof b->kern[b->nkern].name, "%s", name);
         b->kern[b->nkern].prof_s = 0;
         b->kern[b->nkern].prof_n = 0;
-        g_kidx = b->nkern;
+        *ki = b->nkern;
         b->kern[b->nkern++].k = kk;
     }
     *k = kk;
@@ -167,7 +167,8 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
 hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const size_t *lws,
                     const karg *args, int nargs) {
     cl_kernel k = NULL;
-    HART_TRY(get_kernel(b, name, &k));
+    int ki = -1;
+    HART_TRY(get_kernel(b, name, &k, &ki));
     /* a cached weight's buffer passed to any kernel but the GEMM ones may be
      * written by it: forget its f16 copy (conservative) */
     if (b->nwc && strncmp(name, "nv_", 3) && strncmp(name, "gemm_", 5))
@@ -183,7 +184,6 @@ hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const
         if (!g[d]) return HART_OK; /* empty launch */
         if (lws) g[d] = round_up(g[d], lws[d]);
     }
-    int ki = g_kidx;
     cl_event ev = NULL;
     cl_int e = clEnqueueNDRangeKernel(b->q, k, (cl_uint)dims, NULL, g, lws, 0, NULL, b->prof ? &ev : NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL launch of kernel %s: %s", name, clb_errname(e));
