@@ -8,16 +8,19 @@
  * past M/N and k past K are zero-filled by cp.async's src-size operand).
  *
  * This file is instantiated several times (cl_program.c puts a block of
- * #defines before each copy): HG_NAME, HG_BM x HG_BN block tile, HG_ST
- * pipeline stages, HG_WM x HG_WN warp tile (8 warps = 256 work-items),
- * HG_WAIT = HG_ST - 2. K step 32 halves (64-byte rows in local memory, the
- * four 16-byte chunks of a row XOR-swizzled by (row / 2) % 4 so that
- * ldmatrix and cp.async are free of bank conflicts). Per K step: cp.async
+ * #defines before each copy): HG_NAME, HG_BM x HG_BN block tile, HG_BK
+ * K step (16, 32 or 64 halves), HG_ST pipeline stages, HG_WM x HG_WN warp tile,
+ * HG_NT work-items (= 32 * warps), HG_WAIT = HG_ST - 2, HG_DB: 0 = fragments
+ * loaded per slice, 1 = double-buffered within a stage, 2 = software-pipelined
+ * across stages (see the main loop). Local-memory tiles
+ * have rows of HG_BK halves whose 16-byte chunks are XOR-swizzled (see
+ * HG_SW) so that ldmatrix and cp.async are free of bank conflicts. With
+ * HG_DB the fragments of the next 16-wide k slice are loaded (ldmatrix)
+ * while the current slice is multiplied (more registers). Per K step: cp.async
  * 16-byte copies global -> local for stage kt + ST - 1 while the tensor cores
  * (ldmatrix.x4 + mma.sync.m16n8k16, f32 accumulate) work on stage kt. */
 #ifndef HG_ONCE
 #define HG_ONCE
-#define HG_BK 32
 
 /* local-memory pointer -> shared-window address for PTX */
 inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
@@ -34,12 +37,18 @@ inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
                  : "r"(addr)                                                                \
                  : "memory")
 #define HG_MMA(d, a, b0, b1)                                                                         \
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
                  "{%8,%9}, {%0,%1,%2,%3};"                                                           \
                  : "+f"((d)[0]), "+f"((d)[1]), "+f"((d)[2]), "+f"((d)[3])                            \
                  : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"(b0), "r"(b1))
-/* byte offset of 16-byte chunk c (0..3) of row r in a 64-byte-row tile */
-#define HG_SW(r, c) ((uint)(r) * 64u + ((uint)((c) ^ (((r) >> 1) & 3)) << 4))
+/* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
+ * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
+ * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
+ * cover all 32 banks */
+#define HG_SW(r, c, bk)                                                                        \
+    ((bk) == 16   ? (uint)(r) * 32u + ((uint)((c) ^ (((r) >> 2) & 1)) << 4)                   \
+     : (bk) == 32 ? (uint)(r) * 64u + ((uint)((c) ^ (((r) >> 1) & 3)) << 4)                   \
+                  : (uint)(r) * 128u + ((uint)((c) ^ ((r) & 7)) << 4))
 
 /* f32/f16/bf16 strided matrix -> f16 [R][Kp] (k contiguous, zero for
  * Kc <= k < Kp), per batch z of nz0 x nz1 (dst batch stride R*Kp). 32 x 32
@@ -75,13 +84,15 @@ void nv_to_f16(int R, int Kc, int Kp, int nz1, __global const void *src, int off
 }
 #endif
 
+#define HG_CPR (HG_BK / 8)
+#define HG_NW (HG_NT / 32)
 #define HG_MI (HG_WM / 16)
 #define HG_NI (HG_WN / 8)
 #define HG_WARPS_N (HG_BN / HG_WN)
 #define HG_A_BYTES (HG_BM * HG_BK * 2)
 #define HG_STAGE_BYTES ((HG_BM + HG_BN) * HG_BK * 2)
 
-__kernel __attribute__((reqd_work_group_size(256, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(HG_NT, 1, 1)))
 void HG_NAME(int M, int N, int K, int nz1,
              __global const ushort *A, int a_off, int lda, int a_s0, int a_s1,
              __global const ushort *B, int b_off, int ldb, int b_s0, int b_s1,
@@ -116,20 +127,75 @@ void HG_NAME(int M, int N, int K, int nz1,
     do {                                                                                         \
         uint sa_ = sbase + (stage) * HG_STAGE_BYTES, sb_ = sa_ + HG_A_BYTES;                     \
         int k_ = (kt) * HG_BK;                                                                   \
-        for (int e = 0; e < HG_BM / 64; e++) {                                                   \
-            int i = tid + e * 256, r = i >> 2, c = i & 3, gr = m0 + r, kk = k_ + c * 8;          \
+        for (int e = 0; e < HG_BM * HG_CPR / HG_NT; e++) {                                       \
+            int i = tid + e * HG_NT, r = i / HG_CPR, c = i % HG_CPR, gr = m0 + r, kk = k_ + c * 8; \
             int ok = gr < M && kk < K;                                                           \
             __global const ushort *p = ok ? Ab + gr * lda + kk : Ab;                             \
-            HG_CP_ASYNC(sa_ + HG_SW(r, c), p, ok ? 16 : 0);                                      \
+            HG_CP_ASYNC(sa_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
-        for (int e = 0; e < HG_BN / 64; e++) {                                                   \
-            int i = tid + e * 256, r = i >> 2, c = i & 3, gr = n0 + r, kk = k_ + c * 8;          \
+        for (int e = 0; e < HG_BN * HG_CPR / HG_NT; e++) {                                       \
+            int i = tid + e * HG_NT, r = i / HG_CPR, c = i % HG_CPR, gr = n0 + r, kk = k_ + c * 8; \
             int ok = gr < N && kk < K;                                                           \
             __global const ushort *p = ok ? Bb + gr * ldb + kk : Bb;                             \
-            HG_CP_ASYNC(sb_ + HG_SW(r, c), p, ok ? 16 : 0);                                      \
+            HG_CP_ASYNC(sb_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
     } while (0)
 
+#define HG_FRAGS_AT(buf, sa, sb, ks)                                                                 \
+    do {                                                                                             \
+        for (int mi = 0; mi < HG_MI; mi++) {                                                         \
+            int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
+            HG_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, HG_BK));                                        \
+        }                                                                                            \
+        for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
+            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
+            uint t4[4];                                                                              \
+            HG_LDSM4(t4, (sb) + HG_SW(r, c, HG_BK));                                                 \
+            bf[buf][2 * nj][0] = t4[0];                                                              \
+            bf[buf][2 * nj][1] = t4[1];                                                              \
+            bf[buf][2 * nj + 1][0] = t4[2];                                                          \
+            bf[buf][2 * nj + 1][1] = t4[3];                                                          \
+        }                                                                                            \
+    } while (0)
+#if HG_DB == 2
+    /* software-pipelined order (needs an even number of 16-wide k slices
+     * per stage): the fragments of the next slice -- across the stage
+     * boundary too -- are loaded while the current slice multiplies; the
+     * copies for stage kt + ST - 1 are issued after the first slice's MMAs,
+     * and the wait + barrier sit behind the last slice's MMAs. */
+    uint af[2][HG_MI][4], bf[2][HG_NI][2];
+#pragma unroll
+    for (int s = 0; s < HG_ST - 1; s++) {
+        if (s < KT) HG_LOAD(s, s);
+        HG_COMMIT();
+    }
+    HG_WAIT_GROUP(HG_WAIT);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (KT > 0) HG_FRAGS_AT(0, sbase, sbase + HG_A_BYTES, 0);
+    for (int kt = 0; kt < KT; kt++) {
+        const uint sa = sbase + (kt % HG_ST) * HG_STAGE_BYTES, sb = sa + HG_A_BYTES;
+#pragma unroll
+        for (int ks = 0; ks < HG_BK / 16; ks++) {
+            if (ks + 1 < HG_BK / 16) HG_FRAGS_AT((ks + 1) & 1, sa, sb, ks + 1);
+#pragma unroll
+            for (int mi = 0; mi < HG_MI; mi++)
+#pragma unroll
+                for (int ni = 0; ni < HG_NI; ni++)
+                    HG_MMA(acc[mi][ni], af[ks & 1][mi], bf[ks & 1][ni][0], bf[ks & 1][ni][1]);
+            if (ks == 0) {
+                int nt = kt + HG_ST - 1; /* into the stage of tile kt - 1, free since the last barrier */
+                if (nt < KT) HG_LOAD(nt % HG_ST, nt);
+                HG_COMMIT();
+            }
+        }
+        HG_WAIT_GROUP(HG_WAIT);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (kt + 1 < KT) {
+            const uint na = sbase + ((kt + 1) % HG_ST) * HG_STAGE_BYTES;
+            HG_FRAGS_AT(0, na, na + HG_A_BYTES, 0);
+        }
+    }
+#else
 #pragma unroll
     for (int s = 0; s < HG_ST - 1; s++) {
         if (s < KT) HG_LOAD(s, s);
@@ -144,32 +210,48 @@ void HG_NAME(int M, int N, int K, int nz1,
             HG_COMMIT();
         }
         const uint sa = sbase + (kt % HG_ST) * HG_STAGE_BYTES, sb = sa + HG_A_BYTES;
+        /* fragments of k slice ks + 1 are loaded while slice ks multiplies */
+        uint af[2][HG_MI][4], bf[2][HG_NI][2];
+#define HG_FRAGS(buf, ks)                                                                            \
+    do {                                                                                             \
+        for (int mi = 0; mi < HG_MI; mi++) {                                                         \
+            int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
+            HG_LDSM4(af[buf][mi], sa + HG_SW(r, c, HG_BK));                                          \
+        }                                                                                            \
+        for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
+            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
+            uint t4[4];                                                                              \
+            HG_LDSM4(t4, sb + HG_SW(r, c, HG_BK));                                                   \
+            bf[buf][2 * nj][0] = t4[0];                                                              \
+            bf[buf][2 * nj][1] = t4[1];                                                              \
+            bf[buf][2 * nj + 1][0] = t4[2];                                                          \
+            bf[buf][2 * nj + 1][1] = t4[3];                                                          \
+        }                                                                                            \
+    } while (0)
+#if HG_DB
+        HG_FRAGS(0, 0);
+#endif
 #pragma unroll
         for (int ks = 0; ks < HG_BK / 16; ks++) {
-            uint af[HG_MI][4], bf[HG_NI][2];
-#pragma unroll
-            for (int mi = 0; mi < HG_MI; mi++) {
-                int r = wm + mi * 16 + (lane & 15), c = ks * 2 + (lane >> 4);
-                HG_LDSM4(af[mi], sa + HG_SW(r, c));
-            }
-#pragma unroll
-            for (int nj = 0; nj < HG_NI / 2; nj++) {
-                int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = ks * 2 + ((lane >> 3) & 1);
-                uint t4[4];
-                HG_LDSM4(t4, sb + HG_SW(r, c));
-                bf[2 * nj][0] = t4[0];
-                bf[2 * nj][1] = t4[1];
-                bf[2 * nj + 1][0] = t4[2];
-                bf[2 * nj + 1][1] = t4[3];
-            }
+#if HG_DB
+            if (ks + 1 < HG_BK / 16) HG_FRAGS((ks + 1) & 1, ks + 1);
+            const int cur = ks & 1;
+#else
+            HG_FRAGS(0, ks);
+            const int cur = 0;
+#endif
 #pragma unroll
             for (int mi = 0; mi < HG_MI; mi++)
 #pragma unroll
-                for (int ni = 0; ni < HG_NI; ni++) HG_MMA(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+                for (int ni = 0; ni < HG_NI; ni++)
+                    HG_MMA(acc[mi][ni], af[cur][mi], bf[cur][ni][0], bf[cur][ni][1]);
         }
+#undef HG_FRAGS
     }
+#endif
     HG_WAIT_GROUP(0);
 #undef HG_LOAD
+#undef HG_FRAGS_AT
 
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
@@ -198,6 +280,8 @@ void HG_NAME(int M, int N, int K, int nz1,
         }
 }
 
+#undef HG_CPR
+#undef HG_NW
 #undef HG_MI
 #undef HG_NI
 #undef HG_WARPS_N

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest tune
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest tune models golden cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -8,13 +8,16 @@ out=${OUT:-/tmp}
 if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
     mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 >/etc/OpenCL/vendors/nvidia.icd
 fi
-export LD_LIBRARY_PATH="$d/lib:$LD_LIBRARY_PATH"
+mkdir -p /tmp/hart-lib
+for z in "$d"/lib/*.gz; do [ -f "$z" ] && gzip -dc "$z" >"/tmp/hart-lib/$(basename "$z" .gz)"; done
+export LD_LIBRARY_PATH="$d/lib:/tmp/hart-lib:${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib/ocl"
 export HART_CACHE_DIR=${HART_CACHE_DIR:-/tmp/hart-cache} HART_BENCH_PEAK_TFLOPS=${HART_BENCH_PEAK_TFLOPS:-989.4}
 export HART_DEVICE=${HART_DEVICE:-opencl}
 for step in "$@"; do
     echo "=== $step ($(date -u +%H:%M:%S))"
     case $step in
     info)
+        ldd "$d/bench_opencl_gemm" | grep -E "not found|OpenCL|blas"
         nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw,power.limit --format=csv
         date -u ;;
     bench*)
@@ -24,9 +27,9 @@ for step in "$@"; do
     ptx)
         for f in "$HART_CACHE_DIR"/cl-*.bin; do
             if grep -q nv_hgemm "$f"; then
-                tail -c +25 "$f" >/tmp/hg.ptx
+                tail -c +25 "$f" | tr -d '\000' | sed "s/, texmode_independent//; /^\.metadata_section/,\$d" >/tmp/hg.ptx
                 cp /tmp/hg.ptx "$out/hgemm.ptx"
-                /usr/local/cuda/bin/ptxas -arch=sm_90 -v /tmp/hg.ptx -o /tmp/hg.cubin 2>&1 | grep -E "Compiling|registers|spill" | tee "$out/ptxas.txt"
+                [ -x /usr/local/cuda/bin/ptxas ] && /usr/local/cuda/bin/ptxas -arch=sm_90 -v /tmp/hg.ptx -o /tmp/hg.cubin 2>&1 | grep -E "Compiling|registers|spill|error" | tee "$out/ptxas.txt"
             fi
         done ;;
     test)
@@ -35,6 +38,29 @@ for step in "$@"; do
         HART_CL_TENSOR_CORES=1 timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_tc.txt" | grep -E "rel err [0-9.e-]+|OK|FAIL|PASS" | tail -40 ;;
     tune)
         [ -x "$d/test_opencl_tune" ] && timeout 120 "$d/test_opencl_tune" 2>&1 | tail -5 ;;
+    models)
+        # model-level benchmarks staged as extra binaries (release shapes, random weights)
+        for b in hart512 hart1024 vae dcae qwen2; do
+            echo "--- $b (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
+            case $b in
+            hart512 | hart1024)
+                [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${b#hart}" --layers 0 --warmup ;;
+            vae) [ -x "$d/bench_vae" ] && HART_BENCH_VAE_SIZES=512,1024 timeout 240 "$d/bench_vae" ;;
+            dcae) [ -x "$d/bench_dcae" ] && timeout 240 "$d/bench_dcae" dc-ae-f32c32-in-1.0 512,1024 --device "$HART_DEVICE" ;;
+            qwen2) [ -x "$d/bench_qwen2" ] && timeout 240 "$d/bench_qwen2" --device "$HART_DEVICE" --layers 28 ;;
+            esac 2>&1 | tee -a "$out/models.txt"
+        done ;;
+    golden)
+        # golden tests on the OpenCL device only (HART_CL_TENSOR_CORES passes through);
+        # some write traces under build/ (relative to the repo root)
+        mkdir -p build
+        for t in "$d"/test_*; do
+            case $t in *test_opencl_ops) continue ;; esac
+            echo "--- $(basename "$t") (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
+            HART_GOLDEN="$d/golden" HART_TEST_DEVICES=opencl timeout 120 "$t" 2>&1 | grep -E "rel err|differ|PASSED|FAILED|backend" | tee -a "$out/golden.txt" | tail -40
+        done ;;
+    cache)
+        ls -la "$HART_CACHE_DIR"; cp "$HART_CACHE_DIR"/tune-*.txt "$out/" 2>/dev/null; cat "$HART_CACHE_DIR"/tune-*.txt ;;
     *)
         echo "unknown step $step" ;;
     esac

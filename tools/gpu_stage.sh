@@ -3,9 +3,9 @@
 # GPU machine lacks (cJSON, cmocka, CLBlast, ...) into one folder that can be
 # copied to (or carried onto) an offline GPU machine, with tools/gpu_run.sh.
 #   tools/gpu_stage.sh DEST [extra binaries...]
-# Builds build/tests/bench/bench_opencl_gemm (release) and a non-sanitizer
-# test_opencl_ops/test_opencl_tune (the ASan runtime and the NVIDIA driver do
-# not mix well).
+# Builds build/tests/bench/bench_opencl_gemm (release) and non-sanitizer
+# test_opencl_ops and golden tests (the ASan runtime and the NVIDIA driver do
+# not mix well); with GOLDEN=DIR the golden data is copied to DEST/golden.
 set -e
 cd "$(dirname "$0")/.."
 dest=${1:?usage: tools/gpu_stage.sh DEST [binaries...]}
@@ -13,18 +13,25 @@ shift
 mkdir -p "$dest/lib"
 make -s build/libhart.a build/tests/bench/bench_opencl_gemm >/dev/null
 LIBS="$(pkg-config --libs cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas) -ljpeg -lm -lpthread -fopenmp"
-for t in test_opencl_ops test_opencl_tune; do
-    [ -f tests/unit/$t.c ] || continue
+for src in tests/unit/test_opencl_ops.c tests/golden/test_*.c; do
+    [ -f "$src" ] || continue
+    t=$(basename "$src" .c)
     # shellcheck disable=SC2086
     gcc -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -O1 -g -fopenmp -Isrc -I. -Itests -Ibuild/gen \
-        $(pkg-config --cflags libcjson openblas) tests/unit/$t.c tests/support/*.c build/libhart.a $LIBS -o "$dest/$t"
+        $(pkg-config --cflags libcjson openblas) "$src" tests/support/*.c build/libhart.a $LIBS -o "$dest/$t"
 done
 cp build/tests/bench/bench_opencl_gemm "$dest/"
 for b in "$@"; do cp "$b" "$dest/"; done
 cp tools/gpu_run.sh "$dest/"
+[ -n "$GOLDEN" ] && cp -a "$GOLDEN" "$dest/golden"
 # libraries not on a bare CUDA image (system ones are left to the target)
 for bin in "$dest"/bench_* "$dest"/test_* "$@"; do ldd "$bin" 2>/dev/null; done | awk '{print $3}' | sort -u |
-    grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libgomp|libOpenCL|ld-linux|libopenblas|libgfortran|libquadmath|^$' |
+    grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libOpenCL|ld-linux|^$' |
     while read -r l; do cp -L "$l" "$dest/lib/"; done
+# the OpenCL ICD loader only as a fallback (gpu_run.sh puts it last)
+mkdir -p "$dest/lib/ocl"
+cp -L "$(ldd "$dest/bench_opencl_gemm" | awk '/libOpenCL/ {print $3}')" "$dest/lib/ocl/" 2>/dev/null || true
 for l in /usr/lib/x86_64-linux-gnu/libclblast.so.1; do [ -f "$l" ] && cp -L "$l" "$dest/lib/"; done
+# large libraries travel gzipped (the device tool's size limit); gpu_run.sh unpacks them
+for l in "$dest"/lib/libopenblas*.so*; do [ -f "$l" ] && gzip -9f "$l"; done
 du -sh "$dest"

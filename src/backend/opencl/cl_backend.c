@@ -58,6 +58,7 @@ static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
 static void cl_release(hart_backend *be, void *dev) {
     clb *b = clb_of(be);
     cl_mem m = dev;
+    clb_wcache_drop(b, m);
     size_t sz = 0;
     clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof sz, &sz, NULL);
     if (b->npool < CLB_POOL_SLOTS && b->pooled_bytes + sz <= POOL_MAX_BYTES) {
@@ -79,6 +80,7 @@ void clb_scratch_free(hart_backend *be, cl_mem m) { cl_release(be, m); }
 
 static hart_status cl_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) {
     if (!n) return HART_OK;
+    clb_wcache_drop(clb_of(be), dev);
     cl_int e = clEnqueueWriteBuffer(clb_of(be)->q, dev, CL_TRUE, off, n, src, 0, NULL, NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL write of %zu bytes: %s", n, clb_errname(e));
     return HART_OK;
@@ -97,10 +99,36 @@ static hart_status cl_sync(hart_backend *be) {
     return HART_OK;
 }
 
+/* ---- HART_CL_PROFILE: per-kernel device time, printed when the backend
+ * closes (or at exit for a backend that is never closed) ---- */
+static clb *g_prof_b;
+static void prof_dump_b(clb *b) {
+        double tot = 0;
+        for (int i = 0; i < b->nkern; i++) tot += b->kern[i].prof_s;
+        fprintf(stderr, "hart: OpenCL kernel time by kernel (HART_CL_PROFILE), total %.3f s:\n", tot);
+        for (int n = 0; n < b->nkern; n++) { /* largest first, selection by repeated scan */
+            int best = -1;
+            for (int i = 0; i < b->nkern; i++)
+                if (b->kern[i].prof_n >= 0 && (best < 0 || b->kern[i].prof_s > b->kern[best].prof_s)) best = i;
+            if (best < 0 || b->kern[best].prof_n <= 0) break;
+            fprintf(stderr, "  %-32s %9.3f ms %7ld launches %8.1f us avg\n", b->kern[best].name,
+                    b->kern[best].prof_s * 1e3, b->kern[best].prof_n,
+                    b->kern[best].prof_s * 1e6 / (double)b->kern[best].prof_n);
+            b->kern[best].prof_n = -1;
+        }
+
+    if (g_prof_b == b) g_prof_b = NULL;
+}
+static void prof_dump_atexit(void) {
+    if (g_prof_b) prof_dump_b(g_prof_b);
+}
+
 static void cl_destroy(hart_backend *be) {
     clb *b = clb_of(be);
     if (b) {
         if (b->q) clFinish(b->q);
+        if (b->prof) prof_dump_b(b);
+        clb_wcache_free(b);
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
         if (b->flag) clReleaseMemObject(b->flag);
@@ -115,9 +143,11 @@ static void cl_destroy(hart_backend *be) {
 
 /* ---- kernel launch ---------------------------------------------------- */
 
-static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
+/* *ki: the kernel's index in b->kern (-1 when the table is full) */
+static hart_status get_kernel(clb *b, const char *name, cl_kernel *k, int *ki) {
+    *ki = -1;
     for (int i = 0; i < b->nkern; i++)
-        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; return HART_OK; }
+        if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; *ki = i; return HART_OK; }
     cl_int err;
     cl_program prog = strncmp(name, "nv_", 3) ? b->prog : b->prog_nv;
     if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
@@ -125,6 +155,9 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
     if (!kk) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: %s", name, clb_errname(err));
     if (b->nkern < CLB_MAX_KERNELS) {
         snprintf(b->kern[b->nkern].name, sizeof b->kern[b->nkern].name, "%s", name);
+        b->kern[b->nkern].prof_s = 0;
+        b->kern[b->nkern].prof_n = 0;
+        *ki = b->nkern;
         b->kern[b->nkern++].k = kk;
     }
     *k = kk;
@@ -134,7 +167,13 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k) {
 hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const size_t *lws,
                     const karg *args, int nargs) {
     cl_kernel k = NULL;
-    HART_TRY(get_kernel(b, name, &k));
+    int ki = -1;
+    HART_TRY(get_kernel(b, name, &k, &ki));
+    /* a cached weight's buffer passed to any kernel but the GEMM ones may be
+     * written by it: forget its f16 copy (conservative) */
+    if (b->nwc && strncmp(name, "nv_", 3) && strncmp(name, "gemm_", 5))
+        for (int i = 0; i < nargs; i++)
+            if (!args[i].local && args[i].size == sizeof(cl_mem)) clb_wcache_drop(b, args[i].v.m);
     for (int i = 0; i < nargs; i++) {
         cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].local ? NULL : (const void *)&args[i].v);
         if (e) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: argument %d: %s", name, i, clb_errname(e));
@@ -145,8 +184,19 @@ hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const
         if (!g[d]) return HART_OK; /* empty launch */
         if (lws) g[d] = round_up(g[d], lws[d]);
     }
-    cl_int e = clEnqueueNDRangeKernel(b->q, k, (cl_uint)dims, NULL, g, lws, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(b->q, k, (cl_uint)dims, NULL, g, lws, 0, NULL, b->prof ? &ev : NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL launch of kernel %s: %s", name, clb_errname(e));
+    if (ev) { /* profiling (serializes): device time per kernel name */
+        cl_ulong t0 = 0, t1 = 0;
+        if (!clWaitForEvents(1, &ev) && ki >= 0 &&
+            !clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) &&
+            !clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL)) {
+            b->kern[ki].prof_s += (double)(t1 - t0) * 1e-9;
+            b->kern[ki].prof_n++;
+        }
+        clReleaseEvent(ev);
+    }
     if (getenv("HART_CL_SYNC")) { /* debugging: surface asynchronous faults at their kernel */
         e = clFinish(b->q);
         if (e) return hart_fail(HART_EDEVICE, "OpenCL kernel %s failed: %s", name, clb_errname(e));
@@ -339,7 +389,13 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, clb_errname(err)); }
-    b->q = clCreateCommandQueue(b->ctx, b->dev, 0, &err);
+    b->prof = getenv("HART_CL_PROFILE") && atoi(getenv("HART_CL_PROFILE"));
+    if (b->prof) {
+        static int registered;
+        if (!registered) registered = atexit(prof_dump_atexit) == 0;
+        g_prof_b = b;
+    }
+    b->q = clCreateCommandQueue(b->ctx, b->dev, b->prof ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, clb_errname(err)); }
     b->flag = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (!b->flag) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, clb_errname(err)); }
@@ -367,6 +423,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     }
     b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
     b->hg_force = getenv("HART_CL_HGEMM_VARIANT") ? atoi(getenv("HART_CL_HGEMM_VARIANT")) : -1;
+    b->wc_on = getenv("HART_CL_TC_WEIGHT_CACHE") && atoi(getenv("HART_CL_TC_WEIGHT_CACHE"));
     clb_tune_init(b);
     if (b->max_wg < 256) {
         cl_destroy(be);

@@ -47,7 +47,8 @@ typedef struct {
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
-    struct { char name[48]; cl_kernel k; } kern[CLB_MAX_KERNELS];
+    struct { char name[48]; cl_kernel k; double prof_s; long prof_n; } kern[CLB_MAX_KERNELS];
+    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close */
     int nkern;
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
     int npool;
@@ -56,6 +57,9 @@ typedef struct {
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
     int is_gpu;            /* CL_DEVICE_TYPE_GPU */
     clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */
+    int wc_on;             /* f16 copies of linear weights kept ($HART_CL_TC_WEIGHT_CACHE=1) */
+    struct clb_wc { cl_mem src, f16; int off, R, K, dt, s_r, s_k; } *wc;
+    int nwc, cwc;
 } clb;
 
 const char *clb_errname(cl_int e);
@@ -112,7 +116,7 @@ hart_status clb_cache_dir(char *out, size_t n);
 /* f16 tensor-core GEMM variants (kernels/hgemm_nv.cl instances). */
 typedef struct {
     const char *name;
-    int bm, bn, st, wm, wn;
+    int bm, bn, bk, st, wm, wn, nt, db;
 } clb_hgemm_variant;
 extern const clb_hgemm_variant clb_hgemm_variants[];
 extern const int clb_hgemm_nvariants;
@@ -152,7 +156,12 @@ typedef struct {
     cl_mem c; int c_off, c_sm, c_s0, c_s1;
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
+    int b_weight; /* B is a linear layer's weight (may be cached as f16) */
 } clb_gemm_args;
+/* Tensor-core weight cache: drop entries whose source is buffer m (it was
+ * written, released or used as an output); free everything. */
+void clb_wcache_drop(clb *b, cl_mem m);
+void clb_wcache_free(clb *b);
 hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g);
 
 /* Autotuner (cl_tune.c). key = shape class of g for kernel family `kind`

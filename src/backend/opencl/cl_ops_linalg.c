@@ -11,12 +11,21 @@ static hart_status check_int(const char *op, int64_t n) {
     return HART_OK;
 }
 
+/* name, block tile bm x bn, k step bk, stages, warp tile wm x wn, work-items,
+ * fragment mode 0/1/2, see kernels/hgemm_nv.cl (local memory = st * (bm + bn) * bk * 2 bytes <= 48 KiB) */
 const clb_hgemm_variant clb_hgemm_variants[] = {
-    {"nv_hgemm_128x128_s3", 128, 128, 3, 64, 32},
-    {"nv_hgemm_128x256_s2", 128, 256, 2, 64, 64},
-    {"nv_hgemm_64x128_s4", 64, 128, 4, 32, 32},
-    {"nv_hgemm_128x128_s2", 128, 128, 2, 64, 32},
-    {"nv_hgemm_64x64_s4", 64, 64, 4, 32, 16},
+    {"nv_hgemm_128x128x32_s3_w8", 128, 128, 32, 3, 64, 32, 256, 1},
+    {"nv_hgemm_128x128x32_s3_w4", 128, 128, 32, 3, 64, 64, 128, 1},
+    {"nv_hgemm_128x256x32_s2_w8", 128, 256, 32, 2, 64, 64, 256, 1},
+    {"nv_hgemm_256x128x32_s2_w8", 256, 128, 32, 2, 64, 64, 256, 1},
+    {"nv_hgemm_128x64x64_s2_w4", 128, 64, 64, 2, 64, 32, 128, 1},
+    {"nv_hgemm_64x128x32_s4_w8", 64, 128, 32, 4, 32, 32, 256, 1},
+    {"nv_hgemm_64x64x32_s4_w4", 64, 64, 32, 4, 32, 32, 128, 1},
+    {"nv_hgemm_128x128x32_s2_w4", 128, 128, 32, 2, 64, 64, 128, 1},
+    {"nv_hgemm_128x128x32_s3_w4_p", 128, 128, 32, 3, 64, 64, 128, 2},
+    {"nv_hgemm_128x128x32_s3_w8_p", 128, 128, 32, 3, 64, 32, 256, 2},
+    {"nv_hgemm_128x256x32_s2_w16", 128, 256, 32, 2, 64, 32, 512, 1},
+    {"nv_hgemm_256x128x32_s2_w16", 256, 128, 32, 2, 64, 32, 512, 1},
 };
 const int clb_hgemm_nvariants = (int)(sizeof clb_hgemm_variants / sizeof clb_hgemm_variants[0]);
 
@@ -53,9 +62,9 @@ static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
     const hg_args *h = ctx;
     const clb_gemm_args *g = h->g;
     const clb_hgemm_variant *hv = &clb_hgemm_variants[v];
-    size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * 256, (size_t)(g->M + hv->bm - 1) / hv->bm,
+    size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * (size_t)hv->nt, (size_t)(g->M + hv->bm - 1) / hv->bm,
                      (size_t)g->nz0 * (size_t)g->nz1};
-    size_t lws[3] = {256, 1, 1};
+    size_t lws[3] = {(size_t)hv->nt, 1, 1};
     cl_mem bias = g->bias ? g->bias : g->c;
     return CLRUN(b, hv->name, 3, gws, lws, AI(g->M), AI(g->N), AI(g->K), AI(g->nz1),
                  AM(h->a), AI(h->a_off), AI(h->lda), AI(h->a_s0), AI(h->a_s1),
@@ -91,10 +100,67 @@ static hart_status f16_operand(hart_backend *be, clb *b, int R, int K, int nz0, 
     return HART_OK;
 }
 
-/* default variant without tuning: 128x128 tiles when they fill the device */
+/* ---- tensor-core weight cache ($HART_CL_TC_WEIGHT_CACHE=1): the f16
+ * copy of a linear layer's weight is kept, keyed by buffer, offset, shape,
+ * dtype and strides, instead of being converted on every call. An entry is
+ * dropped when its buffer is written from the host, released, is the output
+ * of a GEMM or is passed to any other kernel (see clb_run). ---- */
+void clb_wcache_drop(clb *b, cl_mem m) {
+    for (int i = 0; i < b->nwc;)
+        if (b->wc[i].src == m) {
+            clReleaseMemObject(b->wc[i].f16);
+            b->wc[i] = b->wc[--b->nwc];
+        } else
+            i++;
+}
+
+void clb_wcache_free(clb *b) {
+    for (int i = 0; i < b->nwc; i++) clReleaseMemObject(b->wc[i].f16);
+    free(b->wc);
+    b->wc = NULL;
+    b->nwc = b->cwc = 0;
+}
+
+/* f16 [R][Kp] copy of the weight operand from the cache (made on a miss);
+ * HART_OK with *om = NULL when it cannot be cached (the caller converts) */
+static hart_status wcache_get(clb *b, const clb_gemm_args *g, cl_mem *om, int *ld) {
+    *om = NULL;
+    int R = g->N, K = g->K, Kp = (K + 7) / 8 * 8;
+    for (int i = 0; i < b->nwc; i++) {
+        struct clb_wc *e = &b->wc[i];
+        if (e->src == g->b && e->off == g->b_off && e->R == R && e->K == K && e->dt == g->b_dt && e->s_r == g->b_sn &&
+            e->s_k == g->b_sk) {
+            *om = e->f16;
+            *ld = Kp;
+            return HART_OK;
+        }
+    }
+    if ((int64_t)R * Kp > INT32_MAX || b->nwc >= 4096) return HART_OK;
+    if (b->nwc == b->cwc) {
+        int nc = b->cwc ? 2 * b->cwc : 64;
+        struct clb_wc *nw = realloc(b->wc, (size_t)nc * sizeof *nw);
+        if (!nw) return HART_OK;
+        b->wc = nw;
+        b->cwc = nc;
+    }
+    cl_int err;
+    cl_mem f = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, (size_t)R * Kp * 2, NULL, &err);
+    if (!f) return HART_OK; /* out of device memory: convert per call instead */
+    size_t gws[3] = {(size_t)(Kp + 31) / 32 * 32, (size_t)(R + 31) / 32 * 8, 1}, lws[3] = {32, 8, 1};
+    hart_status s = CLRUN(b, "nv_to_f16", 3, gws, lws, AI(R), AI(K), AI(Kp), AI(1), AM(g->b), AI(g->b_off),
+                          AI(g->b_dt), AI(g->b_sn), AI(g->b_sk), AI(0), AI(0), AM(f));
+    if (s) { clReleaseMemObject(f); return s; }
+    b->wc[b->nwc++] = (struct clb_wc){g->b, f, g->b_off, R, K, g->b_dt, g->b_sn, g->b_sk};
+    *om = f;
+    *ld = Kp;
+    return HART_OK;
+}
+
+/* default variant without tuning: 128x128 tiles (software-pipelined, the
+ * fastest on an H100) when they fill the device, else 64x64 */
 static int hgemm_default(clb *b, const clb_gemm_args *g) {
     int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
-    return tiles >= b->cus ? 0 : 4;
+    return tiles >= b->cus ? 8 : 6;
 }
 
 static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
@@ -104,8 +170,15 @@ static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
     cl_mem ta = NULL, tb = NULL;
     hart_status s = f16_operand(be, b, g->M, g->K, g->nz0, g->nz1, g->a, g->a_off, g->a_dt, g->a_sm, g->a_sk, g->a_s0,
                                 g->a_s1, &ta, &h.a, &h.a_off, &h.lda, &h.a_s0, &h.a_s1);
-    if (!s) s = f16_operand(be, b, g->N, g->K, g->nz0, g->nz1, g->b, g->b_off, g->b_dt, g->b_sn, g->b_sk, g->b_s0,
-                            g->b_s1, &tb, &h.b, &h.b_off, &h.ldb, &h.b_s0, &h.b_s1);
+    int in_place = g->b_dt == 1 && g->b_sk == 1 && g->K % 8 == 0 && g->b_sn % 8 == 0 && g->b_off % 8 == 0 &&
+                   g->b_s0 % 8 == 0 && g->b_s1 % 8 == 0;
+    if (!s && b->wc_on && g->b_weight && g->nz0 == 1 && g->nz1 == 1 && !in_place) {
+        s = wcache_get(b, g, &h.b, &h.ldb);
+        h.b_off = h.b_s0 = h.b_s1 = 0;
+    }
+    if (!s && !h.b)
+        s = f16_operand(be, b, g->N, g->K, g->nz0, g->nz1, g->b, g->b_off, g->b_dt, g->b_sn, g->b_sk, g->b_s0,
+                        g->b_s1, &tb, &h.b, &h.b_off, &h.ldb, &h.b_s0, &h.b_s1);
     int v = b->hg_force;
     if (!s && (v < 0 || v >= clb_hgemm_nvariants))
         s = clb_tune_pick(b, clb_tune_key(1, g), clb_hgemm_nvariants, hgemm_launch, &h, hgemm_default(b, g), g, &v);
@@ -118,6 +191,7 @@ static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
 hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g) {
     clb *b = clb_of(be);
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
+    if (b->nwc) clb_wcache_drop(b, g->c); /* the output buffer is written */
     if (b->tc && g->K > 0) return gemm_tc(be, b, g);
     /* 128x128 tiles once there are at least as many of them as compute units
      * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
@@ -170,7 +244,7 @@ hart_status clo_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     memset(&g, 0, sizeof g);
     g.M = (int)M; g.N = (int)N; g.K = (int)K; g.nz0 = g.nz1 = 1; g.alpha = 1.0f;
     g.a = T_MEM(x); g.a_off = T_OFF(x); g.a_dt = 0; g.a_sm = (int)K; g.a_sk = 1;
-    g.b = T_MEM(w); g.b_off = T_OFF(w); g.b_dt = T_DT(w); g.b_sk = 1; g.b_sn = (int)K;
+    g.b = T_MEM(w); g.b_off = T_OFF(w); g.b_dt = T_DT(w); g.b_sk = 1; g.b_sn = (int)K; g.b_weight = 1;
     g.c = T_MEM(y); g.c_off = T_OFF(y); g.c_sm = (int)N;
     if (bias) { g.bias = T_MEM(bias); g.bias_off = T_OFF(bias); g.bias_dt = T_DT(bias); g.bias_mode = 1; }
     return clb_gemm(be, &g);

@@ -103,23 +103,27 @@ static int wanted(const char *name, int nv) {
 
 /* hgemm_nv.cl is instantiated once per variant of clb_hgemm_variants[],
  * each copy preceded by its #defines and followed by their #undefs. */
-#define HG_MAX_VARIANTS 8
+#define HG_MAX_VARIANTS 16
 static char hg_defs[HG_MAX_VARIANTS][2][320];
 
 static const char *hg_def(int v, int undef) {
     const clb_hgemm_variant *h = &clb_hgemm_variants[v];
     if (undef)
         snprintf(hg_defs[v][1], sizeof hg_defs[v][1],
-                 "\n#undef HG_NAME\n#undef HG_BM\n#undef HG_BN\n#undef HG_ST\n#undef HG_WM\n#undef HG_WN\n#undef HG_WAIT\n");
+                 "\n#undef HG_NAME\n#undef HG_BM\n#undef HG_BN\n#undef HG_BK\n#undef HG_ST\n#undef HG_WM\n#undef HG_WN\n"
+                 "#undef HG_NT\n#undef HG_WAIT\n#undef HG_DB\n");
     else
         snprintf(hg_defs[v][0], sizeof hg_defs[v][0],
-                 "\n#define HG_NAME %s\n#define HG_BM %d\n#define HG_BN %d\n#define HG_ST %d\n#define HG_WM %d\n"
-                 "#define HG_WN %d\n#define HG_WAIT %d\n",
-                 h->name, h->bm, h->bn, h->st, h->wm, h->wn, h->st - 2);
+                 "\n#define HG_NAME %s\n#define HG_BM %d\n#define HG_BN %d\n#define HG_BK %d\n#define HG_ST %d\n"
+                 "#define HG_WM %d\n#define HG_WN %d\n#define HG_NT %d\n#define HG_WAIT %d\n#define HG_DB %d\n",
+                 h->name, h->bm, h->bn, h->bk, h->st, h->wm, h->wn, h->nt, h->st - 2, h->db);
     return hg_defs[v][undef];
 }
 
 hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
+    if (clb_hgemm_nvariants > HG_MAX_VARIANTS)
+        return hart_fail(HART_EINVAL, "cl_program.c: %d tensor-core GEMM variants, raise HG_MAX_VARIANTS (%d)",
+                         clb_hgemm_nvariants, HG_MAX_VARIANTS);
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
     const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS, sizeof *srcs);
@@ -136,7 +140,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
         const char *nm = hart_kernel_sources[i].name;
         if (!strcmp(nm, "common") || !wanted(nm, nv)) continue;
         if (!strcmp(nm, "hgemm_nv")) {
-            for (int v = 0; v < clb_hgemm_nvariants && v < HG_MAX_VARIANTS; v++) {
+            for (int v = 0; v < clb_hgemm_nvariants; v++) {
                 srcs[k++] = hg_def(v, 0);
                 srcs[k++] = hart_kernel_sources[i].text;
                 srcs[k++] = hg_def(v, 1);

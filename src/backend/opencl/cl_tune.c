@@ -140,12 +140,23 @@ hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, co
     if (!t->mode || t->n >= CLB_TUNE_MAX || g->c == g->a || g->c == g->b || (g->bias && g->c == g->bias)) return HART_OK;
     cl_int e = clFinish(b->q);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL finish before GEMM tuning: %s", clb_errname(e));
+    /* warm-up: a GPU idles at low clocks and ramps up within tens of ms */
+    double w0 = now();
+    for (int r = 0; r < 200 && now() - w0 < 0.03; r++) {
+        HART_TRY(fn(b, ctx, def));
+        e = clFinish(b->q);
+        if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM warm-up before tuning: %s", clb_errname(e));
+    }
     double best = 1e30;
     for (int v = 0; v < nvar; v++) {
         double tv = 1e30;
         for (int r = 0; r < 4; r++) { /* run 0 warms up; the rest are timed, fewer when slow */
             double t0 = now();
-            HART_TRY(fn(b, ctx, v));
+            if (fn(b, ctx, v) != HART_OK) { /* e.g. a variant the device cannot launch: skip it */
+                hart_clear_error();
+                tv = 1e30;
+                break;
+            }
             e = clFinish(b->q);
             if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM variant %d while tuning: %s", v, clb_errname(e));
             double dt = now() - t0;
