@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include "models/diffusion_head.h"
 #include "models/hart_transformer.h"
@@ -23,27 +21,6 @@
 #include "support/golden.h"
 #include "support/test_backends.h"
 
-/* Every HART generation set under the golden root (hart-tiny-a and any
- * other folder with llm/ and golden.safetensors). */
-static int hart_sets(char dirs[][1024], int max) {
-    char root[1024];
-    golden_path("", root, sizeof root);
-    DIR *d = opendir(root);
-    int n = 0;
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d)) && n < max;) {
-        if (strncmp(e->d_name, "hart-", 5)) continue;
-        char p[2200];
-        struct stat sb;
-        snprintf(p, sizeof p, "%s/%s/llm/config.json", root, e->d_name);
-        if (stat(p, &sb)) continue;
-        snprintf(p, sizeof p, "%s/%s/golden.safetensors", root, e->d_name);
-        if (stat(p, &sb)) continue;
-        if (snprintf(dirs[n], 1024, "%.700s/%.250s", root, e->d_name) < 1024) n++;
-    }
-    closedir(d);
-    return n;
-}
 
 #define TOL 1e-4
 
@@ -256,7 +233,7 @@ static int run_pipeline(const char *dir, hart_backend *be) {
 static void test_transformer_and_head(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = hart_sets(dirs, 16);
+    int n = golden_hart_sets(dirs, 16);
     if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
     for (int i = 0; i < n; i++)
         for (int b = 0; b < TB.n; b++) run_transformer_and_head(dirs[i], TB.be[b]);
@@ -265,7 +242,7 @@ static void test_transformer_and_head(void **state) {
 static void test_pipeline(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = hart_sets(dirs, 16), ran = 0;
+    int n = golden_hart_sets(dirs, 16), ran = 0;
     for (int i = 0; i < n; i++)
         for (int b = 0; b < TB.n; b++) ran += run_pipeline(dirs[i], TB.be[b]);
     if (!ran) skip();

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include "core/checkpoint.h"
 #include "models/vae_hart.h"
@@ -24,27 +22,6 @@
 #include "support/golden.h"
 #include "support/test_backends.h"
 
-/* Every HART generation set under the golden root (hart-tiny-a and any
- * other folder with llm/ and golden.safetensors). */
-static int hart_sets(char dirs[][1024], int max) {
-    char root[1024];
-    golden_path("", root, sizeof root);
-    DIR *d = opendir(root);
-    int n = 0;
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d)) && n < max;) {
-        if (strncmp(e->d_name, "hart-", 5)) continue;
-        char p[2200];
-        struct stat sb;
-        snprintf(p, sizeof p, "%s/%s/llm/config.json", root, e->d_name);
-        if (stat(p, &sb)) continue;
-        snprintf(p, sizeof p, "%s/%s/golden.safetensors", root, e->d_name);
-        if (stat(p, &sb)) continue;
-        if (snprintf(dirs[n], 1024, "%.700s/%.250s", root, e->d_name) < 1024) n++;
-    }
-    closedir(d);
-    return n;
-}
 
 #define TOL 1e-4
 
@@ -177,7 +154,7 @@ static void run_scale_loop(const char *dir, hart_backend *be) {
 static void test_scale_loop(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = hart_sets(dirs, 16);
+    int n = golden_hart_sets(dirs, 16);
     if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
     for (int i = 0; i < n; i++)
         for (int b = 0; b < TB.n; b++) run_scale_loop(dirs[i], TB.be[b]);
@@ -216,7 +193,7 @@ static int64_t rows_differ(hart_safetensors *a, int ra, hart_safetensors *b, int
 static void test_rng_batch_invariance(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = hart_sets(dirs, 16);
+    int n = golden_hart_sets(dirs, 16);
     if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", dirs[0]);
@@ -281,7 +258,7 @@ static void test_rng_batch_invariance(void **state) {
 static void test_rng_across_backends(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = hart_sets(dirs, 16);
+    int n = golden_hart_sets(dirs, 16);
     if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
     if (TB.n < 2) { printf("only one backend available; skipped\n"); skip(); }
     char p[1200];

@@ -336,45 +336,10 @@ static void test_text_encode_end_to_end(void **state) {
 }
 
 /* Copy of the golden model with its 2-D weights (embedding + projections)
- * rounded to `dt`: stored as `dt` (upcast = 0) or as the same rounded values
- * in f32 (upcast = 1). Norm weights and biases stay f32. */
+ * rounded to `dt` (see golden_write_rounded_copy); norm weights and biases
+ * stay f32. */
 static void write_rounded_copy(const char *dir, hart_dtype dt, int upcast) {
-    char gdir[1024], path[1200];
-    golden_path("qwen2-tiny", gdir, sizeof gdir);
-    hart_checkpoint ck;
-    assert_int_equal(hart_ckpt_open(gdir, "config.json", NULL, &ck), HART_OK);
-    hart_st_writer *w = hart_st_writer_new();
-    const hart_safetensors *st = &ck.files[0];
-    for (int i = 0; i < st->n_entries; i++) {
-        hart_tensor t;
-        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
-        assert_int_equal(t.dtype, HART_F32);
-        if (t.ndim != 2) {
-            assert_int_equal(hart_st_writer_add(w, st->entries[i].name, &t), HART_OK);
-            continue;
-        }
-        int64_t n = hart_tensor_numel(&t);
-        const float *src = t.data;
-        float *f = malloc((size_t)n * sizeof *f);
-        uint16_t *h = malloc((size_t)n * sizeof *h);
-        assert_true(f && h);
-        for (int64_t j = 0; j < n; j++) {
-            h[j] = dt == HART_BF16 ? hart_f32_to_bf16(src[j]) : hart_f32_to_f16(src[j]);
-            f[j] = dt == HART_BF16 ? hart_bf16_to_f32(h[j]) : hart_f16_to_f32(h[j]);
-        }
-        assert_int_equal(hart_st_writer_add_raw(w, st->entries[i].name, upcast ? HART_F32 : dt, 2, t.shape,
-                                                upcast ? (const void *)f : (const void *)h), HART_OK);
-        free(f);
-        free(h);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    assert_int_equal(hart_st_writer_save(w, path), HART_OK);
-    hart_st_writer_free(w);
-    char *cfg = cJSON_PrintUnformatted(ck.config);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    write_text(path, cfg);
-    free(cfg);
-    hart_ckpt_close(&ck);
+    golden_write_rounded_copy("qwen2-tiny", dir, 2, dt, upcast, 1);
 }
 
 static void forward_dir(const char *dir, hart_backend *be, const hart_tensor *ids, const hart_tensor *amask,

@@ -262,47 +262,10 @@ EACH_BACKEND(test_config_mismatch) {
     rmdir(dir);
 }
 
-/* Copy of the golden tokenizer with its conv weights rounded to `dt`, stored
- * as `dt` (upcast = 0) or as the same rounded values in f32 (upcast = 1). */
+/* Copy of the golden tokenizer with its conv weights rounded to `dt` (see
+ * golden_write_rounded_copy). */
 static void write_rounded_copy(const char *dir, hart_dtype dt, int upcast) {
-    char src[1024], path[1200];
-    golden_path("hart-tiny-a/tokenizer", src, sizeof src);
-    hart_checkpoint ck;
-    assert_int_equal(hart_ckpt_open(src, "config.json", NULL, &ck), HART_OK);
-    hart_st_writer *w = hart_st_writer_new();
-    const hart_safetensors *st = &ck.files[0];
-    for (int i = 0; i < st->n_entries; i++) {
-        hart_tensor t;
-        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
-        if (t.ndim != 4 || t.dtype != HART_F32) {
-            assert_int_equal(hart_st_writer_add(w, st->entries[i].name, &t), HART_OK);
-            continue;
-        }
-        int64_t n = hart_tensor_numel(&t);
-        const float *x = t.data;
-        float *f = malloc((size_t)n * sizeof *f);
-        uint16_t *h = malloc((size_t)n * sizeof *h);
-        assert_true(f && h);
-        for (int64_t j = 0; j < n; j++) {
-            h[j] = dt == HART_BF16 ? hart_f32_to_bf16(x[j]) : hart_f32_to_f16(x[j]);
-            f[j] = dt == HART_BF16 ? hart_bf16_to_f32(h[j]) : hart_f16_to_f32(h[j]);
-        }
-        assert_int_equal(hart_st_writer_add_raw(w, st->entries[i].name, upcast ? HART_F32 : dt, 4, t.shape,
-                                                upcast ? (const void *)f : (const void *)h), HART_OK);
-        free(f);
-        free(h);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    assert_int_equal(hart_st_writer_save(w, path), HART_OK);
-    hart_st_writer_free(w);
-    char *cfg = cJSON_PrintUnformatted(ck.config);
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(cfg, fp);
-    fclose(fp);
-    free(cfg);
-    hart_ckpt_close(&ck);
+    golden_write_rounded_copy("hart-tiny-a/tokenizer", dir, 4, dt, upcast, 0);
 }
 
 /* encode (2·input−1) and decode vae.enc.f with the tokenizer in `dir` on `be` */

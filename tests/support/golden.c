@@ -4,6 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <sys/stat.h>
 
 const char *golden_path(const char *rel, char *buf, size_t n) {
@@ -75,4 +82,67 @@ void fill_random(float *x, int64_t n, unsigned seed, float lo, float hi) {
 
 void fill_nan(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = NAN;
+}
+
+int golden_hart_sets(char dirs[][1024], int max) {
+    char root[1024];
+    golden_path("", root, sizeof root);
+    DIR *d = opendir(root);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d)) && n < max;) {
+        if (strncmp(e->d_name, "hart-", 5)) continue;
+        char p[2200];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s/llm/config.json", root, e->d_name);
+        if (stat(p, &sb)) continue;
+        snprintf(p, sizeof p, "%s/%s/golden.safetensors", root, e->d_name);
+        if (stat(p, &sb)) continue;
+        if (snprintf(dirs[n], 1024, "%.700s/%.250s", root, e->d_name) < 1024) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+void golden_write_rounded_copy(const char *rel, const char *dir, int ndim, hart_dtype dt, int upcast,
+                               int all_f32) {
+    char src[1024], path[1200];
+    golden_path(rel, src, sizeof src);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open(src, "config.json", NULL, &ck), HART_OK);
+    hart_st_writer *w = hart_st_writer_new();
+    const hart_safetensors *st = &ck.files[0];
+    for (int i = 0; i < st->n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(st, st->entries[i].name, &t), HART_OK);
+        if (all_f32) assert_int_equal(t.dtype, HART_F32);
+        if (t.ndim != ndim || t.dtype != HART_F32) {
+            assert_int_equal(hart_st_writer_add(w, st->entries[i].name, &t), HART_OK);
+            continue;
+        }
+        int64_t n = hart_tensor_numel(&t);
+        const float *x = t.data;
+        float *f = malloc((size_t)n * sizeof *f);
+        uint16_t *h = malloc((size_t)n * sizeof *h);
+        assert_true(f && h);
+        for (int64_t j = 0; j < n; j++) {
+            h[j] = dt == HART_BF16 ? hart_f32_to_bf16(x[j]) : hart_f32_to_f16(x[j]);
+            f[j] = dt == HART_BF16 ? hart_bf16_to_f32(h[j]) : hart_f16_to_f32(h[j]);
+        }
+        assert_int_equal(hart_st_writer_add_raw(w, st->entries[i].name, upcast ? HART_F32 : dt, ndim, t.shape,
+                                                upcast ? (const void *)f : (const void *)h), HART_OK);
+        free(f);
+        free(h);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(hart_st_writer_save(w, path), HART_OK);
+    hart_st_writer_free(w);
+    char *cfg = cJSON_PrintUnformatted(ck.config);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(cfg, fp);
+    fclose(fp);
+    free(cfg);
+    hart_ckpt_close(&ck);
 }

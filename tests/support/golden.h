@@ -12,6 +12,18 @@ const char *golden_path(const char *rel, char *buf, size_t n);
 /* 1 if the golden folder exists (tests skip with a message otherwise). */
 int golden_available(void);
 
+/* Every HART generation set under the golden root (hart-tiny-a and any
+ * other hart-* folder with llm/config.json and golden.safetensors): their
+ * full paths in dirs[0..n-1]; returns n (<= max). */
+int golden_hart_sets(char dirs[][1024], int max);
+
+/* Copy the golden model folder `rel` (config.json + one safetensors file)
+ * to `dir` with its F32 tensors of rank `ndim` rounded to `dt` (BF16/F16):
+ * stored as `dt` (upcast = 0) or as the same rounded values in F32
+ * (upcast = 1); other tensors unchanged. all_f32: assert every tensor is F32. */
+void golden_write_rounded_copy(const char *rel, const char *dir, int ndim, hart_dtype dt, int upcast,
+                               int all_f32);
+
 /* max|a-b| / max|b| over n floats (0 when both are all zero). */
 double rel_err(const float *a, const float *b, int64_t n);
 /* Compare tensor `got` (any backend, F32) with golden tensor `name` of
