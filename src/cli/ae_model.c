@@ -19,6 +19,25 @@ static int is_file(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* Open the backend of `device` and load ae->dir as ae->kind; 1 on error
+ * (message printed, nothing left open). */
+static int open_and_load(cli_ae *ae, const char *cmd, const char *device) {
+    char why[256] = "";
+    if (hart_backend_open(device, &ae->be, why, sizeof why)) {
+        fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
+        return 1;
+    }
+    hart_status s = ae->kind == CLI_AE_DCAE ? hart_dcae_load(ae->be, ae->dir, &ae->dcae)
+                                            : hart_vae_load(ae->be, ae->dir, &ae->hart);
+    if (s) {
+        fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
+        hart_backend_close(ae->be);
+        ae->be = NULL;
+        return 1;
+    }
+    return 0;
+}
+
 int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *ae) {
     memset(ae, 0, sizeof *ae);
     if (!model || !*model) {
@@ -32,19 +51,8 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
     }
     if (hart_dcae_detect(model)) {
         snprintf(ae->dir, sizeof ae->dir, "%s", model);
-        char why[256] = "";
-        if (hart_backend_open(device, &ae->be, why, sizeof why)) {
-            fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
-            return 1;
-        }
         ae->kind = CLI_AE_DCAE;
-        if (hart_dcae_load(ae->be, ae->dir, &ae->dcae)) {
-            fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
-            hart_backend_close(ae->be);
-            ae->be = NULL;
-            return 1;
-        }
-        return 0;
+        return open_and_load(ae, cmd, device);
     }
     /* a release folder holds tokenizer/; otherwise the folder itself */
     char sub[4096], cfgp[4200];
@@ -75,19 +83,8 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
         return 1;
     }
     cJSON_Delete(cfg);
-    char why[256] = "";
-    if (hart_backend_open(device, &ae->be, why, sizeof why)) {
-        fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
-        return 1;
-    }
     ae->kind = CLI_AE_HART;
-    if (hart_vae_load(ae->be, ae->dir, &ae->hart)) {
-        fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
-        hart_backend_close(ae->be);
-        ae->be = NULL;
-        return 1;
-    }
-    return 0;
+    return open_and_load(ae, cmd, device);
 }
 
 void cli_ae_close(cli_ae *ae) {

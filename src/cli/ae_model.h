@@ -49,4 +49,16 @@ unsigned char *cli_ae_to_rgb8(const hart_tensor *x, int index);
 int cli_ae_write_image01(const char *cmd, const char *path, const hart_tensor *x01, int index);
 unsigned char *cli_ae_to_rgb8_01(const hart_tensor *x01, int index);
 
+/* The --tile / --tile-overlap entries of a hart_opt table (decode and
+ * reconstruct share them; cli/args.h). */
+#define AE_TILE_OPTIONS(tile_ptr, overlap_ptr)                                                                   \
+    {"tile", 0, HART_ARG_INT, (tile_ptr), "N",                                                                   \
+     "DC-AE only: decode in overlapping tiles of NxN latent pixels (0 = whole latent at once; "                  \
+     "default: automatic, the largest tile whose activations fit in about 2 GB)",                                \
+     "auto", 0, 1 << 20, NULL},                                                                                  \
+    {"tile-overlap", 0, HART_ARG_INT, (overlap_ptr), "N",                                                        \
+     "DC-AE only: overlap of neighbouring tiles in latent pixels, blended linearly (default: tile/4; must be < "  \
+     "tile)",                                                                                                    \
+     "tile/4", 0, 1 << 20, NULL}
+
 #endif

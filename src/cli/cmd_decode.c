@@ -61,14 +61,7 @@ int cmd_decode(int argc, char **argv) {
                               "latent tensor to decode (HART default: gen.final_f_hat, else vae.enc.f, else "
                               "vae.enc.f_hat_discrete; DC-AE default: latent)",
                               NULL, 0, 0, NULL},
-                             {"tile", 0, HART_ARG_INT, &tile, "N",
-                              "DC-AE only: decode in overlapping tiles of NxN latent pixels (0 = whole latent at once; "
-                              "default: automatic, the largest tile whose activations fit in about 2 GB)",
-                              "auto", 0, 1 << 20, NULL},
-                             {"tile-overlap", 0, HART_ARG_INT, &overlap, "N",
-                              "DC-AE only: overlap of neighbouring tiles in latent pixels, blended linearly "
-                              "(default: tile/4; must be < tile)",
-                              "tile/4", 0, 1 << 20, NULL},
+                             AE_TILE_OPTIONS(&tile, &overlap),
                              HART_OPT_END};
     const hart_cmd_spec spec = {
         "decode", "[options] LATENT.safetensors",

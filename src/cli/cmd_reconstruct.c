@@ -63,14 +63,7 @@ int cmd_reconstruct(int argc, char **argv) {
                               "HART tokenizer only: hybrid: decode the encoder's latent (discrete tokens + continuous "
                               "residual); discrete: decode the tokens only (needs the native image size)",
                               "hybrid", 0, 0, "hybrid|discrete"},
-                             {"tile", 0, HART_ARG_INT, &tile, "N",
-                              "DC-AE only: decode in overlapping tiles of NxN latent pixels (0 = whole latent at once; "
-                              "default: automatic, the largest tile whose activations fit in about 2 GB)",
-                              "auto", 0, 1 << 20, NULL},
-                             {"tile-overlap", 0, HART_ARG_INT, &overlap, "N",
-                              "DC-AE only: overlap of neighbouring tiles in latent pixels, blended linearly "
-                              "(default: tile/4; must be < tile)",
-                              "tile/4", 0, 1 << 20, NULL},
+                             AE_TILE_OPTIONS(&tile, &overlap),
                              HART_OPT_END};
     const hart_cmd_spec spec = {
         "reconstruct", "[options] IMAGE",
