@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Test runner used by the Makefile:
 #   ./tests/run_tests.sh BUILD_DIR test_bin... -- cli_test.sh...
-# Runs each cmocka test binary, then each CLI test script (with HART_BIN and
-# HART_GOLDEN exported), prints one result line per binary/script and ends
-# with "N passed, N failed". For cmocka binaries the counts are test cases
-# (parsed from cmocka's summary); a binary that crashes or whose summary is
-# missing counts as one failure. Exit status is non-zero on any failure.
+# Runs each cmocka test binary, then each CLI test script (with HART_BIN
+# exported), prints one result line per binary/script and ends with
+# "N passed, N failed, N skipped". For cmocka binaries the counts are test
+# cases (parsed from cmocka's summary); a binary that crashes or whose summary
+# is missing counts as one failure. Skips are counted, never passed: cmocka's
+# skipped cases, each "SKIP: why" line a test prints for a part it could not
+# run (e.g. a backend that does not open), and a script that exits 77.
+# Under CI=true (or HART_TEST_STRICT=1) every skip is a failure: on a
+# prepared machine nothing may be missing. Exit status is non-zero on any
+# failure.
 # Per-item logs go to BUILD_DIR/test-logs/; a failing item's log is printed.
 # TEST_TIMEOUT (seconds, default 900) bounds each item.
 set -u
@@ -17,16 +22,18 @@ build=$1; shift
 logdir="$build/test-logs"
 mkdir -p "$logdir"
 export HART_BIN=${HART_BIN:-bin/hart}
-export HART_GOLDEN=${HART_GOLDEN:-../shared/golden}
 # Sanitizer defaults for the ASan/UBSan test builds (caller may override).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 tmo=${TEST_TIMEOUT:-900}
 
-pass=0; fail=0; failed_items=()
+strict=0
+if [ -n "${HART_TEST_STRICT:-}" ]; then [ "$HART_TEST_STRICT" != 0 ] && strict=1
+elif [ "${CI:-}" = true ]; then strict=1; fi
+pass=0; fail=0; skipped=0; failed_items=()
 
 run_item() { # $1 = kind (bin|cli), $2 = path
-    local kind=$1 t=$2 log rc p f name
+    local kind=$1 t=$2 log rc p f k name
     name=$(echo "$t" | tr '/' '_')
     log="$logdir/$name.log"
     local start=$SECONDS
@@ -49,19 +56,25 @@ run_item() { # $1 = kind (bin|cli), $2 = path
         # cmocka summary lines: "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s), listed below:"
         p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
         f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-        p=${p:-0}; f=${f:-0}
+        k=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        p=${p:-0}; f=${f:-0}; k=$(( ${k:-0} + $(grep -c '^SKIP: ' "$log") ))
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crash / no summary
-        if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi # not cmocka
+        if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$k" -eq 0 ]; then
+            f=1; echo "no test case ran (no cmocka summary)" >>"$log"
+        fi
     else
-        if [ "$rc" -eq 0 ]; then p=1; f=0; else p=0; f=1; fi
+        k=0
+        if [ "$rc" -eq 0 ]; then p=1; f=0; elif [ "$rc" -eq 77 ]; then p=0; f=0; k=1; rc=0; else p=0; f=1; fi
+        k=$((k + $(grep -c '^SKIP: ' "$log")))
     fi
-    pass=$((pass + p)); fail=$((fail + f))
+    if [ "$strict" = 1 ] && [ "$k" -gt 0 ]; then
+        echo "$k skip(s) under CI=true / HART_TEST_STRICT: counted as failures" >>"$log"
+        f=$((f + k)); k=0
+    fi
+    pass=$((pass + p)); fail=$((fail + f)); skipped=$((skipped + k))
     if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
-        # surface skip notices (e.g. golden data missing) without the full log
-        local skips
-        skips=$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-        printf 'PASS %-50s %3d case(s) %4ds%s\n' "$t" "$p" "$secs" \
-            "$([ "${skips:-0}" -gt 0 ] && echo " ($skips skipped)")"
+        printf '%s %-50s %3d case(s) %4ds%s\n' "$([ "$p" -eq 0 ] && echo SKIP || echo PASS)" "$t" "$p" "$secs" \
+            "$([ "$k" -gt 0 ] && echo " ($k skipped: $(grep -m1 -E '^SKIP: |^skipped: ' "$log" | cut -c1-80))")"
     else
         printf 'FAIL %-50s %3d passed, %d failed (exit %d%s) %4ds\n' "$t" "$p" "$f" "$rc" \
             "$([ "$rc" -eq 124 ] && echo ", timeout")" "$secs"
@@ -84,5 +97,5 @@ done
 if [ ${#failed_items[@]} -gt 0 ]; then
     echo "failed: ${failed_items[*]}"
 fi
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ]

@@ -77,7 +77,8 @@ static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor
 /* Tensor-core GEMM on odd shapes against the portable f32 kernel, every
  * variant forced in turn (linear with f32/f16 weights, matmul with
  * transposes and a batch). Prints the worst relative error per variant. */
-static void check_odd(void) {
+/* Returns the number of failed checks (the run must then fail). */
+static int check_odd(void) {
     static const int shp[][3] = {{1, 1, 1}, {17, 67, 33}, {130, 129, 72}, {1025, 67, 1031}, {777, 1000, 1032},
                                  {4097, 300, 264}, {64, 64, 8}, {129, 257, 520}};
     int nvar = hart_opencl_set_hgemm_variant(g_be, -1), bad = 0;
@@ -95,7 +96,7 @@ static void check_odd(void) {
                     hart_tensor_new4(g_be, wdt, &w, 3, B, op == 2 ? K : N, op == 2 ? N : K, 0) ||
                     hart_tensor_new4(g_be, HART_F32, &y, 3, B, M, N, 0) || hart_tensor_new4(g_be, HART_F32, &y2, 3, B, M, N, 0)) {
                     printf("  allocation failed: %s\n", hart_errmsg());
-                    return;
+                    return 1;
                 }
                 size_t nx = (size_t)B * M * K, nw = (size_t)B * N * K, ny = (size_t)B * M * N;
                 float *hx = malloc(nx * 4), *hw = malloc(nw * 4), *r0 = malloc(ny * 4), *r1 = malloc(ny * 4);
@@ -131,6 +132,7 @@ static void check_odd(void) {
         if (worst > 2e-3) bad = 1;
     }
     printf("odd-shape check: %s\n\n", bad ? "FAILED" : "passed");
+    return bad;
 }
 
 int main(int argc, char **argv) {
@@ -156,7 +158,7 @@ int main(int argc, char **argv) {
 
     const char *pk = getenv("HART_BENCH_PEAK_TFLOPS");
     double peak = pk ? atof(pk) : 0;
-    if (tc) check_odd();
+    int failures = tc ? check_odd() : 0; /* any failed check fails the run */
     int sizes[16], ns = 0;
     for (int i = 1; i < argc && ns < 16; i++) sizes[ns++] = atoi(argv[i]);
     if (!ns) {
@@ -182,22 +184,25 @@ int main(int argc, char **argv) {
         if (hart_tensor_new4(g_be, HART_F32, &a, 2, n, n, 0, 0) || hart_tensor_new4(g_be, HART_F32, &b, 2, n, n, 0, 0) ||
             hart_tensor_new4(g_be, HART_F32, &c, 2, n, n, 0, 0)) {
             printf("%6d allocation failed: %s\n", n, hart_errmsg());
+            failures++;
             break;
         }
         hart_tensor_write(&a, ha, nn * 4);
         hart_tensor_write(&b, hb, nn * 4);
         double flop = 2.0 * n * n * (double)n;
         double tp = time_gemm(0, &c, &a, &b, n);
-        if (tp < 0 || hart_tensor_read(&c, r0, nn * 4)) { printf("%6d portable GEMM failed: %s\n", n, hart_errmsg()); break; }
+        if (tp < 0 || hart_tensor_read(&c, r0, nn * 4)) { printf("%6d portable GEMM failed: %s\n", n, hart_errmsg()); failures++; break; }
         double tt = -1, tb = -1, et = -1, eb = -1, th = -1, eh = -1;
         if (g_sgemm) { /* before the tensor-core kernel, so a fault there cannot hide CLBlast's figure */
             tb = time_gemm(2, &c, &a, &b, n);
             if (tb > 0 && !hart_tensor_read(&c, r1, nn * 4)) eb = rel(r0, r1, nn);
+            if (eb >= 0 && !(eb <= 1e-4)) { printf("%6d portable vs CLBlast rel err %.2e > 1e-4: FAIL\n", n, eb); failures++; }
         }
         if (tc) {
             tt = time_gemm(1, &c, &a, &b, n);
-            if (tt < 0 || hart_tensor_read(&c, r1, nn * 4)) { printf("%6d tensor-core GEMM failed: %s\n", n, hart_errmsg()); break; }
+            if (tt < 0 || hart_tensor_read(&c, r1, nn * 4)) { printf("%6d tensor-core GEMM failed: %s\n", n, hart_errmsg()); failures++; break; }
             et = rel(r1, r0, nn);
+            if (!(et <= 2e-3)) { printf("%6d tensor-core GEMM rel err %.2e > 2e-3: FAIL\n", n, et); failures++; }
             /* raw kernel: A and Bᵀ already f16 in device memory (the layout of f16 nn.Linear weights) */
             hart_tensor a16, b16;
             uint16_t *h16 = malloc(nn * 2);
@@ -257,15 +262,19 @@ int main(int argc, char **argv) {
         double t0 = 0;
         for (int r = -1; r < reps; r++) {
             if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
-            if (op_attention(&ot, &qt, &kt, &vt, NULL, 0.125f)) { printf("attention failed: %s\n", hart_errmsg()); break; }
+            if (op_attention(&ot, &qt, &kt, &vt, NULL, 0.125f)) { printf("attention failed: %s\n", hart_errmsg()); failures++; break; }
         }
-        if (g_be->vt->sync(g_be)) printf("attention failed: %s\n", hart_errmsg());
+        if (g_be->vt->sync(g_be)) { printf("attention failed: %s\n", hart_errmsg()); failures++; }
         double t = (now() - t0) / reps;
         printf("\nattention B=1 H=%d q=%d k=%d d=%d (no mask): %.2f ms, %.0f GFLOP/s\n", H, Lq, Lk, D, t * 1e3,
                4.0 * H * Lq * (double)Lk * D / t * 1e-9);
         hart_tensor_free(&qt); hart_tensor_free(&kt); hart_tensor_free(&vt); hart_tensor_free(&ot);
     }
     hart_backend_close(g_be);
+    if (failures) {
+        printf("bench_opencl_gemm: %d correctness check(s) FAILED\n", failures);
+        return 1;
+    }
     return 0;
 }
 

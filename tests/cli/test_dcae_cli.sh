@@ -5,12 +5,12 @@
 # of 8 bits), and the error paths must fail cleanly with the documented exit
 # codes (usage 2, runtime 1).
 HART_BIN=${HART_BIN:-bin/hart}
-GROOT=${HART_GOLDEN:-../shared/golden}
+GROOT=${HART_GOLDEN:-tests/data/golden}
 G=$GROOT/dcae-tiny
 DIR=$(cd "$(dirname "$0")" && pwd)
 DATA=$DIR/../data/dcae
-if [ ! -d "$G" ]; then echo "golden data not found: skipped"; exit 0; fi
-if ! command -v python3 >/dev/null 2>&1; then echo "python3 not found: skipped"; exit 0; fi
+if [ ! -d "$G" ]; then echo "SKIP: golden data not found"; exit 77; fi
+if ! command -v python3 >/dev/null 2>&1; then echo "SKIP: python3 not found"; exit 77; fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -100,7 +100,7 @@ if command -v clinfo >/dev/null 2>&1 && clinfo -l 2>/dev/null | grep -q "Device"
   small "$e" 1e-4 || fail "OpenCL latent rel err $e > 1e-4"
   echo "OpenCL: reconstruct vs decoded.png max diff $d, latent rel err $e"
 else
-  echo "no OpenCL device (clinfo): OpenCL CLI checks skipped"
+  echo "SKIP: no OpenCL device (clinfo): OpenCL CLI checks"
 fi
 
 # errors: usage -> 2, runtime -> 1, never a crash

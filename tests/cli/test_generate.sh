@@ -4,7 +4,7 @@
 # run that must write both PNGs (<= 1 level from the reference's PNGs) and
 # the trace, on CPU and OpenCL.
 BIN=${HART_BIN:-bin/hart}
-G=${HART_GOLDEN:-../shared/golden}/hart-tiny-a
+G=${HART_GOLDEN:-tests/data/golden}/hart-tiny-a
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -48,7 +48,7 @@ MAXDIFF="python3 tests/cli/png_maxdiff.py"
 command -v python3 >/dev/null 2>&1 || MAXDIFF=
 # OpenCL half: when `hart info -d opencl` finds a device (PoCL here)
 CL=
-if "$BIN" info -d opencl >/dev/null 2>&1; then CL=1; else echo "no OpenCL device (hart info -d opencl failed): OpenCL runs skipped"; fi
+if "$BIN" info -d opencl >/dev/null 2>&1; then CL=1; else echo "SKIP: no OpenCL device (hart info -d opencl failed): OpenCL runs"; fi
 # text path with the bundled demo model (default --text-model MODEL/text_encoder)
 D=models/hart-tiny-demo
 if [ -d "$D/text_encoder" ]; then
@@ -75,7 +75,7 @@ if [ -d "$D/text_encoder" ]; then
     fi
   fi
 fi
-[ -d "$G" ] || { echo "golden set not found; skipping runs"; exit 0; }
+[ -d "$G" ] || { echo "SKIP: golden set not found"; exit 77; }
 expect 1 "llm" "$BIN" generate -m "$T" --context "$G/golden.safetensors" -o "$T/a.png"
 expect 0 "" "$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
   --dump "$T/trace.safetensors" -o "$T/img.png"
@@ -103,5 +103,5 @@ if [ -n "$CL" ]; then
     done
   fi
 fi
-[ -n "$MAXDIFF" ] || echo "python3 not found: pixel comparisons skipped"
+[ -n "$MAXDIFF" ] || echo "SKIP: python3 not found: pixel comparisons"
 echo "ok"

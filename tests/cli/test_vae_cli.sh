@@ -3,10 +3,10 @@
 # tokenizer: outputs are compared with the golden PNGs (<= 1 level) and the
 # error paths must fail cleanly with the documented exit codes.
 HART_BIN=${HART_BIN:-bin/hart}
-G=${HART_GOLDEN:-../shared/golden}/hart-tiny-a
+G=${HART_GOLDEN:-tests/data/golden}/hart-tiny-a
 DIR=$(cd "$(dirname "$0")" && pwd)
-if [ ! -d "$G" ]; then echo "golden data not found: skipped"; exit 0; fi
-if ! command -v python3 >/dev/null 2>&1; then echo "python3 not found: skipped"; exit 0; fi
+if [ ! -d "$G" ]; then echo "SKIP: golden data not found"; exit 77; fi
+if ! command -v python3 >/dev/null 2>&1; then echo "SKIP: python3 not found"; exit 77; fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

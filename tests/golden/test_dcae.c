@@ -1,9 +1,11 @@
-/* DC-AE against the golden set ../shared/golden/dcae-tiny (original
- * efficientvit naming), the same weights re-saved in the diffusers layout,
- * and bad-input errors. Tolerance: max|a-b|/max|b| <= 1e-4 per tensor.
- * The golden sets (and tiled / file decoding) run on every backend of
- * $HART_TEST_DEVICES (default "cpu,opencl"; one that does not open is
- * skipped with the reason printed). */
+/* DC-AE against every golden dcae-* set (original efficientvit naming), the
+ * extra sets in tests/data/dcae, the same weights re-saved in the diffusers
+ * layout, and bad-input errors. Each tensor within its measured limit
+ * (support/golden_check.h: a float64 run of the same code first). The golden
+ * sets (and tiled decoding) run on every backend of $HART_TEST_DEVICES
+ * (default "cpu,opencl"). Tiled decoding is checked against the plain decode
+ * of each tile. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,13 +20,15 @@
 #include "core/checkpoint.h"
 #include "support/golden.h"
 #include "support/test_backends.h"
+#include "support/golden_check.h"
+#include "support/test_skip.h"
 #include "models/dcae.h"
 #include "models/dcae_internal.h"
 #include "models/dcae_run.h"
 
-#define TOL 1e-4
-
 static char g_dir[1024];
+static char g_sets[16][1024];
+static int g_nsets;
 
 /* backends under test */
 static test_backends g_tb;
@@ -34,6 +38,7 @@ static test_backends g_tb;
 
 static int group_setup(void **st) {
     test_backends_open(&g_tb);
+    g_nsets = golden_sets("dcae-", "golden.safetensors", g_sets, 16);
     return 0;
 }
 
@@ -47,15 +52,12 @@ static int setup(void **st) {
     return 0;
 }
 
-static int have_golden(void) {
+/* Skips (a failure under CI) when the dcae-tiny set is missing. */
+static void need_golden(void) {
     struct stat sb;
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
-    if (stat(p, &sb) != 0) {
-        printf("  (skipped: %s not found)\n", p);
-        return 0;
-    }
-    return 1;
+    if (stat(p, &sb) != 0) test_skip("%s not found", p);
 }
 
 /* encoder input 2x-1 from golden input_image */
@@ -86,6 +88,7 @@ static void check_model_on(hart_backend *be, const char *dir, const char *gold, 
     assert_int_equal(hart_st_open(gold, &gs), HART_OK);
     hart_dcae *m = NULL;
     printf("  %s on %s\n", dir, be->name);
+    golden_run_begin(be);
     hart_status s = hart_dcae_load(be, dir, &m);
     if (s) printf("  load error: %s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
@@ -98,7 +101,7 @@ static void check_model_on(hart_backend *be, const char *dir, const char *gold, 
     s = hart_dcae_encode(m, &x, &lat);
     if (s) printf("  encode error: %s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
-    assert_true(golden_compare(&gs, "latent", &lat) <= TOL);
+    golden_check(&gs, "latent", &lat);
 
     /* decode the golden latent (isolates the decoder) and our own */
     assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
@@ -106,17 +109,17 @@ static void check_model_on(hart_backend *be, const char *dir, const char *gold, 
     s = hart_dcae_decode(m, &glat_in, &dec);
     if (s) printf("  decode error: %s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
-    assert_true(golden_compare(&gs, "decoded", &dec) <= TOL);
+    golden_check(&gs, "decoded", &dec);
     first_channels(&lat, in->latent_channels, &lat_in);
     assert_int_equal(hart_dcae_decode(m, &lat_in, &dec2), HART_OK);
-    assert_true(golden_compare(&gs, "decoded", &dec2) <= TOL);
+    golden_check(&gs, "decoded", &dec2);
 
     if (check_image) { /* decoded_image = (clamp(decoded,-1,1)+1)/2 */
         hart_tensor h;
         assert_int_equal(hart_tensor_to(NULL, &dec, &h), HART_OK);
         float *d = h.data;
         for (int64_t i = 0; i < hart_tensor_numel(&h); i++) d[i] = (fminf(fmaxf(d[i], -1.0f), 1.0f) + 1.0f) * 0.5f;
-        assert_true(golden_compare(&gs, "decoded_image", &h) <= TOL);
+        golden_check(&gs, "decoded_image", &h);
         hart_tensor_free(&h);
     }
     hart_tensor_free(&x); hart_tensor_free(&lat); hart_tensor_free(&dec); hart_tensor_free(&dec2);
@@ -125,20 +128,17 @@ static void check_model_on(hart_backend *be, const char *dir, const char *gold, 
     hart_st_close(&gs);
 }
 
-/* on the CPU only (layout / loading checks) */
+/* on the float64 oracle and the CPU only (layout / loading checks) */
 static void check_model(const char *dir, const char *gold, int expect_diffusers, int ratio, int check_image) {
+    check_model_on(golden_oracle(), dir, gold, expect_diffusers, ratio, check_image);
     check_model_on(hart_backend_cpu(), dir, gold, expect_diffusers, ratio, check_image);
+    golden_verify();
 }
 
-/* on every backend under test */
+/* on every backend under test (the float64 oracle first) */
 static void check_model_all(const char *dir, const char *gold, int expect_diffusers, int ratio, int check_image) {
     for (int i = 0; i < g_nbe; i++) check_model_on(g_be[i], dir, gold, expect_diffusers, ratio, check_image);
-}
-
-static void check_model_dir(const char *dir, int expect_diffusers) {
-    char p[1200];
-    snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
-    check_model_all(dir, p, expect_diffusers, 8, 1);
+    golden_verify();
 }
 
 /* extra sets made by tools/dcae_golden_gen.py with the original efficientvit modules */
@@ -154,7 +154,7 @@ static void test_extra_sana_style(void **st) {
 /* the same weights in the diffusers layout (tools/dcae_to_diffusers.py applies
  * diffusers' own conversion renaming) must give the same tensors */
 static void test_diffusers_layout(void **st) {
-    if (!have_golden()) return;
+    need_golden();
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
     check_model("tests/data/dcae/dcae-tiny-diffusers", p, 1, 8, 1);
@@ -166,12 +166,24 @@ static void test_extra_odd_options(void **st) {
 }
 
 static void test_golden_original(void **st) {
-    if (!have_golden()) return;
-    check_model_dir(g_dir, 0);
+    if (!g_nsets) test_skip("no dcae-* golden set found");
+    for (int i = 0; i < g_nsets; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/golden.safetensors", g_sets[i]);
+        hart_dcae *m = NULL;
+        assert_int_equal(hart_dcae_load(NULL, g_sets[i], &m), HART_OK);
+        int ratio = hart_dcae_get_info(m)->ratio;
+        hart_dcae_free(m);
+        hart_safetensors gs;
+        assert_int_equal(hart_st_open(p, &gs), HART_OK);
+        int has_image = hart_st_find(&gs, "decoded_image") != NULL;
+        hart_st_close(&gs);
+        check_model_all(g_sets[i], p, 0, ratio, has_image);
+    }
 }
 
 static void test_bad_inputs(void **st) {
-    if (!have_golden()) return;
+    need_golden();
     hart_dcae *m = NULL;
     assert_int_equal(hart_dcae_load(NULL, g_dir, &m), HART_OK);
     hart_tensor x = {0}, y = {0};
@@ -226,7 +238,7 @@ static char *golden_cfg_text(void) {
 
 /* config.json that only names the model: looked up in $HART_CONFIG_DIR */
 static void test_name_lookup(void **st) {
-    if (!have_golden()) return;
+    need_golden();
     char cfgdir[] = "/tmp/dcae_cfgXXXXXX", mdir[] = "/tmp/dcae_modelXXXXXX";
     assert_non_null(mkdtemp(cfgdir));
     char p[1200];
@@ -275,7 +287,7 @@ static void expect_cfg_error(const char *from, const char *to, hart_status code,
 }
 
 static void test_config_errors(void **st) {
-    if (!have_golden()) return;
+    need_golden();
     /* unknown block type */
     expect_cfg_error("\"EViT_GLU\",\n   \"EViT_GLU\"\n  ],\n  \"norm\": \"trms2d\"",
                      "\"EViT_GLU\",\n   \"FancyBlock\"\n  ],\n  \"norm\": \"trms2d\"", HART_EUNSUPPORTED, "FancyBlock");
@@ -318,51 +330,131 @@ static void test_release_configs(void **st) {
 
 static void host_copy(const hart_tensor *t, hart_tensor *h) { assert_int_equal(hart_tensor_to(NULL, t, h), HART_OK); }
 
-static void test_tiled_decode(void **st) {
-    if (!have_golden()) return;
-    char p[1200];
-    snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
-    hart_safetensors gs;
-    assert_int_equal(hart_st_open(p, &gs), HART_OK);
-    hart_tensor glat, tiled_cpu = {0};
-    assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
-    for (int bi = 0; bi < g_nbe; bi++) {
-        printf("  backend %s\n", g_be[bi]->name);
-        hart_dcae *m = NULL;
-        assert_int_equal(hart_dcae_load(g_be[bi], g_dir, &m), HART_OK);
-        hart_tensor full = {0}, one = {0}, tiled = {0}, hf, ho, ht;
-        assert_int_equal(hart_dcae_decode(m, &glat, &full), HART_OK);
-        assert_true(golden_compare(&gs, "decoded", &full) <= TOL);
-        /* one tile covering everything = plain decode */
-        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 4, 1, &one), HART_OK);
-        host_copy(&full, &hf);
-        host_copy(&one, &ho);
-        assert_true(rel_err(ho.data, hf.data, hart_tensor_numel(&hf)) == 0.0);
-        /* 3x3 tiles of 2x2 latents, overlap 1: right shape, finite; an approximation
-         * (the decoder's linear attention is global, so tiles see less context) */
-        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 1, &tiled), HART_OK);
-        assert_int_equal(tiled.ndim, 4);
-        assert_int_equal(tiled.shape[2], 32);
-        assert_int_equal(tiled.shape[3], 32);
-        host_copy(&tiled, &ht);
-        double e = rel_err(ht.data, hf.data, hart_tensor_numel(&hf));
-        printf("  tiled (2x2 latent tiles, overlap 1) vs full: rel err %.3g\n", e);
-        assert_true(e < 1.0);
-        if (bi == 0) tiled_cpu = ht;
-        else { /* the same tiling on every backend */
-            double eb = rel_err(ht.data, tiled_cpu.data, hart_tensor_numel(&ht));
-            printf("  tiled on %s vs %s: rel err %.3g\n", g_bename[bi], g_bename[0], eb);
-            assert_true(eb <= TOL);
-            hart_tensor_free(&ht);
-        }
-        hart_tensor_free(&tiled);
-        assert_int_equal(hart_dcae_decode_tiled(m, &glat, 2, 2, &tiled), HART_EINVAL); /* overlap >= tile */
-        hart_tensor_free(&full); hart_tensor_free(&one);
-        hart_tensor_free(&hf); hart_tensor_free(&ho);
-        hart_dcae_free(m);
+/* The plain decode (host copy) of latent rows [y0, y0+th) x cols [x0, x0+tw). */
+static void decode_region(hart_dcae *m, const hart_tensor *lat, int64_t y0, int64_t x0, int64_t th, int64_t tw,
+                          hart_tensor *out) {
+    int64_t B = lat->shape[0], C = lat->shape[1], h = lat->shape[2], w = lat->shape[3];
+    hart_tensor sub, dec = {0};
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &sub, 4, B, C, th, tw), HART_OK);
+    const float *src = lat->data;
+    float *dst = sub.data;
+    for (int64_t bc = 0; bc < B * C; bc++)
+        for (int64_t y = 0; y < th; y++)
+            memcpy(dst + (bc * th + y) * tw, src + (bc * h + y0 + y) * w + x0, sizeof(float) * (size_t)tw);
+    assert_int_equal(hart_dcae_decode(m, &sub, &dec), HART_OK);
+    host_copy(&dec, out);
+    hart_tensor_free(&dec);
+    hart_tensor_free(&sub);
+}
+
+/* Tile starts along an axis of n latent px, as documented for
+ * hart_dcae_decode_tiled: every tile - overlap px, the last one moved back
+ * so that it ends at the edge. */
+static int axis_starts(int64_t n, int tile, int overlap, int64_t *st) {
+    int c = 0;
+    for (int64_t p = 0;; p += tile - overlap) {
+        if (p + tile >= n) { st[c++] = n > tile ? n - tile : 0; break; }
+        st[c++] = p;
     }
-    hart_tensor_free(&tiled_cpu);
-    hart_st_close(&gs);
+    return c;
+}
+
+/* Tiled decode of the golden latent with (tile, overlap) on model m: every
+ * output pixel must be a blend of the plain decodes of the tiles that cover
+ * it (with overlap 0: exactly the one tile's value). Returns the worst
+ * distance to the nearest covering tile, relative to max |image|. */
+static double check_tiling(hart_dcae *m, const hart_tensor *glat, int tile, int overlap) {
+    int64_t h = glat->shape[2], w = glat->shape[3];
+    hart_tensor tiled = {0}, ht;
+    assert_int_equal(hart_dcae_decode_tiled(m, glat, tile, overlap, &tiled), HART_OK);
+    host_copy(&tiled, &ht);
+    hart_tensor_free(&tiled);
+    int r = hart_dcae_get_info(m)->ratio;
+    assert_int_equal(ht.shape[2], h * r);
+    assert_int_equal(ht.shape[3], w * r);
+    int64_t ys[256], xs[256];
+    int ny = axis_starts(h, tile, overlap, ys), nx = axis_starts(w, tile, overlap, xs);
+    const int64_t BO = ht.shape[0] * ht.shape[1], H = ht.shape[2], W = ht.shape[3];
+    const int64_t th = h < tile ? h : tile, tw = w < tile ? w : tile;
+    /* per pixel: min and max over the covering tiles' values */
+    float *lo = malloc(sizeof(float) * (size_t)(BO * H * W)), *hi = malloc(sizeof(float) * (size_t)(BO * H * W));
+    assert_true(lo && hi);
+    for (int64_t i = 0; i < BO * H * W; i++) { lo[i] = INFINITY; hi[i] = -INFINITY; }
+    for (int iy = 0; iy < ny; iy++)
+        for (int ix = 0; ix < nx; ix++) {
+            hart_tensor d;
+            decode_region(m, glat, ys[iy], xs[ix], th, tw, &d);
+            const float *v = d.data;
+            for (int64_t c = 0; c < BO; c++)
+                for (int64_t y = 0; y < th * r; y++)
+                    for (int64_t x = 0; x < tw * r; x++) {
+                        int64_t gi = (c * H + ys[iy] * r + y) * W + xs[ix] * r + x;
+                        float t = v[(c * th * r + y) * tw * r + x];
+                        lo[gi] = fminf(lo[gi], t);
+                        hi[gi] = fmaxf(hi[gi], t);
+                    }
+            hart_tensor_free(&d);
+        }
+    const float *o = ht.data;
+    double worst = 0, mx = 0;
+    for (int64_t i = 0; i < BO * H * W; i++) {
+        assert_true(isfinite(o[i]) && lo[i] <= hi[i]); /* every pixel covered */
+        double out = o[i] < lo[i] ? lo[i] - o[i] : o[i] > hi[i] ? o[i] - hi[i] : 0;
+        worst = fmax(worst, out);
+        mx = fmax(mx, fabs(o[i]));
+    }
+    free(lo);
+    free(hi);
+    hart_tensor_free(&ht);
+    return mx > 0 ? worst / mx : worst;
+}
+
+static void test_tiled_decode(void **st) {
+    if (!g_nsets) test_skip("no dcae-* golden set found");
+    for (int si = 0; si < g_nsets; si++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/golden.safetensors", g_sets[si]);
+        hart_safetensors gs;
+        assert_int_equal(hart_st_open(p, &gs), HART_OK);
+        hart_tensor glat, glat_in;
+        assert_int_equal(hart_st_tensor(&gs, "latent", &glat), HART_OK);
+        for (int bi = 0; bi < g_nbe; bi++) {
+            printf("  set %s, backend %s\n", g_sets[si], g_be[bi]->name);
+            golden_run_begin(g_be[bi]);
+            hart_dcae *m = NULL;
+            assert_int_equal(hart_dcae_load(g_be[bi], g_sets[si], &m), HART_OK);
+            first_channels(&glat, hart_dcae_get_info(m)->latent_channels, &glat_in);
+            const int64_t h = glat_in.shape[2], w = glat_in.shape[3];
+            hart_tensor full = {0}, one = {0}, hf, ho;
+            assert_int_equal(hart_dcae_decode(m, &glat_in, &full), HART_OK);
+            golden_check(&gs, "decoded", &full);
+            /* one tile covering everything = plain decode, bit for bit */
+            assert_int_equal(hart_dcae_decode_tiled(m, &glat_in, (int)(h > w ? h : w), 1, &one), HART_OK);
+            host_copy(&full, &hf);
+            host_copy(&one, &ho);
+            assert_memory_equal(ho.data, hf.data, hart_tensor_nbytes(&hf));
+            /* tiles that split both axes: the largest tile < min(h, w) that divides both */
+            int64_t lim = h < w ? h : w;
+            int tile = 1;
+            for (int t = 1; t < lim; t++)
+                if (h % t == 0 && w % t == 0) tile = t;
+            /* overlap 0: each pixel is its tile's plain decode (rounding aside) */
+            double e0 = check_tiling(m, &glat_in, tile, 0);
+            printf("  tiles of %d latent px, overlap 0: %.3g from the tiles' own decodes\n", tile, e0);
+            assert_true(e0 <= 4 * FLT_EPSILON);
+            if (tile >= 2) { /* overlap: blends of the covering tiles only */
+                double e1 = check_tiling(m, &glat_in, tile, 1);
+                printf("  tiles of %d latent px, overlap 1: %.3g outside the covering tiles' range\n", tile, e1);
+                assert_true(e1 <= 4 * FLT_EPSILON);
+            }
+            assert_int_equal(hart_dcae_decode_tiled(m, &glat_in, 2, 2, &one), HART_EINVAL); /* overlap >= tile */
+            hart_tensor_free(&full); hart_tensor_free(&one);
+            hart_tensor_free(&hf); hart_tensor_free(&ho); hart_tensor_free(&glat_in);
+            hart_dcae_free(m);
+        }
+        golden_verify();
+        hart_st_close(&gs);
+    }
 }
 
 /* default tile: none for f32c32 at 1024^2, some for 2048^2 */
@@ -383,7 +475,8 @@ static void test_default_tile(void **st) {
 
 /* encode to a latent file, decode it back; reconstruct in one go */
 static void test_files(void **st) {
-    if (!have_golden()) return;
+    need_golden();
+    golden_run_begin(hart_backend_cpu()); /* float64 values: test_golden_original's */
     char p[1200];
     snprintf(p, sizeof p, "%s/golden.safetensors", g_dir);
     hart_safetensors gs;
@@ -402,18 +495,19 @@ static void test_files(void **st) {
     assert_int_equal(hart_st_open(lp, &ls), HART_OK);
     hart_tensor lat;
     assert_int_equal(hart_st_tensor(&ls, "latent", &lat), HART_OK);
-    assert_true(golden_compare(&gs, "latent", &lat) <= TOL);
+    golden_check(&gs, "latent", &lat);
     hart_st_close(&ls);
     assert_int_equal(hart_dcae_decode_file(m, lp, NULL, -1, -1, &out), HART_OK);
-    assert_true(golden_compare(&gs, "decoded_image", &out) <= TOL);
+    golden_check(&gs, "decoded_image", &out);
     assert_int_equal(hart_dcae_reconstruct(m, &img, 0, 0, &rec), HART_OK);
-    assert_true(golden_compare(&gs, "decoded_image", &rec) <= TOL);
+    golden_check(&gs, "decoded_image", &rec);
     assert_int_equal(hart_dcae_decode_file(m, "/nonexistent.safetensors", NULL, 0, 0, &out), HART_EIO);
     hart_tensor_free(&out);
     assert_int_equal(hart_dcae_decode_file(m, lp, "nope", 0, 0, &out), HART_EFORMAT);
     assert_non_null(strstr(hart_errmsg(), "nope"));
     assert_int_equal(hart_dcae_decode_file(m, lp, "latent", 0, 0, &out), HART_OK);
-    assert_true(golden_compare(&gs, "decoded_image", &out) <= TOL);
+    golden_check(&gs, "decoded_image", &out);
+    golden_verify();
     hart_tensor_free(&out); hart_tensor_free(&rec);
     unlink(lp);
     hart_dcae_free(m);
@@ -475,7 +569,7 @@ static void test_files(void **st) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_golden_original, setup),
+        cmocka_unit_test(test_golden_original),
         cmocka_unit_test_setup(test_bad_inputs, setup),
         cmocka_unit_test(test_extra_sana_style),
         cmocka_unit_test(test_extra_odd_options),
@@ -483,7 +577,7 @@ int main(void) {
         cmocka_unit_test_setup(test_name_lookup, setup),
         cmocka_unit_test_setup(test_config_errors, setup),
         cmocka_unit_test(test_release_configs),
-        cmocka_unit_test_setup(test_tiled_decode, setup),
+        cmocka_unit_test(test_tiled_decode),
         cmocka_unit_test(test_default_tile),
         cmocka_unit_test_setup(test_files, setup),
     };

@@ -20,9 +20,10 @@
 #include "pipeline/t2i.h"
 #include "support/golden.h"
 #include "support/test_backends.h"
+#include "support/golden_check.h"
+#include "support/test_skip.h"
 
 
-#define TOL 1e-4
 
 
 static void must(hart_status st) {
@@ -50,6 +51,7 @@ static test_backends TB;
 static void run_transformer_and_head(const char *dir, hart_backend *be) {
     char p[1200];
     printf("set %s, backend %s\n", dir, be->name);
+    golden_run_begin(be);
     hart_safetensors g;
     snprintf(p, sizeof p, "%s/golden.safetensors", dir);
     must(hart_st_open(p, &g));
@@ -80,7 +82,6 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
     must(hart_st_tensor(&g, "gen.context_position_ids", &pos));
     int B = (int)ctx.shape[0], N = 2 * B, S = c->n_scales, C = c->C;
     must(hart_tf_begin(tf, &ctx, &mask, &pos));
-    double worst = 0;
     hart_tensor hidden = {0};
     for (int si = 0; si < S; si++) {
         int l = si == 0 ? c->ctx_tokens : c->patch_nums[si] * c->patch_nums[si];
@@ -111,8 +112,7 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
                          (int64_t)lo * V, t);
         char nm[64];
         snprintf(nm, sizeof nm, "gen.si%d.logits_cfg", si);
-        double e = golden_compare(&g, nm, &mix);
-        if (e > worst) worst = e;
+        golden_check(&g, nm, &mix);
         hart_tensor_free(&x);
         hart_tensor_free(&logits);
         hart_tensor_free(&lh);
@@ -132,8 +132,7 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
     must(hart_tf_diff_cond(tf, &hidden, &codes_d, &cond));
     hart_tensor cond2;
     must(hart_tensor_reshape(&cond, 2, (int64_t[]){(int64_t)N * l, C}, &cond2));
-    double e = golden_compare(&g, "gen.diff.cond", &cond2);
-    if (e > worst) worst = e;
+    golden_check(&g, "gen.diff.cond", &cond2);
     /* diffusion head with replayed noise; condition from golden to isolate it */
     hart_diffhead *dh;
     must(hart_diff_load(be, hart_tf_checkpoint(tf), "diffloss.", Z, C, c->diff_width, c->diff_depth,
@@ -145,9 +144,8 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
     replay_ctx rc = {&g};
     hart_noise_source ns = {replay_noise, &rc};
     must(hart_diff_sample(dh, &gcond_d, hart_cfg_ramp(cfg, S - 1, S), 1.0f, &ns, &out_d));
-    e = golden_compare(&g, "gen.diff.out", &out_d);
+    golden_check(&g, "gen.diff.out", &out_d);
     must(hart_tensor_to(NULL, &out_d, &out));
-    if (e > worst) worst = e;
     /* final f_hat = f_hat after scale S-2 + (codes + residual) as a map */
     hart_tensor fh, ff;
     snprintf(nm, sizeof nm, "gen.si%d.f_hat", S - 2);
@@ -159,9 +157,7 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
             for (int t = 0; t < l; t++)
                 F[((size_t)b * Z + z) * l + t] =
                     FH[((size_t)b * Z + z) * l + t] + (CD[((size_t)b * l + t) * Z + z] + O[((size_t)b * l + t) * Z + z]);
-    e = golden_compare(&g, "gen.final_f_hat", &ff);
-    if (e > worst) worst = e;
-    printf("worst rel err %.3g (%s)\n", worst, be->name);
+    golden_check(&g, "gen.final_f_hat", &ff);
     hart_tensor_free(&ff); hart_tensor_free(&out); hart_tensor_free(&out_d); hart_tensor_free(&gcond_d);
     hart_tensor_free(&cond); hart_tensor_free(&codes); hart_tensor_free(&codes_d);
     hart_tensor_free(&hidden);
@@ -169,18 +165,15 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
     hart_tf_free(tf);
     hart_ckpt_close(&tok);
     hart_st_close(&g);
-    assert_true(worst <= TOL);
 }
 
 /* Whole pipeline in replay mode; every recorded gen.* tensor is compared. */
-static int run_pipeline(const char *dir, hart_backend *be) {
+static void run_pipeline(const char *dir, hart_backend *be) {
     char p[1200];
     printf("set %s, backend %s\n", dir, be->name);
+    golden_run_begin(be);
     hart_t2i *pl;
-    if (hart_t2i_load(be, dir, &pl) != HART_OK) {
-        printf("pipeline not loadable (%s); skipped\n", hart_errmsg());
-        return 0;
-    }
+    if (hart_t2i_load(be, dir, &pl) != HART_OK) fail_msg("pipeline of %s not loadable: %s", dir, hart_errmsg());
     hart_safetensors g;
     snprintf(p, sizeof p, "%s/golden.safetensors", dir);
     must(hart_st_open(p, &g));
@@ -205,47 +198,47 @@ static int run_pipeline(const char *dir, hart_backend *be) {
     hart_st_writer_free(o.dump);
     hart_safetensors tr;
     must(hart_st_open(tmp, &tr));
-    double worst = 0;
-    int64_t bad_idx = 0;
+    int64_t bad_idx = 0, missing = 0;
     for (int i = 0; i < g.n_entries; i++) {
         const char *nm = g.entries[i].name;
         if (strncmp(nm, "gen.", 4) || !strncmp(nm, "gen.context", 11) || !strncmp(nm, "gen.diff.noise", 14)) continue;
         hart_tensor t;
-        if (hart_st_tensor(&tr, nm, &t) != HART_OK) { printf("  %s: not dumped\n", nm); worst = 1e30; continue; }
+        if (hart_st_tensor(&tr, nm, &t) != HART_OK) { printf("  %s: not dumped\n", nm); missing++; continue; }
         if (t.dtype == HART_I64) {
             int64_t d = golden_compare_idx(&g, nm, &t);
             if (d != 0) { printf("  %s: %lld indices differ\n", nm, (long long)d); bad_idx++; }
         } else {
-            double e = golden_compare(&g, nm, &t);
-            if (e > worst) worst = e;
+            golden_check(&g, nm, &t);
         }
     }
-    printf("pipeline worst rel err %.3g (%s)\n", worst, be->name);
     hart_tensor_free(&img);
     hart_st_close(&tr);
     hart_st_close(&g);
     hart_t2i_free(pl);
     assert_int_equal(bad_idx, 0);
-    assert_true(worst <= TOL);
-    return 1;
+    assert_int_equal(missing, 0);
 }
 
 static void test_transformer_and_head(void **state) {
     (void)state;
     char dirs[16][1024];
     int n = golden_hart_sets(dirs, 16);
-    if (!n) { printf("no HART golden set found; skipped\n"); skip(); }
-    for (int i = 0; i < n; i++)
+    if (!n) test_skip("no HART golden set found");
+    for (int i = 0; i < n; i++) {
         for (int b = 0; b < TB.n; b++) run_transformer_and_head(dirs[i], TB.be[b]);
+        golden_verify();
+    }
 }
 
 static void test_pipeline(void **state) {
     (void)state;
     char dirs[16][1024];
-    int n = golden_hart_sets(dirs, 16), ran = 0;
-    for (int i = 0; i < n; i++)
-        for (int b = 0; b < TB.n; b++) ran += run_pipeline(dirs[i], TB.be[b]);
-    if (!ran) skip();
+    int n = golden_hart_sets(dirs, 16);
+    if (!n) test_skip("no HART golden set found");
+    for (int i = 0; i < n; i++) {
+        for (int b = 0; b < TB.n; b++) run_pipeline(dirs[i], TB.be[b]);
+        golden_verify();
+    }
 }
 
 static int setup(void **state) {

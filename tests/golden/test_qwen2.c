@@ -1,8 +1,9 @@
-/* Qwen2 text encoder against ../shared/golden/qwen2-tiny (hidden states of
+/* Qwen2 text encoder against every golden qwen2-* set (hidden states of
  * every layer, the last hidden state and HART's context slice, and the
- * prompt encoding) on every backend of $HART_TEST_DEVICES (default
- * "cpu,opencl"; one that does not open is skipped with the reason printed),
- * plus loading / error handling / end-to-end text encoding. */
+ * prompt encoding) on the float64 oracle and every backend of
+ * $HART_TEST_DEVICES (default "cpu,opencl"), each tensor within its
+ * measured limit (support/golden_check.h); plus loading / error handling /
+ * end-to-end text encoding. Every size comes from the set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,18 +19,35 @@
 #include "pipeline/text_encode.h"
 #include "support/golden.h"
 #include "support/test_backends.h"
+#include "support/golden_check.h"
+#include "support/test_skip.h"
 
-static const double TOL = 1e-4;
+/* bf16/f16 weight paths vs the reference ops on the same rounded values */
+static const double HALF_WEIGHT_TOL = 1e-4;
 
 static test_backends TB;
+static char g_sets[16][1024];
+static int g_nsets;
+static const char *g_set; /* the set the current check reads */
+
+/* Run `body` once per golden qwen2-* set with g_set pointing at it. */
+#define FOR_EACH_SET                                                          \
+    if (!g_nsets) test_skip("no qwen2-* golden set found");                   \
+    for (int set_i_ = 0; set_i_ < g_nsets && (g_set = g_sets[set_i_]); set_i_++)
+
+static const char *set_file(const char *name, char *buf, size_t n) {
+    snprintf(buf, n, "%s/%s", g_set, name);
+    return buf;
+}
 
 /* Every layer's hidden state, the last hidden state and the context slice
  * on backend `be`; prints the measured errors. */
 static void qwen2_tiny_on(hart_backend *be, const char *spec) {
-    char dir[1024], gp[1024];
-    golden_path("qwen2-tiny", dir, sizeof dir);
-    golden_path("qwen2-tiny/golden.safetensors", gp, sizeof gp);
-    printf("backend %s (%s):\n", spec, be->name);
+    char gp[1024];
+    const char *dir = g_set;
+    set_file("golden.safetensors", gp, sizeof gp);
+    printf("set %s, backend %s (%s):\n", dir, spec, be->name);
+    golden_run_begin(be);
     hart_safetensors g;
     assert_int_equal(hart_st_open(gp, &g), HART_OK);
     hart_qwen2 m;
@@ -41,29 +59,24 @@ static void qwen2_tiny_on(hart_backend *be, const char *spec) {
     assert_int_equal(hart_st_tensor(&g, "input_ids", &ids), HART_OK);
     assert_int_equal(hart_st_tensor(&g, "attention_mask", &amask), HART_OK);
     const int64_t B = ids.shape[0], L = ids.shape[1], D = m.hidden;
-    hart_tensor out, hid[16];
-    assert_true(m.n_layers + 1 <= 16);
+    hart_tensor out, hid[64];
+    assert_true(m.n_layers + 1 <= 64);
     assert_int_equal(hart_tensor_new4(be, HART_F32, &out, 3, B, L, D, 0), HART_OK);
     for (int i = 0; i <= m.n_layers; i++)
         assert_int_equal(hart_tensor_new4(be, HART_F32, &hid[i], 3, B, L, D, 0), HART_OK);
     s = hart_qwen2_forward(&m, (const int64_t *)ids.data, (const uint8_t *)amask.data, B, L, &out, hid);
     if (s) fprintf(stderr, "%s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
-    double worst = 0;
     for (int i = 0; i <= m.n_layers; i++) {
         char nm[64];
         snprintf(nm, sizeof nm, "hidden_states.%d", i);
-        double e = golden_compare(&g, nm, &hid[i]);
-        if (e > worst) worst = e;
-        assert_true(e <= TOL);
+        golden_check(&g, nm, &hid[i]);
     }
     /* the forward's output is the last hidden state (after the final norm) */
     char last[64];
     snprintf(last, sizeof last, "hidden_states.%d", (int)m.n_layers);
     printf("  (output tensor)\n");
-    double e = golden_compare(&g, last, &out);
-    if (e > worst) worst = e;
-    assert_true(e <= TOL);
+    golden_check(&g, last, &out);
     /* context: drop the system-prompt positions */
     hart_tensor ctx_g;
     assert_int_equal(hart_st_tensor(&g, "context", &ctx_g), HART_OK);
@@ -71,10 +84,7 @@ static void qwen2_tiny_on(hart_backend *be, const char *spec) {
     hart_tensor ctx;
     assert_int_equal(hart_tensor_new4(be, HART_F32, &ctx, 3, B, T, D, 0), HART_OK);
     assert_int_equal(op_slice(&ctx, &out, 1, S), HART_OK);
-    e = golden_compare(&g, "context", &ctx);
-    if (e > worst) worst = e;
-    assert_true(e <= TOL);
-    printf("backend %s: qwen2-tiny worst rel err %.3g (tolerance %g)\n", spec, worst, TOL);
+    golden_check(&g, "context", &ctx);
 
     hart_tensor_free(&ctx);
     hart_tensor_free(&out);
@@ -85,36 +95,37 @@ static void qwen2_tiny_on(hart_backend *be, const char *spec) {
 
 static void test_qwen2_tiny(void **state) {
     (void)state;
-    if (!golden_available()) { printf("SKIP: golden data not found\n"); skip(); }
-    if (!TB.n) { printf("SKIP: no backend of $HART_TEST_DEVICES opened\n"); skip(); }
-    for (int b = 0; b < TB.n; b++) qwen2_tiny_on(TB.be[b], TB.spec[b]);
+    FOR_EACH_SET {
+        for (int b = 0; b < TB.n; b++) qwen2_tiny_on(TB.be[b], TB.spec[b]);
+        golden_verify();
+    }
 }
 
 static void test_qwen2_bad_input(void **state) {
     (void)state;
-    if (!golden_available()) skip();
-    char dir[1024];
-    golden_path("qwen2-tiny", dir, sizeof dir);
+    FOR_EACH_SET {
     hart_qwen2 m;
-    assert_int_equal(hart_qwen2_load(dir, NULL, &m), HART_OK);
+    assert_int_equal(hart_qwen2_load(g_set, NULL, &m), HART_OK);
     hart_tensor out;
     assert_int_equal(hart_tensor_new4(NULL, HART_F32, &out, 3, 1, 2, m.hidden, 0), HART_OK);
-    int64_t ids[2] = {1, 100000};
+    int64_t ids[2] = {1, m.vocab};
     assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 2, &out, NULL), HART_EINVAL);
     assert_non_null(strstr(hart_errmsg(), "outside the vocabulary"));
     hart_tensor_free(&out);
     hart_qwen2_free(&m);
     assert_int_not_equal(hart_qwen2_load("/nonexistent/qwen", NULL, &m), HART_OK);
+    }
 }
 
 
 /* HART's prompt encoding on the golden ids: system part + prompt part ->
  * context (system positions dropped) and the transformer's position ids. */
 static void text_encode_ids_on(hart_backend *be, const char *spec) {
-    char dir[1024], gp[1024];
-    golden_path("qwen2-tiny", dir, sizeof dir);
-    golden_path("qwen2-tiny/golden.safetensors", gp, sizeof gp);
-    printf("backend %s (%s):\n", spec, be->name);
+    char gp[1024];
+    const char *dir = g_set;
+    set_file("golden.safetensors", gp, sizeof gp);
+    printf("set %s, backend %s (%s):\n", dir, spec, be->name);
+    golden_run_begin(be);
     hart_safetensors g;
     assert_int_equal(hart_st_open(gp, &g), HART_OK);
     hart_qwen2 m;
@@ -130,9 +141,7 @@ static void text_encode_ids_on(hart_backend *be, const char *spec) {
     hart_tensor ctx, pos;
     assert_int_equal(hart_tensor_new4(be, HART_F32, &ctx, 3, B, T, m.hidden, 0), HART_OK);
     assert_int_equal(hart_text_encode_ids(&m, all, (size_t)S, pids.data, pmask.data, B, T, &ctx), HART_OK);
-    double e = golden_compare(&g, "context", &ctx);
-    printf("backend %s: prompt encoding context rel err %.3g (tolerance %g)\n", spec, e, TOL);
-    assert_true(e <= TOL);
+    golden_check(&g, "context", &ctx);
     assert_int_equal(hart_tensor_new4(NULL, HART_I64, &pos, 2, B, T, 0, 0), HART_OK);
     hart_text_position_ids(pmask.data, B, T, pos.data);
     assert_int_equal(golden_compare_idx(&g, "prompt_position_ids", &pos), 0);
@@ -144,8 +153,10 @@ static void text_encode_ids_on(hart_backend *be, const char *spec) {
 
 static void test_text_encode_ids(void **state) {
     (void)state;
-    if (!golden_available() || !TB.n) skip();
-    for (int b = 0; b < TB.n; b++) text_encode_ids_on(TB.be[b], TB.spec[b]);
+    FOR_EACH_SET {
+        for (int b = 0; b < TB.n; b++) text_encode_ids_on(TB.be[b], TB.spec[b]);
+        golden_verify();
+    }
 }
 
 static void write_text(const char *path, const char *text) {
@@ -159,8 +170,8 @@ static void write_text(const char *path, const char *text) {
  * index, optionally a Qwen2-VL config with text_config) and check the output
  * is identical to the bare layout's. */
 static void run_layout(const char *prefix, int vl_config, const float *want, int64_t n) {
-    char gdir[1024], tmpl[] = "/tmp/hart_qwen2_layout_XXXXXX";
-    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    char tmpl[] = "/tmp/hart_qwen2_layout_XXXXXX";
+    const char *gdir = g_set;
     char *dir = mkdtemp(tmpl);
     assert_non_null(dir);
     hart_checkpoint ck;
@@ -219,6 +230,7 @@ static void run_layout(const char *prefix, int vl_config, const float *want, int
     assert_int_equal(s, HART_OK);
     assert_true(m.rope_theta == 1e6);
     int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    for (int i = 0; i < 6; i++) ids[i] %= m.vocab;
     hart_tensor out;
     assert_int_equal(hart_tensor_new4(NULL, HART_F32, &out, 3, 1, 6, m.hidden, 0), HART_OK);
     assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &out, NULL), HART_OK);
@@ -233,12 +245,11 @@ static void run_layout(const char *prefix, int vl_config, const float *want, int
 
 static void test_qwen2_layouts(void **state) {
     (void)state;
-    if (!golden_available()) skip();
-    char dir[1024];
-    golden_path("qwen2-tiny", dir, sizeof dir);
+    FOR_EACH_SET {
     hart_qwen2 m;
-    assert_int_equal(hart_qwen2_load(dir, NULL, &m), HART_OK);
+    assert_int_equal(hart_qwen2_load(g_set, NULL, &m), HART_OK);
     int64_t ids[6] = {1, 5, 9, 33, 2, 7};
+    for (int i = 0; i < 6; i++) ids[i] %= m.vocab;
     hart_tensor ref;
     assert_int_equal(hart_tensor_new4(NULL, HART_F32, &ref, 3, 1, 6, m.hidden, 0), HART_OK);
     assert_int_equal(hart_qwen2_forward(&m, ids, NULL, 1, 6, &ref, NULL), HART_OK);
@@ -247,6 +258,7 @@ static void test_qwen2_layouts(void **state) {
     run_layout("model.language_model.", 1, ref.data, hart_tensor_numel(&ref));
     run_layout("language_model.model.", 1, ref.data, hart_tensor_numel(&ref));
     hart_tensor_free(&ref);
+    }
 }
 
 /* hart_text_encode end to end with the golden model and a byte-only
@@ -254,9 +266,9 @@ static void test_qwen2_layouts(void **state) {
  * expected ids are simply the UTF-8 bytes of the texts. */
 static void test_text_encode_end_to_end(void **state) {
     (void)state;
-    if (!golden_available()) skip();
-    char gdir[1024], tmpl[] = "/tmp/hart_text_encode_XXXXXX", path[1200];
-    golden_path("qwen2-tiny", gdir, sizeof gdir);
+    FOR_EACH_SET {
+    char tmpl[] = "/tmp/hart_text_encode_XXXXXX", path[1200];
+    const char *gdir = g_set;
     char *dir = mkdtemp(tmpl);
     assert_non_null(dir);
     const char *files[2] = {"config.json", "model.safetensors"};
@@ -322,24 +334,26 @@ static void test_text_encode_end_to_end(void **state) {
     assert_int_equal(hart_tensor_new4(NULL, HART_F32, &want, 3, 2, T, te.model.hidden, 0), HART_OK);
     assert_int_equal(hart_text_encode_ids(&te.model, sys, T, ids, m, 2, T, &want), HART_OK);
     assert_memory_equal(ctx.data, want.data, hart_tensor_nbytes(&want));
+    const int width = (int)te.model.hidden; /* the set's, never a constant */
     hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); hart_tensor_free(&want);
     hart_text_encoder_free(&te);
 
     /* width check of the one-shot helper */
-    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 1536, &ctx, &mask, &pos), HART_EMISMATCH);
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, width + 32, &ctx, &mask, &pos), HART_EMISMATCH);
     assert_non_null(strstr(hart_errmsg(), "width"));
-    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, 64, &ctx, &mask, &pos), HART_OK);
+    assert_int_equal(hart_text_encode_from_dir(dir, NULL, prompts, 2, T, width, &ctx, &mask, &pos), HART_OK);
     hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos);
     char cmd[1300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+    }
 }
 
 /* Copy of the golden model with its 2-D weights (embedding + projections)
  * rounded to `dt` (see golden_write_rounded_copy); norm weights and biases
  * stay f32. */
 static void write_rounded_copy(const char *dir, hart_dtype dt, int upcast) {
-    golden_write_rounded_copy("qwen2-tiny", dir, 2, dt, upcast, 1);
+    golden_write_rounded_copy(strrchr(g_set, '/') + 1, dir, 2, dt, upcast, 1);
 }
 
 static void forward_dir(const char *dir, hart_backend *be, const hart_tensor *ids, const hart_tensor *amask,
@@ -365,9 +379,9 @@ static void forward_dir(const char *dir, hart_backend *be, const hart_tensor *id
  * stored as f32. */
 static void test_qwen2_half_weights(void **state) {
     (void)state;
-    if (!golden_available() || !TB.n) skip();
+    FOR_EACH_SET {
     char gp[1024];
-    golden_path("qwen2-tiny/golden.safetensors", gp, sizeof gp);
+    set_file("golden.safetensors", gp, sizeof gp);
     hart_safetensors g;
     assert_int_equal(hart_st_open(gp, &g), HART_OK);
     hart_tensor ids, amask;
@@ -385,6 +399,8 @@ static void test_qwen2_half_weights(void **state) {
         assert_int_equal(probe.layers[0].q_w.dtype, dts[k]); /* kept in the stored dtype */
         assert_int_equal(probe.embed.dtype, dts[k]);
         const int64_t n = ids.shape[0] * ids.shape[1] * probe.hidden;
+        char last[64];
+        snprintf(last, sizeof last, "hidden_states.%d", (int)probe.n_layers);
         hart_qwen2_free(&probe);
         float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
         assert_true(want && got);
@@ -394,15 +410,15 @@ static void test_qwen2_half_weights(void **state) {
             double e = rel_err(got, want, n);
             printf("backend %s: %s weights, output vs reference ops on the same values in f32: rel err %.3g\n",
                    TB.spec[b], hart_dtype_name(dts[k]), e);
-            assert_true(e <= TOL);
+            assert_true(e <= HALF_WEIGHT_TOL);
         }
         /* sanity: the rounding is visible at the tolerance, so a backend that
          * lost it (or misread the 16-bit values) could not pass */
         hart_tensor gl;
-        assert_int_equal(hart_st_tensor(&g, "hidden_states.2", &gl), HART_OK);
+        assert_int_equal(hart_st_tensor(&g, last, &gl), HART_OK);
         double dg = rel_err(want, gl.data, n);
         printf("  (%s rounding moves the output by %.3g from the f32 golden)\n", hart_dtype_name(dts[k]), dg);
-        assert_true(dg > 2 * TOL);
+        assert_true(dg > 2 * HALF_WEIGHT_TOL);
         free(want);
         free(got);
         char cmd[200];
@@ -410,10 +426,12 @@ static void test_qwen2_half_weights(void **state) {
         assert_int_equal(system(cmd), 0);
     }
     hart_st_close(&g);
+    }
 }
 
 static int setup(void **state) {
     (void)state;
+    g_nsets = golden_sets("qwen2-", "golden.safetensors", g_sets, 16);
     test_backends_open(&TB);
     return 0;
 }

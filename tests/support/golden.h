@@ -6,15 +6,18 @@
 #include "core/checkpoint.h"
 #include "core/safetensors.h"
 
-/* Path of a golden set file: $HART_GOLDEN/<rel> or ../shared/golden/<rel>
- * relative to the repo root (tests run from the repo root). */
+/* Path of a golden set file: the first of $HART_GOLDEN/<rel> (or
+ * ../shared/golden/<rel> when that folder exists) and tests/data/golden/<rel>
+ * that exists, relative to the repo root (tests run from the repo root). */
 const char *golden_path(const char *rel, char *buf, size_t n);
 /* 1 if the golden folder exists (tests skip with a message otherwise). */
 int golden_available(void);
+/* Every golden set folder named <prefix>* that holds file `marker`, in
+ * $HART_GOLDEN (or ../shared/golden) and tests/data/golden (a name found in
+ * both counts once): full paths in dirs[0..n-1], sorted; returns n (<= max). */
+int golden_sets(const char *prefix, const char *marker, char dirs[][1024], int max);
 
-/* Every HART generation set under the golden root (hart-tiny-a and any
- * other hart-* folder with llm/config.json and golden.safetensors): their
- * full paths in dirs[0..n-1]; returns n (<= max). */
+/* Every HART generation set (hart-* with llm/config.json), as golden_sets. */
 int golden_hart_sets(char dirs[][1024], int max);
 
 /* Copy the golden model folder `rel` (config.json + one safetensors file)

@@ -1,4 +1,6 @@
 #include "test_backends.h"
+#include "test_skip.h"
+#include "golden_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,17 +10,22 @@ void test_backends_open(test_backends *tb) {
     memset(tb, 0, sizeof *tb);
     const char *env = getenv("HART_TEST_DEVICES");
     char list[512];
-    snprintf(list, sizeof list, "%s", env && *env ? env : "cpu,opencl");
+    /* the float64 oracle first: golden checks measure float32's stray against it */
+    snprintf(list, sizeof list, "ref64,%s", env && *env ? env : "cpu,opencl");
     char *save = NULL;
     for (char *s = strtok_r(list, ",", &save); s && tb->n < TEST_MAX_BACKENDS; s = strtok_r(NULL, ",", &save)) {
         while (*s == ' ') s++;
         if (!*s) continue;
         hart_backend *be = NULL;
         char why[256] = "";
-        if (!strcmp(s, "cpu")) be = hart_backend_cpu();
+        int dup = 0;
+        for (int i = 0; i < tb->n; i++) dup |= !strcmp(tb->spec[i], s);
+        if (dup) continue;
+        if (!strcmp(s, "ref64")) be = golden_oracle();
+        else if (!strcmp(s, "cpu")) be = hart_backend_cpu();
         else if (!strcmp(s, "ref")) be = hart_backend_ref();
         else if (hart_backend_open(s, &be, why, sizeof why) != HART_OK) {
-            printf("backend %s: not available (%s); its half of the test is skipped\n", s, hart_errmsg());
+            test_skip_part("backend %s does not open (%s); its part of the test is skipped", s, hart_errmsg());
             continue;
         }
         printf("backend %s: %s\n", s, be->name);
@@ -30,7 +37,8 @@ void test_backends_open(test_backends *tb) {
 
 void test_backends_close(test_backends *tb) {
     for (int i = 0; i < tb->n; i++)
-        if (tb->be[i] != hart_backend_cpu() && tb->be[i] != hart_backend_ref()) hart_backend_close(tb->be[i]);
+        if (tb->be[i] != hart_backend_cpu() && tb->be[i] != hart_backend_ref() && tb->be[i] != golden_oracle())
+            hart_backend_close(tb->be[i]);
     tb->n = 0;
 }
 

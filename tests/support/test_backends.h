@@ -1,8 +1,10 @@
-/* Test helper: the backends a golden test runs on. $HART_TEST_DEVICES is a
- * comma list of backend specs (default "cpu,opencl"); "cpu" is the
- * process CPU backend, "ref" the naive reference ops. A spec that does not open (no OpenCL platform, no
- * device) is left out with the reason printed, so the test still runs on
- * what this machine has. */
+/* Test helper: the backends a golden test runs on: first the float64 oracle
+ * "ref64" (golden_check.h), then $HART_TEST_DEVICES, a comma list of backend
+ * specs (default "cpu,opencl"); "cpu" is the
+ * process CPU backend, "ref" the naive reference ops. A spec that does not
+ * open (no OpenCL platform, no device, a kernel that does not compile) is a
+ * counted skip ("SKIP:" line) and, under CI=true / HART_TEST_STRICT=1, a
+ * failure (see test_skip.h). */
 #ifndef HART_TEST_BACKENDS_H
 #define HART_TEST_BACKENDS_H
 

@@ -13,6 +13,7 @@
 
 #include "models/hart_transformer.h"
 #include "support/golden.h"
+#include "support/test_skip.h"
 
 static char tmpdir[256];
 
@@ -61,7 +62,7 @@ static void expect(const char *key, const char *val, hart_status want, const cha
 
 static void test_config_values(void **state) {
     (void)state;
-    if (!golden_available()) { printf("golden data not found; skipped\n"); skip(); }
+    if (!golden_available()) test_skip("golden data not found");
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hart_cfg_test_%d", (int)getpid());
     mkdir(tmpdir, 0755);
     expect(NULL, NULL, HART_OK, NULL);

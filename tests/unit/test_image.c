@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "io/image.h"
 #include "support/golden.h"
+#include "support/test_skip.h"
 
 static char tmpdir[256];
 
@@ -236,10 +237,7 @@ static void test_tensor_conversion(void **s) {
 /* The golden 8-bit PNGs were made from the float tensors: our conversion
  * must reproduce them exactly, and reading them back gives the input. */
 static void test_golden_pngs(void **s) {
-    if (!golden_available()) {
-        print_message("golden data not found; skipped\n");
-        skip();
-    }
+    if (!golden_available()) test_skip("golden data not found");
     char p[512];
     hart_safetensors st;
     assert_int_equal(hart_st_open(golden_path("hart-tiny-a/golden.safetensors", p, sizeof p), &st), HART_OK);

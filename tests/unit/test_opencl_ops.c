@@ -15,6 +15,7 @@
 #include "backend/backend.h"
 #include "backend/opencl/opencl.h"
 #include "support/golden.h"
+#include "support/test_skip.h"
 
 static hart_backend *g_cl;
 static unsigned g_seed = 1234;
@@ -462,10 +463,10 @@ static void test_kernel_cache(void **st) {
 int main(void) {
     char why[512];
     if (hart_opencl_list(stdout) == 0) {
-        printf("SKIP test_opencl_ops: no OpenCL platform/device on this machine; OpenCL ops not tested\n");
+        test_skip_part("test_opencl_ops: no OpenCL platform/device on this machine; OpenCL ops not tested");
         g_cl = NULL;
     } else if (hart_backend_open("opencl", &g_cl, why, sizeof why) != HART_OK) {
-        printf("SKIP test_opencl_ops: no usable OpenCL device (%s)\n", hart_errmsg());
+        test_skip_part("test_opencl_ops: no usable OpenCL device (%s)", hart_errmsg());
         g_cl = NULL;
     } else {
         printf("testing %s\n", why);
