@@ -18,6 +18,13 @@ typedef struct hart_backend_vt {
     hart_status (*read)(hart_backend *be, const void *dev, size_t off, void *dst, size_t n);
     hart_status (*sync)(hart_backend *be);
     void (*destroy)(hart_backend *be);
+    /* Optional typed storage, for a backend that keeps elements in another
+     * type than the tensor's dtype (ref64: floats as double). When set,
+     * hart_tensor_new/write/read(_f64) use these instead of alloc/write/read.
+     * f64 != 0: src/dst hold doubles (float dtypes only), else t's dtype. */
+    hart_status (*alloc_tensor)(hart_backend *be, hart_tensor *t);
+    hart_status (*write_tensor)(hart_backend *be, hart_tensor *t, const void *src, int f64);
+    hart_status (*read_tensor)(hart_backend *be, const hart_tensor *t, void *dst, int f64);
 
     /* ops: same contracts as the op_* front-ends */
     hart_status (*linear)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
@@ -60,8 +67,13 @@ hart_backend *hart_backend_cpu(void);
  * Host tensors only. */
 hart_backend *hart_backend_ref(void);
 
+/* The reference ops evaluated in double (floats stored as double, integer
+ * dtypes as themselves), a device-style backend: the measure of how far
+ * float32 strays. Never freed. */
+hart_backend *hart_backend_ref64(void);
+
 /* Open a backend from a spec: "cpu", "opencl", "opencl:P", "opencl:P:D",
- * "auto" (OpenCL if it works, else CPU). NULL/"" reads $HART_DEVICE, default cpu.
+ * "ref64", "auto" (OpenCL if it works, else CPU). NULL/"" reads $HART_DEVICE, default cpu.
  * `why` (may be NULL) receives a one-line explanation of the choice. */
 hart_status hart_backend_open(const char *spec, hart_backend **out, char *why, size_t why_n);
 void hart_backend_close(hart_backend *be); /* no-op for the CPU backend */

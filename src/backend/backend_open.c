@@ -1,5 +1,5 @@
 /* Backend selection from a spec string / $HART_DEVICE:
- * "cpu", "opencl", "opencl:P", "opencl:P:D", "auto" (OpenCL if it works, else CPU). */
+ * "cpu", "opencl", "opencl:P", "opencl:P:D", "ref64", "auto" (OpenCL if it works, else CPU). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,11 @@ hart_status hart_backend_open(const char *spec, hart_backend **out, char *why, s
     if (why && why_n) why[0] = 0;
     if (!strcmp(spec, "cpu")) {
         *out = hart_backend_cpu();
+        if (why) snprintf(why, why_n, "%s (%s '%s')", (*out)->name, src, spec);
+        return HART_OK;
+    }
+    if (!strcmp(spec, "ref64")) {
+        *out = hart_backend_ref64();
         if (why) snprintf(why, why_n, "%s (%s '%s')", (*out)->name, src, spec);
         return HART_OK;
     }
@@ -58,7 +63,7 @@ hart_status hart_backend_open(const char *spec, hart_backend **out, char *why, s
         return HART_OK;
     }
 bad:
-    return hart_fail(HART_EINVAL, "unknown device '%s' from %s (expected cpu, opencl, opencl:P, opencl:P:D or auto)",
+    return hart_fail(HART_EINVAL, "unknown device '%s' from %s (expected cpu, opencl, opencl:P, opencl:P:D, ref64 or auto)",
                      spec, src);
 }
 

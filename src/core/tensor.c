@@ -67,6 +67,7 @@ hart_status hart_tensor_new(hart_backend *be, hart_dtype dt, int ndim, const int
     out->be = be;
     out->owns = 1;
     size_t n = hart_tensor_nbytes(out);
+    if (be && be->vt->alloc_tensor) return be->vt->alloc_tensor(be, out);
     if (be && be->vt->alloc) {
         HART_TRY(be->vt->alloc(be, n ? n : 1, &out->dev));
         return HART_OK;
@@ -137,11 +138,15 @@ hart_status hart_tensor_rows(const hart_tensor *t, int64_t start, int64_t count,
 }
 
 static int on_device(const hart_tensor *t) { return t->data == NULL && t->dev != NULL; }
+/* On a backend with typed storage (see hart_backend_vt.alloc_tensor). */
+static int typed(const hart_tensor *t) { return on_device(t) && t->be->vt->read_tensor; }
+static int is_float(hart_dtype dt) { return dt == HART_F32 || dt == HART_F16 || dt == HART_BF16; }
 
 hart_status hart_tensor_write(hart_tensor *t, const void *src, size_t nbytes) {
     if (nbytes != hart_tensor_nbytes(t))
         return hart_fail(HART_EINVAL, "tensor write of %zu bytes into a %zu-byte tensor", nbytes,
                          hart_tensor_nbytes(t));
+    if (typed(t)) return t->be->vt->write_tensor(t->be, t, src, 0);
     if (on_device(t)) return t->be->vt->write(t->be, t->dev, t->dev_offset, src, nbytes);
     memcpy(t->data, src, nbytes);
     return HART_OK;
@@ -151,6 +156,7 @@ hart_status hart_tensor_read(const hart_tensor *t, void *dst, size_t nbytes) {
     if (nbytes != hart_tensor_nbytes(t))
         return hart_fail(HART_EINVAL, "tensor read of %zu bytes from a %zu-byte tensor", nbytes,
                          hart_tensor_nbytes(t));
+    if (typed(t)) return t->be->vt->read_tensor(t->be, t, dst, 0);
     if (on_device(t)) return t->be->vt->read(t->be, t->dev, t->dev_offset, dst, nbytes);
     memcpy(dst, t->data, nbytes);
     return HART_OK;
@@ -171,9 +177,58 @@ hart_status hart_tensor_read_f32(const hart_tensor *t, float *dst) {
     return s;
 }
 
+hart_status hart_tensor_read_f64(const hart_tensor *t, double *dst) {
+    int64_t n = hart_tensor_numel(t);
+    if (!is_float(t->dtype)) return hart_fail(HART_EINVAL, "read_f64 of a %s tensor", hart_dtype_name(t->dtype));
+    if (typed(t)) return t->be->vt->read_tensor(t->be, t, dst, 1);
+    float *tmp = malloc((size_t)n * sizeof(float) + 1);
+    if (!tmp) return hart_fail(HART_ENOMEM, "out of memory");
+    hart_status s = hart_tensor_read_f32(t, tmp);
+    if (s == HART_OK)
+        for (int64_t i = 0; i < n; i++) dst[i] = tmp[i];
+    free(tmp);
+    return s;
+}
+
+hart_status hart_tensor_write_f64(hart_tensor *t, const double *src) {
+    int64_t n = hart_tensor_numel(t);
+    if (!is_float(t->dtype)) return hart_fail(HART_EINVAL, "write_f64 of a %s tensor", hart_dtype_name(t->dtype));
+    if (typed(t)) return t->be->vt->write_tensor(t->be, t, src, 1);
+    size_t es = hart_dtype_size_bits(t->dtype) / 8;
+    char *tmp = malloc((size_t)n * es + 1);
+    if (!tmp) return hart_fail(HART_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        float f = (float)src[i];
+        if (t->dtype == HART_F32) memcpy(tmp + i * 4, &f, 4);
+        else {
+            uint16_t h = t->dtype == HART_F16 ? hart_f32_to_f16(f) : hart_f32_to_bf16(f);
+            memcpy(tmp + i * 2, &h, 2);
+        }
+    }
+    hart_status s = hart_tensor_write(t, tmp, (size_t)n * es);
+    free(tmp);
+    return s;
+}
+
+/* Float tensor from a typed-storage backend: copy through doubles so that
+ * ref64 -> ref64 keeps full precision. */
+static hart_status copy_f64(const hart_tensor *src, hart_tensor *out) {
+    double *tmp = malloc((size_t)hart_tensor_numel(src) * sizeof(double) + 1);
+    if (!tmp) return hart_fail(HART_ENOMEM, "out of memory");
+    hart_status s = hart_tensor_read_f64(src, tmp);
+    if (s == HART_OK) s = hart_tensor_write_f64(out, tmp);
+    free(tmp);
+    return s;
+}
+
 hart_status hart_tensor_to(hart_backend *be, const hart_tensor *src, hart_tensor *out) {
     HART_TRY(hart_tensor_new(be, src->dtype, src->ndim, src->shape, out));
     size_t n = hart_tensor_nbytes(src);
+    if (typed(src) && is_float(src->dtype)) {
+        hart_status s = copy_f64(src, out);
+        if (s) hart_tensor_free(out);
+        return s;
+    }
     if (!on_device(src)) {
         hart_status s = hart_tensor_write(out, src->data, n);
         if (s) hart_tensor_free(out);

@@ -72,6 +72,12 @@ hart_status hart_tensor_write(hart_tensor *t, const void *src, size_t nbytes);
 hart_status hart_tensor_read(const hart_tensor *t, void *dst, size_t nbytes);
 /* Read any float tensor (f32/f16/bf16) as float32 into dst (numel floats). */
 hart_status hart_tensor_read_f32(const hart_tensor *t, float *dst);
+/* Read any float tensor as double into dst (numel doubles): full precision
+ * on the ref64 backend, widened float32 elsewhere. */
+hart_status hart_tensor_read_f64(const hart_tensor *t, double *dst);
+/* Write numel doubles into a float tensor: kept as is on ref64, rounded to
+ * the tensor's dtype elsewhere. */
+hart_status hart_tensor_write_f64(hart_tensor *t, const double *src);
 /* New tensor on backend `be` holding a copy of `src` (any backend). */
 hart_status hart_tensor_to(struct hart_backend *be, const hart_tensor *src,
                            hart_tensor *out);

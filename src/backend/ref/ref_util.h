@@ -1,25 +1,9 @@
-/* Shared helpers of the naive reference backend (the test oracle). */
+/* The float reference backend (the test oracle): its ops, instantiated from
+ * the ref_*.inc sources by ref_ops_f32.c, and its vtable. */
 #ifndef HART_REF_UTIL_H
 #define HART_REF_UTIL_H
 
-#include "backend/backend.h"
-
-/* Element i of a float tensor of any float dtype, as float32. */
-static inline float ref_ld(const hart_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case HART_F16: return hart_f16_to_f32(((const uint16_t *)t->data)[i]);
-    case HART_BF16: return hart_bf16_to_f32(((const uint16_t *)t->data)[i]);
-    default: return ((const float *)t->data)[i];
-    }
-}
-static inline float *ref_f(const hart_tensor *t) { return (float *)t->data; }
-
-/* Product of dims [from, to). */
-static inline int64_t ref_dims(const hart_tensor *t, int from, int to) {
-    int64_t n = 1;
-    for (int i = from; i < to; i++) n *= t->shape[i];
-    return n;
-}
+#include "backend/ref/ref_real.h"
 
 hart_status ref_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
 hart_status ref_matmul(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, float);

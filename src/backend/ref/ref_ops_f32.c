@@ -1,0 +1,9 @@
+/* The float instantiation of the reference ops (functions ref_*). */
+#include "backend/ref/ref_util.h"
+
+#include "backend/ref/ref_attention.inc"
+#include "backend/ref/ref_elementwise.inc"
+#include "backend/ref/ref_linalg.inc"
+#include "backend/ref/ref_norm.inc"
+#include "backend/ref/ref_resample.inc"
+#include "backend/ref/ref_shape.inc"
