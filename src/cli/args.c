@@ -47,7 +47,7 @@ static int digits(const char **p) {
 }
 
 int hart_args_device_ok(const char *s) {
-    if (!strcmp(s, "cpu") || !strcmp(s, "auto") || !strcmp(s, "opencl")) return 1;
+    if (!strcmp(s, "cpu") || !strcmp(s, "auto") || !strcmp(s, "opencl") || !strcmp(s, "ref64")) return 1;
     if (strncmp(s, "opencl:", 7)) return 0;
     const char *p = s + 7;
     if (!digits(&p)) return 0;
@@ -76,8 +76,8 @@ static int store(const hart_cmd_spec *spec, const hart_opt *o, const char *v) {
         return 0;
     case HART_ARG_DEVICE:
         if (!hart_args_device_ok(v))
-            return hart_args_usage_error(spec, "invalid value '%s' for --%s (expected cpu, auto, opencl, opencl:P "
-                                         "or opencl:P:D)", v, o->name);
+            return hart_args_usage_error(spec, "invalid value '%s' for --%s (expected cpu, auto, opencl, opencl:P, "
+                                         "opencl:P:D or ref64)", v, o->name);
         *(const char **)o->dest = v;
         return 0;
     case HART_ARG_INT:

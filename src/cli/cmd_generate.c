@@ -36,7 +36,7 @@ static void usage(FILE *f) {
             "  --temperature T        diffusion head temperature (default 1.0)\n"
             "  --replay FILE          replay sampled indices and noise from a golden file\n"
             "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
-            "  -d, --device SPEC      cpu, opencl[:P[:D]], auto (default $HART_DEVICE or cpu)\n"
+            "  -d, --device SPEC      cpu, opencl[:P[:D]], auto, ref64 (default $HART_DEVICE or cpu)\n"
             "  -v, --verbose          progress on stderr\n");
 }
 
@@ -147,7 +147,7 @@ int cmd_generate(int argc, char **argv) {
             else if (!strcmp(a, "--device") || !strcmp(a, "-d")) {
                 if (!hart_args_device_ok(v)) {
                     fprintf(stderr, "hart generate: invalid value '%s' for --device (expected cpu, opencl, opencl:P, "
-                                    "opencl:P:D or auto)\n", v);
+                                    "opencl:P:D, auto or ref64)\n", v);
                     return 2;
                 }
                 device = v;

@@ -34,7 +34,7 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
     fprintf(f,
             "\nenvironment:\n"
-            "  HART_DEVICE   default compute device (cpu, opencl, opencl:P:D, auto)\n"
+            "  HART_DEVICE   default compute device (cpu, opencl, opencl:P:D, auto, ref64)\n"
             "  OMP_NUM_THREADS, OPENBLAS_NUM_THREADS   CPU threads\n");
 }
 

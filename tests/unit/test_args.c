@@ -80,7 +80,7 @@ static void test_help(void **s) {
 }
 
 static void test_device_syntax(void **s) {
-    const char *good[] = {"cpu", "auto", "opencl", "opencl:0", "opencl:1:2", "opencl:10:0"};
+    const char *good[] = {"cpu", "auto", "opencl", "opencl:0", "opencl:1:2", "opencl:10:0", "ref64"};
     const char *bad[] = {"", "gpu", "opencl:", "opencl:a", "opencl:0:", "opencl:0:1:2", "cpu0", "opencl:-1"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_true(hart_args_device_ok(good[i]));
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(hart_args_device_ok(bad[i]));
