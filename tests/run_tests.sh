@@ -13,6 +13,7 @@
 # failure.
 # Per-item logs go to BUILD_DIR/test-logs/; a failing item's log is printed.
 # TEST_TIMEOUT (seconds, default 900) bounds each item.
+# HART_TEST_STOP_ON_FAIL=1 stops after the first failing item.
 set -u
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILD_DIR test_bin... [-- cli_test.sh...]" >&2
@@ -92,6 +93,9 @@ for t in "$@"; do
         echo "FAIL $t (missing)"; fail=$((fail + 1)); failed_items+=("$t"); continue
     fi
     run_item "$mode" "$t"
+    # HART_TEST_STOP_ON_FAIL=1: stop at the first failing item (the mutation
+    # script only needs to know that something failed)
+    if [ "${HART_TEST_STOP_ON_FAIL:-0}" = 1 ] && [ ${#failed_items[@]} -gt 0 ]; then break; fi
 done
 
 if [ ${#failed_items[@]} -gt 0 ]; then

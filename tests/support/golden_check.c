@@ -24,7 +24,7 @@ typedef struct {
 /* One checked result awaiting golden_verify(). */
 typedef struct {
     char name[96];
-    char backend[64];
+    char backend[136];
     uint64_t golden_hash;
     int is_oracle;
     double err;   /* rel(result, golden) */
