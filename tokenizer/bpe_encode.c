@@ -1,10 +1,12 @@
 /* Encoding and decoding with the byte-level BPE tokenizer: added-token
- * split, NFC (utf8proc), regex pre-tokenization (PCRE2), BPE merges. */
+ * split, NFC (utf8proc, reference's Unicode version: tokenizer/nfc_opaque.h),
+ * regex pre-tokenization (PCRE2), BPE merges. */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 #include "tokenizer/bpe_internal.h"
+#include "tokenizer/nfc_opaque.h"
 
 typedef struct {
     int64_t *ids;
@@ -144,14 +146,59 @@ static hart_status split_and_bpe(const hart_bpe *t, work *w, const unsigned char
     return HART_OK;
 }
 
+static hart_status nfc(const unsigned char *s, size_t n, utf8proc_uint8_t **out, size_t *len) {
+    utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)n, out, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (r < 0) return hart_fail(HART_EINVAL, "tokenizer: NFC normalisation failed: %s", utf8proc_errmsg(r));
+    *len = (size_t)r;
+    return HART_OK;
+}
+
+/* NFC as the reference does it when s contains code points of
+ * tokenizer/nfc_opaque.h (first one at offset `at`): the runs between them
+ * are normalised separately and they are copied unchanged (they are
+ * starters that never compose, so nothing crosses them). */
+static hart_status nfc_with_opaque(const unsigned char *s, size_t n, size_t at, size_t cplen,
+                                   unsigned char **out, size_t *len) {
+    size_t cap = n + 64, o = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) return hart_fail(HART_ENOMEM, "tokenizer: out of memory");
+    size_t i = 0;
+    for (;;) {
+        utf8proc_uint8_t *part = NULL;
+        size_t plen = 0;
+        if (at > i) {
+            hart_status st = nfc(s + i, at - i, &part, &plen);
+            if (st) { free(buf); return st; }
+        }
+        size_t need = o + plen + cplen;
+        if (need > cap) {
+            cap = need + cap / 2;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) { free(part); free(buf); return hart_fail(HART_ENOMEM, "tokenizer: out of memory"); }
+            buf = nb;
+        }
+        if (plen) memcpy(buf + o, part, plen);
+        free(part);
+        o += plen;
+        if (at == n) break;
+        memcpy(buf + o, s + at, cplen); /* the opaque code point itself */
+        o += cplen;
+        i = at + cplen;
+        at = i + hart_nfc_find_opaque(s + i, n - i, &cplen);
+    }
+    *out = buf;
+    *len = o;
+    return HART_OK;
+}
+
 static hart_status encode_segment(const hart_bpe *t, work *w, const char *s, size_t n) {
     if (!n) return HART_OK;
-    if (!t->nfc) return split_and_bpe(t, w, (const unsigned char *)s, n);
-    utf8proc_uint8_t *norm = NULL;
-    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm,
-                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (r < 0) return hart_fail(HART_EINVAL, "tokenizer: NFC normalisation failed: %s", utf8proc_errmsg(r));
-    hart_status st = split_and_bpe(t, w, norm, (size_t)r);
+    const unsigned char *u = (const unsigned char *)s;
+    if (!t->nfc) return split_and_bpe(t, w, u, n);
+    unsigned char *norm = NULL;
+    size_t len = 0, cplen = 0, at = hart_nfc_find_opaque(u, n, &cplen);
+    HART_TRY(at == n ? nfc(u, n, &norm, &len) : nfc_with_opaque(u, n, at, cplen, &norm, &len));
+    hart_status st = split_and_bpe(t, w, norm, len);
     free(norm);
     return st;
 }
