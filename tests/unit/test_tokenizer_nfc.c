@@ -2,7 +2,7 @@
  * text with the code points whose normalisation differs between utf8proc and
  * HF `tokenizers` (tests/data/tokenizer/nfc_vectors.json, recorded from the
  * reference by tools/make_nfc_vectors.py), the table lookup itself, and the
- * shared corpus (shared/text/expected.jsonl, HF tokenizers ids) when present. */
+ * corpus tests/data/text/expected.jsonl (HF tokenizers ids). */
 #include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 
 #include "tokenizer/bpe.h"
 #include "tokenizer/nfc_opaque.h"
+#include "support/test_skip.h"
 
 #define TOK_XZ "tests/data/tokenizer/qwen2_vl_tokenizer.json.xz"
 #define VECTORS "tests/data/tokenizer/nfc_vectors.json"
@@ -135,11 +136,11 @@ static void test_reference_ids(void **state) {
     assert_int_equal(bad, 0);
 }
 
-/* shared/text: the real tokenizer.json and 40 lines with HF tokenizers ids.
- * Directory from $HART_SHARED_TEXT, else shared/text, else /work/shared/text. */
+/* The real tokenizer.json and 40 lines with HF tokenizers ids (a copy of the
+ * team's shared/text in tests/data/text; $HART_SHARED_TEXT overrides). */
 static void test_shared_corpus(void **state) {
     (void)state;
-    const char *env = getenv("HART_SHARED_TEXT"), *cand[] = {env, "shared/text", "/work/shared/text"};
+    const char *env = getenv("HART_SHARED_TEXT"), *cand[] = {env, "tests/data/text", "../shared/text"};
     const char *dir = NULL;
     char path[1024];
     for (size_t i = 0; i < 3 && !dir; i++) {
@@ -147,7 +148,7 @@ static void test_shared_corpus(void **state) {
         snprintf(path, sizeof path, "%s/expected.jsonl", cand[i]);
         if (access(path, R_OK) == 0) dir = cand[i];
     }
-    if (!dir) { printf("  shared/text not found; skipped\n"); skip(); }
+    if (!dir) test_skip("tests/data/text/expected.jsonl not found");
     snprintf(path, sizeof path, "%s/tokenizer.json.xz", dir);
     hart_bpe *t = load_tokenizer(path);
     assert_non_null(t);
