@@ -46,13 +46,13 @@ echo "baseline: $(tail -n 1 "$scratch/baseline.log")"
 # Split mutants.txt into blocks and apply each one with python3 (exact text).
 python3 - "$root/tests/mutation/mutants.txt" "$scratch/mutants" <<'PY'
 import os, sys
-text = open(sys.argv[1]).read()
+lines = open(sys.argv[1]).read().split("\n")
+while lines and lines[0].startswith("#"):  # the file's header comment (a "#" inside a block is code)
+    lines.pop(0)
 out = sys.argv[2]
 os.makedirs(out, exist_ok=True)
-blocks = [b for b in text.split("\n%%\n")]
-for b in blocks:
-    lines = [l for l in b.split("\n") if not l.startswith("#")]
-    b = "\n".join(lines).strip("\n")
+for b in "\n".join(lines).split("\n%%\n"):
+    b = b.strip("\n")
     head, rest = b.split("\nfind:\n", 1)
     find, repl = rest.split("\nreplace:\n", 1)
     meta = dict(l.split(": ", 1) for l in head.split("\n") if ": " in l)
