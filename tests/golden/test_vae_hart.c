@@ -50,34 +50,43 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* Run check `fn` on every golden HART set and every backend (g_set, g_st,
- * g_be, g_vae set for it); the set's golden checks are verified after the
- * last backend. */
-static void each_backend(void (*fn)(void)) {
+/* Run `fn` once per golden HART set, with g_set and g_st (its golden file)
+ * set for it. */
+static void each_set(void (*fn)(void)) {
     if (!g_nsets) test_skip("no HART golden set found");
     for (int i = 0; i < g_nsets; i++) {
         char p[1200];
         g_set = g_sets[i];
         snprintf(p, sizeof p, "%s/golden.safetensors", g_set);
         assert_int_equal(hart_st_open(p, &g_st), HART_OK);
-        for (int b = 0; b < TB.n; b++) {
-            g_be = TB.be[b];
-            snprintf(p, sizeof p, "%s/tokenizer", g_set);
-            if (hart_vae_load(g_be, p, &g_vae)) fail_msg("load %s on %s: %s", p, TB.spec[b], hart_errmsg());
-            printf("set %s, backend %s (%s):\n", g_set, TB.spec[b], g_be->name);
-            golden_run_begin(g_be);
-            fn();
-            hart_vae_free(g_vae);
-            g_vae = NULL;
-        }
-        golden_verify();
+        fn();
         hart_st_close(&g_st);
     }
 }
 
-#define EACH_BACKEND(name)                                  \
-    static void name##_on(void);                            \
-    static void name(void **st) { (void)st; each_backend(name##_on); } \
+/* The check of the current EACH_BACKEND test (called by backends_of_set). */
+static void (*g_check)(void);
+
+/* Run g_check on every backend (g_be, g_vae set for it), then verify the
+ * set's golden checks. */
+static void backends_of_set(void) {
+    for (int b = 0; b < TB.n; b++) {
+        char p[1200];
+        g_be = TB.be[b];
+        snprintf(p, sizeof p, "%s/tokenizer", g_set);
+        if (hart_vae_load(g_be, p, &g_vae)) fail_msg("load %s on %s: %s", p, TB.spec[b], hart_errmsg());
+        printf("set %s, backend %s (%s):\n", g_set, TB.spec[b], g_be->name);
+        golden_run_begin(g_be);
+        g_check();
+        hart_vae_free(g_vae);
+        g_vae = NULL;
+    }
+    golden_verify();
+}
+
+#define EACH_BACKEND(name)                                                             \
+    static void name##_on(void);                                                       \
+    static void name(void **st) { (void)st; g_check = name##_on; each_set(backends_of_set); } \
     static void name##_on(void)
 
 static hart_tensor gold(const char *fmt, ...) {
@@ -365,15 +374,7 @@ static void half_weights_on_set(void) {
 
 static void test_half_weights(void **st) {
     (void)st;
-    if (!g_nsets) test_skip("no HART golden set found");
-    for (int i = 0; i < g_nsets; i++) {
-        char p[1200];
-        g_set = g_sets[i];
-        snprintf(p, sizeof p, "%s/golden.safetensors", g_set);
-        assert_int_equal(hart_st_open(p, &g_st), HART_OK);
-        half_weights_on_set();
-        hart_st_close(&g_st);
-    }
+    each_set(half_weights_on_set);
 }
 
 int main(void) {

@@ -11,23 +11,10 @@
 #include <cmocka.h>
 
 #include "tokenizer/bpe.h"
+#include "support/slurp.h"
 
 #define TOK_XZ "tests/data/tokenizer/qwen2_vl_tokenizer.json.xz"
 #define VECTORS "tests/data/tokenizer/qwen2_vectors.json"
-
-static char *slurp_cmd(const char *cmd, size_t *n) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    for (size_t r; buf && (r = fread(buf + len, 1, cap - len, p)) > 0;) {
-        len += r;
-        if (len == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
-    }
-    if (pclose(p) != 0) { free(buf); return NULL; }
-    *n = len;
-    return buf;
-}
 
 static hart_bpe *g_tok;
 static cJSON *g_vec;
