@@ -134,6 +134,7 @@ int cmd_batch(int argc, char **argv) {
     hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = seed, .per_prompt = per_prompt,
                           .shard = 0, .n_shards = 1, .digits = digits};
     if (shard_s && (rc = parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
+    if (hart_args_parse_only) return 0;
 
     hart_prompt_list prompts = {0};
     batch_ctx b;

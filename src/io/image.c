@@ -362,21 +362,21 @@ static hart_status write_jpeg(const char *path, FILE *f, const hart_image *img, 
 
 /* ---- public read / write ---- */
 
+hart_status hart_image_read_mem(const void *data, size_t size, const char *label, hart_image *img) {
+    memset(img, 0, sizeof *img);
+    const unsigned char *b = data;
+    if (size >= 8 && !png_sig_cmp(b, 0, 8)) return read_png(label, b, size, img);
+    if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return read_jpeg(label, b, size, img);
+    if (size == 0) return hart_fail(HART_EFORMAT, "%s: empty file (expected a PNG or JPEG image)", label);
+    return hart_fail(HART_EFORMAT, "%s: not a PNG or JPEG image", label);
+}
+
 hart_status hart_image_read(const char *path, hart_image *img) {
     memset(img, 0, sizeof *img);
     char *buf = NULL;
     size_t size = 0;
     HART_TRY(hart_file_read_all(path, &buf, &size));
-    const unsigned char *b = (const unsigned char *)buf;
-    hart_status s;
-    if (size >= 8 && !png_sig_cmp(b, 0, 8))
-        s = read_png(path, b, size, img);
-    else if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
-        s = read_jpeg(path, b, size, img);
-    else if (size == 0)
-        s = hart_fail(HART_EFORMAT, "%s: empty file (expected a PNG or JPEG image)", path);
-    else
-        s = hart_fail(HART_EFORMAT, "%s: not a PNG or JPEG image", path);
+    hart_status s = hart_image_read_mem(buf, size, path, img);
     free(buf);
     return s;
 }

@@ -12,6 +12,7 @@
 #ifndef HART_IO_IMAGE_H
 #define HART_IO_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/tensor.h"
@@ -43,6 +44,8 @@ void hart_image_free(hart_image *img);
  * converted; alpha is dropped). Errors name the file: missing, unreadable,
  * not PNG/JPEG, truncated or corrupt, a side larger than HART_IMAGE_MAX_SIDE. */
 hart_status hart_image_read(const char *path, hart_image *img);
+/* Same from a file's bytes in memory (`label` names it in errors). */
+hart_status hart_image_read_mem(const void *data, size_t size, const char *label, hart_image *img);
 
 /* Write `img` to `path` (format from the extension) with the metadata pairs
  * `text[0..n_text)` (may be NULL/0; img->text is not written). Keys: 1..79
