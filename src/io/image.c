@@ -152,6 +152,10 @@ static hart_status read_png(const char *path, const unsigned char *buf, size_t s
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt PNG (%s)", path, c.msg);
     }
     png_set_read_fn(png, NULL, png_mem_read);
+    /* a chunk's length is read before its data: without a cap, a tiny file
+     * claiming a 2 GB text chunk makes libpng allocate and clear 2 GB */
+    png_set_chunk_malloc_max(png, HART_IMAGE_MAX_CHUNK);
+    png_set_user_limits(png, HART_IMAGE_MAX_SIDE, HART_IMAGE_MAX_SIDE);
     png_read_info(png, info);
     png_uint_32 w, h;
     int depth, ctype, interlace;
