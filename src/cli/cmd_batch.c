@@ -83,11 +83,28 @@ static hart_status render_one(void *vctx, const char *prompt, uint64_t seed, int
     return st;
 }
 
+/* A decimal in [0, INT_MAX] at *s, advancing *s; -1 if none (sscanf's %d
+ * would be undefined on overflow). */
+static int shard_num(const char **s) {
+    if (**s < '0' || **s > '9') return -1;
+    long v = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        if ((v = v * 10 + (**s - '0')) > INT_MAX) return -1;
+    return (int)v;
+}
+
 /* "I/N" -> shard I of N */
 static int parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int *n) {
-    char tail;
-    if (sscanf(s, "%d/%d%c", shard, n, &tail) != 2 || *n < 1 || *shard < 0 || *shard >= *n)
+    const char *p = s;
+    int i = shard_num(&p), k = -1;
+    if (i >= 0 && *p == '/') {
+        p++;
+        k = shard_num(&p);
+    }
+    if (i < 0 || k < 1 || *p || i >= k)
         return hart_args_usage_error(spec, "invalid value '%s' for --shard (expected I/N with 0 <= I < N)", s);
+    *shard = i;
+    *n = k;
     return -1;
 }
 
