@@ -119,6 +119,17 @@ typedef struct {
     size_t size, pos;
 } png_ctx;
 
+/* Checked before any pixel buffer is allocated: a header of a few bytes
+ * can claim gigabytes. */
+static int size_ok(unsigned long w, unsigned long h) {
+    return w && h && w <= HART_IMAGE_MAX_SIDE && h <= HART_IMAGE_MAX_SIDE && w * h <= HART_IMAGE_MAX_PIXELS;
+}
+
+static hart_status size_error(const char *path, unsigned long w, unsigned long h) {
+    return hart_fail(HART_EFORMAT, "%s: image size %lux%lu is outside the limits (1..%d pixels per side, at most %lu pixels)",
+                     path, w, h, HART_IMAGE_MAX_SIDE, (unsigned long)HART_IMAGE_MAX_PIXELS);
+}
+
 static void png_err_fn(png_structp png, png_const_charp msg) {
     png_ctx *c = png_get_error_ptr(png);
     snprintf(c->msg, sizeof c->msg, "%s", msg);
@@ -143,12 +154,12 @@ static hart_status read_png(const char *path, const unsigned char *buf, size_t s
     }
     png_bytep *volatile rows = NULL;
     volatile int fail_size = 0;
+    volatile unsigned long fail_w = 0, fail_h = 0;
     if (setjmp(c.jb)) {
         png_destroy_read_struct(&png, &info, NULL);
         free(rows);
         hart_image_free(img);
-        if (fail_size)
-            return hart_fail(HART_EFORMAT, "%s: image size exceeds %d pixels per side", path, HART_IMAGE_MAX_SIDE);
+        if (fail_size) return size_error(path, fail_w, fail_h);
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt PNG (%s)", path, c.msg);
     }
     png_set_read_fn(png, NULL, png_mem_read);
@@ -160,8 +171,10 @@ static hart_status read_png(const char *path, const unsigned char *buf, size_t s
     png_uint_32 w, h;
     int depth, ctype, interlace;
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
-    if (w == 0 || h == 0 || w > HART_IMAGE_MAX_SIDE || h > HART_IMAGE_MAX_SIDE) {
+    if (!size_ok(w, h)) {
         fail_size = 1;
+        fail_w = w;
+        fail_h = h;
         png_error(png, "size");
     }
     png_set_expand(png);
@@ -267,20 +280,21 @@ static hart_status read_jpeg(const char *path, const unsigned char *buf, size_t 
     e.pub.error_exit = jpeg_error_exit_fn;
     e.pub.emit_message = jpeg_emit_fn;
     volatile int fail_size = 0;
+    volatile unsigned long fail_w = 0, fail_h = 0;
     if (setjmp(e.jb)) {
         jpeg_destroy_decompress(&d);
         hart_image_free(img);
-        if (fail_size)
-            return hart_fail(HART_EFORMAT, "%s: image size exceeds %d pixels per side", path, HART_IMAGE_MAX_SIDE);
+        if (fail_size) return size_error(path, fail_w, fail_h);
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt JPEG (%s)", path, e.msg);
     }
     jpeg_create_decompress(&d);
     jpeg_mem_src(&d, buf, (unsigned long)size);
     jpeg_save_markers(&d, JPEG_COM, 0xFFFF);
     jpeg_read_header(&d, TRUE);
-    if (d.image_width == 0 || d.image_height == 0 || d.image_width > HART_IMAGE_MAX_SIDE ||
-        d.image_height > HART_IMAGE_MAX_SIDE) {
+    if (!size_ok(d.image_width, d.image_height)) {
         fail_size = 1;
+        fail_w = d.image_width;
+        fail_h = d.image_height;
         longjmp(e.jb, 1);
     }
     d.out_color_space = JCS_RGB;

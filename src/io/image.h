@@ -18,6 +18,8 @@
 #include "core/tensor.h"
 
 #define HART_IMAGE_MAX_SIDE 32768
+/* At most 64 Mpixel (e.g. 8192 x 8192) per image read. */
+#define HART_IMAGE_MAX_PIXELS (1ul << 26)
 /* Largest PNG ancillary chunk (text, ICC profile...) read, in bytes. */
 #define HART_IMAGE_MAX_CHUNK (16u << 20)
 
@@ -44,8 +46,9 @@ void hart_image_free(hart_image *img);
 
 /* Read a PNG or JPEG file as 8-bit RGB (gray, palette, 16-bit and alpha are
  * converted; alpha is dropped). Errors name the file: missing, unreadable,
- * not PNG/JPEG, truncated or corrupt, a side larger than HART_IMAGE_MAX_SIDE,
- * a PNG chunk larger than HART_IMAGE_MAX_CHUNK. */
+ * not PNG/JPEG, truncated or corrupt, a side larger than HART_IMAGE_MAX_SIDE
+ * or more than HART_IMAGE_MAX_PIXELS pixels, a PNG chunk larger than
+ * HART_IMAGE_MAX_CHUNK. */
 hart_status hart_image_read(const char *path, hart_image *img);
 /* Same from a file's bytes in memory (`label` names it in errors). */
 hart_status hart_image_read_mem(const void *data, size_t size, const char *label, hart_image *img);

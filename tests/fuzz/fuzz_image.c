@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     hart_image img;
     if (hart_image_read_mem(buf, size, "fuzz", &img) == HART_OK) {
         if (img.width < 1 || img.height < 1 || img.width > HART_IMAGE_MAX_SIDE || img.height > HART_IMAGE_MAX_SIDE ||
+            (unsigned long)img.width * (unsigned long)img.height > HART_IMAGE_MAX_PIXELS ||
             !img.rgb || img.n_text < 0)
             abort();
         volatile unsigned sum = 0;

@@ -214,6 +214,50 @@ static void test_png_huge_chunk(void **s) {
     assert_null(b.rgb);
 }
 
+static uint32_t crc32_of(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put_be(unsigned char *p, uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+}
+
+/* Found by fuzz_image: a few hundred bytes of JPEG (or PNG) header claiming
+ * a huge image made the decoder allocate gigabytes and run for seconds
+ * before noticing the data is missing. Sides within HART_IMAGE_MAX_SIDE but
+ * more than HART_IMAGE_MAX_PIXELS in total are now refused up front. */
+static void test_pixel_limit(void **s) {
+    hart_image a, b;
+    make_pattern(&a, 16, 16);
+    const char *names[2] = {"big.png", "big.jpg"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(hart_image_write(tp(names[k]), &a, NULL, 0, 90), HART_OK);
+        size_t n;
+        unsigned char *d = slurp(tp(names[k]), &n);
+        if (k == 0) { /* IHDR width/height at 16/20, CRC over type + data at 29 */
+            put_be(d + 16, 9000, 4);
+            put_be(d + 20, 9000, 4);
+            put_be(d + 29, crc32_of(d + 12, 17), 4);
+        } else { /* SOF0/SOF2: FF C0|C2, length, precision, height, width */
+            size_t i = 2;
+            while (i + 9 < n && !(d[i] == 0xff && (d[i + 1] == 0xc0 || d[i + 1] == 0xc2))) i++;
+            assert_true(i + 9 < n);
+            put_be(d + i + 5, 9000, 2);
+            put_be(d + i + 7, 9000, 2);
+        }
+        assert_int_equal(hart_image_read_mem(d, n, names[k], &b), HART_EFORMAT);
+        assert_non_null(strstr(hart_errmsg(), "image size 9000x9000 is outside the limits"));
+        assert_null(b.rgb);
+        free(d);
+    }
+    hart_image_free(&a);
+}
+
 static void test_tensor_conversion(void **s) {
     /* rounding: half to even, clamp, NaN -> 0 */
     float v[2 * 3 * 1 * 4] = {0.0f, 1.0f, 0.5f, -0.2f,                    /* img0 R */
@@ -305,6 +349,7 @@ int main(void) {
         cmocka_unit_test(test_bad_paths_and_formats),
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_png_huge_chunk),
+        cmocka_unit_test(test_pixel_limit),
         cmocka_unit_test(test_tensor_conversion),
         cmocka_unit_test(test_golden_pngs),
     };
