@@ -144,7 +144,7 @@ $(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
 
 # CLI scripts run the sanitizer CLI; tests/fuzz/smoke.sh runs every fuzz
-# harness for FUZZ_SMOKE_SECONDS (default 2).
+# harness for FUZZ_SMOKE_SECONDS (default 1).
 test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS)
 	HART_BIN=$(TEST_HART_BIN) FUZZ_BUILD=$(BUILD) ./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- \
 	    $(sort $(wildcard tests/cli/test_*.sh)) tests/fuzz/smoke.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test` item: run every fuzz harness briefly (FUZZ_SMOKE_SECONDS each,
-# default 2) on its seeds; fails on any crash, sanitizer report or leak.
+# default 1) on its seeds; fails on any crash, sanitizer report or leak.
 # FUZZ_BUILD is the build folder (the Makefile exports it); missing or stale
 # harnesses are built first.
 set -u
@@ -11,4 +11,4 @@ for src in tests/fuzz/fuzz_*.c; do
     bins+=("$build/fuzz/$n")
 done
 make -s BUILD="$build" "${bins[@]}" || exit 1
-FUZZ_SMOKE=1 FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-2} ./tools/fuzz.sh "$build" "${bins[@]}"
+FUZZ_SMOKE=1 FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-1} ./tools/fuzz.sh "$build" "${bins[@]}"
