@@ -1,5 +1,5 @@
 # hart.c build. `make` builds bin/hart + build/libhart.a; `make test` runs every
-# test (unit tests under AddressSanitizer + UBSan); `make bench`, `make demo`,
+# test (unit, golden and CLI tests under AddressSanitizer + UBSan, fuzz smoke); `make bench`, `make demo`,
 # `make fuzz`, `make install PREFIX=...`. Missing Debian packages are installed
 # automatically when running as root or with sudo (see `make deps`).
 #

@@ -4,6 +4,7 @@
 #include <stdio.h> /* before jpeglib.h, which needs FILE */
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -285,9 +286,15 @@ static hart_status read_jpeg(const char *path, const unsigned char *buf, size_t 
         jpeg_destroy_decompress(&d);
         hart_image_free(img);
         if (fail_size) return size_error(path, fail_w, fail_h);
+        if (e.pub.msg_code == JERR_NO_BACKING_STORE)
+            return hart_fail(HART_EFORMAT, "%s: JPEG needs more than %d MiB to decode (too many components)", path,
+                             HART_IMAGE_JPEG_MAX_MEMORY >> 20);
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt JPEG (%s)", path, e.msg);
     }
     jpeg_create_decompress(&d);
+    /* progressive files buffer every coefficient of every component (up to
+     * 10): bound that instead of letting a small header claim gigabytes */
+    d.mem->max_memory_to_use = HART_IMAGE_JPEG_MAX_MEMORY;
     jpeg_mem_src(&d, buf, (unsigned long)size);
     jpeg_save_markers(&d, JPEG_COM, 0xFFFF);
     jpeg_read_header(&d, TRUE);

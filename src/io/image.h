@@ -20,6 +20,8 @@
 #define HART_IMAGE_MAX_SIDE 32768
 /* At most 64 Mpixel (e.g. 8192 x 8192) per image read. */
 #define HART_IMAGE_MAX_PIXELS (1ul << 26)
+/* Most memory libjpeg may use for one image's coefficient buffers. */
+#define HART_IMAGE_JPEG_MAX_MEMORY (768 << 20)
 /* Largest PNG ancillary chunk (text, ICC profile...) read, in bytes. */
 #define HART_IMAGE_MAX_CHUNK (16u << 20)
 
