@@ -145,7 +145,21 @@ static void png_mem_read(png_structp png, png_bytep out, size_t len) {
     c->pos += len;
 }
 
+/* libpng allocates a chunk's length before reading its data: refuse any
+ * chunk that claims more bytes than the file has left. */
+static hart_status check_png_chunks(const char *path, const unsigned char *buf, size_t size) {
+    for (size_t pos = 8; pos + 8 <= size;) {
+        size_t len = (size_t)buf[pos] << 24 | (size_t)buf[pos + 1] << 16 | (size_t)buf[pos + 2] << 8 | buf[pos + 3];
+        if (len > size - pos - 8)
+            return hart_fail(HART_EFORMAT, "%s: truncated or corrupt PNG (chunk of %zu bytes at offset %zu runs past the end)",
+                             path, len, pos);
+        pos += 8 + len + 4;
+    }
+    return HART_OK;
+}
+
 static hart_status read_png(const char *path, const unsigned char *buf, size_t size, hart_image *img) {
+    HART_TRY(check_png_chunks(path, buf, size));
     png_ctx c = {.buf = buf, .size = size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
