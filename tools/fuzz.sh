@@ -34,7 +34,7 @@ for bin in "$@"; do
     [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
     echo "== fuzzing $name for ${secs}s"
     log=$out/$name.log
-    "$bin" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2560 -timeout=10 -print_final_stats=1 "${dict[@]}" \
+    "$bin" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 "${dict[@]}" \
         -artifact_prefix="$out/artifacts/$name-" "$corpus" "${seeds[@]}" >"$log" 2>&1
     rc=$?
     grep -E '^#[0-9]+.*DONE|stat::peak_rss_mb' "$log" | tail -n 2
