@@ -10,5 +10,6 @@ for src in tests/fuzz/fuzz_*.c; do
     n=$(basename "${src%.c}")
     bins+=("$build/fuzz/$n")
 done
-make -s BUILD="$build" "${bins[@]}" || exit 1
+# (a fresh make: the parent make test's jobserver is not passed down)
+env -u MAKEFLAGS -u MFLAGS make -s BUILD="$build" "${bins[@]}" || exit 1
 FUZZ_SMOKE=1 FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-1} ./tools/fuzz.sh "$build" "${bins[@]}"
