@@ -1,5 +1,5 @@
 # hart.c build. `make` builds bin/hart + build/libhart.a; `make test` runs every
-# test (unit tests under AddressSanitizer + UBSan); `make bench`, `make demo`,
+# test (unit, golden and CLI tests under AddressSanitizer + UBSan, fuzz smoke); `make bench`, `make demo`,
 # `make fuzz`, `make install PREFIX=...`. Missing Debian packages are installed
 # automatically when running as root or with sudo (see `make deps`).
 #
@@ -52,6 +52,7 @@ GEN_KERN := $(BUILD)/gen/kernels_embedded.c
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/rel/%.o) $(BUILD)/rel/gen/kernels_embedded.o
 LIB_OBJS_SAN := $(LIB_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/gen/kernels_embedded.o
 CLI_OBJS     := $(CLI_SRCS:%.c=$(BUILD)/rel/%.o)
+CLI_OBJS_SAN := $(CLI_SRCS:%.c=$(BUILD)/san/%.o)
 
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 GOLDEN_SRCS := $(sort $(wildcard tests/golden/test_*.c))
@@ -66,9 +67,25 @@ TEST_SUPPORT_REL := $(TEST_SUPPORT:%.c=$(BUILD)/rel/%.o)
 LIB     := $(BUILD)/libhart.a
 LIB_SAN := $(BUILD)/libhart-san.a
 BIN     := bin/hart
+BIN_SAN := $(BUILD)/san/hart
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): clang with ASan + UBSan; the
+# library and the CLI commands (not main.c/stubs.c) are rebuilt with
+# -fsanitize=fuzzer-no-link into $(LIB_FUZZ), which every harness links
+# (-Wno-pass-failed: sanitizers keep clang from vectorising "omp simd" loops).
+CLANG       ?= clang
+CFLAGS_FUZZ := $(CSTD) $(WARN) -Wno-pass-failed -g -O1 -fno-omit-frame-pointer -fopenmp $(INCS) $(PKG_CFLAGS) \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/kernels_embedded.o \
+               $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out src/cli/main.c src/cli/stubs.c,$(CLI_SRCS)))
+LIB_FUZZ    := $(BUILD)/libhart-fuzz.a
+# The CLI test scripts run this sanitizer build of the CLI.
+TEST_HART_BIN ?= $(BIN_SAN)
 
 .SECONDARY:
-.PHONY: all test unit golden clitest bench demo fuzz install clean deps
+.PHONY: all test unit golden clitest bench demo fuzz fuzz-build install clean deps
 all: $(BIN) $(LIB)
 
 deps:
@@ -84,6 +101,9 @@ $(BUILD)/rel/gen/kernels_embedded.o: $(GEN_KERN)
 $(BUILD)/san/gen/kernels_embedded.o: $(GEN_KERN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -c $< -o $@
+$(BUILD)/fuzz/obj/gen/kernels_embedded.o: $(GEN_KERN)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +111,9 @@ $(BUILD)/rel/%.o: %.c
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -98,10 +121,17 @@ $(LIB): $(LIB_OBJS)
 $(LIB_SAN): $(LIB_OBJS_SAN)
 	@rm -f $@
 	ar rcs $@ $^
+$(LIB_FUZZ): $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJS) $(LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+$(BIN_SAN): $(CLI_OBJS_SAN) $(LIB_SAN)
+	$(CC) $(CFLAGS_SAN) -o $@ $(CLI_OBJS_SAN) $(LIB_SAN) $(LDLIBS)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_FUZZ)
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(LIB_FUZZ) $(LDLIBS)
 
 # Unit and golden tests link the sanitizer build.
 $(BUILD)/tests/%: tests/%.c $(LIB_SAN) $(TEST_SUPPORT_SAN)
@@ -113,8 +143,11 @@ $(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
 
-test: $(BIN) $(UNIT_BINS) $(GOLDEN_BINS)
-	./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- $(sort $(wildcard tests/cli/test_*.sh))
+# CLI scripts run the sanitizer CLI; tests/fuzz/smoke.sh runs every fuzz
+# harness for FUZZ_SMOKE_SECONDS (default 1).
+test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS)
+	HART_BIN=$(TEST_HART_BIN) FUZZ_BUILD=$(BUILD) ./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- \
+	    $(sort $(wildcard tests/cli/test_*.sh)) tests/fuzz/smoke.sh
 
 unit: $(UNIT_BINS)
 	./tests/run_tests.sh $(BUILD) $(UNIT_BINS) --
@@ -128,9 +161,10 @@ bench: $(BIN) $(BENCH_BINS)
 demo: $(BIN)
 	./tools/demo.sh
 
-FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-fuzz:
-	./tools/fuzz.sh $(BUILD) $(FUZZ_SRCS)
+fuzz-build: $(FUZZ_BINS)
+# FUZZ_SECONDS per harness (default 60); FUZZ=name runs only that one
+fuzz: $(FUZZ_BINS)
+	./tools/fuzz.sh $(BUILD) $(if $(FUZZ),$(BUILD)/fuzz/$(FUZZ),$(FUZZ_BINS))
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/hart

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int hart_args_parse_only;
+
 static void vusage(const hart_cmd_spec *spec, const char *fmt, va_list ap) {
     fprintf(stderr, "hart %s: ", spec->cmd);
     vfprintf(stderr, fmt, ap);

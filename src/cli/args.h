@@ -95,6 +95,9 @@ int hart_args_parse(const hart_cmd_spec *spec, int argc, char **argv, hart_args 
 int hart_args_given(const hart_cmd_spec *spec, const hart_args *a, const char *name);
 /* 1 if `s` is a syntactically valid device spec (see HART_ARG_DEVICE). */
 int hart_args_device_ok(const char *s);
+/* Set by the CLI fuzzer: each command returns 0 once its arguments are
+ * validated, before it opens a device, loads a model or writes a file. */
+extern int hart_args_parse_only;
 /* Print the help text of `spec` to f. */
 void hart_args_help(const hart_cmd_spec *spec, FILE *f);
 /* Print "hart CMD: <message>\n(see 'hart CMD --help')" to stderr and return 2;

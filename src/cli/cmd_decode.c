@@ -81,6 +81,7 @@ int cmd_decode(int argc, char **argv) {
     if (!model) return hart_args_usage_error(&spec, "--model is required");
     if (tile > 0 && overlap >= tile)
         return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
+    if (hart_args_parse_only) return 0;
     if (cli_ae_is_dcae(model)) return decode_dcae(a.pos[0], model, device, tname, tile, overlap, out);
     if (tile >= 0 || overlap >= 0)
         return hart_args_usage_error(&spec, "--tile/--tile-overlap apply to DC-AE models only (%s is not one)", model);

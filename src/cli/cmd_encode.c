@@ -59,6 +59,7 @@ int cmd_encode(int argc, char **argv) {
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
     if (!model) return hart_args_usage_error(&spec, "--model is required");
+    if (hart_args_parse_only) return 0;
     if (cli_ae_is_dcae(model)) return encode_dcae(a.pos[0], model, device, scaled, out);
     if (scaled) return hart_args_usage_error(&spec, "--scaled applies to DC-AE models only (%s is not one)", model);
 

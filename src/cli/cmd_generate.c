@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "                         several images: FILE_0.png, FILE_1.png, ...)\n"
             "  --seed N               random seed (default 0)\n"
             "  --cfg X                guidance scale (default 4.5)\n"
-            "  --top-k N              top-k for every scale (default: 600 below scale 7, 300 after)\n"
+            "  --top-k N              top-k for every scale (default 0: 600 below scale 7, 300 after)\n"
             "  --top-p P              nucleus sampling threshold in (0,1) (default 0 = off)\n"
             "  --smooth               Gumbel-softmax \"more smooth\" codes\n"
             "  --temperature T        diffusion head temperature (default 1.0)\n"
@@ -63,6 +63,19 @@ static int parse_u64(const char *flag, const char *s, uint64_t *out) {
 bad:
     fprintf(stderr, "hart generate: invalid value '%s' for %s (expected an integer >= 0)\n", s, flag);
     return 0;
+}
+
+/* --top-k: an integer in [0, 2^30]; 0 keeps the per-scale default, as in
+ * `hart batch` */
+static int parse_top_k(const char *s, int *out) {
+    double d;
+    if (!parse_num("--top-k", s, 0, 1 << 30, &d)) return 0;
+    if (d != floor(d)) {
+        fprintf(stderr, "hart generate: invalid value '%s' for --top-k (expected an integer)\n", s);
+        return 0;
+    }
+    *out = (int)d;
+    return 1;
 }
 
 /* image `i` of `img` [B,3,H,W] in [0,1] -> file (PNG/JPEG by extension with
@@ -154,7 +167,7 @@ int cmd_generate(int argc, char **argv) {
             }
             else if (!strcmp(a, "--seed")) { if (!parse_u64(a, v, &o.seed)) return 2; }
             else if (!strcmp(a, "--cfg")) { if (!parse_num(a, v, 0, 1000, &o.cfg)) return 2; }
-            else if (!strcmp(a, "--top-k")) { if (!parse_num(a, v, 1, 1 << 30, &d) || d != floor(d)) { if (d != floor(d)) fprintf(stderr, "hart generate: --top-k must be an integer\n"); return 2; } o.top_k = (int)d; }
+            else if (!strcmp(a, "--top-k")) { if (!parse_top_k(v, &o.top_k)) return 2; }
             else if (!strcmp(a, "--top-p")) { if (!parse_num(a, v, 0, 1, &o.top_p)) return 2; }
             else if (!strcmp(a, "--temperature")) { if (!parse_num(a, v, 0, 100, &d)) return 2; o.temperature = (float)d; }
         } else {
@@ -186,6 +199,7 @@ int cmd_generate(int argc, char **argv) {
             return 1;
         }
     }
+    if (hart_args_parse_only) return 0;
     int rc = 1;
     hart_status st;
     hart_backend *be = NULL;

@@ -100,6 +100,7 @@ int cmd_info(int argc, char **argv) {
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
+    if (hart_args_parse_only) return 0;
 
     printf("hart %s\n", HART_VERSION);
     printf("CPU backend:\n");

@@ -78,6 +78,7 @@ int cmd_reconstruct(int argc, char **argv) {
     if (!model) return hart_args_usage_error(&spec, "--model is required");
     if (tile > 0 && overlap >= tile)
         return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
+    if (hart_args_parse_only) return 0;
     if (cli_ae_is_dcae(model)) {
         if (hart_args_given(&spec, &a, "mode"))
             return hart_args_usage_error(&spec, "--mode applies to the HART tokenizer only (%s is a DC-AE)", model);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "pipeline/text_encode.h"
 #include "tokenizer/bpe.h"
@@ -74,6 +75,7 @@ int cmd_tokenize(int argc, char **argv) {
     if (!first || first >= argc) { fprintf(stderr, "hart tokenize: no text given (see 'hart tokenize --help')\n"); return 2; }
     if (decode && (hart || count)) { fprintf(stderr, "hart tokenize: --decode cannot be combined with --hart or --count\n"); return 2; }
 
+    if (hart_args_parse_only) return 0;
     char path[4096];
     if (dir) snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     else snprintf(path, sizeof path, "%s", file);

@@ -4,6 +4,7 @@
 #include <stdio.h> /* before jpeglib.h, which needs FILE */
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -119,6 +120,17 @@ typedef struct {
     size_t size, pos;
 } png_ctx;
 
+/* Checked before any pixel buffer is allocated: a header of a few bytes
+ * can claim gigabytes. */
+static int size_ok(unsigned long w, unsigned long h) {
+    return w && h && w <= HART_IMAGE_MAX_SIDE && h <= HART_IMAGE_MAX_SIDE && w * h <= HART_IMAGE_MAX_PIXELS;
+}
+
+static hart_status size_error(const char *path, unsigned long w, unsigned long h) {
+    return hart_fail(HART_EFORMAT, "%s: image size %lux%lu is outside the limits (1..%d pixels per side, at most %lu pixels)",
+                     path, w, h, HART_IMAGE_MAX_SIDE, (unsigned long)HART_IMAGE_MAX_PIXELS);
+}
+
 static void png_err_fn(png_structp png, png_const_charp msg) {
     png_ctx *c = png_get_error_ptr(png);
     snprintf(c->msg, sizeof c->msg, "%s", msg);
@@ -133,7 +145,21 @@ static void png_mem_read(png_structp png, png_bytep out, size_t len) {
     c->pos += len;
 }
 
+/* libpng allocates a chunk's length before reading its data: refuse any
+ * chunk that claims more bytes than the file has left. */
+static hart_status check_png_chunks(const char *path, const unsigned char *buf, size_t size) {
+    for (size_t pos = 8; pos + 8 <= size;) {
+        size_t len = (size_t)buf[pos] << 24 | (size_t)buf[pos + 1] << 16 | (size_t)buf[pos + 2] << 8 | buf[pos + 3];
+        if (len > size - pos - 8)
+            return hart_fail(HART_EFORMAT, "%s: truncated or corrupt PNG (chunk of %zu bytes at offset %zu runs past the end)",
+                             path, len, pos);
+        pos += 8 + len + 4;
+    }
+    return HART_OK;
+}
+
 static hart_status read_png(const char *path, const unsigned char *buf, size_t size, hart_image *img) {
+    HART_TRY(check_png_chunks(path, buf, size));
     png_ctx c = {.buf = buf, .size = size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_err_fn, png_warn_fn);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -143,21 +169,27 @@ static hart_status read_png(const char *path, const unsigned char *buf, size_t s
     }
     png_bytep *volatile rows = NULL;
     volatile int fail_size = 0;
+    volatile unsigned long fail_w = 0, fail_h = 0;
     if (setjmp(c.jb)) {
         png_destroy_read_struct(&png, &info, NULL);
         free(rows);
         hart_image_free(img);
-        if (fail_size)
-            return hart_fail(HART_EFORMAT, "%s: image size exceeds %d pixels per side", path, HART_IMAGE_MAX_SIDE);
+        if (fail_size) return size_error(path, fail_w, fail_h);
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt PNG (%s)", path, c.msg);
     }
     png_set_read_fn(png, NULL, png_mem_read);
+    /* a chunk's length is read before its data: without a cap, a tiny file
+     * claiming a 2 GB text chunk makes libpng allocate and clear 2 GB */
+    png_set_chunk_malloc_max(png, HART_IMAGE_MAX_CHUNK);
+    png_set_user_limits(png, HART_IMAGE_MAX_SIDE, HART_IMAGE_MAX_SIDE);
     png_read_info(png, info);
     png_uint_32 w, h;
     int depth, ctype, interlace;
     png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
-    if (w == 0 || h == 0 || w > HART_IMAGE_MAX_SIDE || h > HART_IMAGE_MAX_SIDE) {
+    if (!size_ok(w, h)) {
         fail_size = 1;
+        fail_w = w;
+        fail_h = h;
         png_error(png, "size");
     }
     png_set_expand(png);
@@ -263,20 +295,27 @@ static hart_status read_jpeg(const char *path, const unsigned char *buf, size_t 
     e.pub.error_exit = jpeg_error_exit_fn;
     e.pub.emit_message = jpeg_emit_fn;
     volatile int fail_size = 0;
+    volatile unsigned long fail_w = 0, fail_h = 0;
     if (setjmp(e.jb)) {
         jpeg_destroy_decompress(&d);
         hart_image_free(img);
-        if (fail_size)
-            return hart_fail(HART_EFORMAT, "%s: image size exceeds %d pixels per side", path, HART_IMAGE_MAX_SIDE);
+        if (fail_size) return size_error(path, fail_w, fail_h);
+        if (e.pub.msg_code == JERR_NO_BACKING_STORE)
+            return hart_fail(HART_EFORMAT, "%s: JPEG needs more than %d MiB to decode (too many components)", path,
+                             HART_IMAGE_JPEG_MAX_MEMORY >> 20);
         return hart_fail(HART_EFORMAT, "%s: truncated or corrupt JPEG (%s)", path, e.msg);
     }
     jpeg_create_decompress(&d);
+    /* progressive files buffer every coefficient of every component (up to
+     * 10): bound that instead of letting a small header claim gigabytes */
+    d.mem->max_memory_to_use = HART_IMAGE_JPEG_MAX_MEMORY;
     jpeg_mem_src(&d, buf, (unsigned long)size);
     jpeg_save_markers(&d, JPEG_COM, 0xFFFF);
     jpeg_read_header(&d, TRUE);
-    if (d.image_width == 0 || d.image_height == 0 || d.image_width > HART_IMAGE_MAX_SIDE ||
-        d.image_height > HART_IMAGE_MAX_SIDE) {
+    if (!size_ok(d.image_width, d.image_height)) {
         fail_size = 1;
+        fail_w = d.image_width;
+        fail_h = d.image_height;
         longjmp(e.jb, 1);
     }
     d.out_color_space = JCS_RGB;
@@ -362,21 +401,21 @@ static hart_status write_jpeg(const char *path, FILE *f, const hart_image *img, 
 
 /* ---- public read / write ---- */
 
+hart_status hart_image_read_mem(const void *data, size_t size, const char *label, hart_image *img) {
+    memset(img, 0, sizeof *img);
+    const unsigned char *b = data;
+    if (size >= 8 && !png_sig_cmp(b, 0, 8)) return read_png(label, b, size, img);
+    if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return read_jpeg(label, b, size, img);
+    if (size == 0) return hart_fail(HART_EFORMAT, "%s: empty file (expected a PNG or JPEG image)", label);
+    return hart_fail(HART_EFORMAT, "%s: not a PNG or JPEG image", label);
+}
+
 hart_status hart_image_read(const char *path, hart_image *img) {
     memset(img, 0, sizeof *img);
     char *buf = NULL;
     size_t size = 0;
     HART_TRY(hart_file_read_all(path, &buf, &size));
-    const unsigned char *b = (const unsigned char *)buf;
-    hart_status s;
-    if (size >= 8 && !png_sig_cmp(b, 0, 8))
-        s = read_png(path, b, size, img);
-    else if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
-        s = read_jpeg(path, b, size, img);
-    else if (size == 0)
-        s = hart_fail(HART_EFORMAT, "%s: empty file (expected a PNG or JPEG image)", path);
-    else
-        s = hart_fail(HART_EFORMAT, "%s: not a PNG or JPEG image", path);
+    hart_status s = hart_image_read_mem(buf, size, path, img);
     free(buf);
     return s;
 }

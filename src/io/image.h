@@ -12,11 +12,18 @@
 #ifndef HART_IO_IMAGE_H
 #define HART_IO_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/tensor.h"
 
 #define HART_IMAGE_MAX_SIDE 32768
+/* At most 64 Mpixel (e.g. 8192 x 8192) per image read. */
+#define HART_IMAGE_MAX_PIXELS (1ul << 26)
+/* Most memory libjpeg may use for one image's coefficient buffers. */
+#define HART_IMAGE_JPEG_MAX_MEMORY (768 << 20)
+/* Largest PNG ancillary chunk (text, ICC profile...) read, in bytes. */
+#define HART_IMAGE_MAX_CHUNK (16u << 20)
 
 typedef struct {
     char *key;
@@ -41,8 +48,12 @@ void hart_image_free(hart_image *img);
 
 /* Read a PNG or JPEG file as 8-bit RGB (gray, palette, 16-bit and alpha are
  * converted; alpha is dropped). Errors name the file: missing, unreadable,
- * not PNG/JPEG, truncated or corrupt, a side larger than HART_IMAGE_MAX_SIDE. */
+ * not PNG/JPEG, truncated or corrupt, a side larger than HART_IMAGE_MAX_SIDE
+ * or more than HART_IMAGE_MAX_PIXELS pixels, a PNG chunk larger than
+ * HART_IMAGE_MAX_CHUNK. */
 hart_status hart_image_read(const char *path, hart_image *img);
+/* Same from a file's bytes in memory (`label` names it in errors). */
+hart_status hart_image_read_mem(const void *data, size_t size, const char *label, hart_image *img);
 
 /* Write `img` to `path` (format from the extension) with the metadata pairs
  * `text[0..n_text)` (may be NULL/0; img->text is not written). Keys: 1..79

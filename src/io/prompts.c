@@ -87,13 +87,8 @@ static hart_status check_unique_names(const char *path, const hart_prompt_list *
     return s;
 }
 
-hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
+hart_status hart_prompts_parse(const char *path, char *text, size_t size, int jsonl, hart_prompt_list *out) {
     memset(out, 0, sizeof *out);
-    char *text;
-    size_t size;
-    HART_TRY(hart_file_read_all(path, &text, &size));
-    size_t plen = strlen(path);
-    int jsonl = plen >= 6 && !strcmp(path + plen - 6, ".jsonl");
     hart_status s = HART_OK;
     if (memchr(text, 0, size)) s = hart_fail(HART_EFORMAT, "%s: contains a NUL byte (binary file?)", path);
     else if (!hart_utf8_valid(text, size)) s = hart_fail(HART_EFORMAT, "%s: not valid UTF-8", path);
@@ -116,10 +111,21 @@ hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
         if (!end) break;
         line = end + 1;
     }
-    free(text);
     if (!s && out->n == 0) s = hart_fail(HART_EFORMAT, "%s: no prompts in the file", path);
     if (!s) s = check_unique_names(path, out);
     if (s) hart_prompts_free(out);
+    return s;
+}
+
+hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
+    memset(out, 0, sizeof *out);
+    char *text;
+    size_t size;
+    HART_TRY(hart_file_read_all(path, &text, &size));
+    size_t plen = strlen(path);
+    int jsonl = plen >= 6 && !strcmp(path + plen - 6, ".jsonl");
+    hart_status s = hart_prompts_parse(path, text, size, jsonl, out);
+    free(text);
     return s;
 }
 

@@ -25,6 +25,9 @@ typedef struct {
 } hart_prompt_list;
 
 hart_status hart_prompts_load(const char *path, hart_prompt_list *out);
+/* Same from the file's text (NUL-terminated at text[size], modified in
+ * place); `jsonl` selects JSON Lines, `path` names it in errors. */
+hart_status hart_prompts_parse(const char *path, char *text, size_t size, int jsonl, hart_prompt_list *out);
 void hart_prompts_free(hart_prompt_list *list);
 /* 1 if s[0..n) is valid UTF-8 */
 int hart_utf8_valid(const char *s, size_t n);

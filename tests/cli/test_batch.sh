@@ -22,6 +22,10 @@ grep -q -- "--per-prompt" "$T/out" || fail "help lacks --per-prompt"
 expect 2 "model" "$BIN" batch "$T/p.txt" -o "$T/o"
 expect 2 "output" "$BIN" batch "$T/p.txt" -m "$D"
 expect 2 "--shard" "$BIN" batch "$T/p.txt" -m "$D" -o "$T/o" --shard 3/2
+# out-of-range numbers were undefined behaviour in sscanf's %d
+for bad in 0/99999999999 99999999999/1 1/ /2 1/2x -1/2 " 1/2" 0/0; do
+  expect 2 "invalid value '$bad' for --shard" "$BIN" batch "$T/p.txt" -m "$D" -o "$T/o" --shard "$bad"
+done
 expect 1 "nope.txt" "$BIN" batch "$T/nope.txt" -m "$D" -o "$T/o"
 printf '{"prompt": "ok"}\n{"prompt": 5}\n' > "$T/bad.jsonl"
 expect 1 "bad.jsonl:2" "$BIN" batch "$T/bad.jsonl" -m "$D" -o "$T/o"

@@ -20,6 +20,12 @@ expect 2 "model" "$BIN" generate --context x.safetensors
 expect 2 "--seed" "$BIN" generate -m m --context c --seed abc
 expect 2 "--top-p" "$BIN" generate -m m --context c --top-p 2
 expect 2 "unknown option" "$BIN" generate -m m --context c --bogus
+# --top-k: 0 is the per-scale default (as in hart batch); bad values are one
+# clear error (the sanitizer build used to read an uninitialised value here)
+expect 2 "invalid value '-1' for --top-k" "$BIN" generate -m m --context c --top-k -1
+expect 2 "invalid value '2.5' for --top-k (expected an integer)" "$BIN" generate -m m --context c --top-k 2.5
+expect 2 "invalid value 'x' for --top-k" "$BIN" generate -m m --context c --top-k x
+expect 1 "$T/missing" "$BIN" generate -m m --context c --top-k 0 -o "$T/missing/a.png"
 expect 2 "needs a value" "$BIN" generate -m m --context
 expect 2 "exclusive" "$BIN" generate -m m --context c -p hi
 # the output path is checked before anything is loaded (a model that does not

@@ -196,6 +196,82 @@ static void test_truncated_and_corrupt(void **s) {
     hart_image_free(&a);
 }
 
+/* Found by fuzz_image: a 116-byte PNG whose iTXt chunk claims 2 GB made
+ * libpng allocate and clear 2 GB before noticing the file ends. */
+static void test_png_huge_chunk(void **s) {
+    static const unsigned char png[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+        0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x84, 0x52, 0xe7,
+        0x5e, 0x00, 0x00, 0x00, 0x0c, 0x50, 0x4c, 0x54, 0x45, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00,
+        0xff, 0x00, 0x00, 0x00, 0xff, 0x9b, 0xc0, 0x13, 0xdc, 0x7e, 0x00, 0x00, 0x0d, 0x69, 0x54, 0x58,
+        0x74, 0x6b, 0x65, 0x79, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xf7, 0x2c,
+        0x15, 0x5d, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x90, 0xff, 0xd8,
+        0xff, 0x1d, 0x00, 0x1c, 0x8e, 0xf4, 0xf5, 0x21, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
+        0xae, 0x42, 0x60, 0x82,
+    };
+    hart_image b;
+    assert_int_equal(hart_image_read_mem(png, sizeof png, "huge-chunk.png", &b), HART_EFORMAT);
+    assert_non_null(strstr(hart_errmsg(), "huge-chunk.png: truncated or corrupt PNG"));
+    assert_null(b.rgb);
+    /* same with a 1.7 GB zTXt chunk, which libpng's chunk cap let through */
+    static const unsigned char ztxt[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x10, 0x00, 0x00, 0x00, 0x00, 0x07, 0x4d, 0x8e,
+        0xbb, 0x67, 0x41, 0x4d, 0x41, 0x7a, 0x54, 0x58, 0x74, 0x6b, 0x00, 0x00, 0x78, 0x31, 0xa9, 0xca,
+        0x2c, 0x28, 0x48, 0x4d, 0x51, 0x28, 0x4b, 0xcc, 0x29, 0x4d, 0x2c, 0x00, 0x1f, 0xa0, 0x04, 0xca,
+        0x10, 0xb7, 0xf7, 0xf7, 0x00, 0x00, 0x00, 0x12, 0x67, 0x41, 0x4d, 0x41, 0x63, 0x60, 0x60, 0xfc,
+        0xff, 0x8f, 0xa1, 0x81, 0x41, 0xc8, 0x04, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65,
+        0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x65, 0x44, 0xae, 0x0a, 0x05, 0xff,
+    };
+    assert_int_equal(hart_image_read_mem(ztxt, sizeof ztxt, "ztxt.png", &b), HART_EFORMAT);
+    assert_non_null(strstr(hart_errmsg(), "ztxt.png: truncated or corrupt PNG (chunk of 1732332865 bytes at offset 33"));
+    assert_null(b.rgb);
+}
+
+static uint32_t crc32_of(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put_be(unsigned char *p, uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+}
+
+/* Found by fuzz_image: a few hundred bytes of JPEG (or PNG) header claiming
+ * a huge image made the decoder allocate gigabytes and run for seconds
+ * before noticing the data is missing. Sides within HART_IMAGE_MAX_SIDE but
+ * more than HART_IMAGE_MAX_PIXELS in total are now refused up front. */
+static void test_pixel_limit(void **s) {
+    hart_image a, b;
+    make_pattern(&a, 16, 16);
+    const char *names[2] = {"big.png", "big.jpg"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(hart_image_write(tp(names[k]), &a, NULL, 0, 90), HART_OK);
+        size_t n;
+        unsigned char *d = slurp(tp(names[k]), &n);
+        if (k == 0) { /* IHDR width/height at 16/20, CRC over type + data at 29 */
+            put_be(d + 16, 9000, 4);
+            put_be(d + 20, 9000, 4);
+            put_be(d + 29, crc32_of(d + 12, 17), 4);
+        } else { /* SOF0/SOF2: FF C0|C2, length, precision, height, width */
+            size_t i = 2;
+            while (i + 9 < n && !(d[i] == 0xff && (d[i + 1] == 0xc0 || d[i + 1] == 0xc2))) i++;
+            assert_true(i + 9 < n);
+            put_be(d + i + 5, 9000, 2);
+            put_be(d + i + 7, 9000, 2);
+        }
+        assert_int_equal(hart_image_read_mem(d, n, names[k], &b), HART_EFORMAT);
+        assert_non_null(strstr(hart_errmsg(), "image size 9000x9000 is outside the limits"));
+        assert_null(b.rgb);
+        free(d);
+    }
+    hart_image_free(&a);
+}
+
 static void test_tensor_conversion(void **s) {
     /* rounding: half to even, clamp, NaN -> 0 */
     float v[2 * 3 * 1 * 4] = {0.0f, 1.0f, 0.5f, -0.2f,                    /* img0 R */
@@ -283,6 +359,8 @@ int main(void) {
         cmocka_unit_test(test_jpeg_roundtrip),
         cmocka_unit_test(test_bad_paths_and_formats),
         cmocka_unit_test(test_truncated_and_corrupt),
+        cmocka_unit_test(test_png_huge_chunk),
+        cmocka_unit_test(test_pixel_limit),
         cmocka_unit_test(test_tensor_conversion),
         cmocka_unit_test(test_golden_pngs),
     };
