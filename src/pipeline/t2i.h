@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
+#include "pipeline/t2i_timings.h"
 
 typedef struct hart_t2i hart_t2i;
 
@@ -22,9 +23,14 @@ typedef struct {
     float temperature;       /* diffusion sampler temperature (reference: 1.0) */
     uint64_t seed;
     uint32_t image_index;    /* global index of the batch's first image (RNG key) */
+    const uint64_t *seeds;   /* NULL: image b is keyed (seed, image_index + b); else one seed per image,
+                                image b keyed (seeds[b], image_index), so each image of the batch is
+                                the one rendered alone with its seed */
     const hart_safetensors *replay; /* inject gen.si{k}.idx and gen.diff.noise.j */
     hart_st_writer *dump;    /* record intermediates under the golden names */
     int verbose;             /* per-scale progress on stderr */
+    hart_t2i_timings *timings; /* non-NULL: wait for the device at every stage boundary and record the times */
+    int skip_decode;         /* stop before the tokenizer decode: image = final f_hat [B,Z,P,P] (benchmarks) */
 } hart_t2i_opts;
 
 void hart_t2i_default_opts(hart_t2i_opts *o);
