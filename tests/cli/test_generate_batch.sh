@@ -20,6 +20,9 @@ expect() { # expected-rc message-substring command...
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found (trace and pixel comparisons)"; exit 77; }
 [ -d "$D/text_encoder" ] || { echo "SKIP: $D not found"; exit 77; }
 MAXDIFF="python3 tests/cli/png_maxdiff.py"
+within_1e4() { # "... final_f_hat X image Y": both <= 1e-4
+  python3 -c 'import sys; w = sys.argv[1].split(); sys.exit(0 if float(w[-3]) <= 1e-4 and float(w[-1]) <= 1e-4 else 1)' "$1"
+}
 ROWS="python3 tests/cli/batch_row_check.py"
 
 expect 0 "" "$BIN" generate --help
@@ -39,14 +42,26 @@ for i in 0 1 2; do
   expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed $((5 + i)) -o "$T/a$i.png" --dump "$T/a$i.st"
   r=$($ROWS "$T/n.st" $i "$T/a$i.st") || fail "-n 3 image $i vs alone: $r"
   echo "  -n 3 image $i vs alone: $r"
-  python3 - "$r" <<'PY' || fail "-n 3 image $i: $r (limit 1e-4)"
-import sys
-w = sys.argv[1].split()
-sys.exit(0 if float(w[-3]) <= 1e-4 and float(w[-1]) <= 1e-4 else 1)
-PY
+  within_1e4 "$r" || fail "-n 3 image $i: $r (limit 1e-4)"
   d=$($MAXDIFF "$T/n_$i.png" "$T/a$i.png") || fail "png compare failed: $d"
   [ "$d" -le 1 ] || fail "-n 3 image $i differs from the image alone by $d levels"
 done
+
+# the same on OpenCL when a device opens (PoCL here; measured: equal to the bit), with --timings
+if "$BIN" info -d opencl >/dev/null 2>&1; then
+  expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -n 2 -o "$T/cl.png" --dump "$T/cl.st" -d opencl --timings
+  grep -q "diffusion head" "$T/err" || fail "--timings on OpenCL printed nothing: $(cat "$T/err")"
+  for i in 0 1; do
+    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed $((5 + i)) -o "$T/cl$i.png" --dump "$T/cl$i.st" -d opencl
+    r=$($ROWS "$T/cl.st" $i "$T/cl$i.st") || fail "OpenCL -n 2 image $i vs alone: $r"
+    echo "  OpenCL -n 2 image $i vs alone: $r"
+    within_1e4 "$r" || fail "OpenCL -n 2 image $i: $r (limit 1e-4)"
+    d=$($MAXDIFF "$T/cl_$i.png" "$T/cl$i.png") || fail "png compare failed: $d"
+    [ "$d" -le 1 ] || fail "OpenCL -n 2 image $i differs from the image alone by $d levels"
+  done
+else
+  echo "SKIP: no OpenCL device (hart info -d opencl failed): OpenCL batch runs"
+fi
 
 # --timings: every stage, on stderr
 expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" -o "$T/t.png" --timings
