@@ -16,7 +16,8 @@ typedef struct {
     int images;                            /* images of the batch (B) */
     int n_scales;
     int patch_nums[HART_MAX_SCALES];
-    double text_s;                         /* text encoder (0 when the context was given) */
+    double text_s;                         /* text encoder: set by the caller that encoded the prompts
+                                              (hart_t2i_render_prompts); hart_t2i_generate keeps it */
     double begin_s;                        /* context embedding, AdaLN conditions, first input */
     double transformer_s[HART_MAX_SCALES]; /* blocks + head of each scale (guidance batch 2B) */
     double sample_s[HART_MAX_SCALES];      /* logits to host, guidance mix, top-k/top-p, draw, codes */
