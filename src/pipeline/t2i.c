@@ -13,7 +13,6 @@
 #include "models/hart_transformer.h"
 #include "models/sampler.h"
 #include "models/vae_hart.h"
-#include "models/vae_internal.h"
 
 struct hart_t2i {
     hart_backend *be;
@@ -125,10 +124,7 @@ int hart_t2i_image_size(const hart_t2i *p) { return p->img; }
 
 int hart_t2i_diffusion_steps(const hart_t2i *p) { return hart_diff_num_steps(p->dh); }
 
-double hart_t2i_decode_flops(const hart_t2i *p) {
-    int P = hart_tf_get_config(p->tf)->patch_nums[hart_tf_get_config(p->tf)->n_scales - 1];
-    return vae_decode_flops(p->vae, P, P);
-}
+const hart_vae *hart_t2i_tokenizer(const hart_t2i *p) { return p->vae; }
 
 static hart_status dump(const hart_t2i_opts *o, const char *name, const hart_tensor *t) {
     if (!o->dump) return HART_OK;

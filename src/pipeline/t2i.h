@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
+#include "models/vae_hart.h"
 #include "pipeline/t2i_timings.h"
 
 typedef struct hart_t2i hart_t2i;
@@ -44,9 +45,9 @@ void hart_t2i_free(hart_t2i *p);
 void hart_t2i_context_shape(const hart_t2i *p, int *tokens, int *dim);
 /* Image size produced (pixels per side). */
 int hart_t2i_image_size(const hart_t2i *p);
-/* Denoising steps of the diffusion head; FLOPs of one image's tokenizer decode (benchmarks). */
+/* Denoising steps of the diffusion head; the tokenizer (benchmarks count its FLOPs). */
 int hart_t2i_diffusion_steps(const hart_t2i *p);
-double hart_t2i_decode_flops(const hart_t2i *p);
+const hart_vae *hart_t2i_tokenizer(const hart_t2i *p);
 
 /* context F32 [B,T,D], mask [B,T] (U8/I64/F32, 1 = real token), pos I64
  * [B,T] or NULL (derived from the mask). image: output, allocated here as a
