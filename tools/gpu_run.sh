@@ -41,11 +41,13 @@ for step in "$@"; do
     models)
         # model-level benchmarks staged as extra binaries (release shapes, random weights);
         # run from the repository root (configs/); every bench syncs the device before stopping its clock
-        for b in hart512 hart1024 hart512-adaln16 hart1024-adaln16 vae dcae qwen2; do
+        for b in hart512 hart1024 hart1024-b4 hart512-adaln16 hart1024-adaln16 vae dcae qwen2; do
             echo "--- $b (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
             case $b in
             hart512 | hart1024) # the release architecture (depth 24, disable_aln)
                 [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${b#hart}" --layers 0 --warmup ;;
+            hart1024-b4) # 4 images in one batch (the time per image is printed too)
+                [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size 1024 --batch 4 --layers 0 --warmup ;;
             hart512-adaln16 | hart1024-adaln16) # the depth-16 per-block AdaLN variant
                 s=${b#hart}
                 [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${s%-adaln16}" --layers 0 \
