@@ -39,14 +39,21 @@ for step in "$@"; do
     tune)
         [ -x "$d/test_opencl_tune" ] && timeout 120 "$d/test_opencl_tune" 2>&1 | tail -5 ;;
     models)
-        # model-level benchmarks staged as extra binaries (release shapes, random weights)
-        for b in hart512 hart1024 vae dcae qwen2; do
+        # model-level benchmarks staged as extra binaries (release shapes, random weights);
+        # run from the repository root (configs/); every bench syncs the device before stopping its clock
+        for b in hart512 hart1024 hart1024-b4 hart512-adaln16 hart1024-adaln16 vae dcae qwen2; do
             echo "--- $b (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
             case $b in
-            hart512 | hart1024)
+            hart512 | hart1024) # the release architecture (depth 24, disable_aln)
                 [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${b#hart}" --layers 0 --warmup ;;
+            hart1024-b4) # 4 images in one batch (the time per image is printed too)
+                [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size 1024 --batch 4 --layers 0 --warmup ;;
+            hart512-adaln16 | hart1024-adaln16) # the depth-16 per-block AdaLN variant
+                s=${b#hart}
+                [ -x "$d/bench_hart" ] && timeout 300 "$d/bench_hart" --device "$HART_DEVICE" --size "${s%-adaln16}" --layers 0 \
+                    --warmup --config configs/hart-0.7b-1024px-llm-depth16-adaln.json ;;
             vae) [ -x "$d/bench_vae" ] && HART_BENCH_VAE_SIZES=512,1024 timeout 240 "$d/bench_vae" ;;
-            dcae) [ -x "$d/bench_dcae" ] && timeout 240 "$d/bench_dcae" dc-ae-f32c32-in-1.0 512,1024 --device "$HART_DEVICE" ;;
+            dcae) [ -x "$d/bench_dcae" ] && timeout 240 "$d/bench_dcae" --config dc-ae-f32c32-in-1.0 --size 512 --size 1024 --device "$HART_DEVICE" ;;
             qwen2) [ -x "$d/bench_qwen2" ] && timeout 240 "$d/bench_qwen2" --device "$HART_DEVICE" --layers 28 ;;
             esac 2>&1 | tee -a "$out/models.txt"
         done ;;

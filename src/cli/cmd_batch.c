@@ -1,7 +1,8 @@
 /* hart batch: render every prompt of a .txt/.jsonl file into a folder of
  * numbered images, resumable (pipeline/batch.h) and shardable. The models
- * are loaded once; each image is rendered alone with its own seed, so image
- * k equals `hart generate -p PROMPT --seed <its seed>` with the same options. */
+ * are loaded once; images go through the pipeline in device batches of
+ * --batch-size, each keyed by its own seed, so image k equals `hart generate
+ * -p PROMPT --seed <its seed>` with the same options whatever the batch. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "io/prompts.h"
 #include "pipeline/batch.h"
 #include "pipeline/t2i.h"
+#include "pipeline/t2i_prompts.h"
 #include "pipeline/text_encode.h"
 
 typedef struct {
@@ -21,23 +23,12 @@ typedef struct {
     hart_text_encoder te;
     hart_t2i_opts opts;
     const char *model;
-    int T, D;
     int verbose;
-    /* context of the previous prompt, reused for its further copies */
-    char *last_prompt;
-    hart_tensor ctx, mask, pos;
+    hart_prompt_cache cache; /* the previous batch's last prompt, reused for its further copies */
 } batch_ctx;
 
-static void drop_cached_context(batch_ctx *b) {
-    free(b->last_prompt);
-    b->last_prompt = NULL;
-    hart_tensor_free(&b->ctx);
-    hart_tensor_free(&b->mask);
-    hart_tensor_free(&b->pos);
-}
-
-static hart_status write_image(const batch_ctx *b, const char *path, const hart_tensor *img, const char *prompt,
-                               uint64_t seed, int64_t index) {
+static hart_status write_image(const batch_ctx *b, const char *path, const hart_tensor *img, int i,
+                               const char *prompt, uint64_t seed, int64_t index) {
     char idx[32], sd[32], cfg[32], tk[32], tp[32], temp[32];
     snprintf(idx, sizeof idx, "%lld", (long long)index);
     snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
@@ -53,7 +44,7 @@ static hart_status write_image(const batch_ctx *b, const char *path, const hart_
     char *params = hart_image_params_text(kv, (int)(sizeof kv / sizeof kv[0]));
     if (!params) return hart_fail(HART_ENOMEM, "%s: metadata", path);
     hart_image im;
-    hart_status st = hart_image_from_tensor(img, 0, &im);
+    hart_status st = hart_image_from_tensor(img, i, &im);
     if (!st) {
         hart_image_text t = {"parameters", params};
         st = hart_image_write(path, &im, &t, 1, 0);
@@ -63,23 +54,30 @@ static hart_status write_image(const batch_ctx *b, const char *path, const hart_
     return st;
 }
 
-static hart_status render_one(void *vctx, const char *prompt, uint64_t seed, int64_t index, const char *out_path) {
+static hart_status render_batch(void *vctx, const hart_batch_item *items, int n) {
     batch_ctx *b = vctx;
-    if (!b->last_prompt || strcmp(b->last_prompt, prompt) != 0) {
-        drop_cached_context(b);
-        const char *prompts[1] = {prompt};
-        HART_TRY(hart_text_encode(&b->te, prompts, 1, b->T, &b->ctx, &b->mask, &b->pos));
-        b->last_prompt = strdup(prompt);
-        if (!b->last_prompt) return hart_fail(HART_ENOMEM, "out of memory");
-    }
-    hart_t2i_opts o = b->opts;
-    o.seed = seed;
-    o.image_index = 0; /* the seed alone keys the image: same as `hart generate --seed` */
+    const char **prompts = calloc((size_t)n, sizeof(char *));
+    uint64_t *seeds = calloc((size_t)n, sizeof(uint64_t));
     hart_tensor img = {0};
-    HART_TRY(hart_t2i_generate(b->t2i, &b->ctx, &b->mask, &b->pos, &o, &img));
-    hart_status st = write_image(b, out_path, &img, prompt, seed, index);
+    if (!prompts || !seeds) {
+        free(prompts);
+        free(seeds);
+        return hart_fail(HART_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        prompts[i] = items[i].prompt;
+        seeds[i] = items[i].seed;
+    }
+    /* image_index 0: the seed alone keys an image, as in `hart generate --seed` */
+    hart_status st = hart_t2i_render_prompts(b->t2i, &b->te, &b->cache, prompts, seeds, n, &b->opts, &img);
+    for (int i = 0; !st && i < n; i++) {
+        st = write_image(b, items[i].path, &img, i, items[i].prompt, items[i].seed, items[i].index);
+        if (!st && b->verbose)
+            fprintf(stderr, "hart batch: wrote %s (seed %llu)\n", items[i].path, (unsigned long long)items[i].seed);
+    }
     hart_tensor_free(&img);
-    if (!st && b->verbose) fprintf(stderr, "hart batch: wrote %s (seed %llu)\n", out_path, (unsigned long long)seed);
+    free(prompts);
+    free(seeds);
     return st;
 }
 
@@ -112,7 +110,7 @@ int cmd_batch(int argc, char **argv) {
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL;
     const char *format = "png";
     uint64_t seed = 0;
-    int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, top_k = 0;
+    int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, top_k = 0, batch_size = 1;
     double cfg = 4.5, top_p = 0, temperature = 1.0;
     const hart_opt opts[] = {
         {"output", 'o', HART_ARG_STR, &out_dir, "DIR", "output folder (created if missing)", NULL, 0, 0, NULL},
@@ -122,6 +120,8 @@ int cmd_batch(int argc, char **argv) {
         {"seed", 's', HART_ARG_U64, &seed, "N", "base seed: image k gets N + k unless its line sets \"seed\"", "0", 0,
          0, NULL},
         {"per-prompt", 'n', HART_ARG_INT, &per_prompt, "N", "images per prompt", "1", 1, 100000, NULL},
+        {"batch-size", 'b', HART_ARG_INT, &batch_size, "K",
+         "images per device batch (consecutive missing images; same files as K = 1)", "1", 1, 4096, NULL},
         {"shard", 0, HART_ARG_STR, &shard_s, "I/N", "render only images with index % N == I", "0/1", 0, 0, NULL},
         {"format", 'f', HART_ARG_CHOICE, &format, "EXT", "image format", "png", 0, 0, "png|jpg"},
         {"digits", 0, HART_ARG_INT, &digits, "N", "zero padding of numbered file names", "5", 1, 18, NULL},
@@ -149,7 +149,7 @@ int cmd_batch(int argc, char **argv) {
     if (!model) return hart_args_usage_error(&spec, "-m/--model is required");
     if (!out_dir) return hart_args_usage_error(&spec, "-o/--output DIR is required");
     hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = seed, .per_prompt = per_prompt,
-                          .shard = 0, .n_shards = 1, .digits = digits};
+                          .shard = 0, .n_shards = 1, .digits = digits, .batch_size = batch_size};
     if (shard_s && (rc = parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
     if (hart_args_parse_only) return 0;
 
@@ -169,15 +169,16 @@ int cmd_batch(int argc, char **argv) {
     if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
     if (verbose && why[0]) fprintf(stderr, "hart batch: device: %s\n", why);
     if ((st = hart_t2i_load(be, model, &b.t2i)) != HART_OK) goto fail;
-    hart_t2i_context_shape(b.t2i, &b.T, &b.D);
+    int T, D;
+    hart_t2i_context_shape(b.t2i, &T, &D);
     char tdir[PATH_MAX];
     snprintf(tdir, sizeof tdir, "%s", text_model ? text_model : "");
     if (!text_model) snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
     if ((st = hart_text_encoder_load(tdir, be, &b.te)) != HART_OK) goto fail;
     have_te = 1;
-    if (b.te.model.hidden != b.D) {
+    if (b.te.model.hidden != D) {
         st = hart_fail(HART_EINVAL, "%s: text encoder width %lld does not match the transformer's context_dim %d", tdir,
-                       (long long)b.te.model.hidden, b.D);
+                       (long long)b.te.model.hidden, D);
         goto fail;
     }
     hart_t2i_default_opts(&b.opts);
@@ -189,7 +190,7 @@ int cmd_batch(int argc, char **argv) {
     b.model = model;
     b.verbose = verbose;
     hart_batch_stats stats;
-    st = hart_batch_run(&prompts, &bo, render_one, &b, &stats);
+    st = hart_batch_run(&prompts, &bo, render_batch, &b, &stats);
     fprintf(stderr, "hart batch: %d rendered, %d already present, %d in this shard\n", stats.rendered, stats.skipped,
             stats.total);
     if (st != HART_OK) goto fail;
@@ -198,7 +199,7 @@ int cmd_batch(int argc, char **argv) {
 fail:
     fprintf(stderr, "hart batch: %s\n", hart_errmsg());
 done:
-    drop_cached_context(&b);
+    hart_prompt_cache_free(&b.cache);
     if (have_te) hart_text_encoder_free(&b.te);
     hart_t2i_free(b.t2i);
     hart_prompts_free(&prompts);

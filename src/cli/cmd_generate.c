@@ -15,6 +15,7 @@
 #include "pipeline/t2i.h"
 
 #include "io/image.h"
+#include "pipeline/t2i_prompts.h"
 #include "pipeline/text_encode.h"
 
 static void usage(FILE *f) {
@@ -28,6 +29,8 @@ static void usage(FILE *f) {
             "  --text-model DIR       Qwen2 text encoder folder\n"
             "  -o, --output FILE      output image, .png, .jpg or .jpeg (default out.png;\n"
             "                         several images: FILE_0.png, FILE_1.png, ...)\n"
+            "  -n, --images N         N images of the prompt in one batch, seeds S, S+1, ...\n"
+            "                         (each equals the image rendered alone with its seed)\n"
             "  --seed N               random seed (default 0)\n"
             "  --cfg X                guidance scale (default 4.5)\n"
             "  --top-k N              top-k for every scale (default 0: 600 below scale 7, 300 after)\n"
@@ -37,6 +40,8 @@ static void usage(FILE *f) {
             "  --replay FILE          replay sampled indices and noise from a golden file\n"
             "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
             "  -d, --device SPEC      cpu, opencl[:P[:D]], auto, ref64 (default $HART_DEVICE or cpu)\n"
+            "  --timings              per-stage times on stderr (text encoding, each scale,\n"
+            "                         diffusion head, decode, total), waited for the device\n"
             "  -v, --verbose          progress on stderr\n");
 }
 
@@ -135,18 +140,22 @@ int cmd_generate(int argc, char **argv) {
     const char *replay_path = NULL, *dump_path = NULL, *device = NULL;
     hart_t2i_opts o;
     hart_t2i_default_opts(&o);
+    int n_images = 1, want_timings = 0;
+    hart_t2i_timings timings;
+    memset(&timings, 0, sizeof timings);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
 #define VAL() (has ? argv[++i] : NULL)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--smooth")) o.more_smooth = 1;
+        else if (!strcmp(a, "--timings")) want_timings = 1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) o.verbose = 1;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--context") || !strcmp(a, "-p") ||
                  !strcmp(a, "--prompt") || !strcmp(a, "--text-model") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
                  !strcmp(a, "--seed") || !strcmp(a, "--cfg") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
                  !strcmp(a, "--temperature") || !strcmp(a, "--replay") || !strcmp(a, "--dump") ||
-                 !strcmp(a, "--device") || !strcmp(a, "-d")) {
+                 !strcmp(a, "--device") || !strcmp(a, "-d") || !strcmp(a, "-n") || !strcmp(a, "--images")) {
             const char *v = VAL();
             if (!v) { fprintf(stderr, "hart generate: %s needs a value (see 'hart generate --help')\n", a); return 2; }
             double d;
@@ -170,6 +179,13 @@ int cmd_generate(int argc, char **argv) {
             else if (!strcmp(a, "--top-k")) { if (!parse_top_k(v, &o.top_k)) return 2; }
             else if (!strcmp(a, "--top-p")) { if (!parse_num(a, v, 0, 1, &o.top_p)) return 2; }
             else if (!strcmp(a, "--temperature")) { if (!parse_num(a, v, 0, 100, &d)) return 2; o.temperature = (float)d; }
+            else if (!strcmp(a, "-n") || !strcmp(a, "--images")) {
+                if (!parse_num(a, v, 1, 4096, &d) || d != floor(d)) {
+                    if (d != floor(d)) fprintf(stderr, "hart generate: %s must be an integer\n", a);
+                    return 2;
+                }
+                n_images = (int)d;
+            }
         } else {
             fprintf(stderr, "hart generate: unknown option '%s' (see 'hart generate --help')\n", a);
             return 2;
@@ -179,6 +195,11 @@ int cmd_generate(int argc, char **argv) {
     if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
     if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
     if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
+    if (ctx_path && n_images > 1) {
+        fprintf(stderr, "hart generate: -n applies to -p (a --context file gives its own batch)\n");
+        return 2;
+    }
+    if (want_timings) o.timings = &timings;
     if (hart_image_format_of(out) == HART_IMG_UNKNOWN) {
         fprintf(stderr, "hart generate: -o %s: unknown image extension (expected .png, .jpg or .jpeg)\n", out);
         return 2;
@@ -205,11 +226,13 @@ int cmd_generate(int argc, char **argv) {
     hart_backend *be = NULL;
     hart_t2i *p = NULL;
     hart_safetensors cst, rst;
-    int have_c = 0, have_r = 0, own_ctx = 0;
+    int have_c = 0, have_r = 0;
     hart_tensor ctx = {0}, mask = {0}, pos = {0}, *posp = NULL;
     hart_text_encoder te;
     int have_te = 0;
     hart_tensor img = {0};
+    const char **prompts = NULL;
+    uint64_t *seeds = NULL;
     o.dump = NULL;
     char why[256] = "";
     if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
@@ -243,18 +266,24 @@ int cmd_generate(int argc, char **argv) {
     if (prompt) {
         if ((st = hart_text_encoder_load(tdir, be, &te)) != HART_OK) goto fail;
         have_te = 1;
-        const char *prompts[1] = {prompt};
-        if ((st = hart_text_encode(&te, prompts, 1, T, &ctx, &mask, &pos)) != HART_OK) goto fail;
-        own_ctx = 1;
-        posp = &pos;
+        prompts = malloc(sizeof(char *) * (size_t)n_images);
+        seeds = malloc(sizeof(uint64_t) * (size_t)n_images);
+        if (!prompts || !seeds) { st = hart_fail(HART_ENOMEM, "out of memory"); goto fail; }
+        for (int i = 0; i < n_images; i++) {
+            prompts[i] = prompt;
+            seeds[i] = o.seed + (uint64_t)i;
+        }
         ctx_path = "(prompt)";
+        if ((st = hart_t2i_render_prompts(p, &te, NULL, prompts, seeds, n_images, &o, &img)) != HART_OK) goto fail;
+    } else {
+        if (ctx.shape[1] != T || ctx.shape[2] != D) {
+            st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]",
+                           ctx_path, (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
+            goto fail;
+        }
+        if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
     }
-    if (ctx.shape[1] != T || ctx.shape[2] != D) {
-        st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", ctx_path,
-                       (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
-        goto fail;
-    }
-    if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
+    if (want_timings) hart_t2i_timings_print(stderr, &timings);
     int B = (int)img.shape[0];
     for (int i = 0; i < B; i++) {
         char path[PATH_MAX], tk[32], idx[32], seed[32], cfg[32], tp[32], temp[32];
@@ -262,7 +291,7 @@ int cmd_generate(int argc, char **argv) {
         if (o.top_k) snprintf(tk, sizeof tk, "%d", o.top_k);
         else snprintf(tk, sizeof tk, "600/300");
         snprintf(idx, sizeof idx, "%d", i);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)(seeds ? seeds[i] : o.seed));
         snprintf(cfg, sizeof cfg, "%g", o.cfg);
         snprintf(tp, sizeof tp, "%g", o.top_p);
         snprintf(temp, sizeof temp, "%g", o.temperature);
@@ -279,7 +308,8 @@ fail:
     fprintf(stderr, "hart generate: %s\n", hart_errmsg());
 done:
     hart_tensor_free(&img);
-    if (own_ctx) { hart_tensor_free(&ctx); hart_tensor_free(&mask); hart_tensor_free(&pos); }
+    free(prompts);
+    free(seeds);
     if (have_te) hart_text_encoder_free(&te);
     hart_t2i_free(p);
     if (o.dump) hart_st_writer_free(o.dump);

@@ -487,10 +487,10 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
             CK(st);
         }
         for (int k = 0; k < 6; k++) CK(chunk_of(&b->mod[k], &ada, k, C));
-        if (!(g->disable_aln && !g->shared_aln)) {
-            CK(op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
-            CK(op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
-        }
+        /* 1 + scale (the no-modulation case stores scale 0, so its factor is 1;
+         * block_forward skips the identity modulation there anyway) */
+        CK(op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
+        CK(op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
 done:
     free(hc); free(hm); free(pooled);
@@ -612,13 +612,14 @@ static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *si
     return st;
 }
 
-/* y = rms(x) * s1p + shift */
 /* y = norm(x) * s1p + shift; norm: RMSNorm with weight w (llama) or
- * LayerNorm without affine (gpt2) */
+ * LayerNorm without affine (gpt2); s1p NULL: y = norm(x) (disable_aln
+ * without shared_aln: the reference's blocks apply ln_wo_grad alone) */
 static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, const hart_tensor *w,
                             const hart_tensor *s1p, const hart_tensor *shift, float eps) {
     if (llama) HART_TRY(op_rms_norm(y, x, w, eps));
     else HART_TRY(op_layer_norm(y, x, NULL, NULL, eps));
+    if (!s1p) return HART_OK;
     HART_TRY(op_binary(y, y, s1p, HART_BIN_MUL));
     return op_binary(y, y, shift, HART_BIN_ADD);
 }
@@ -627,11 +628,12 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
                                  const float *sinv) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
+    int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
     hart_status st = HART_OK;
     hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, ka = {0}, va = {0}, o = {0},
                 oT = {0}, a = {0}, h1 = {0}, h2 = {0}, view;
     CK(tnew(tf->be, &xn, 3, N, l, C, 0));
-    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, &b->mod[2], &b->mod[4], g->norm_eps));
+    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[2], &b->mod[4], g->norm_eps));
     CK(tnew(tf->be, &q, 3, N, l, C, 0));
     CK(tnew(tf->be, &k, 3, N, l, C, 0));
     CK(tnew(tf->be, &v, 3, N, l, C, 0));
@@ -663,10 +665,10 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     CK(hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
     CK(tnew(tf->be, &a, 3, N, l, C, 0));
     CK(op_linear(&a, &view, &b->proj_w, &b->proj_b));
-    CK(op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
+    if (!plain) CK(op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
     CK(op_binary(x, x, &a, HART_BIN_ADD));
     /* FFN */
-    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, &b->mod[3], &b->mod[5], g->norm_eps));
+    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[3], &b->mod[5], g->norm_eps));
     CK(tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
     if (g->mlp_llama) {
         CK(tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
@@ -680,7 +682,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
         CK(op_act(&h1, &h1, HART_ACT_GELU_TANH));
         CK(op_linear(&a, &h1, &b->f3, &b->f3b));
     }
-    CK(op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
+    if (!plain) CK(op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
     CK(op_binary(x, x, &a, HART_BIN_ADD));
 done: {
     hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &ka, &va, &o, &oT, &a, &h1, &h2};

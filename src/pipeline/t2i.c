@@ -122,6 +122,10 @@ void hart_t2i_context_shape(const hart_t2i *p, int *tokens, int *dim) {
 
 int hart_t2i_image_size(const hart_t2i *p) { return p->img; }
 
+int hart_t2i_diffusion_steps(const hart_t2i *p) { return hart_diff_num_steps(p->dh); }
+
+const hart_vae *hart_t2i_tokenizer(const hart_t2i *p) { return p->vae; }
+
 static hart_status dump(const hart_t2i_opts *o, const char *name, const hart_tensor *t) {
     if (!o->dump) return HART_OK;
     hart_tensor h;
@@ -135,6 +139,17 @@ static hart_status dumpf(const hart_t2i_opts *o, const hart_tensor *t, const cha
     char nm[64];
     snprintf(nm, sizeof nm, fmt, k);
     return dump(o, nm, t);
+}
+
+/* RNG key of image b of the batch: (seed, index) */
+static void image_key(const hart_t2i_opts *o, int b, uint64_t *seed, uint32_t *index) {
+    if (o->seeds) {
+        *seed = o->seeds[b];
+        *index = o->image_index;
+    } else {
+        *seed = o->seed;
+        *index = o->image_index + (uint32_t)b;
+    }
 }
 
 /* noise for the diffusion sampler: replay or RNG keyed per image */
@@ -157,10 +172,12 @@ static hart_status noise_fn(void *vctx, int draw, int64_t rows, int64_t cols, fl
     int64_t half_rows = (int64_t)n->B * n->l;
     for (int64_t r = 0; r < rows; r++) {
         int64_t half = r / half_rows, rr = r % half_rows, img = rr / n->l, tok = rr % n->l;
+        uint64_t seed;
+        uint32_t index;
+        image_key(n->o, (int)img, &seed, &index);
         for (int64_t c = 0; c < cols; c++) {
             uint64_t idx = (uint64_t)half * (uint64_t)(n->l * cols) + (uint64_t)(tok * cols + c);
-            out[r * cols + c] = hart_gen_normal(n->o->seed, n->o->image_index + (uint32_t)img, HART_SITE_DIFF,
-                                                (uint32_t)draw, idx);
+            out[r * cols + c] = hart_gen_normal(seed, index, HART_SITE_DIFF, (uint32_t)draw, idx);
         }
     }
     return HART_OK;
@@ -183,16 +200,19 @@ static hart_status choose_indices(const hart_t2i *p, const hart_t2i_opts *o, int
             if (idx[i] < 0 || idx[i] >= V) return hart_fail(HART_EINVAL, "replay %s: index %lld out of range", nm, (long long)idx[i]);
     }
     int k = hart_topk_for_scale(si, o->top_k, V);
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        uint64_t seed;
+        uint32_t index;
+        image_key(o, b, &seed, &index);
         for (int j = 0; j < lo; j++) {
             float *row = mixed + ((size_t)b * lo + j) * V;
             HART_TRY(hart_filter_top_k_top_p(row, V, k, o->top_p));
             if (!o->replay) {
-                double u = hart_gen_uniform(o->seed, o->image_index + (uint32_t)b, HART_SITE_TOKENS, (uint32_t)si,
-                                            (uint64_t)j);
+                double u = hart_gen_uniform(seed, index, HART_SITE_TOKENS, (uint32_t)si, (uint64_t)j);
                 idx[(size_t)b * lo + j] = hart_sample_categorical(row, V, u);
             }
         }
+    }
     return HART_OK;
 }
 
@@ -211,9 +231,11 @@ static hart_status make_codes(const hart_t2i *p, const hart_t2i_opts *o, int si,
     if (!pr || !u) { free(pr); free(u); return hart_fail(HART_ENOMEM, "gumbel"); }
     for (int b = 0; b < B; b++)
         for (int j = 0; j < lo; j++) {
+            uint64_t seed;
+            uint32_t index;
+            image_key(o, b, &seed, &index);
             for (int v = 0; v < V; v++)
-                u[v] = hart_gen_uniform(o->seed, o->image_index + (uint32_t)b, HART_SITE_SMOOTH, (uint32_t)si,
-                                        (uint64_t)j * V + v);
+                u[v] = hart_gen_uniform(seed, index, HART_SITE_SMOOTH, (uint32_t)si, (uint64_t)j * V + v);
             hart_gumbel_softmax(pr, filtered + ((size_t)b * lo + j) * V, V, (float)(1 + ratio), tau, u);
             float *dst = codes + ((size_t)b * lo + j) * Z;
             for (int z = 0; z < Z; z++) {
@@ -226,6 +248,15 @@ static hart_status make_codes(const hart_t2i *p, const hart_t2i_opts *o, int si,
     free(u);
     return HART_OK;
 }
+
+/* clock reading after the device has finished (timings requested only) */
+#define STAMP(var)                                                                            \
+    do {                                                                                      \
+        if (tm) {                                                                             \
+            CK(hart_backend_wait(p->be));                                                     \
+            (var) = hart_clock();                                                             \
+        }                                                                                     \
+    } while (0)
 
 hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const hart_tensor *mask,
                               const hart_tensor *pos, const hart_t2i_opts *opts, hart_tensor *image) {
@@ -243,10 +274,23 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
     float *L = NULL, *mixed = NULL, *codes = NULL, *dbuf = NULL, *fh = NULL;
     int64_t *idx = NULL;
     memset(image, 0, sizeof *image);
+    hart_t2i_timings *tm = opts->timings;
+    double t_start = 0, t0 = 0, t1 = 0, t2 = 0;
+    if (tm) {
+        double text = tm->text_s;
+        memset(tm, 0, sizeof *tm);
+        tm->text_s = text;
+        tm->images = B;
+        tm->n_scales = S;
+        memcpy(tm->patch_nums, c->patch_nums, sizeof(int) * (size_t)S);
+    }
+    STAMP(t_start);
     CK(hart_tf_begin(p->tf, context, mask, pos));
     CK(hart_tensor_new4(p->be, HART_F32, &fhat, 4, B, Z, P, P));
     CK(hart_tensor_new4(p->be, HART_F32, &x, 3, N, c->ctx_tokens, C, 0));
     CK(hart_tf_first_input(p->tf, &x));
+    STAMP(t0);
+    if (tm) tm->begin_s = t0 - t_start;
     for (int si = 0; si < S; si++) {
         int pn = c->patch_nums[si];
         int l = si == 0 ? c->ctx_tokens : pn * pn, lo = si == 0 ? 1 : l;
@@ -255,7 +299,9 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         hart_tensor_free(&logits);
         CK(hart_tensor_new4(p->be, HART_F32, &hidden, 3, N, l, C, 0));
         CK(hart_tensor_new4(p->be, HART_F32, &logits, 3, N, lo, V, 0));
+        STAMP(t0);
         CK(hart_tf_forward(p->tf, si, &x, &hidden, &logits));
+        STAMP(t1);
         /* guidance */
         free(L); free(mixed); free(idx); free(codes);
         L = malloc(sizeof(float) * (size_t)N * lo * V);
@@ -276,6 +322,11 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         hart_tensor it = hart_tensor_wrap(idx, HART_I64, 2, (int64_t[]){B, lo});
         CK(dumpf(opts, &it, "gen.si%d.idx", si));
         CK(make_codes(p, opts, si, ratio, B, lo, mixed, idx, opts->more_smooth, codes));
+        STAMP(t2);
+        if (tm) {
+            tm->transformer_s[si] = t1 - t0;
+            tm->sample_s[si] = t2 - t1;
+        }
         hart_tensor_free(&codes_t);
         hart_tensor ch = hart_tensor_wrap(codes, HART_F32, 3, (int64_t[]){B, lo, Z});
         if (si < S - 1) {
@@ -296,6 +347,8 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
             hart_tensor_free(&x);
             CK(hart_tensor_new4(p->be, HART_F32, &x, 3, N, pn1 * pn1, C, 0));
             CK(hart_tf_embed_next(p->tf, si + 1, &next, &x));
+            STAMP(t1);
+            if (tm) tm->next_s[si] = t1 - t2;
         } else {
             /* diffusion condition uses the discrete codes even on the smooth path */
             float *disc = malloc(sizeof(float) * (size_t)B * lo * Z);
@@ -328,15 +381,29 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
                             codes[((size_t)b * l + k) * Z + z] + dbuf[((size_t)b * l + k) * Z + z];
             CK(hart_tensor_write(&fhat, fh, sizeof(float) * (size_t)B * Z * l));
             CK(dump(opts, "gen.final_f_hat", &fhat));
+            STAMP(t1);
+            if (tm) tm->diffusion_s = t1 - t2;
         }
         if (opts->verbose) fprintf(stderr, "hart: scale %d/%d (%dx%d) done\n", si + 1, S, pn, pn);
     }
+    if (opts->skip_decode) {
+        CK(hart_tensor_to(NULL, &fhat, image));
+        STAMP(t1);
+        if (tm) tm->total_s = t1 - t_start;
+        goto done;
+    }
     /* decode: image in [-1,1] -> [0,1] */
+    STAMP(t0);
     CK(hart_tensor_new4(p->be, HART_F32, &img, 4, B, 3, p->img, p->img));
     CK(hart_vae_decode(p->vae, &fhat, &img));
     CK(op_scale(&img, &img, 1.0f, 1.0f));
     CK(op_scale(&img, &img, 0.5f, 0.0f));
     CK(hart_tensor_to(NULL, &img, image));
+    STAMP(t1);
+    if (tm) {
+        tm->decode_s = t1 - t0;
+        tm->total_s = t1 - t_start;
+    }
     CK(dump(opts, "gen.image", image));
 done:
     free(L); free(mixed); free(idx); free(codes); free(dbuf); free(fh);

@@ -11,6 +11,8 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
+#include "models/vae_hart.h"
+#include "pipeline/t2i_timings.h"
 
 typedef struct hart_t2i hart_t2i;
 
@@ -22,9 +24,14 @@ typedef struct {
     float temperature;       /* diffusion sampler temperature (reference: 1.0) */
     uint64_t seed;
     uint32_t image_index;    /* global index of the batch's first image (RNG key) */
+    const uint64_t *seeds;   /* NULL: image b is keyed (seed, image_index + b); else one seed per image,
+                                image b keyed (seeds[b], image_index), so each image of the batch is
+                                the one rendered alone with its seed */
     const hart_safetensors *replay; /* inject gen.si{k}.idx and gen.diff.noise.j */
     hart_st_writer *dump;    /* record intermediates under the golden names */
     int verbose;             /* per-scale progress on stderr */
+    hart_t2i_timings *timings; /* non-NULL: wait for the device at every stage boundary and record the times */
+    int skip_decode;         /* stop before the tokenizer decode: image = final f_hat [B,Z,P,P] (benchmarks) */
 } hart_t2i_opts;
 
 void hart_t2i_default_opts(hart_t2i_opts *o);
@@ -38,6 +45,9 @@ void hart_t2i_free(hart_t2i *p);
 void hart_t2i_context_shape(const hart_t2i *p, int *tokens, int *dim);
 /* Image size produced (pixels per side). */
 int hart_t2i_image_size(const hart_t2i *p);
+/* Denoising steps of the diffusion head; the tokenizer (benchmarks count its FLOPs). */
+int hart_t2i_diffusion_steps(const hart_t2i *p);
+const hart_vae *hart_t2i_tokenizer(const hart_t2i *p);
 
 /* context F32 [B,T,D], mask [B,T] (U8/I64/F32, 1 = real token), pos I64
  * [B,T] or NULL (derived from the mask). image: output, allocated here as a

@@ -13,7 +13,11 @@
  * --no-hart: skip the HART tokenizer decoder comparison.
  * Prints per size: encode and decode seconds, GFLOP (2 per multiply-add of
  * every conv and attention matmul, counted from the layer shapes), GFLOP/s,
- * and the peak resident memory of that phase (VmHWM, reset before it). */
+ * and the peak resident memory of that phase (VmHWM, reset before it).
+ * Every time ends after the backend's sync (hart_backend_wait): on OpenCL the
+ * clock stops when the device has finished, not when the host has enqueued
+ * the work (before 2026-11-27 it did not wait; the H100 DC-AE figures of that
+ * time are enqueue times, see docs/opencl.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 
 #include "models/dcae.h"
 #include "models/vae_internal.h"
+#include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"
 
@@ -82,7 +87,10 @@ static int bench_dcae(hart_backend *be, const char *cfg, const int *sizes, int n
         double gfe = hart_dcae_encode_flops(m, S, S) * 1e-9, gfd = hart_dcae_decode_flops(m, L, L) * 1e-9;
         reset_peak();
         t0 = now();
-        if (hart_dcae_encode(m, &img, &lat)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); rc = 1; }
+        if (hart_dcae_encode(m, &img, &lat) || hart_backend_wait(be)) {
+            fprintf(stderr, "bench_dcae: %s\n", hart_errmsg());
+            rc = 1;
+        }
         double te = now() - t0, re = peak_mib();
         hart_tensor_free(&img);
         int tl = tile >= 0 ? tile : hart_dcae_default_tile(m, L, L);
@@ -92,7 +100,10 @@ static int bench_dcae(hart_backend *be, const char *cfg, const int *sizes, int n
             lat_in.shape[1] = in->latent_channels; /* first half when the encoder doubles the latent */
             reset_peak();
             t0 = now();
-            if (hart_dcae_decode_tiled(m, &lat_in, tl, tl / 4, &out)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); rc = 1; }
+            if (hart_dcae_decode_tiled(m, &lat_in, tl, tl / 4, &out) || hart_backend_wait(be)) {
+                fprintf(stderr, "bench_dcae: %s\n", hart_errmsg());
+                rc = 1;
+            }
             td = now() - t0;
             rd = peak_mib();
         }
@@ -133,6 +144,7 @@ static int bench_hart_vae(hart_backend *be, const int *sizes, int ns) {
         reset_peak();
         double t0 = now();
         hart_status st = hart_vae_decode(v, &f, &img);
+        if (!st) st = hart_backend_wait(be);
         double dt = now() - t0, gf = vae_decode_flops(v, S / 16, S / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);

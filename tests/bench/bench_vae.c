@@ -19,6 +19,7 @@
 #include "backend/backend.h"
 #include "core/safetensors.h"
 #include "models/vae_internal.h"
+#include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"
 
@@ -85,6 +86,7 @@ int main(int argc, char **argv) {
         fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
         double t0 = now();
         hart_status st = hart_vae_decode(v, &f, &img);
+        if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
         double dt = now() - t0, gf = vae_decode_flops(v, s / 16, s / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);
