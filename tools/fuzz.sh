@@ -22,7 +22,8 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Isrc -I. $(pkg-co
         -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 LIBS=($(pkg-config --libs libcjson) -lm)
 # The parsers under test and what they depend on.
-CORE_SRCS=(src/core/status.c src/core/tensor.c src/core/fileio.c src/core/safetensors.c src/core/checkpoint.c)
+CORE_SRCS=(src/core/status.c src/core/tensor.c src/core/fileio.c src/core/safetensors.c src/core/checkpoint.c
+           src/core/pth.c src/core/pth_zip.c src/core/pth_unpickle.c)
 
 objs=()
 for src in "${CORE_SRCS[@]}"; do
