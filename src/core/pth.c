@@ -224,7 +224,9 @@ hart_status hart_ckpt_open_file(const char *path, hart_checkpoint *ck) {
     ck->dir = strdup(path);
     ck->files = calloc(1, sizeof *ck->files);
     if (!ck->dir || !ck->files) { hart_ckpt_close(ck); return hart_fail(HART_ENOMEM, "out of memory"); }
-    hart_status s = hart_pth_sniff(head, got) ? hart_pth_open(path, &ck->files[0]) : hart_st_open(path, &ck->files[0]);
+    const char *dot = strrchr(path, '.');
+    int torch_ext = dot && (!strcmp(dot, ".pth") || !strcmp(dot, ".pt") || !strcmp(dot, ".ckpt") || !strcmp(dot, ".bin"));
+    hart_status s = hart_pth_sniff(head, got) || torch_ext ? hart_pth_open(path, &ck->files[0]) : hart_st_open(path, &ck->files[0]);
     if (s) { hart_ckpt_close(ck); return s; }
     ck->n_files = 1;
     return HART_OK;

@@ -31,8 +31,8 @@ hart_status hart_pth_open(const char *path, hart_safetensors *st);
 /* Parse from memory (`buf` must outlive st). Used by the fuzzer and tests. */
 hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart_safetensors *st);
 
-/* A checkpoint made of one weights file: a .safetensors file or a PyTorch
- * .pth/.pt (told apart by content), no config. */
+/* A checkpoint made of one weights file, no config: a PyTorch zip archive
+ * (by content, or any .pth/.pt/.ckpt/.bin file) or else a safetensors file. */
 hart_status hart_ckpt_open_file(const char *path, hart_checkpoint *ck);
 
 #endif
