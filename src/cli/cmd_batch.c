@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/lpd_cli.h"
 #include "io/image.h"
 #include "io/prompts.h"
 #include "pipeline/batch.h"
@@ -92,6 +93,7 @@ static int parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int
 }
 
 int cmd_batch(int argc, char **argv) {
+    if (lpd_cli_wanted(argc, argv)) return cmd_batch_lpd(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL;
     const char *format = "png";
     uint64_t seed = 0;
