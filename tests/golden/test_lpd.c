@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/checkpoint.h"
+#include "core/pth.h"
 #include "io/image.h"
 #include "models/lpd/lpd.h"
 #include "models/vq/vq.h"
@@ -207,7 +209,47 @@ static void test_bad_files(void **state) {
     cJSON_Delete(cfg);
 }
 
+/* A safetensors copy of the release-format checkpoint loads too and gives
+ * bit-identical logits (same tensors, same code). */
+static void test_safetensors_copy(void **state) {
+    if (!g_nsets) test_skip("no lpd-* golden set found");
+    char p[1200], copy[] = "/tmp/hart_lpd_copy_XXXXXX";
+    int fd = mkstemp(copy);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(p, sizeof p, "%s/lpd.pth", g_sets[0]);
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open_file(p, &ck), HART_OK);
+    hart_st_writer *w = hart_st_writer_new();
+    for (int i = 0; i < ck.files[0].n_entries; i++) {
+        hart_tensor t;
+        assert_int_equal(hart_st_tensor(&ck.files[0], ck.files[0].entries[i].name, &t), HART_OK);
+        assert_int_equal(hart_st_writer_add(w, ck.files[0].entries[i].name, &t), HART_OK);
+    }
+    assert_int_equal(hart_st_writer_save(w, copy), HART_OK);
+    hart_st_writer_free(w);
+    hart_ckpt_close(&ck);
+    hart_lpd *m[2];
+    hart_tensor lg[2];
+    const char *paths[2] = {p, copy};
+    for (int k = 0; k < 2; k++) {
+        if (hart_lpd_load(NULL, paths[k], NULL, &m[k])) fail_msg("%s: %s", paths[k], hart_errmsg());
+        const hart_lpd_config *c = hart_lpd_get_config(m[k]);
+        int64_t label = 1, *order = malloc(sizeof(int64_t) * (size_t)c->N);
+        int g[2] = {1, c->N - 1};
+        for (int i = 0; i < c->N; i++) order[i] = c->N - 1 - i; /* any permutation */
+        assert_int_equal(hart_lpd_begin(m[k], 1, &label, order, g, 2, 1), HART_OK);
+        assert_int_equal(hart_tensor_new4(NULL, HART_F32, &lg[k], 3, 2, 1, c->V, 0), HART_OK);
+        assert_int_equal(hart_lpd_step(m[k], 0, NULL, NULL, &lg[k]), HART_OK);
+        free(order);
+    }
+    assert_memory_equal(lg[0].data, lg[1].data, hart_tensor_nbytes(&lg[0]));
+    for (int k = 0; k < 2; k++) { hart_tensor_free(&lg[k]); hart_lpd_free(m[k]); }
+    remove(copy);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_golden), cmocka_unit_test(test_bad_files)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_golden), cmocka_unit_test(test_bad_files),
+                                       cmocka_unit_test(test_safetensors_copy)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -304,10 +304,33 @@ static void test_seed_corpus(void **s) {
     hart_st_close(&st);
 }
 
+/* A training checkpoint (tools/make_pth_fixture.py): the `model` entry is
+ * taken; optimizer state, epoch, scaler and an argparse.Namespace are read
+ * and ignored; a transposed view is gathered; a 0-dim int64 tensor. */
+static void test_training_checkpoint(void **s) {
+    hart_checkpoint ck;
+    assert_int_equal(hart_ckpt_open_file("tests/data/pth/train_ckpt.pth", &ck), HART_OK);
+    assert_int_equal(ck.files[0].n_entries, 4);
+    hart_tensor w, wt, b, st;
+    assert_int_equal(hart_ckpt_get(&ck, "lin.weight", 2, (int64_t[]){2, 3}, &w), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "lin.weight_t", 2, (int64_t[]){3, 2}, &wt), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "lin.bias", 1, (int64_t[]){2}, &b), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "steps", 0, NULL, &st), HART_OK);
+    assert_int_equal(st.ndim, 0);
+    assert_int_equal(st.dtype, HART_I64);
+    assert_int_equal(*(int64_t *)st.data, 7);
+    const float *a = w.data, *t = wt.data;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) assert_true(a[i * 3 + j] == (float)(i * 3 + j) && t[j * 2 + i] == a[i * 3 + j]);
+    assert_true(((float *)b.data)[1] == -0.5f);
+    hart_ckpt_close(&ck);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_views), cmocka_unit_test(test_malicious), cmocka_unit_test(test_bad_archives),
         cmocka_unit_test(test_golden_files), cmocka_unit_test(test_seed_corpus),
+        cmocka_unit_test(test_training_checkpoint),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (int i = 0; i < nkeep; i++) free(keep[i]);
