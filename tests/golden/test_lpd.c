@@ -51,10 +51,16 @@ static hart_tensor gold(const char *name) {
     return t;
 }
 
-static const cJSON *setting(const char *key) {
+/* settings.<key> of golden.json as a number; dflt when absent (NAN: required) */
+static double setting(const char *key, double dflt) {
     const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(g_json, "settings"), key);
-    if (!v) fail_msg("%s/golden.json: settings.%s missing", g_set, key);
-    return v;
+    if (!cJSON_IsNumber(v) && isnan(dflt)) fail_msg("%s/golden.json: settings.%s missing", g_set, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static int linear_schedule(void) {
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(g_json, "settings"), "cfg_schedule");
+    return !cJSON_IsString(v) || !strcmp(v->valuestring, "linear");
 }
 
 /* 8-bit image b of t [B,3,H,W] (any backend) as round_half_even(clip(x·255))
@@ -115,10 +121,10 @@ static void run_generation(hart_backend *be, const char *spec) {
     assert_int_equal(order.shape[1], c->N);
     hart_c2i_params prm = {
         .B = (int)labels.shape[0], .labels = labels.data, .orders = order.data, .group_sizes = g, .K = K,
-        .cfg = setting("cfg")->valuedouble,
-        .schedule = strcmp(setting("cfg_schedule")->valuestring, "linear") ? HART_CFG_CONSTANT : HART_CFG_LINEAR,
-        .sample = {.temperature = (float)setting("temperature")->valuedouble, .top_k = setting("top_k")->valueint,
-                   .top_p = (float)setting("top_p")->valuedouble},
+        .cfg = setting("cfg", NAN),
+        .schedule = linear_schedule() ? HART_CFG_LINEAR : HART_CFG_CONSTANT,
+        .sample = {.temperature = (float)setting("temperature", 1), .top_k = (int)setting("top_k", 0),
+                   .top_p = (float)setting("top_p", 1)},
         .replay = &g_st};
     int traced = 0;
     prm.observe = check_traced;

@@ -21,6 +21,7 @@
 
 typedef struct {
     int ch, n_levels, ch_mult[HART_VQ_MAX_LEVELS], num_res_blocks, z_channels;
+    int dec_ch_mult[HART_VQ_MAX_LEVELS];       /* the decoder's, in the same (shallow first) order */
     int codebook_size, embed_dim;
     int downsample; /* 2^(n_levels-1) */
 } hart_vq_info;

@@ -104,6 +104,17 @@ static hart_status infer(loader *L, hart_vq_info *I) {
     }
     if (!I->n_levels || !I->num_res_blocks || I->num_res_blocks > 7)
         return hart_fail(HART_EMISMATCH, "%s: cannot read the encoder levels (encoder.conv_blocks.*.res.*)", dir);
+    /* the decoder's widths may differ (decoder_ch_mult); conv_blocks.0 is its deepest level */
+    for (int i = 0; i < I->n_levels; i++) {
+        snprintf(nm, sizeof nm, "decoder.conv_blocks.%d.res.0.conv1.weight", i);
+        int64_t co = dim_of(L, nm, 0);
+        if (co <= 0 || co % I->ch)
+            return hart_fail(HART_EMISMATCH, "%s: %s missing or not a multiple of ch %d (the decoder needs %d levels like the encoder)",
+                             dir, nm, I->ch, I->n_levels);
+        I->dec_ch_mult[I->n_levels - 1 - i] = (int)(co / I->ch);
+    }
+    snprintf(nm, sizeof nm, "decoder.conv_blocks.%d.res.0.conv1.weight", I->n_levels);
+    if (dim_of(L, nm, 0) >= 0) return hart_fail(HART_EMISMATCH, "%s: the decoder has more levels than the encoder", dir);
     I->downsample = 1 << (I->n_levels - 1);
     return HART_OK;
 }
@@ -121,13 +132,14 @@ static hart_status check_cfg(const char *dir, const cJSON *cfg, const hart_vq_in
     }
     const char *keys[] = {"ch_mult", "encoder_ch_mult", "decoder_ch_mult"};
     for (int k = 0; k < 3; k++) {
+        const int *have = k == 2 ? I->dec_ch_mult : I->ch_mult;
         int64_t m[HART_VQ_MAX_LEVELS + 1];
         int n;
         if (!cJSON_GetObjectItemCaseSensitive(cfg, keys[k])) continue;
         HART_TRY(hart_cfg_int_array(cfg, keys[k], m, HART_VQ_MAX_LEVELS + 1, &n));
         int same = n == I->n_levels;
-        for (int i = 0; same && i < n; i++) same = m[i] == I->ch_mult[i];
-        if (!same) return hart_fail(HART_EMISMATCH, "%s: config %s does not match the encoder's levels", dir, keys[k]);
+        for (int i = 0; same && i < n; i++) same = m[i] == have[i];
+        if (!same) return hart_fail(HART_EMISMATCH, "%s: config %s does not match the %s's levels", dir, keys[k], k == 2 ? "decoder" : "encoder");
     }
     return HART_OK;
 }
@@ -168,14 +180,14 @@ static hart_status load_all(loader *L) {
     HART_TRY(conv(L, &e->conv_out, z, in, 3, "encoder.conv_out"));
     /* decoder: conv_blocks.0 is the deepest level */
     vq_coder *d = &vq->dec;
-    in = ch * I->ch_mult[nl - 1];
+    in = ch * I->dec_ch_mult[nl - 1];
     HART_TRY(conv(L, &d->conv_in, in, z, 3, "decoder.conv_in"));
     HART_TRY(res(L, &d->mid1, in, in, "decoder.mid.0"));
     HART_TRY(attn(L, &d->mid_attn, in, "decoder.mid.1"));
     HART_TRY(res(L, &d->mid2, in, in, "decoder.mid.2"));
     for (int i = 0; i < nl; i++) {
         vq_level *lv = &d->lv[i];
-        int out = ch * I->ch_mult[nl - 1 - i];
+        int out = ch * I->dec_ch_mult[nl - 1 - i];
         lv->nres = nrb + 1;
         lv->has_attn = i == 0;
         lv->has_resample = i != nl - 1;
