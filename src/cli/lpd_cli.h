@@ -41,4 +41,9 @@ void lpd_cli_close(lpd_cli *c);
 hart_status lpd_save_image(const char *path, const hart_tensor *img, int i, const char *model, int64_t label,
                            uint64_t seed, int64_t index);
 
+/* cmd_reconstruct_vq.c: 1 if path is a regular file (a VQ checkpoint file,
+ * where other autoencoders are folders); the VQ round trip of `reconstruct`. */
+int cli_is_file(const char *path);
+int reconstruct_vq(const char *image, const char *model, const char *device, const char *out);
+
 #endif

@@ -87,6 +87,13 @@ for k in range(4):
 PY
 echo "batch: matches generate, resumes, npz arr_0 (4,128,128,3) equals the PNGs"
 
+# the VQ round trip of reconstruct: the golden vq_decoded.png
+"$HART_BIN" reconstruct "$G/input.png" -m "$G/vq.pt" -o "$T/vq.png" >"$T/log" 2>&1 || fail "reconstruct: $(cat "$T/log")"
+grep -q "LlamaGen VQ" "$T/log" || fail "reconstruct did not use the VQ: $(cat "$T/log")"
+d=$(maxdiff "$T/vq.png" "$G/vq_decoded.png") || fail "compare vq.png"
+[ "$d" -le 1 ] || fail "VQ reconstruction differs from vq_decoded.png by $d levels"
+echo "reconstruct -m vq.pt vs vq_decoded.png: max diff $d"
+
 # bad input
 expect_msg 2 "class" "$HART_BIN" generate $L -o "$T/x.png"
 expect_msg 2 "drop --class" "$HART_BIN" generate $L --replay "$G/golden.safetensors" --class 1 -o "$T/x.png"
@@ -104,6 +111,15 @@ expect_msg 1 "cut.pth" "$HART_BIN" generate -m "$T/cut.pth" --vq "$G/vq.pt" --cl
 printf 'not a checkpoint at all' >"$T/junk.pth"
 expect_msg 1 "not a PyTorch zip" "$HART_BIN" generate -m "$T/junk.pth" --vq "$G/vq.pt" --class 1 -o "$T/x.png"
 expect_msg 2 "cfg-schedule" "$HART_BIN" generate $L --class 1 --cfg-schedule cosine -o "$T/x.png"
+python3 - "$T/odd.png" <<'PY'
+import struct, sys, zlib
+w, h = 40, 24
+raw = b"".join(b"\0" + bytes((x * 5 + y) % 256 for x in range(w * 3)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                              chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+expect_msg 1 "not a multiple" "$HART_BIN" reconstruct "$T/odd.png" -m "$G/vq.pt" -o "$T/x.png"
 expect_msg 1 "classes must lie" "$HART_BIN" batch $L --classes 5-20 --group-sizes $GS -o "$T/bb"
 expect_msg 2 "classes" "$HART_BIN" batch $L --group-sizes $GS -o "$T/bb"
 echo "PASS: LPD CLI"
