@@ -1,7 +1,7 @@
 /* LPD and the LlamaGen VQ against the golden runs of the original PyTorch
  * code (every lpd-* set): generation replaying the recorded tokens (each
  * step's input, both guidance halves, the guidance scales, the guided
- * logits, the image) and the VQ round trip (latent, indices, decoded
+ * logits, the image; with guidance off, the conditional logits) and the VQ round trip (latent, indices, decoded
  * image). Float tensors are checked on the float64 oracle and each backend
  * of $HART_TEST_DEVICES within their measured limits (support/golden_check.h);
  * indices and masks exactly; the images' 8-bit forms within one level of
@@ -105,6 +105,19 @@ static hart_status check_traced(void *ctx, const char *name, const hart_tensor *
     return HART_OK;
 }
 
+/* guidance off: what the sampler gets is the conditional half of the
+ * golden run (the rows of a batch are independent) */
+static hart_status check_unguided(void *ctx, const char *name, const hart_tensor *t) {
+    int i;
+    char tail[32], gname[64];
+    if (sscanf(name, "lpd.step%d.%31s", &i, tail) == 2 && !strcmp(tail, "logits_cfg")) {
+        snprintf(gname, sizeof gname, "lpd.step%d.logits_cond", i);
+        golden_check(&g_st, gname, t);
+        (*(int *)ctx)++;
+    }
+    return HART_OK;
+}
+
 static void run_generation(hart_backend *be, const char *spec) {
     char p[1200];
     hart_lpd *m;
@@ -140,6 +153,12 @@ static void run_generation(hart_backend *be, const char *spec) {
         assert_true(d <= 1);
     }
     hart_tensor_free(&img);
+    int unguided = 0;
+    prm.cfg = 1.0;
+    prm.observe = check_unguided;
+    prm.observe_ctx = &unguided;
+    if (hart_c2i_generate(m, vq, &prm, NULL, NULL)) fail_msg("generate without guidance on %s: %s", spec, hart_errmsg());
+    assert_int_equal(unguided, K);
     /* VQ round trip */
     hart_tensor in = gold("vq.input"), x, lat, idx, dec;
     hart_tensor lat_g = gold("vq.enc.latent");
