@@ -126,7 +126,8 @@ int cmd_batch(int argc, char **argv) {
         "DIR/00000.png, DIR/00001.png, ... (index = prompt number x per-prompt + copy) or NAME[_copy].png; each is "
         "written atomically and listed in DIR/manifest.jsonl. A killed run loses nothing already written: run the "
         "same command again and it renders only what is missing. Image k equals `hart generate -p PROMPT --seed "
-        "<its seed>` with the same options.",
+        "<its seed>` with the same options. LPD class-to-image models: hart batch -m LPD.pth --vq VQ.pt --classes "
+        "0-999 -n 50 -o DIR [--npz FILE] (see 'hart batch --vq x --help').",
         opts, 1, 1};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
