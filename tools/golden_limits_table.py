@@ -32,8 +32,8 @@ def main():
                 continue
             name, backend, err, stray, limit = m.group(1), m.group(2), float(m.group(3)), float(m.group(4)), float(m.group(5))
             kind = "f64" if backend.startswith("float64") else "cpu" if backend.startswith("cpu") else "opencl" if backend.startswith("opencl") else "other"
-            # per-scale tensors share one row (gen.si0.f_hat .. gen.siN.f_hat)
-            key = (test, re.sub(r"\.si\d+\.", ".siK.", name))
+            # per-scale / per-step tensors share one row (gen.si0.f_hat .. gen.siN.f_hat, lpd.stepK.*)
+            key = (test, re.sub(r"\.(si|step)\d+\.", r".\1K.", name))
             r = rows.setdefault(key, {"f64": 0.0, "cpu": 0.0, "opencl": 0.0, "other": 0.0, "stray": 0.0, "limit_lo": float("inf"), "limit_hi": 0.0, "margin": float("inf"), "n": 0})
             r[kind] = max(r[kind], err)
             r["stray"] = max(r["stray"], stray)

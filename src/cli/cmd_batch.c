@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/lpd_cli.h"
 #include "io/image.h"
 #include "io/prompts.h"
 #include "pipeline/batch.h"
@@ -107,6 +108,7 @@ static int parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int
 }
 
 int cmd_batch(int argc, char **argv) {
+    if (lpd_cli_wanted(argc, argv)) return cmd_batch_lpd(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL;
     const char *format = "png";
     uint64_t seed = 0;
@@ -141,7 +143,8 @@ int cmd_batch(int argc, char **argv) {
         "DIR/00000.png, DIR/00001.png, ... (index = prompt number x per-prompt + copy) or NAME[_copy].png; each is "
         "written atomically and listed in DIR/manifest.jsonl. A killed run loses nothing already written: run the "
         "same command again and it renders only what is missing. Image k equals `hart generate -p PROMPT --seed "
-        "<its seed>` with the same options.",
+        "<its seed>` with the same options. LPD class-to-image models: hart batch -m LPD.pth --vq VQ.pt --classes "
+        "0-999 -n 50 -o DIR [--npz FILE] (see 'hart batch --vq x --help').",
         opts, 1, 1};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);

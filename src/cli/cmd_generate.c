@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/lpd_cli.h"
 #include "core/safetensors.h"
 #include "pipeline/t2i.h"
 
@@ -42,7 +43,9 @@ static void usage(FILE *f) {
             "  -d, --device SPEC      cpu, opencl[:P[:D]], auto, ref64 (default $HART_DEVICE or cpu)\n"
             "  --timings              per-stage times on stderr (text encoding, each scale,\n"
             "                         diffusion head, decode, total), waited for the device\n"
-            "  -v, --verbose          progress on stderr\n");
+            "  -v, --verbose          progress on stderr\n\n"
+            "LPD class-to-image models: hart generate -m LPD.pth --vq VQ.pt --class N [options]\n"
+            "(see 'hart generate --vq x --help')\n");
 }
 
 static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
@@ -136,6 +139,7 @@ static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
 }
 
 int cmd_generate(int argc, char **argv) {
+    if (lpd_cli_wanted(argc, argv)) return cmd_generate_lpd(argc, argv);
     const char *model = NULL, *ctx_path = NULL, *prompt = NULL, *text_model = NULL, *out = "out.png";
     const char *replay_path = NULL, *dump_path = NULL, *device = NULL;
     hart_t2i_opts o;

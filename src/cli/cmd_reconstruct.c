@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/ae_model.h"
+#include "cli/lpd_cli.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "io/metrics.h"
@@ -67,7 +68,7 @@ int cmd_reconstruct(int argc, char **argv) {
                              HART_OPT_END};
     const hart_cmd_spec spec = {
         "reconstruct", "[options] IMAGE",
-        "Encode IMAGE with the HART tokenizer or a DC-AE (chosen by MODEL) and decode it again; writes the "
+        "Encode IMAGE with the HART tokenizer, a DC-AE (folders) or a LlamaGen VQ (a .pt/.pth file) and decode it again; writes the "
         "reconstruction and prints PSNR (dB) and SSIM against the input (8-bit RGB). HART hybrid mode takes any size "
         "that is a multiple of the downsampling factor; a DC-AE any size that is a multiple of its compression ratio "
         "(32, 64 or 128; other sizes are an error: crop or pad first).",
@@ -78,6 +79,12 @@ int cmd_reconstruct(int argc, char **argv) {
     if (!model) return hart_args_usage_error(&spec, "--model is required");
     if (tile > 0 && overlap >= tile)
         return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
+    if (cli_is_file(model)) { /* a LlamaGen VQ checkpoint (.pt/.pth/.safetensors) */
+        if (hart_args_given(&spec, &a, "mode") || tile >= 0 || overlap >= 0)
+            return hart_args_usage_error(&spec, "--mode/--tile apply to the HART tokenizer / DC-AE folders, not a VQ file");
+        if (hart_args_parse_only) return 0;
+        return reconstruct_vq(a.pos[0], model, device, out);
+    }
     if (hart_args_parse_only) return 0;
     if (cli_ae_is_dcae(model)) {
         if (hart_args_given(&spec, &a, "mode"))

@@ -5,7 +5,11 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+/* hart generate for LPD models (argv has --vq), cmd_generate_lpd.c */
+int cmd_generate_lpd(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+/* hart batch for LPD models (argv has --vq), cmd_batch_lpd.c */
+int cmd_batch_lpd(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);

@@ -1,0 +1,67 @@
+/* Internals of the PyTorch checkpoint reader (pth.h): the zip directory and
+ * the restricted unpickler's values. Not part of the public API. */
+#ifndef HART_PTH_INTERNAL_H
+#define HART_PTH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+
+/* ---- zip (pth_zip.c): stored (uncompressed) entries only ---- */
+typedef struct {
+    char *name;
+    size_t data_off; /* offset of the entry's bytes in the archive */
+    size_t size;
+} pth_zip_entry;
+
+typedef struct {
+    pth_zip_entry *e;
+    int n;
+} pth_zip;
+
+hart_status pth_zip_parse(const uint8_t *buf, size_t size, const char *label, pth_zip *z);
+const pth_zip_entry *pth_zip_find(const pth_zip *z, const char *name);
+void pth_zip_free(pth_zip *z);
+
+/* ---- pickle values (pth_unpickle.c) ---- */
+typedef enum {
+    PV_NONE, PV_BOOL, PV_INT, PV_FLOAT, PV_STR, PV_TUPLE, PV_LIST, PV_DICT,
+    PV_GLOBAL,  /* an allowed callable or storage type, see pv_global */
+    PV_STORAGE, /* persistent id ('storage', type, key, location, numel) */
+    PV_TENSOR,
+    PV_OBJECT,  /* inert stand-in (argparse.Namespace) */
+    PV_MARK     /* stack marker, never inside a value */
+} pv_kind;
+
+typedef enum {
+    PG_ORDERED_DICT, PG_REBUILD_TENSOR_V2, PG_REBUILD_PARAMETER, PG_NAMESPACE, PG_STORAGE_TYPE
+} pv_global;
+
+typedef struct pv pv;
+struct pv {
+    pv_kind kind;
+    int64_t i;       /* BOOL, INT; STORAGE: numel */
+    double f;
+    char *s;         /* STR (NUL-terminated), STORAGE: key */
+    size_t len;      /* STR length */
+    pv **items;      /* TUPLE, LIST; DICT: keys then values interleaved */
+    size_t n, cap;   /* items used (DICT: 2 × pairs) */
+    pv_global g;     /* GLOBAL */
+    hart_dtype dtype;/* GLOBAL storage type, STORAGE */
+    /* TENSOR */
+    pv *storage;
+    int64_t offset;
+    int ndim;
+    int64_t shape[HART_MAX_DIMS], stride[HART_MAX_DIMS];
+};
+
+typedef struct pv_pool pv_pool;
+
+/* Unpickle `buf`; *root is owned by *pool (free with pv_pool_free). */
+hart_status pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root);
+void pv_pool_free(pv_pool *pool);
+/* value of string key `key` in DICT d, or NULL */
+pv *pv_dict_get(const pv *d, const char *key);
+
+#endif
