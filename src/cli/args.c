@@ -1,6 +1,7 @@
 /* Shared flag parsing for the hart subcommands (see args.h). */
 #include "cli/args.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -228,4 +229,28 @@ void hart_args_help(const hart_cmd_spec *spec, FILE *f) {
         fputc('\n', f);
     }
     fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+}
+
+/* A decimal in [0, INT_MAX] at *s, advancing *s; -1 if none (sscanf's %d
+ * would be undefined on overflow). */
+static int shard_num(const char **s) {
+    if (**s < '0' || **s > '9') return -1;
+    long v = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        if ((v = v * 10 + (**s - '0')) > INT_MAX) return -1;
+    return (int)v;
+}
+
+int hart_args_parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int *n) {
+    const char *p = s;
+    int i = shard_num(&p), k = -1;
+    if (i >= 0 && *p == '/') {
+        p++;
+        k = shard_num(&p);
+    }
+    if (i < 0 || k < 1 || *p || i >= k)
+        return hart_args_usage_error(spec, "invalid value '%s' for --shard (expected I/N with 0 <= I < N)", s);
+    *shard = i;
+    *n = k;
+    return -1;
 }

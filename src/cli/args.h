@@ -105,4 +105,8 @@ void hart_args_help(const hart_cmd_spec *spec, FILE *f);
 int hart_args_usage_error(const hart_cmd_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* --shard "I/N" (0 <= I < N, decimals without overflow) into *shard, *n:
+ * -1 when valid, else the usage error's exit code. */
+int hart_args_parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int *n);
+
 #endif

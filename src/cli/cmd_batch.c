@@ -82,31 +82,6 @@ static hart_status render_batch(void *vctx, const hart_batch_item *items, int n)
     return st;
 }
 
-/* A decimal in [0, INT_MAX] at *s, advancing *s; -1 if none (sscanf's %d
- * would be undefined on overflow). */
-static int shard_num(const char **s) {
-    if (**s < '0' || **s > '9') return -1;
-    long v = 0;
-    for (; **s >= '0' && **s <= '9'; (*s)++)
-        if ((v = v * 10 + (**s - '0')) > INT_MAX) return -1;
-    return (int)v;
-}
-
-/* "I/N" -> shard I of N */
-static int parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, int *n) {
-    const char *p = s;
-    int i = shard_num(&p), k = -1;
-    if (i >= 0 && *p == '/') {
-        p++;
-        k = shard_num(&p);
-    }
-    if (i < 0 || k < 1 || *p || i >= k)
-        return hart_args_usage_error(spec, "invalid value '%s' for --shard (expected I/N with 0 <= I < N)", s);
-    *shard = i;
-    *n = k;
-    return -1;
-}
-
 int cmd_batch(int argc, char **argv) {
     if (lpd_cli_wanted(argc, argv)) return cmd_batch_lpd(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL;
@@ -153,7 +128,7 @@ int cmd_batch(int argc, char **argv) {
     if (!out_dir) return hart_args_usage_error(&spec, "-o/--output DIR is required");
     hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = seed, .per_prompt = per_prompt,
                           .shard = 0, .n_shards = 1, .digits = digits, .batch_size = batch_size};
-    if (shard_s && (rc = parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
+    if (shard_s && (rc = hart_args_parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
     if (hart_args_parse_only) return 0;
 
     hart_prompt_list prompts = {0};

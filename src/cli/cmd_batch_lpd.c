@@ -23,7 +23,8 @@ typedef struct {
     int verbose;
 } batch_lpd;
 
-static hart_status render(void *vctx, const char *prompt, uint64_t seed, int64_t index, const char *path) {
+/* One image (LPD renders one image per call). */
+static hart_status render_one(void *vctx, const char *prompt, uint64_t seed, int64_t index, const char *path) {
     batch_lpd *b = vctx;
     const hart_lpd_config *lc = hart_lpd_get_config(b->c.m);
     int64_t label = atoll(prompt), *order = malloc(sizeof(int64_t) * (size_t)lc->N);
@@ -43,6 +44,12 @@ static hart_status render(void *vctx, const char *prompt, uint64_t seed, int64_t
     if (!s && b->verbose) fprintf(stderr, "hart batch: wrote %s (class %lld, seed %llu)\n", path, (long long)label, (unsigned long long)seed);
     hart_tensor_free(&img);
     free(order);
+    return s;
+}
+
+static hart_status render(void *vctx, const hart_batch_item *items, int n) {
+    hart_status s = HART_OK;
+    for (int i = 0; i < n && !s; i++) s = render_one(vctx, items[i].prompt, items[i].seed, items[i].index, items[i].path);
     return s;
 }
 
@@ -120,9 +127,8 @@ int cmd_batch_lpd(int argc, char **argv) {
     if (!out_dir) return hart_args_usage_error(&spec, "missing -o DIR");
     if (!classes) return hart_args_usage_error(&spec, "missing --classes LIST");
     int shard = 0, nsh = 1;
-    char tail;
-    if (shard_s && (sscanf(shard_s, "%d/%d%c", &shard, &nsh, &tail) != 2 || nsh < 1 || shard < 0 || shard >= nsh))
-        return hart_args_usage_error(&spec, "invalid value '%s' for --shard (expected I/N with 0 <= I < N)", shard_s);
+    if (shard_s && (rc = hart_args_parse_shard(&spec, shard_s, &shard, &nsh)) >= 0) return rc;
+    if (hart_args_parse_only) return 0;
     int *cls = NULL, ncls = 0;
     hart_prompt_list pl = {NULL, 0};
     hart_status s = lpd_cli_open(&b.o, &b.c);
@@ -141,7 +147,7 @@ int cmd_batch_lpd(int argc, char **argv) {
     }
     if (!s && mkdir(out_dir, 0777) != 0 && access(out_dir, W_OK) != 0)
         s = hart_fail(HART_EIO, "%s: cannot create the output folder", out_dir);
-    hart_batch_opts bo = {out_dir, format, b.o.seed, per_class, shard, nsh, digits};
+    hart_batch_opts bo = {out_dir, format, b.o.seed, per_class, shard, nsh, digits, 1};
     hart_batch_stats stats = {0, 0, 0};
     if (!s) s = hart_batch_run(&pl, &bo, render, &b, &stats);
     if (!s) fprintf(stderr, "hart batch: %d rendered, %d already present, %d in this shard\n", stats.rendered, stats.skipped, stats.total);

@@ -56,6 +56,7 @@ int cmd_generate_lpd(int argc, char **argv) {
     if (!replay && label < 0) return hart_args_usage_error(&spec, "give --class N (or --replay FILE)");
     if (replay && (hart_args_given(&spec, &a, "class") || hart_args_given(&spec, &a, "num-images")))
         return hart_args_usage_error(&spec, "--replay takes the labels from the file; drop --class and -n");
+    if (hart_args_parse_only) return 0;
     lpd_cli c;
     hart_safetensors rst;
     int have_r = 0;
