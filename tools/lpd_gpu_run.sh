@@ -77,23 +77,26 @@ smoke)
 full)
     # 1. B=1 at the issue's configurations (the README's latency column), each model: original, then hart.c
     step torch_xl256_b1 100 T --model xl --size 256 --steps 20,32 --batch 1 --dtype bf16,fp32 --runs 5 --warmup 2 --split
-    step hart_xl256_b1 150 H --model xl --size 256 --steps 20,32 --batch 1 --tc 1,0 --runs 5 --warmup 1 --split --max-seconds 8
+    step hart_xl256_b1 150 H --model xl --size 256 --steps 20,32 --batch 1 --tc 1,0 --runs 5 --warmup 1 --split --max-seconds 5
     step torch_l256_b1 80 T --model l --size 256 --steps 20,32 --batch 1 --dtype bf16,fp32 --runs 5 --warmup 2 --split
-    step hart_l256_b1 120 H --model l --size 256 --steps 20,32 --batch 1 --tc 1,0 --runs 5 --warmup 1 --split --max-seconds 6
+    step hart_l256_b1 120 H --model l --size 256 --steps 20,32 --batch 1 --tc 1,0 --runs 5 --warmup 1 --split --max-seconds 4
     step torch_xl512_b1 80 T --model xl --size 512 --steps 48 --batch 1 --dtype bf16,fp32 --runs 5 --warmup 2 --split
-    step hart_xl512_b1 120 H --model xl --size 512 --steps 48 --batch 1 --tc 1,0 --runs 3 --warmup 1 --split --max-seconds 10
-    # 2. B=64 (throughput)
+    step hart_xl512_b1 120 H --model xl --size 512 --steps 48 --batch 1 --tc 1,0 --runs 3 --warmup 1 --split --max-seconds 8
+    # 2. B=64 (throughput); hart.c with tensor cores here, the portable GEMM at the end if time is left
     step torch_xl256_b64 100 T --model xl --size 256 --steps 20,32 --batch 64 --dtype bf16,fp32 --runs 3 --warmup 1 --max-seconds 8
-    step hart_xl256_b64 200 H --model xl --size 256 --steps 20,32 --batch 64 --tc 1,0 --runs 3 --warmup 1 --max-seconds 15
+    step hart_xl256_b64 150 H --model xl --size 256 --steps 20,32 --batch 64 --tc 1 --runs 3 --warmup 1 --max-seconds 15
     step torch_l256_b64 80 T --model l --size 256 --steps 20,32 --batch 64 --dtype bf16,fp32 --runs 3 --warmup 1 --max-seconds 6
-    step hart_l256_b64 150 H --model l --size 256 --steps 20,32 --batch 64 --tc 1 --runs 3 --warmup 1 --max-seconds 10
+    step hart_l256_b64 120 H --model l --size 256 --steps 20,32 --batch 64 --tc 1 --runs 3 --warmup 1 --max-seconds 10
     # 3. latency vs steps, XL-256, B=1 (20 and 32 steps are in step 1)
     step torch_xl256_steps 80 T --model xl --size 256 --steps 256,64 --batch 1 --dtype bf16,fp32 --runs 3 --warmup 1
-    step hart_xl256_steps 120 H --model xl --size 256 --steps 256,64 --batch 1 --tc 1,0 --runs 3 --warmup 1 --max-seconds 15
+    step hart_xl256_steps 120 H --model xl --size 256 --steps 256,64 --batch 1 --tc 1 --runs 3 --warmup 1 --max-seconds 12
     # 4. XL-512 at B=64 (the largest: 2x64 rows x 1025 KV slots x 36 layers). hart.c: tokens and decode
     # timed apart, the decode in 2 calls of 32 (64 images of 512 px exceed the OpenCL kernels' 2^31 elements)
     step torch_xl512_b64 100 T --model xl --size 512 --steps 48 --batch 64 --dtype bf16,fp32 --runs 2 --warmup 1 --max-seconds 10
     step hart_xl512_b64 200 H --model xl --size 512 --steps 48 --batch 64 --tc 1 --runs 2 --warmup 1 --max-seconds 20 --split-only --decode-chunk 32
+    # 5. if time is left: hart.c's portable f32 GEMM at B=64 and for the steps sweep
+    step hart_xl256_b64_f32 120 H --model xl --size 256 --steps 20 --batch 64 --tc 0 --runs 2 --warmup 1 --max-seconds 15
+    step hart_xl256_steps_f32 100 H --model xl --size 256 --steps 256,64 --batch 1 --tc 0 --runs 2 --warmup 1 --max-seconds 10
     ;;
 *) echo "lpd_gpu_run: unknown plan '$plan' (full or smoke)"; exit 2 ;;
 esac
