@@ -36,9 +36,15 @@ PY=${PYTHON:-python3}
 if ! $PY -c "import timm.layers" >/dev/null 2>&1; then
     $PY -m pip install -q --no-index --no-deps --target /tmp/lpd-py "$d"/wheels/*.whl >>"$log" 2>&1 &&
         export PYTHONPATH="/tmp/lpd-py${PYTHONPATH:+:$PYTHONPATH}"
-    $PY -c "import timm.layers" >>"$log" 2>&1 || echo "(timm still not importable: lpd_torch_bench.py uses its stand-in, see the log)"
+    if ! $PY -c "import timm.layers" >>"$log" 2>&1; then
+        echo "(timm still not importable: lpd_torch_bench.py uses its stand-in, see the log)"
+        PYTHONPATH=${PYTHONPATH#/tmp/lpd-py}
+        export PYTHONPATH=${PYTHONPATH#:}
+    fi
 fi
 
+mc=${LPD_MODEL_CACHE:-/tmp/lpd-models} # bench_lpd's random model files, written once per shape (~3 GB for XL)
+mkdir -p "$mc"
 left() { echo $((budget - ($(date +%s) - t0))); }
 # step NAME LIMIT_S command...: run with a timeout (cut to the budget left), log to $out/NAME.txt
 step() {
@@ -53,7 +59,8 @@ step() {
     echo "=== $name (limit ${lim}s, $(date -u +%H:%M:%S) UTC, ${l}s of the budget left)" | tee -a "$log"
     case $1 in # T: the original (PyTorch), H: hart.c (bench_lpd on OpenCL)
     T) shift; set -- "$PY" "$d/lpd_torch_bench.py" --src "$d/lpd-src" "$@" ;;
-    H) shift; set -- "$d/bench_lpd" --device "${LPD_HART_DEVICE:-opencl}" "$@" ;;
+    H) shift; set -- "$d/bench_lpd" --device "${LPD_HART_DEVICE:-opencl}" --model-cache "$mc" "$@" ;;
+    HW) shift; set -- env HART_CL_TC_WEIGHT_CACHE=1 "$d/bench_lpd" --device "${LPD_HART_DEVICE:-opencl}" --model-cache "$mc" "$@" ;;
     esac
     timeout -k 5 "$lim" "$@" >"$out/$name.txt" 2>&1
     rc=$?
@@ -94,7 +101,10 @@ full)
     # timed apart, the decode in 2 calls of 32 (64 images of 512 px exceed the OpenCL kernels' 2^31 elements)
     step torch_xl512_b64 100 T --model xl --size 512 --steps 48 --batch 64 --dtype bf16,fp32 --runs 2 --warmup 1 --max-seconds 10
     step hart_xl512_b64 200 H --model xl --size 512 --steps 48 --batch 64 --tc 1 --runs 2 --warmup 1 --max-seconds 20 --split-only --decode-chunk 32
-    # 5. if time is left: hart.c's portable f32 GEMM at B=64 and for the steps sweep
+    # 5. if time is left: tensor cores with f16 copies of the weights kept (HART_CL_TC_WEIGHT_CACHE=1,
+    # instead of converting every f32 weight on every call), then hart.c's portable f32 GEMM at B=64
+    # and for the steps sweep
+    step hart_xl256_b1_wcache 100 HW --model xl --size 256 --steps 20,32 --batch 1 --tc 1 --runs 5 --warmup 1 --max-seconds 5
     step hart_xl256_b64_f32 120 H --model xl --size 256 --steps 20 --batch 64 --tc 0 --runs 2 --warmup 1 --max-seconds 15
     step hart_xl256_steps_f32 100 H --model xl --size 256 --steps 256,64 --batch 1 --tc 0 --runs 2 --warmup 1 --max-seconds 10
     ;;

@@ -155,10 +155,11 @@ def main():
     torch.manual_seed(0)
     np.random.seed(0)
     t0 = time.time()
-    model = LPD(img_size=a.size, vqgan_stride=16, decoder_embed_dim=D, decoder_depth=depth, decoder_num_heads=H,
-                mlp_ratio=4, norm_layer=partial(nn.LayerNorm, eps=1e-6), class_num=1000,
-                vqgan_vocab_size=16384).to(dev).eval()
-    vq = VQModel(codebook_size=16384).to(dev).eval()
+    with torch.device(dev):  # parameters created (and randomly initialised) on the device: fast
+        model = LPD(img_size=a.size, vqgan_stride=16, decoder_embed_dim=D, decoder_depth=depth, decoder_num_heads=H,
+                    mlp_ratio=4, norm_layer=partial(nn.LayerNorm, eps=1e-6), class_num=1000,
+                    vqgan_vocab_size=16384).to(dev).eval()
+        vq = VQModel(codebook_size=16384).to(dev).eval()
     for p in list(model.parameters()) + list(vq.parameters()):
         p.requires_grad = False
     sync()

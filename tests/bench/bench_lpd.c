@@ -49,6 +49,8 @@
  *                  it on the device; default f32, as the release files)
  *   --width/--depth/--heads/--vocab/--classes/--vq-ch/--vq-z  override a shape
  *   --group-sizes  an explicit schedule instead of --steps
+ *   --model-cache DIR  keep the random model files in DIR, named by shape, and
+ *                  reuse them in later runs (default: a temporary file, removed)
  *
  * Every configuration ends with one line
  *   RESULT impl=hart.c device=... tc=0|1 model=... px=... steps=... B=... total_s=... per_image_s=...
@@ -305,6 +307,7 @@ static int usage(void) {
             "usage: bench_lpd [--device SPEC] [--model l|xl|xxl|tiny] [--size 256|512] [--steps LIST] [--batch LIST]\n"
             "                 [--runs N] [--warmup N] [--max-seconds S] [--split] [--no-decode] [--weights f32|bf16|f16]\n"
             "                 [--cfg X] [--tc LIST] [--split-only] [--decode-chunk N]\n"
+            "                 [--model-cache DIR]\n"
             "                 [--width D] [--depth L] [--heads H] [--vocab V] [--classes C] [--group-sizes LIST]\n"
             "                 [--vq-ch C] [--vq-z Z]\n");
     return 2;
@@ -322,7 +325,7 @@ static int geti(const char *opt, const char *v, int lo, int hi, int *dst) {
 }
 
 int main(int argc, char **argv) {
-    const char *dev = NULL, *model = "tiny", *steps_s = NULL, *batch_s = "1", *gs_s = NULL, *wdt_s = "f32", *tc_s = NULL;
+    const char *dev = NULL, *model = "tiny", *steps_s = NULL, *batch_s = "1", *gs_s = NULL, *wdt_s = "f32", *tc_s = NULL, *cache_dir = NULL;
     int px = 0, runs = 5, warm = 1, split = 0, decode = 1, D = 0, depth = 0, H = 0, V = 0, C = 0, vqch = 0, vqz = 0;
     double cfg = 4.9;
     for (int i = 1; i < argc; i++) {
@@ -351,6 +354,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--split-only")) split = 2;
         else if (!strcmp(a, "--decode-chunk")) bad = geti(a, v, 1, 4096, &decode_chunk), i++;
         else if (!strcmp(a, "--no-decode")) decode = 0;
+        else if (!strcmp(a, "--model-cache") && v) cache_dir = argv[++i];
         else return usage();
         if (bad) return 2;
     }
@@ -401,20 +405,31 @@ int main(int argc, char **argv) {
            s.name, s.D, s.depth, s.H, s.V, s.classes, params * 1e-6, wdt_s, s.vq_ch, s.vq_z, s.V, s.vq_e, s.px, grid,
            grid, cfg, why);
     fflush(stdout);
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char lp[512], vp[512];
-    snprintf(lp, sizeof lp, "%s/bench_lpd_%d_lpd.safetensors", tmp, (int)getpid());
-    snprintf(vp, sizeof vp, "%s/bench_lpd_%d_vq.safetensors", tmp, (int)getpid());
+    const char *tmp = cache_dir ? cache_dir : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char lp[768], vp[768];
+    if (cache_dir) { /* named by shape: a later run with the same shape reuses them */
+        snprintf(lp, sizeof lp, "%s/lpd-D%d-L%d-H%d-V%d-C%d-px%d-%s.safetensors", cache_dir, s.D, s.depth, s.H, s.V,
+                 s.classes, s.px, wdt_s);
+        snprintf(vp, sizeof vp, "%s/vq-ch%d-z%d-V%d.safetensors", cache_dir, s.vq_ch, s.vq_z, s.V);
+    } else {
+        snprintf(lp, sizeof lp, "%s/bench_lpd_%d_lpd.safetensors", tmp, (int)getpid());
+        snprintf(vp, sizeof vp, "%s/bench_lpd_%d_vq.safetensors", tmp, (int)getpid());
+    }
     double t0 = hart_clock();
     int rc = 0;
     hart_lpd *m = NULL;
     hart_vq *vq = NULL;
-    if (write_lpd(lp, &s, N) || write_vq(vp, &s)) {
-        fprintf(stderr, "bench_lpd: cannot write the random model files in %s: %s\n", tmp, hart_errmsg());
+    if ((!cache_dir || access(lp, R_OK)) && write_lpd(lp, &s, N)) {
+        fprintf(stderr, "bench_lpd: cannot write %s: %s\n", lp, hart_errmsg());
         rc = 1;
         goto out;
     }
-    printf("  random model files written in %.1f s\n", hart_clock() - t0);
+    if ((!cache_dir || access(vp, R_OK)) && write_vq(vp, &s)) {
+        fprintf(stderr, "bench_lpd: cannot write %s: %s\n", vp, hart_errmsg());
+        rc = 1;
+        goto out;
+    }
+    printf("  random model files %s in %.1f s\n", cache_dir ? "written or reused" : "written", hart_clock() - t0);
     t0 = hart_clock();
     cJSON *lcfg = cJSON_CreateObject();
     cJSON_AddNumberToObject(lcfg, "decoder_num_heads", s.H);
@@ -422,8 +437,7 @@ int main(int argc, char **argv) {
     cJSON_Delete(lcfg);
     if (!st) st = hart_vq_load(be, vp, NULL, &vq);
     if (!st) st = hart_backend_wait(be);
-    unlink(lp);
-    unlink(vp);
+    if (!cache_dir) unlink(lp), unlink(vp);
     if (st) { fprintf(stderr, "bench_lpd: %s\n", hart_errmsg()); rc = 1; goto out; }
     printf("  loaded in %.1f s (hart_lpd_load + hart_vq_load)\n", hart_clock() - t0);
     fflush(stdout);
@@ -470,8 +484,9 @@ int main(int argc, char **argv) {
             p.sample.top_p = 1.0f;
             p.seed = 1;
             char head[256], err[512] = "";
-            snprintf(head, sizeof head, "impl=hart.c device=%.*s tc=%d weights=%s model=%s px=%d steps=%d B=%d",
-                     (int)strcspn(be->name, " "), be->name, tc,
+            const char *wc = getenv("HART_CL_TC_WEIGHT_CACHE");
+            snprintf(head, sizeof head, "impl=hart.c device=%.*s tc=%d%s weights=%s model=%s px=%d steps=%d B=%d",
+                     (int)strcspn(be->name, " "), be->name, tc, tc && wc && atoi(wc) ? " wcache=1" : "",
                      wdt_s, s.name, s.px, K, B);
             printf("== %s %d px, %d steps, batch %d, tensor cores %s (orders on the host %.3f s, not timed)\n", s.name, s.px, K,
                    B, tc ? "on" : "off", to);
@@ -517,8 +532,7 @@ int main(int argc, char **argv) {
         }
     }
 out:
-    unlink(lp);
-    unlink(vp);
+    if (!cache_dir) unlink(lp), unlink(vp);
     hart_lpd_free(m);
     hart_vq_free(vq);
     hart_backend_close(be);
