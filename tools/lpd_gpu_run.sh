@@ -9,8 +9,8 @@
 # The most important rows come first (B=1 at the issue's configurations, then
 # B=64, then latency vs steps, then XL-512 at B=64); every step has its own
 # timeout and the whole run a budget, so a slow step only costs what comes after.
-# Logs: $OUT (default /tmp/lpd-out)/<step>.txt, lpd_bench.log (everything),
-# results.txt (the RESULT lines, one per configuration).
+# Logs: $OUT (default /tmp/lpd-out)/lpd_bench.log (every step's full output, in order) and
+# results.txt (the RESULT lines, one per configuration); per step also /tmp/lpd-steps/<step>.txt.
 d=${1:-build/lpd-stage}
 plan=${2:-full}
 out=${OUT:-/tmp/lpd-out}
@@ -18,6 +18,8 @@ mkdir -p "$out"
 budget=${LPD_BUDGET_S:-510}
 t0=$(date +%s)
 log=$out/lpd_bench.log
+steps=/tmp/lpd-steps # one file per step (the device tool brings back at most 8 files from $OUT)
+mkdir -p "$steps"
 : >"$log"
 [ -x "$d/bench_lpd" ] || { echo "lpd_gpu_run: $d/bench_lpd missing (run tools/lpd_gpu_stage.sh and carry $d)"; exit 1; }
 [ -f configs/lpd-group-sizes.json ] || { echo "lpd_gpu_run: run from the repository root (configs/ needed)"; exit 1; }
@@ -29,7 +31,7 @@ fi
 mkdir -p /tmp/hart-lib
 for z in "$d"/lib/*.gz; do [ -f "$z" ] && gzip -dc "$z" >"/tmp/hart-lib/$(basename "$z" .gz)"; done
 export LD_LIBRARY_PATH="$d/lib:/tmp/hart-lib:${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib/ocl"
-export HART_CACHE_DIR=${HART_CACHE_DIR:-/tmp/hart-cache} HART_CONFIG_DIR=${HART_CONFIG_DIR:-$PWD/configs}
+export HART_CACHE_DIR="${HART_CACHE_DIR:-/tmp/hart-cache}" HART_CONFIG_DIR="${HART_CONFIG_DIR:-$PWD/configs}"
 unset HART_CL_TENSOR_CORES # bench_lpd --tc sets it per configuration
 PY=${PYTHON:-python3}
 # what the original imports beyond torch: timm (carried wheel, installed into /tmp only)
@@ -39,14 +41,14 @@ if ! $PY -c "import timm.layers" >/dev/null 2>&1; then
     if ! $PY -c "import timm.layers" >>"$log" 2>&1; then
         echo "(timm still not importable: lpd_torch_bench.py uses its stand-in, see the log)"
         PYTHONPATH=${PYTHONPATH#/tmp/lpd-py}
-        export PYTHONPATH=${PYTHONPATH#:}
+        export PYTHONPATH="${PYTHONPATH#:}"
     fi
 fi
 
 mc=${LPD_MODEL_CACHE:-/tmp/lpd-models} # bench_lpd's random model files, written once per shape (~3 GB for XL)
 mkdir -p "$mc"
 left() { echo $((budget - ($(date +%s) - t0))); }
-# step NAME LIMIT_S command...: run with a timeout (cut to the budget left), log to $out/NAME.txt
+# step NAME LIMIT_S command...: run with a timeout (cut to the budget left), full output to $steps/NAME.txt and the log
 step() {
     name=$1 lim=$2
     shift 2
@@ -62,10 +64,10 @@ step() {
     H) shift; set -- "$d/bench_lpd" --device "${LPD_HART_DEVICE:-opencl}" --model-cache "$mc" "$@" ;;
     HW) shift; set -- env HART_CL_TC_WEIGHT_CACHE=1 "$d/bench_lpd" --device "${LPD_HART_DEVICE:-opencl}" --model-cache "$mc" "$@" ;;
     esac
-    timeout -k 5 "$lim" "$@" >"$out/$name.txt" 2>&1
+    timeout -k 5 "$lim" "$@" >"$steps/$name.txt" 2>&1
     rc=$?
-    cat "$out/$name.txt" >>"$log"
-    grep -E "^(RESULT|bench_lpd:|lpd_torch_bench:)|FAILED|Traceback|Error" "$out/$name.txt" | cut -c1-400
+    cat "$steps/$name.txt" >>"$log"
+    grep -E "^(RESULT|bench_lpd:|lpd_torch_bench:)|FAILED|Traceback|Error" "$steps/$name.txt" | cut -c1-400
     [ $rc = 124 ] || [ $rc = 137 ] && echo "  (timed out after ${lim}s; the rows above are complete)" | tee -a "$log"
     [ $rc != 0 ] && echo "  (exit status $rc)" | tee -a "$log"
     return 0
@@ -112,4 +114,4 @@ full)
 esac
 grep -h "^RESULT" "$log" >"$out/results.txt"
 echo "=== done in $(($(date +%s) - t0)) s; $(wc -l <"$out/results.txt") RESULT lines in $out/results.txt"
-cat "$out/results.txt" | cut -c1-300
+cut -c1-300 "$out/results.txt"

@@ -29,7 +29,13 @@ for l in "$dest"/lib/libopenblas*.so*; do [ -f "$l" ] && gzip -9f "$l"; done
 if [ ! -f build/lpd-src/models/lpd.py ]; then
     [ -d "$lpd_git" ] || { echo "lpd_gpu_stage: no build/lpd-src and no LPD snapshot at $lpd_git (set LPD_GIT)" >&2; exit 1; }
     mkdir -p build/lpd-src
-    git --git-dir="$lpd_git" archive "$lpd_rev" models orders/group_sizes_lookup.json LICENSE README.md | tar -x -C build/lpd-src
+    # (a snapshot may lack its large data files, which git archive reports; they are not needed)
+    git --git-dir="$lpd_git" archive "$lpd_rev" models orders/group_sizes_lookup.json LICENSE README.md 2>/dev/null |
+        tar -x -C build/lpd-src
+fi
+if [ ! -f build/lpd-src/models/lpd.py ] || [ ! -f build/lpd-src/orders/group_sizes_lookup.json ]; then
+    echo "lpd_gpu_stage: build/lpd-src lacks models/lpd.py or orders/group_sizes_lookup.json" >&2
+    exit 1
 fi
 cp -a build/lpd-src "$dest/lpd-src"
 if ! ls build/lpd-wheels/timm-0.9.12-*.whl >/dev/null 2>&1; then
