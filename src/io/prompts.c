@@ -1,6 +1,7 @@
 #include "io/prompts.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,13 +92,16 @@ hart_status hart_prompts_parse(const char *path, char *text, size_t size, int js
     memset(out, 0, sizeof *out);
     hart_status s = HART_OK;
     if (memchr(text, 0, size)) s = hart_fail(HART_EFORMAT, "%s: contains a NUL byte (binary file?)", path);
-    else if (!hart_utf8_valid(text, size)) s = hart_fail(HART_EFORMAT, "%s: not valid UTF-8", path);
     char *line = text;
     for (int lineno = 1; !s && line < text + size; lineno++) {
         char *end = strchr(line, '\n');
         if (end) *end = 0;
         size_t n = strlen(line);
         if (n && line[n - 1] == '\r') line[--n] = 0;
+        if (!hart_utf8_valid(line, n)) {
+            s = hart_fail(HART_EFORMAT, "%s:%d: not valid UTF-8", path, lineno);
+            break;
+        }
         char *t = line;
         while (*t == ' ' || *t == '\t') t++;
         if (*t && *t != '#') {
@@ -117,10 +121,37 @@ hart_status hart_prompts_parse(const char *path, char *text, size_t size, int js
     return s;
 }
 
+/* All of standard input, NUL-terminated. */
+static hart_status read_stdin(char **text, size_t *size) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
+    for (size_t r; (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0;) {
+        n += r;
+        if (n + 1 == cap) {
+            char *nb = cap < ((size_t)1 << 30) ? realloc(buf, cap * 2) : NULL;
+            if (!nb) { free(buf); return hart_fail(HART_ENOMEM, "standard input: too large"); }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (ferror(stdin)) { free(buf); return hart_fail(HART_EIO, "standard input: read error"); }
+    buf[n] = 0;
+    *text = buf;
+    *size = n;
+    return HART_OK;
+}
+
 hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
     memset(out, 0, sizeof *out);
     char *text;
     size_t size;
+    if (!strcmp(path, "-")) {
+        HART_TRY(read_stdin(&text, &size));
+        hart_status s = hart_prompts_parse("(stdin)", text, size, 0, out);
+        free(text);
+        return s;
+    }
     HART_TRY(hart_file_read_all(path, &text, &size));
     size_t plen = strlen(path);
     int jsonl = plen >= 6 && !strcmp(path + plen - 6, ".jsonl");
