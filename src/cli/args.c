@@ -244,12 +244,12 @@ void hart_args_help(const hart_cmd_spec *spec, FILE *f) {
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, *mv ? " " : "", mv);
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, *mv ? " " : "", mv);
-        fprintf(f, "  %-26s %s", left, o->help ? o->help : "");
+        fprintf(f, "  %-28s %s", left, o->help ? o->help : "");
         if (o->kind == HART_ARG_CHOICE && o->choices) fprintf(f, " (%s)", o->choices);
         if (o->dflt) fprintf(f, " [default: %s]", o->dflt);
         fputc('\n', f);
     }
-    fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+    fprintf(f, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
 /* A decimal in [0, INT_MAX] at *s, advancing *s; -1 if none (sscanf's %d
