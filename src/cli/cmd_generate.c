@@ -59,7 +59,7 @@ static hart_status write_outputs(const gen_args *g, const hart_t2i_opts *o, cons
         hart_cli_numbered(g->out, i, B, path, sizeof path);
         hart_t2i_image_meta m = {g->prompt, g->neg, g->model, seeds[i], i, o, extra};
         HART_TRY(hart_t2i_save_image(path, img, i, &m));
-        if (!g->quiet) fprintf(stderr, "hart generate: wrote %s (seed %llu)\n", path, (unsigned long long)seeds[i]);
+        if (!g->quiet) printf("wrote %s (seed %llu)\n", path, (unsigned long long)seeds[i]);
     }
     if (!g->grid) return HART_OK;
     hart_image *ims = calloc((size_t)B, sizeof *ims);
@@ -68,7 +68,7 @@ static hart_status write_outputs(const gen_args *g, const hart_t2i_opts *o, cons
     if (!st) st = hart_grid_write_seeds(g->grid, ims, seeds, B);
     for (int i = 0; ims && i < B; i++) hart_image_free(&ims[i]);
     free(ims);
-    if (!st && !g->quiet) fprintf(stderr, "hart generate: wrote %s (grid of %d)\n", g->grid, B);
+    if (!st && !g->quiet) printf("wrote %s (grid of %d images)\n", g->grid, B);
     return st;
 }
 
@@ -140,8 +140,7 @@ static int run(const gen_args *g, hart_t2i_opts *o) {
     if ((st = write_outputs(g, o, &img, seeds)) != HART_OK) goto fail;
     if (o->dump && (st = hart_st_writer_save(o->dump, g->dump)) != HART_OK) goto fail;
     if (!g->quiet)
-        fprintf(stderr, "hart generate: %d image%s in %.2f s\n", (int)img.shape[0], img.shape[0] == 1 ? "" : "s",
-                hart_clock() - t0);
+        printf("%d image%s in %.2f s\n", (int)img.shape[0], img.shape[0] == 1 ? "" : "s", hart_clock() - t0);
     rc = 0;
     goto done;
 fail:
@@ -191,8 +190,8 @@ int cmd_generate(int argc, char **argv) {
     const hart_cmd_spec spec = {
         "generate", "[options] -m MODEL (-p PROMPT | PROMPT | --context FILE)",
         "Render images of a prompt with a HART model. Prints each file written with its seed and the time taken "
-        "(stderr; -q: errors only); no --seed or --seed -1 picks a random seed. A progress line is drawn while "
-        "stderr is a terminal. LPD class-to-image models: hart generate -m LPD.pth --vq VQ.pt --class N [options] "
+        "(stdout; -q: errors only); no --seed or --seed -1 picks a random seed (printed on stderr). A progress line "
+        "is drawn on stderr while it is a terminal. LPD class-to-image models: hart generate -m LPD.pth --vq VQ.pt --class N [options] "
         "(see 'hart generate --vq x --help').",
         opts, 0, 1, 0};
     hart_args a;

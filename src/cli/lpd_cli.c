@@ -35,13 +35,14 @@ int lpd_cli_options(lpd_cli_opts *o, hart_opt *r) {
         {"top-p", 0, HART_ARG_FLOAT, &o->top_p, "P", "nucleus filtering (1 = off)", "1", 0, 1, NULL},
         HART_OPT_SEED(&o->seed_arg, "0"),
         HART_OPT_DEVICE(&o->device),
+        HART_OPT_QUIET(&o->quiet),
     };
     memcpy(r, rows, sizeof rows);
     return (int)(sizeof rows / sizeof rows[0]);
 }
 
 void lpd_cli_seed(lpd_cli_opts *o, const char *cmd) {
-    if (hart_seed_resolve(&o->seed_arg))
+    if (hart_seed_resolve(&o->seed_arg) && !o->quiet)
         fprintf(stderr, "hart %s: seed %llu (random; --seed %llu repeats this run)\n", cmd,
                 (unsigned long long)o->seed_arg.value, (unsigned long long)o->seed_arg.value);
     o->seed = o->seed_arg.value;

@@ -15,6 +15,7 @@ typedef struct {
     double cfg, temperature, top_p, repulsion, proximity;
     uint64_t seed;          /* seed_arg resolved (lpd_cli_seed) */
     hart_seed_arg seed_arg; /* --seed: default 0, -1 = random */
+    int quiet;              /* -q: print only errors */
 } lpd_cli_opts;
 
 typedef struct {
