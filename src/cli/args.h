@@ -92,7 +92,7 @@ typedef struct {
     char **pos;          /* positional arguments (pointers into argv) */
     int npos;
     unsigned char given[HART_ARGS_MAX_OPTS]; /* given[i]: opts[i] appeared */
-    char *pos_store_[256];
+    char *pos_store_[1024];
 } hart_args;
 
 /* Parse argv[1..argc-1] (argv[0] is the command name). Returns -1 when the

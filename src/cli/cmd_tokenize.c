@@ -6,19 +6,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "io/read_stdin.h"
 #include "pipeline/text_encode.h"
 #include "tokenizer/bpe.h"
-
-static char *read_stdin(void) {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0;) {
-        n += r;
-        if (n + 1 == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); return NULL; } buf = nb; }
-    }
-    if (buf) buf[n] = 0;
-    return buf;
-}
 
 static int fail(const char *what) {
     fprintf(stderr, "hart tokenize: %s%s%s\n", what ? what : "", what ? ": " : "", hart_errmsg());
@@ -90,7 +80,8 @@ int cmd_tokenize(int argc, char **argv) {
     /* join the text arguments with single spaces ("-" = stdin) */
     char *text = NULL;
     if (nargs == 1 && !strcmp(args[0], "-")) {
-        text = read_stdin();
+        size_t size;
+        if (hart_read_stdin(&text, &size)) text = NULL;
     } else {
         size_t total = 1;
         for (int i = 0; i < nargs; i++) total += strlen(args[i]) + 1;

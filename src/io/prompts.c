@@ -1,11 +1,11 @@
 #include "io/prompts.h"
 
 #include <cjson/cJSON.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fileio.h"
+#include "io/read_stdin.h"
 
 int hart_utf8_valid(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
@@ -121,33 +121,12 @@ hart_status hart_prompts_parse(const char *path, char *text, size_t size, int js
     return s;
 }
 
-/* All of standard input, NUL-terminated. */
-static hart_status read_stdin(char **text, size_t *size) {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
-    for (size_t r; (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0;) {
-        n += r;
-        if (n + 1 == cap) {
-            char *nb = cap < ((size_t)1 << 30) ? realloc(buf, cap * 2) : NULL;
-            if (!nb) { free(buf); return hart_fail(HART_ENOMEM, "standard input: too large"); }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (ferror(stdin)) { free(buf); return hart_fail(HART_EIO, "standard input: read error"); }
-    buf[n] = 0;
-    *text = buf;
-    *size = n;
-    return HART_OK;
-}
-
 hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
     memset(out, 0, sizeof *out);
     char *text;
     size_t size;
     if (!strcmp(path, "-")) {
-        HART_TRY(read_stdin(&text, &size));
+        HART_TRY(hart_read_stdin(&text, &size));
         hart_status s = hart_prompts_parse("(stdin)", text, size, 0, out);
         free(text);
         return s;
