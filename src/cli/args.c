@@ -71,6 +71,26 @@ static int store(const hart_cmd_spec *spec, const hart_opt *o, const char *v) {
         if (!*v) return hart_args_usage_error(spec, "empty value for --%s", o->name);
         *(const char **)o->dest = v;
         return 0;
+    case HART_ARG_STR0:
+        *(const char **)o->dest = v;
+        return 0;
+    case HART_ARG_SEED: {
+        hart_seed_arg *sd = o->dest;
+        if (!strcmp(v, "-1")) {
+            sd->random = 1;
+            sd->value = 0;
+            return 0;
+        }
+        errno = 0;
+        int base = (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) ? 16 : 10;
+        unsigned long long x = *v && *v != '-' && *v != '+' ? strtoull(v, &end, base) : 0;
+        if (!*v || *v == '-' || *v == '+' || *end || errno || (base == 16 && !v[2]))
+            return hart_args_usage_error(spec, "invalid value '%s' for --%s (expected an integer in [0, 2^64-1] or -1 "
+                                         "for a random seed)", v, o->name);
+        sd->value = (uint64_t)x;
+        sd->random = 0;
+        return 0;
+    }
     case HART_ARG_CHOICE:
         if (!choice_ok(o->choices, v))
             return hart_args_usage_error(spec, "invalid value '%s' for --%s (expected one of: %s)", v,
@@ -137,6 +157,7 @@ int hart_args_parse(const hart_cmd_spec *spec, int argc, char **argv, hart_args 
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == '\0') { /* positional (incl. "-") */
+            if (spec->stop_at_pos) only_pos = 1;
             if (out->npos >= (int)(sizeof out->pos_store_ / sizeof out->pos_store_[0]))
                 return hart_args_usage_error(spec, "too many arguments");
             out->pos[out->npos++] = a;
@@ -223,12 +244,12 @@ void hart_args_help(const hart_cmd_spec *spec, FILE *f) {
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, *mv ? " " : "", mv);
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, *mv ? " " : "", mv);
-        fprintf(f, "  %-26s %s", left, o->help ? o->help : "");
+        fprintf(f, "  %-28s %s", left, o->help ? o->help : "");
         if (o->kind == HART_ARG_CHOICE && o->choices) fprintf(f, " (%s)", o->choices);
         if (o->dflt) fprintf(f, " [default: %s]", o->dflt);
         fputc('\n', f);
     }
-    fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+    fprintf(f, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
 /* A decimal in [0, INT_MAX] at *s, advancing *s; -1 if none (sscanf's %d

@@ -31,13 +31,20 @@
 typedef enum {
     HART_ARG_FLAG,   /* int*: set to 1 when given, no value */
     HART_ARG_STR,    /* const char**: points into argv */
+    HART_ARG_STR0,   /* same, the empty string allowed */
     HART_ARG_INT,    /* int*: decimal, checked against [min, max] when min < max */
     HART_ARG_INT64,  /* int64_t*: same */
     HART_ARG_U64,    /* uint64_t*: decimal or 0x hex (seeds) */
     HART_ARG_FLOAT,  /* double*: finite, checked against [min, max] when min < max */
     HART_ARG_CHOICE, /* const char**: one of the '|'-separated words in `choices` */
-    HART_ARG_DEVICE  /* const char**: cpu, auto, opencl, opencl:P or opencl:P:D (syntax checked) */
+    HART_ARG_DEVICE, /* const char**: cpu, auto, opencl, opencl:P or opencl:P:D (syntax checked) */
+    HART_ARG_SEED    /* hart_seed_arg*: decimal or 0x hex, or -1 = pick a random seed */
 } hart_arg_kind;
+
+typedef struct {
+    uint64_t value;
+    int random; /* 1: "-1" given (or the command's default is random): call hart_seed_resolve */
+} hart_seed_arg;
 
 typedef struct {
     const char *name;    /* long name without "--" (NULL ends the table) */
@@ -57,15 +64,16 @@ typedef struct {
     {"output", 'o', HART_ARG_STR, (dest), "FILE", "output file", (dflt), 0, 0, NULL}
 #define HART_OPT_MODEL(dest) \
     {"model", 'm', HART_ARG_STR, (dest), "DIR", "model folder (checkpoint directory)", NULL, 0, 0, NULL}
-#define HART_OPT_SEED(dest) \
-    {"seed", 's', HART_ARG_U64, (dest), "N", "random seed (decimal or 0x hex)", "0", 0, 0, NULL}
+/* dest: hart_seed_arg*; dflt "random" or "0" (set dest accordingly). */
+#define HART_OPT_SEED(dest, dflt) \
+    {"seed", 's', HART_ARG_SEED, (dest), "N", "random seed (decimal or 0x hex; -1 = random, printed)", (dflt), 0, 0, NULL}
 #define HART_OPT_DEVICE(dest)                                                        \
     {"device", 'd', HART_ARG_DEVICE, (dest), "SPEC",                                    \
      "compute device: cpu, opencl, opencl:P, opencl:P:D or auto ($HART_DEVICE)", "cpu", 0, 0, NULL}
 #define HART_OPT_THREADS(dest) \
     {"threads", 't', HART_ARG_INT, (dest), "N", "CPU threads (0 = all cores)", "0", 0, 4096, NULL}
 #define HART_OPT_VERBOSE(dest) \
-    {"verbose", 'v', HART_ARG_FLAG, (dest), NULL, "print progress and timings", NULL, 0, 0, NULL}
+    {"verbose", 'v', HART_ARG_FLAG, (dest), NULL, "print every step on stderr (not only a progress line)", NULL, 0, 0, NULL}
 #define HART_OPT_QUIET(dest) \
     {"quiet", 'q', HART_ARG_FLAG, (dest), NULL, "print only errors", NULL, 0, 0, NULL}
 
@@ -75,6 +83,7 @@ typedef struct {
     const char *desc;    /* one paragraph shown by --help (may be NULL) */
     const hart_opt *opts;
     int min_pos, max_pos; /* allowed number of positional args (max < 0: unlimited) */
+    int stop_at_pos;      /* 1: options end at the first positional argument (TEXT... commands) */
 } hart_cmd_spec;
 
 #define HART_ARGS_MAX_OPTS 64
@@ -83,7 +92,7 @@ typedef struct {
     char **pos;          /* positional arguments (pointers into argv) */
     int npos;
     unsigned char given[HART_ARGS_MAX_OPTS]; /* given[i]: opts[i] appeared */
-    char *pos_store_[256];
+    char *pos_store_[1024];
 } hart_args;
 
 /* Parse argv[1..argc-1] (argv[0] is the command name). Returns -1 when the
@@ -104,6 +113,28 @@ void hart_args_help(const hart_cmd_spec *spec, FILE *f);
  * for checks a command does after parsing (e.g. two flags that conflict). */
 int hart_args_usage_error(const hart_cmd_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Common option rows shared by generate and batch (same text everywhere). */
+#define HART_OPT_CFG(dest) \
+    {"cfg", 0, HART_ARG_FLOAT, (dest), "X", "classifier-free guidance scale", "4.5", 0, 1000, NULL}
+#define HART_OPT_TOP_K(dest)                                                                                   \
+    {"top-k", 0, HART_ARG_INT, (dest), "N", "top-k at every scale (0: 600 below scale 7, then 300, as the reference)", \
+     "0", 0, 1 << 30, NULL}
+#define HART_OPT_TOP_P(dest) \
+    {"top-p", 0, HART_ARG_FLOAT, (dest), "P", "nucleus sampling threshold in [0,1] (0: off)", "0", 0, 1, NULL}
+#define HART_OPT_SMOOTH(dest) \
+    {"smooth", 0, HART_ARG_FLAG, (dest), NULL, "Gumbel-softmax smoothed codes", NULL, 0, 0, NULL}
+#define HART_OPT_TEMPERATURE(dest) \
+    {"temperature", 0, HART_ARG_FLOAT, (dest), "T", "diffusion sampler temperature", "1", 0, 100, NULL}
+#define HART_OPT_TEXT_MODEL(dest) \
+    {"text-model", 0, HART_ARG_STR, (dest), "DIR", "Qwen2 text encoder folder", "MODEL/text_encoder", 0, 0, NULL}
+#define HART_OPT_NEGATIVE(dest)                                                                                  \
+    {"negative-prompt", 0, HART_ARG_STR0, (dest), "TEXT",                                                        \
+     "encoded like a prompt, replaces the empty context of guidance's unconditional half (\"\" = none)", NULL, 0, 0, \
+     NULL}
+#define HART_OPT_GRID(dest)                                                                                       \
+    {"grid", 0, HART_ARG_STR, (dest), "FILE", "also tile this run's images into one sheet (PNG/JPEG), seed under each", \
+     NULL, 0, 0, NULL}
 
 /* --shard "I/N" (0 <= I < N, decimals without overflow) into *shard, *n:
  * -1 when valid, else the usage error's exit code. */

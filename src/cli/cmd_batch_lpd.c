@@ -120,7 +120,7 @@ int cmd_batch_lpd(int argc, char **argv) {
     memcpy(opts + k, more, sizeof more);
     const hart_cmd_spec spec = {"batch", "-m LPD.pth --vq VQ.pt --classes LIST -o DIR [options]",
                                 "Render -n images of each class with an LPD model (image k: seed base + k); "
-                                "a rerun skips the images already written.", opts, 0, 0};
+                                "a rerun skips the images already written.", opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
@@ -129,6 +129,7 @@ int cmd_batch_lpd(int argc, char **argv) {
     int shard = 0, nsh = 1;
     if (shard_s && (rc = hart_args_parse_shard(&spec, shard_s, &shard, &nsh)) >= 0) return rc;
     if (hart_args_parse_only) return 0;
+    lpd_cli_seed(&b.o, "batch");
     int *cls = NULL, ncls = 0;
     hart_prompt_list pl = {NULL, 0};
     hart_status s = lpd_cli_open(&b.o, &b.c);

@@ -74,7 +74,7 @@ int cmd_decode(int argc, char **argv) {
         "[h*r, w*r] pixels; large latents are decoded in overlapping tiles (--tile) so that memory stays bounded "
         "(tiles see less of the image, so the result differs slightly from an untiled decode).\n"
         "A batch of B > 1 writes OUT_0.png ... OUT_{B-1}.png.",
-        opts, 1, 1};
+        opts, 1, 1, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;

@@ -54,7 +54,7 @@ int cmd_encode(int argc, char **argv) {
         "naming a released dc-ae-* model; or a diffusers AutoencoderDC folder). Both image sides must be multiples "
         "of the compression ratio (32, 64 or 128); other sizes are an error (crop or pad first). Writes latent "
         "[1,C,H/r,W/r] (F32, unscaled unless --scaled) and latent_scale [1].",
-        opts, 1, 1};
+        opts, 1, 1, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;

@@ -1,324 +1,242 @@
-/* hart generate: render images from a text context (file) or a prompt. */
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
+/* hart generate: render images from a prompt (or a recorded text context).
+ * Parsing through cli/args.c; the prompt -> image work is the library's
+ * (pipeline/t2i_session.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "backend/backend.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/lpd_cli.h"
+#include "cli/outpath.h"
+#include "cli/progress.h"
+#include "cli/seed.h"
 #include "core/safetensors.h"
-#include "pipeline/t2i.h"
-
+#include "io/grid.h"
 #include "io/image.h"
-#include "pipeline/t2i_prompts.h"
-#include "pipeline/text_encode.h"
+#include "pipeline/t2i_session.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: hart generate --context CTX.safetensors -m MODEL [options]\n"
-            "       hart generate -p PROMPT --text-model DIR -m MODEL [options]\n\n"
-            "  -m, --model DIR        HART model folder (llm/ + tokenizer/)\n"
-            "  --context FILE         safetensors with gen.context [B,T,D], gen.context_mask [B,T]\n"
-            "                         and optionally gen.context_position_ids [B,T]\n"
-            "  -p, --prompt TEXT      text prompt (needs --text-model)\n"
-            "  --text-model DIR       Qwen2 text encoder folder\n"
-            "  -o, --output FILE      output image, .png, .jpg or .jpeg (default out.png;\n"
-            "                         several images: FILE_0.png, FILE_1.png, ...)\n"
-            "  -n, --images N         N images of the prompt in one batch, seeds S, S+1, ...\n"
-            "                         (each equals the image rendered alone with its seed)\n"
-            "  --seed N               random seed (default 0)\n"
-            "  --cfg X                guidance scale (default 4.5)\n"
-            "  --top-k N              top-k for every scale (default 0: 600 below scale 7, 300 after)\n"
-            "  --top-p P              nucleus sampling threshold in (0,1) (default 0 = off)\n"
-            "  --smooth               Gumbel-softmax \"more smooth\" codes\n"
-            "  --temperature T        diffusion head temperature (default 1.0)\n"
-            "  --replay FILE          replay sampled indices and noise from a golden file\n"
-            "  --dump FILE            write intermediate tensors (golden names) to FILE\n"
-            "  -d, --device SPEC      cpu, opencl[:P[:D]], auto, ref64 (default $HART_DEVICE or cpu)\n"
-            "  --timings              per-stage times on stderr (text encoding, each scale,\n"
-            "                         diffusion head, decode, total), waited for the device\n"
-            "  -v, --verbose          progress on stderr\n\n"
-            "LPD class-to-image models: hart generate -m LPD.pth --vq VQ.pt --class N [options]\n"
-            "(see 'hart generate --vq x --help')\n");
-}
+typedef struct {
+    const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid;
+    hart_seed_arg seed;
+    int n_images, timings, verbose, quiet, smooth, top_k;
+    double cfg, top_p, temperature;
+} gen_args;
 
-static int parse_num(const char *flag, const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "hart generate: invalid value '%s' for %s (expected a number in [%g, %g])\n", s, flag, lo, hi);
-        return 0;
+/* The recorded context of --context FILE (kept open: tensors point into it). */
+typedef struct {
+    hart_safetensors st;
+    int open;
+    hart_tensor ctx, mask, pos;
+    int has_pos;
+} ctx_file;
+
+static hart_status ctx_file_open(const char *path, int T, int D, ctx_file *c) {
+    HART_TRY(hart_st_open(path, &c->st));
+    c->open = 1;
+    HART_TRY(hart_st_tensor(&c->st, "gen.context", &c->ctx));
+    HART_TRY(hart_st_tensor(&c->st, "gen.context_mask", &c->mask));
+    if (hart_st_find(&c->st, "gen.context_position_ids")) {
+        HART_TRY(hart_st_tensor(&c->st, "gen.context_position_ids", &c->pos));
+        c->has_pos = 1;
     }
-    *out = v;
-    return 1;
+    if (c->ctx.dtype != HART_F32 || c->ctx.ndim != 3)
+        return hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", path);
+    if (c->ctx.shape[1] != T || c->ctx.shape[2] != D)
+        return hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]", path,
+                         (long long)c->ctx.shape[0], (long long)c->ctx.shape[1], (long long)c->ctx.shape[2], T, D);
+    return HART_OK;
 }
 
-static int parse_u64(const char *flag, const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (!*s || *s == '-') goto bad;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (*end || errno) goto bad;
-    *out = v;
-    return 1;
-bad:
-    fprintf(stderr, "hart generate: invalid value '%s' for %s (expected an integer >= 0)\n", s, flag);
-    return 0;
-}
-
-/* --top-k: an integer in [0, 2^30]; 0 keeps the per-scale default, as in
- * `hart batch` */
-static int parse_top_k(const char *s, int *out) {
-    double d;
-    if (!parse_num("--top-k", s, 0, 1 << 30, &d)) return 0;
-    if (d != floor(d)) {
-        fprintf(stderr, "hart generate: invalid value '%s' for --top-k (expected an integer)\n", s);
-        return 0;
+/* image files (+ --grid sheet) of img [B,3,H,W] */
+static hart_status write_outputs(const gen_args *g, const hart_t2i_opts *o, const hart_tensor *img,
+                                 const uint64_t *seeds) {
+    int B = (int)img->shape[0];
+    const char *extra[] = {"context", g->ctx_path ? g->ctx_path : "(prompt)", "replay", g->replay ? g->replay : "no",
+                           NULL};
+    for (int i = 0; i < B; i++) {
+        char path[4096];
+        hart_cli_numbered(g->out, i, B, path, sizeof path);
+        hart_t2i_image_meta m = {g->prompt, g->neg, g->model, seeds[i], i, o, extra};
+        HART_TRY(hart_t2i_save_image(path, img, i, &m));
+        if (!g->quiet) printf("wrote %s (seed %llu)\n", path, (unsigned long long)seeds[i]);
     }
-    *out = (int)d;
-    return 1;
-}
-
-/* image `i` of `img` [B,3,H,W] in [0,1] -> file (PNG/JPEG by extension with
- * the shared image API), "parameters" metadata */
-static hart_status save_image(const char *path, const hart_tensor *img, int i, const char *const *kv, int n) {
-    hart_image_text pairs[16];
-    for (int k = 0; k < n && k < 16; k++) { pairs[k].key = (char *)kv[2 * k]; pairs[k].value = (char *)kv[2 * k + 1]; }
-    char *params = hart_image_params_text(pairs, n < 16 ? n : 16);
-    if (!params) return hart_fail(HART_ENOMEM, "%s: metadata", path);
-    hart_image im;
-    hart_status st = hart_image_from_tensor(img, i, &im);
-    if (!st) {
-        hart_image_text t = {(char *)"parameters", params};
-        st = hart_image_write(path, &im, &t, 1, 0);
-        hart_image_free(&im);
-    }
-    free(params);
+    if (!g->grid) return HART_OK;
+    hart_image *ims = calloc((size_t)B, sizeof *ims);
+    hart_status st = ims ? HART_OK : hart_fail(HART_ENOMEM, "grid");
+    for (int i = 0; !st && i < B; i++) st = hart_image_from_tensor(img, i, &ims[i]);
+    if (!st) st = hart_grid_write_seeds(g->grid, ims, seeds, B);
+    for (int i = 0; ims && i < B; i++) hart_image_free(&ims[i]);
+    free(ims);
+    if (!st && !g->quiet) printf("wrote %s (grid of %d images)\n", g->grid, B);
     return st;
 }
 
-/* The folder that will receive `path` must exist and be writable: checked
- * before any model is loaded so a typo costs nothing. 0 on success, else an
- * error printed naming `flag` and the folder. */
-static int check_dir_of(const char *flag, const char *path) {
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        fprintf(stderr, "hart generate: %s %s: folder '%s' does not exist (%s)\n", flag, path, dir, strerror(errno));
-        return 1;
+static int run(const gen_args *g, hart_t2i_opts *o) {
+    int rc = 1;
+    hart_status st;
+    hart_t2i_session *s = NULL;
+    ctx_file cf;
+    memset(&cf, 0, sizeof cf);
+    hart_safetensors rst;
+    int have_r = 0;
+    hart_tensor img = {0};
+    uint64_t *seeds = NULL;
+    hart_t2i_timings timings;
+    memset(&timings, 0, sizeof timings);
+    hart_progress pr;
+    hart_progress_init(&pr, "generate", g->quiet);
+    o->progress = hart_progress_t2i;
+    o->progress_arg = &pr;
+    if (g->timings) o->timings = &timings;
+    double t0 = hart_clock();
+    hart_t2i_session_opts so = {g->device, g->model, g->text_model, g->prompt != NULL};
+    hart_progress_note(&pr, "loading %s", g->model);
+    if ((st = hart_t2i_session_open(&so, &s)) != HART_OK) goto fail;
+    hart_progress_clear(&pr);
+    const char *dev = g->device ? g->device : getenv("HART_DEVICE");
+    if ((g->verbose || (dev && !strcmp(dev, "auto"))) && !g->quiet)
+        fprintf(stderr, "hart generate: device: %s\n", hart_t2i_session_device_why(s));
+    if (g->replay) {
+        if ((st = hart_st_open(g->replay, &rst)) != HART_OK) goto fail;
+        have_r = 1;
+        o->replay = &rst;
     }
-    if (!S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "hart generate: %s %s: '%s' is not a folder\n", flag, path, dir);
-        return 1;
+    if (g->dump && !(o->dump = hart_st_writer_new())) {
+        st = hart_fail(HART_ENOMEM, "dump writer");
+        goto fail;
     }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "hart generate: %s %s: folder '%s' is not writable (%s)\n", flag, path, dir, strerror(errno));
-        return 1;
+    if (g->prompt) {
+        const char **prompts = malloc(sizeof(char *) * (size_t)g->n_images);
+        seeds = malloc(sizeof(uint64_t) * (size_t)g->n_images);
+        if (!prompts || !seeds) {
+            free(prompts);
+            st = hart_fail(HART_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < g->n_images; i++) {
+            prompts[i] = g->prompt;
+            seeds[i] = o->seed + (uint64_t)i;
+        }
+        st = hart_t2i_session_render(s, prompts, seeds, g->n_images, o, &img);
+        free(prompts);
+        if (st) goto fail;
+    } else {
+        int T, D;
+        hart_t2i_context_shape(hart_t2i_session_pipeline(s), &T, &D);
+        if ((st = ctx_file_open(g->ctx_path, T, D, &cf)) != HART_OK) goto fail;
+        if ((st = hart_t2i_generate(hart_t2i_session_pipeline(s), &cf.ctx, &cf.mask, cf.has_pos ? &cf.pos : NULL, o,
+                                    &img)) != HART_OK)
+            goto fail;
+        int B = (int)img.shape[0];
+        if (!(seeds = malloc(sizeof(uint64_t) * (size_t)B))) {
+            st = hart_fail(HART_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < B; i++) seeds[i] = o->seed; /* keyed (seed, index i) */
     }
-    return 0;
-}
-
-static void out_name(const char *base, int i, int n, char *buf, size_t sz) {
-    if (n == 1) { snprintf(buf, sz, "%s", base); return; }
-    const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
-    if (dot && (!slash || dot > slash))
-        snprintf(buf, sz, "%.*s_%d%s", (int)(dot - base), base, i, dot);
-    else
-        snprintf(buf, sz, "%s_%d", base, i);
+    hart_progress_clear(&pr);
+    if (g->timings) hart_t2i_timings_print(stderr, &timings);
+    if ((st = write_outputs(g, o, &img, seeds)) != HART_OK) goto fail;
+    if (o->dump && (st = hart_st_writer_save(o->dump, g->dump)) != HART_OK) goto fail;
+    if (!g->quiet)
+        printf("%d image%s in %.2f s\n", (int)img.shape[0], img.shape[0] == 1 ? "" : "s", hart_clock() - t0);
+    rc = 0;
+    goto done;
+fail:
+    hart_progress_clear(&pr);
+    fprintf(stderr, "hart generate: %s\n", hart_errmsg());
+done:
+    hart_tensor_free(&img);
+    free(seeds);
+    if (cf.open) hart_st_close(&cf.st);
+    if (have_r) hart_st_close(&rst);
+    if (o->dump) hart_st_writer_free(o->dump);
+    hart_t2i_session_close(s);
+    return rc;
 }
 
 int cmd_generate(int argc, char **argv) {
     if (lpd_cli_wanted(argc, argv)) return cmd_generate_lpd(argc, argv);
-    const char *model = NULL, *ctx_path = NULL, *prompt = NULL, *text_model = NULL, *out = "out.png";
-    const char *replay_path = NULL, *dump_path = NULL, *device = NULL;
-    hart_t2i_opts o;
-    hart_t2i_default_opts(&o);
-    int n_images = 1, want_timings = 0;
-    hart_t2i_timings timings;
-    memset(&timings, 0, sizeof timings);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-#define VAL() (has ? argv[++i] : NULL)
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else if (!strcmp(a, "--smooth")) o.more_smooth = 1;
-        else if (!strcmp(a, "--timings")) want_timings = 1;
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) o.verbose = 1;
-        else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--context") || !strcmp(a, "-p") ||
-                 !strcmp(a, "--prompt") || !strcmp(a, "--text-model") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
-                 !strcmp(a, "--seed") || !strcmp(a, "--cfg") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
-                 !strcmp(a, "--temperature") || !strcmp(a, "--replay") || !strcmp(a, "--dump") ||
-                 !strcmp(a, "--device") || !strcmp(a, "-d") || !strcmp(a, "-n") || !strcmp(a, "--images")) {
-            const char *v = VAL();
-            if (!v) { fprintf(stderr, "hart generate: %s needs a value (see 'hart generate --help')\n", a); return 2; }
-            double d;
-            if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
-            else if (!strcmp(a, "--context")) ctx_path = v;
-            else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) prompt = v;
-            else if (!strcmp(a, "--text-model")) text_model = v;
-            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-            else if (!strcmp(a, "--replay")) replay_path = v;
-            else if (!strcmp(a, "--dump")) dump_path = v;
-            else if (!strcmp(a, "--device") || !strcmp(a, "-d")) {
-                if (!hart_args_device_ok(v)) {
-                    fprintf(stderr, "hart generate: invalid value '%s' for --device (expected cpu, opencl, opencl:P, "
-                                    "opencl:P:D, auto or ref64)\n", v);
-                    return 2;
-                }
-                device = v;
-            }
-            else if (!strcmp(a, "--seed")) { if (!parse_u64(a, v, &o.seed)) return 2; }
-            else if (!strcmp(a, "--cfg")) { if (!parse_num(a, v, 0, 1000, &o.cfg)) return 2; }
-            else if (!strcmp(a, "--top-k")) { if (!parse_top_k(v, &o.top_k)) return 2; }
-            else if (!strcmp(a, "--top-p")) { if (!parse_num(a, v, 0, 1, &o.top_p)) return 2; }
-            else if (!strcmp(a, "--temperature")) { if (!parse_num(a, v, 0, 100, &d)) return 2; o.temperature = (float)d; }
-            else if (!strcmp(a, "-n") || !strcmp(a, "--images")) {
-                if (!parse_num(a, v, 1, 4096, &d) || d != floor(d)) {
-                    if (d != floor(d)) fprintf(stderr, "hart generate: %s must be an integer\n", a);
-                    return 2;
-                }
-                n_images = (int)d;
-            }
-        } else {
-            fprintf(stderr, "hart generate: unknown option '%s' (see 'hart generate --help')\n", a);
-            return 2;
-        }
-#undef VAL
+    gen_args g = {.out = "out.png", .seed = {0, 1}, .n_images = 1, .cfg = 4.5, .temperature = 1.0};
+    const hart_opt opts[] = {
+        HART_OPT_MODEL(&g.model),
+        {"prompt", 'p', HART_ARG_STR, &g.prompt, "TEXT", "text prompt (or give it as the argument)", NULL, 0, 0, NULL},
+        HART_OPT_TEXT_MODEL(&g.text_model),
+        {"context", 0, HART_ARG_STR, &g.ctx_path, "FILE",
+         "instead of a prompt: safetensors with gen.context [B,T,D], gen.context_mask [B,T] (and "
+         "gen.context_position_ids)", NULL, 0, 0, NULL},
+        HART_OPT_OUTPUT(&g.out, "out.png"),
+        {"images", 'n', HART_ARG_INT, &g.n_images, "N",
+         "N images of the prompt in one batch, seeds S, S+1, ... (FILE_0.png, FILE_1.png, ...)", "1", 1, 4096, NULL},
+        HART_OPT_SEED(&g.seed, "random"),
+        HART_OPT_NEGATIVE(&g.neg),
+        HART_OPT_CFG(&g.cfg),
+        HART_OPT_TOP_K(&g.top_k),
+        HART_OPT_TOP_P(&g.top_p),
+        HART_OPT_SMOOTH(&g.smooth),
+        HART_OPT_TEMPERATURE(&g.temperature),
+        HART_OPT_GRID(&g.grid),
+        {"replay", 0, HART_ARG_STR, &g.replay, "FILE", "replay sampled indices and noise from a golden file", NULL, 0,
+         0, NULL},
+        {"dump", 0, HART_ARG_STR, &g.dump, "FILE", "write intermediate tensors (golden names) to FILE", NULL, 0, 0,
+         NULL},
+        HART_OPT_DEVICE(&g.device),
+        {"timings", 0, HART_ARG_FLAG, &g.timings, NULL, "per-stage times on stderr, waited for the device", NULL, 0, 0,
+         NULL},
+        HART_OPT_VERBOSE(&g.verbose),
+        HART_OPT_QUIET(&g.quiet),
+        HART_OPT_END};
+    const hart_cmd_spec spec = {
+        "generate", "[options] -m MODEL (-p PROMPT | PROMPT | --context FILE)",
+        "Render images of a prompt with a HART model. Prints each file written with its seed and the time taken "
+        "(stdout; -q: errors only); no --seed or --seed -1 picks a random seed (printed on stderr). A progress line "
+        "is drawn on stderr while it is a terminal. LPD class-to-image models: hart generate -m LPD.pth --vq VQ.pt --class N [options] "
+        "(see 'hart generate --vq x --help').",
+        opts, 0, 1, 0};
+    hart_args a;
+    int rc = hart_args_parse(&spec, argc, argv, &a);
+    if (rc >= 0) return rc;
+    if (a.npos == 1) {
+        if (g.prompt) return hart_args_usage_error(&spec, "give the prompt once (-p or as the argument)");
+        g.prompt = a.pos[0];
     }
-    if (!model) { fprintf(stderr, "hart generate: -m/--model is required (see 'hart generate --help')\n"); return 2; }
-    if (!ctx_path && !prompt) { fprintf(stderr, "hart generate: give --context FILE or -p PROMPT\n"); return 2; }
-    if (ctx_path && prompt) { fprintf(stderr, "hart generate: --context and -p are exclusive\n"); return 2; }
-    if (ctx_path && n_images > 1) {
-        fprintf(stderr, "hart generate: -n applies to -p (a --context file gives its own batch)\n");
-        return 2;
-    }
-    if (want_timings) o.timings = &timings;
-    if (hart_image_format_of(out) == HART_IMG_UNKNOWN) {
-        fprintf(stderr, "hart generate: -o %s: unknown image extension (expected .png, .jpg or .jpeg)\n", out);
-        return 2;
-    }
-    if (check_dir_of("-o", out) || (dump_path && check_dir_of("--dump", dump_path))) return 1;
-    struct stat osb;
-    if (stat(out, &osb) == 0 && S_ISDIR(osb.st_mode)) {
-        fprintf(stderr, "hart generate: -o %s: is a folder (give a file name, e.g. %s/out.png)\n", out, out);
+    if (!g.model) return hart_args_usage_error(&spec, "-m/--model is required");
+    if (!g.ctx_path && !g.prompt) return hart_args_usage_error(&spec, "give -p PROMPT (or the prompt) or --context FILE");
+    if (g.ctx_path && g.prompt) return hart_args_usage_error(&spec, "--context and -p are exclusive");
+    if (g.ctx_path && g.n_images > 1)
+        return hart_args_usage_error(&spec, "-n applies to -p (a --context file gives its own batch)");
+    if (g.ctx_path && g.neg && *g.neg) return hart_args_usage_error(&spec, "--negative-prompt needs -p (a prompt)");
+    if (g.ctx_path && g.text_model) return hart_args_usage_error(&spec, "--text-model needs -p (a prompt)");
+    if (g.verbose && g.quiet) return hart_args_usage_error(&spec, "-v and -q are exclusive");
+    if (hart_image_format_of(g.out) == HART_IMG_UNKNOWN)
+        return hart_args_usage_error(&spec, "-o %s: unknown image extension (expected .png, .jpg or .jpeg)", g.out);
+    if (g.grid && hart_image_format_of(g.grid) == HART_IMG_UNKNOWN)
+        return hart_args_usage_error(&spec, "--grid %s: unknown image extension (expected .png, .jpg or .jpeg)",
+                                     g.grid);
+    /* checks before work: output paths, then the model folders */
+    if (hart_cli_check_out_file("generate", "-o", g.out) ||
+        (g.dump && hart_cli_check_out_file("generate", "--dump", g.dump)) ||
+        (g.grid && hart_cli_check_out_file("generate", "--grid", g.grid)))
+        return 1;
+    hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL};
+    if (hart_t2i_session_check(&so)) {
+        fprintf(stderr, "hart generate: %s\n", hart_errmsg());
         return 1;
     }
-    char tdir[PATH_MAX] = ""; /* text encoder: --text-model, default MODEL/text_encoder; checked before loading */
-    if (prompt) {
-        if (text_model) snprintf(tdir, sizeof tdir, "%s", text_model);
-        else snprintf(tdir, sizeof tdir, "%s/text_encoder", model);
-        struct stat tsb;
-        if (stat(tdir, &tsb) != 0 || !S_ISDIR(tsb.st_mode)) {
-            fprintf(stderr, "hart generate: text encoder folder '%s' not found (give --text-model DIR)\n", tdir);
-            return 1;
-        }
-    }
     if (hart_args_parse_only) return 0;
-    int rc = 1;
-    hart_status st;
-    hart_backend *be = NULL;
-    hart_t2i *p = NULL;
-    hart_safetensors cst, rst;
-    int have_c = 0, have_r = 0;
-    hart_tensor ctx = {0}, mask = {0}, pos = {0}, *posp = NULL;
-    hart_text_encoder te;
-    int have_te = 0;
-    hart_tensor img = {0};
-    const char **prompts = NULL;
-    uint64_t *seeds = NULL;
-    o.dump = NULL;
-    char why[256] = "";
-    if ((st = hart_backend_open(device, &be, why, sizeof why)) != HART_OK) goto fail;
-    if (ctx_path) {
-        if ((st = hart_st_open(ctx_path, &cst)) != HART_OK) goto fail;
-        have_c = 1;
-        if ((st = hart_st_tensor(&cst, "gen.context", &ctx)) != HART_OK ||
-            (st = hart_st_tensor(&cst, "gen.context_mask", &mask)) != HART_OK)
-            goto fail;
-        if (hart_st_find(&cst, "gen.context_position_ids")) {
-            if ((st = hart_st_tensor(&cst, "gen.context_position_ids", &pos)) != HART_OK) goto fail;
-            posp = &pos;
-        }
-        if (ctx.dtype != HART_F32 || ctx.ndim != 3) {
-            st = hart_fail(HART_EINVAL, "%s: gen.context must be float32 [B,T,D]", ctx_path);
-            goto fail;
-        }
-    }
-    if (replay_path) {
-        if ((st = hart_st_open(replay_path, &rst)) != HART_OK) goto fail;
-        have_r = 1;
-        o.replay = &rst;
-    }
-    if (dump_path) {
-        o.dump = hart_st_writer_new();
-        if (!o.dump) { st = hart_fail(HART_ENOMEM, "dump writer"); goto fail; }
-    }
-    if ((st = hart_t2i_load(be, model, &p)) != HART_OK) goto fail;
-    int T, D;
-    hart_t2i_context_shape(p, &T, &D);
-    if (prompt) {
-        if ((st = hart_text_encoder_load(tdir, be, &te)) != HART_OK) goto fail;
-        have_te = 1;
-        prompts = malloc(sizeof(char *) * (size_t)n_images);
-        seeds = malloc(sizeof(uint64_t) * (size_t)n_images);
-        if (!prompts || !seeds) { st = hart_fail(HART_ENOMEM, "out of memory"); goto fail; }
-        for (int i = 0; i < n_images; i++) {
-            prompts[i] = prompt;
-            seeds[i] = o.seed + (uint64_t)i;
-        }
-        ctx_path = "(prompt)";
-        if ((st = hart_t2i_render_prompts(p, &te, NULL, prompts, seeds, n_images, &o, &img)) != HART_OK) goto fail;
-    } else {
-        if (ctx.shape[1] != T || ctx.shape[2] != D) {
-            st = hart_fail(HART_EINVAL, "%s: gen.context is [%lld,%lld,%lld] but the model expects [B,%d,%d]",
-                           ctx_path, (long long)ctx.shape[0], (long long)ctx.shape[1], (long long)ctx.shape[2], T, D);
-            goto fail;
-        }
-        if ((st = hart_t2i_generate(p, &ctx, &mask, posp, &o, &img)) != HART_OK) goto fail;
-    }
-    if (want_timings) hart_t2i_timings_print(stderr, &timings);
-    int B = (int)img.shape[0];
-    for (int i = 0; i < B; i++) {
-        char path[PATH_MAX], tk[32], idx[32], seed[32], cfg[32], tp[32], temp[32];
-        out_name(out, i, B, path, sizeof path);
-        if (o.top_k) snprintf(tk, sizeof tk, "%d", o.top_k);
-        else snprintf(tk, sizeof tk, "600/300");
-        snprintf(idx, sizeof idx, "%d", i);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)(seeds ? seeds[i] : o.seed));
-        snprintf(cfg, sizeof cfg, "%g", o.cfg);
-        snprintf(tp, sizeof tp, "%g", o.top_p);
-        snprintf(temp, sizeof temp, "%g", o.temperature);
-        const char *kv[] = {"prompt", prompt ? prompt : "", "context", ctx_path, "model", model, "index", idx,
-                            "seed", seed, "cfg", cfg, "top_k", tk, "top_p", tp, "smooth", o.more_smooth ? "1" : "0",
-                            "temperature", temp, "replay", replay_path ? replay_path : "no"};
-        if ((st = save_image(path, &img, i, kv, (int)(sizeof kv / sizeof kv[0] / 2))) != HART_OK) goto fail;
-        if (o.verbose) fprintf(stderr, "hart: wrote %s\n", path);
-    }
-    if (o.dump && (st = hart_st_writer_save(o.dump, dump_path)) != HART_OK) goto fail;
-    rc = 0;
-    goto done;
-fail:
-    fprintf(stderr, "hart generate: %s\n", hart_errmsg());
-done:
-    hart_tensor_free(&img);
-    free(prompts);
-    free(seeds);
-    if (have_te) hart_text_encoder_free(&te);
-    hart_t2i_free(p);
-    if (o.dump) hart_st_writer_free(o.dump);
-    if (have_c) hart_st_close(&cst);
-    if (have_r) hart_st_close(&rst);
-    if (be) hart_backend_close(be);
-    return rc;
+    if (hart_seed_resolve(&g.seed) && !g.quiet)
+        fprintf(stderr, "hart generate: seed %llu (random; --seed %llu repeats this run)\n",
+                (unsigned long long)g.seed.value, (unsigned long long)g.seed.value);
+    hart_t2i_opts o;
+    hart_t2i_default_opts(&o);
+    o.seed = g.seed.value;
+    o.cfg = g.cfg;
+    o.top_k = g.top_k;
+    o.top_p = g.top_p;
+    o.more_smooth = g.smooth;
+    o.temperature = (float)g.temperature;
+    o.verbose = g.verbose;
+    o.negative_prompt = g.neg;
+    return run(&g, &o);
 }

@@ -49,7 +49,7 @@ int cmd_generate_lpd(int argc, char **argv) {
         HART_OPT_END};
     memcpy(opts + k, more, sizeof more);
     const hart_cmd_spec spec = {"generate", "-m LPD.pth --vq VQ.pt --class N [options]",
-                                "Class-to-image generation with an LPD model and the LlamaGen VQ decoder.", opts, 0, 0};
+                                "Class-to-image generation with an LPD model and the LlamaGen VQ decoder.", opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
@@ -57,6 +57,7 @@ int cmd_generate_lpd(int argc, char **argv) {
     if (replay && (hart_args_given(&spec, &a, "class") || hart_args_given(&spec, &a, "num-images")))
         return hart_args_usage_error(&spec, "--replay takes the labels from the file; drop --class and -n");
     if (hart_args_parse_only) return 0;
+    lpd_cli_seed(&o, "generate");
     lpd_cli c;
     hart_safetensors rst;
     int have_r = 0;

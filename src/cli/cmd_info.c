@@ -96,7 +96,7 @@ int cmd_info(int argc, char **argv) {
         "info", "[options]",
         "Print the version, the CPU backend settings (OpenMP threads, OpenBLAS build),\n"
         "every OpenCL platform and device, and which backend --device selects.",
-        opts, 0, 0};
+        opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;

@@ -72,7 +72,7 @@ int cmd_reconstruct(int argc, char **argv) {
         "reconstruction and prints PSNR (dB) and SSIM against the input (8-bit RGB). HART hybrid mode takes any size "
         "that is a multiple of the downsampling factor; a DC-AE any size that is a multiple of its compression ratio "
         "(32, 64 or 128; other sizes are an error: crop or pad first).",
-        opts, 1, 1};
+        opts, 1, 1, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;

@@ -6,36 +6,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "io/read_stdin.h"
 #include "pipeline/text_encode.h"
 #include "tokenizer/bpe.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: hart tokenize --text-model DIR [options] TEXT...\n"
-            "       hart tokenize --text-model DIR --decode ID...\n\n"
-            "Prints the token ids of TEXT (several TEXT arguments are joined with one space;\n"
-            "'-' reads the text from standard input), one line, separated by spaces.\n\n"
-            "options:\n"
-            "  --text-model DIR   Qwen2 text-encoder folder holding tokenizer.json\n"
-            "  --tokenizer FILE   a tokenizer.json file instead of --text-model\n"
-            "  --decode           arguments are ids: print the decoded text\n"
-            "  --skip-special     with --decode: leave out special tokens\n"
-            "  --hart             print HART's prompt form: --max-len ids (right truncation and\n"
-            "                     padding with <|endoftext|>), then the mask and position ids\n"
-            "  --max-len N        length of the --hart form (default 300)\n"
-            "  --count            print only the number of ids\n");
-}
-
-static char *read_stdin(void) {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    for (size_t r; buf && (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0;) {
-        n += r;
-        if (n + 1 == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); return NULL; } buf = nb; }
-    }
-    if (buf) buf[n] = 0;
-    return buf;
-}
 
 static int fail(const char *what) {
     fprintf(stderr, "hart tokenize: %s%s%s\n", what ? what : "", what ? ": " : "", hart_errmsg());
@@ -44,36 +17,32 @@ static int fail(const char *what) {
 
 int cmd_tokenize(int argc, char **argv) {
     const char *dir = NULL, *file = NULL;
-    int decode = 0, skip = 0, hart = 0, count = 0, max_len = HART_TEXT_MAX_LEN, first = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if (!strcmp(a, "--")) { first = i + 1; break; }
-        if (!strcmp(a, "--text-model") || !strcmp(a, "--tokenizer") || !strcmp(a, "--max-len")) {
-            if (i + 1 >= argc) { fprintf(stderr, "hart tokenize: %s needs a value\n", a); return 2; }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--text-model")) dir = v;
-            else if (!strcmp(a, "--tokenizer")) file = v;
-            else {
-                char *end;
-                errno = 0;
-                long l = strtol(v, &end, 10);
-                if (errno || *end || l < 1 || l > 1000000) {
-                    fprintf(stderr, "hart tokenize: --max-len must be an integer in 1..1000000, got '%s'\n", v);
-                    return 2;
-                }
-                max_len = (int)l;
-            }
-        } else if (!strcmp(a, "--decode")) decode = 1;
-        else if (!strcmp(a, "--skip-special")) skip = 1;
-        else if (!strcmp(a, "--hart")) hart = 1;
-        else if (!strcmp(a, "--count")) count = 1;
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "hart tokenize: unknown option '%s' (see 'hart tokenize --help')\n", a); return 2; }
-        else { first = i; break; }
-    }
-    if (!dir == !file) { fprintf(stderr, "hart tokenize: give exactly one of --text-model DIR or --tokenizer FILE\n"); return 2; }
-    if (!first || first >= argc) { fprintf(stderr, "hart tokenize: no text given (see 'hart tokenize --help')\n"); return 2; }
-    if (decode && (hart || count)) { fprintf(stderr, "hart tokenize: --decode cannot be combined with --hart or --count\n"); return 2; }
+    int decode = 0, skip = 0, hart = 0, count = 0, max_len = HART_TEXT_MAX_LEN;
+    const hart_opt opts[] = {
+        {"text-model", 0, HART_ARG_STR, &dir, "DIR", "Qwen2 text encoder folder holding tokenizer.json", NULL, 0, 0,
+         NULL},
+        {"tokenizer", 0, HART_ARG_STR, &file, "FILE", "a tokenizer.json file instead of --text-model", NULL, 0, 0, NULL},
+        {"decode", 0, HART_ARG_FLAG, &decode, NULL, "arguments are ids: print the decoded text", NULL, 0, 0, NULL},
+        {"skip-special", 0, HART_ARG_FLAG, &skip, NULL, "with --decode: leave out special tokens", NULL, 0, 0, NULL},
+        {"hart", 0, HART_ARG_FLAG, &hart, NULL,
+         "print HART's prompt form: --max-len ids (right truncation, <|endoftext|> padding), the mask and position "
+         "ids", NULL, 0, 0, NULL},
+        {"max-len", 0, HART_ARG_INT, &max_len, "N", "length of the --hart form", "300", 1, 1000000, NULL},
+        {"count", 0, HART_ARG_FLAG, &count, NULL, "print only the number of ids", NULL, 0, 0, NULL},
+        HART_OPT_END};
+    const hart_cmd_spec spec = {
+        "tokenize", "(--text-model DIR | --tokenizer FILE) [options] TEXT... | --decode ID...",
+        "Prints the token ids of TEXT (several TEXT arguments are joined with one space; '-' reads the text from "
+        "standard input), one line, separated by spaces. Options end at the first TEXT (or at '--').",
+        opts, 0, -1, 1};
+    hart_args a;
+    int prc = hart_args_parse(&spec, argc, argv, &a);
+    if (prc >= 0) return prc;
+    if (!dir == !file) return hart_args_usage_error(&spec, "give exactly one of --text-model DIR or --tokenizer FILE");
+    if (a.npos == 0) return hart_args_usage_error(&spec, "no text given");
+    if (decode && (hart || count)) return hart_args_usage_error(&spec, "--decode cannot be combined with --hart or --count");
+    char **args = a.pos;
+    int nargs = a.npos;
 
     if (hart_args_parse_only) return 0;
     char path[4096];
@@ -84,14 +53,14 @@ int cmd_tokenize(int argc, char **argv) {
 
     int rc = 0;
     if (decode) {
-        int n = argc - first;
+        int n = nargs;
         int64_t *ids = malloc(sizeof *ids * (size_t)n);
         for (int i = 0; ids && i < n; i++) {
             char *end;
             errno = 0;
-            long long v = strtoll(argv[first + i], &end, 10);
-            if (errno || *end || end == argv[first + i]) {
-                fprintf(stderr, "hart tokenize: --decode: '%s' is not an id\n", argv[first + i]);
+            long long v = strtoll(args[i], &end, 10);
+            if (errno || *end || end == args[i]) {
+                fprintf(stderr, "hart tokenize: --decode: '%s' is not an id\n", args[i]);
                 free(ids);
                 hart_bpe_free(tok);
                 return 2;
@@ -110,15 +79,16 @@ int cmd_tokenize(int argc, char **argv) {
 
     /* join the text arguments with single spaces ("-" = stdin) */
     char *text = NULL;
-    if (argc - first == 1 && !strcmp(argv[first], "-")) {
-        text = read_stdin();
+    if (nargs == 1 && !strcmp(args[0], "-")) {
+        size_t size;
+        if (hart_read_stdin(&text, &size)) text = NULL;
     } else {
         size_t total = 1;
-        for (int i = first; i < argc; i++) total += strlen(argv[i]) + 1;
+        for (int i = 0; i < nargs; i++) total += strlen(args[i]) + 1;
         text = malloc(total);
         if (text) {
             text[0] = 0;
-            for (int i = first; i < argc; i++) { if (i > first) strcat(text, " "); strcat(text, argv[i]); }
+            for (int i = 0; i < nargs; i++) { if (i) strcat(text, " "); strcat(text, args[i]); }
         }
     }
     if (!text) { hart_bpe_free(tok); fprintf(stderr, "hart tokenize: out of memory or unreadable input\n"); return 1; }

@@ -1,5 +1,6 @@
 /* Shared LPD setup of the CLI (see lpd_cli.h). */
 #include "cli/lpd_cli.h"
+#include "cli/seed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,19 @@ int lpd_cli_options(lpd_cli_opts *o, hart_opt *r) {
         {"temperature", 0, HART_ARG_FLOAT, &o->temperature, "T", "sampling temperature", "1", 0, 100, NULL},
         {"top-k", 0, HART_ARG_INT, &o->top_k, "N", "top-k filtering (0 = off)", "0", 0, 1 << 30, NULL},
         {"top-p", 0, HART_ARG_FLOAT, &o->top_p, "P", "nucleus filtering (1 = off)", "1", 0, 1, NULL},
-        HART_OPT_SEED(&o->seed),
+        HART_OPT_SEED(&o->seed_arg, "0"),
         HART_OPT_DEVICE(&o->device),
+        HART_OPT_QUIET(&o->quiet),
     };
     memcpy(r, rows, sizeof rows);
     return (int)(sizeof rows / sizeof rows[0]);
+}
+
+void lpd_cli_seed(lpd_cli_opts *o, const char *cmd) {
+    if (hart_seed_resolve(&o->seed_arg) && !o->quiet)
+        fprintf(stderr, "hart %s: seed %llu (random; --seed %llu repeats this run)\n", cmd,
+                (unsigned long long)o->seed_arg.value, (unsigned long long)o->seed_arg.value);
+    o->seed = o->seed_arg.value;
 }
 
 int lpd_cli_wanted(int argc, char **argv) {

@@ -13,7 +13,9 @@ typedef struct {
     const char *model, *vq, *config, *device, *order, *group_sizes, *schedule;
     int steps, top_k;
     double cfg, temperature, top_p, repulsion, proximity;
-    uint64_t seed;
+    uint64_t seed;          /* seed_arg resolved (lpd_cli_seed) */
+    hart_seed_arg seed_arg; /* --seed: default 0, -1 = random */
+    int quiet;              /* -q: print only errors */
 } lpd_cli_opts;
 
 typedef struct {
@@ -26,6 +28,8 @@ typedef struct {
 /* The option rows shared by both commands (kept in one place so they are
  * spelled the same); fills o's defaults. Returns the number of rows written. */
 int lpd_cli_options(lpd_cli_opts *o, hart_opt *rows);
+/* --seed -1: pick and print a random seed ("hart CMD: seed N"); o->seed = the seed. */
+void lpd_cli_seed(lpd_cli_opts *o, const char *cmd);
 /* 1 when argv asks for an LPD run (--vq given). */
 int lpd_cli_wanted(int argc, char **argv);
 /* Open the device and load both models; the schedule from --group-sizes or

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/fileio.h"
+#include "io/read_stdin.h"
 
 int hart_utf8_valid(const char *str, size_t n) {
     const unsigned char *s = (const unsigned char *)str;
@@ -91,13 +92,16 @@ hart_status hart_prompts_parse(const char *path, char *text, size_t size, int js
     memset(out, 0, sizeof *out);
     hart_status s = HART_OK;
     if (memchr(text, 0, size)) s = hart_fail(HART_EFORMAT, "%s: contains a NUL byte (binary file?)", path);
-    else if (!hart_utf8_valid(text, size)) s = hart_fail(HART_EFORMAT, "%s: not valid UTF-8", path);
     char *line = text;
     for (int lineno = 1; !s && line < text + size; lineno++) {
         char *end = strchr(line, '\n');
         if (end) *end = 0;
         size_t n = strlen(line);
         if (n && line[n - 1] == '\r') line[--n] = 0;
+        if (!hart_utf8_valid(line, n)) {
+            s = hart_fail(HART_EFORMAT, "%s:%d: not valid UTF-8", path, lineno);
+            break;
+        }
         char *t = line;
         while (*t == ' ' || *t == '\t') t++;
         if (*t && *t != '#') {
@@ -121,6 +125,12 @@ hart_status hart_prompts_load(const char *path, hart_prompt_list *out) {
     memset(out, 0, sizeof *out);
     char *text;
     size_t size;
+    if (!strcmp(path, "-")) {
+        HART_TRY(hart_read_stdin(&text, &size));
+        hart_status s = hart_prompts_parse("(stdin)", text, size, 0, out);
+        free(text);
+        return s;
+    }
     HART_TRY(hart_file_read_all(path, &text, &size));
     size_t plen = strlen(path);
     int jsonl = plen >= 6 && !strcmp(path + plen - 6, ".jsonl");

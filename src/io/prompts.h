@@ -2,7 +2,7 @@
  * Plain text: one prompt per line; empty lines and lines starting with '#'
  * are skipped. JSON Lines (.jsonl): one object per line with "prompt"
  * (required), optional "seed" (integer) and "name" (output file stem).
- * Errors name the file and line. Prompts must be valid UTF-8. */
+ * Errors name the file and line (invalid UTF-8 included). */
 #ifndef HART_PROMPTS_H
 #define HART_PROMPTS_H
 
@@ -24,6 +24,7 @@ typedef struct {
     int n;
 } hart_prompt_list;
 
+/* path "-": standard input, plain text (named "(stdin)" in errors). */
 hart_status hart_prompts_load(const char *path, hart_prompt_list *out);
 /* Same from the file's text (NUL-terminated at text[size], modified in
  * place); `jsonl` selects JSON Lines, `path` names it in errors. */

@@ -385,6 +385,12 @@ static hart_status chunk_of(hart_tensor *y, const hart_tensor *src, int k, int C
 
 hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
                           const hart_tensor *pos) {
+    return hart_tf_begin_uncond(tf, context, mask, pos, NULL, NULL, NULL);
+}
+
+hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
+                                 const hart_tensor *pos, const hart_tensor *ucontext, const hart_tensor *umask,
+                                 const hart_tensor *upos) {
     const hart_tf_config *g = &tf->cfg;
     int T = g->ctx_tokens, Cc = g->ctx_dim, C = g->C;
     if (context->ndim != 3 || context->shape[1] != T || context->shape[2] != Cc || context->shape[0] < 1)
@@ -394,6 +400,11 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
         return hart_fail(HART_EINVAL, "context mask: expected [%d,%d]", B, T);
     if (pos && (pos->ndim != 2 || pos->shape[0] != B || pos->shape[1] != T))
         return hart_fail(HART_EINVAL, "context position ids: expected [%d,%d]", B, T);
+    if (ucontext && (ucontext->ndim != 3 || ucontext->shape[0] != B || ucontext->shape[1] != T ||
+                     ucontext->shape[2] != Cc || !umask || umask->ndim != 2 || umask->shape[0] != B ||
+                     umask->shape[1] != T || !upos || upos->ndim != 2 || upos->shape[0] != B || upos->shape[1] != T))
+        return hart_fail(HART_EINVAL, "unconditional context: expected [%d,%d,%d] with mask and positions [%d,%d]", B,
+                         T, Cc, B, T);
     free_batch(tf);
     hart_status st = HART_OK;
     float *hc = NULL, *hm = NULL, *pooled = NULL;
@@ -409,7 +420,13 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
     CK(read_as_f32(mask, hm, "context mask"));
     for (int i = 0; i < B * T; i++)
         if (hm[i] != 0 && hm[i] != 1) CK(hart_fail(HART_EINVAL, "context mask: values must be 0 or 1"));
-    for (int i = 0; i < B; i++) hm[(B + i) * T] = 1; /* null context keeps position 0 only */
+    if (ucontext) { /* e.g. a negative prompt's context in the unconditional half */
+        CK(hart_tensor_read_f32(ucontext, hc + (size_t)B * T * Cc));
+        CK(read_as_f32(umask, hm + (size_t)B * T, "unconditional context mask"));
+        CK(read_as_f32(upos, tf->ctx_pos + (size_t)B * T, "unconditional position ids"));
+    } else {
+        for (int i = 0; i < B; i++) hm[(B + i) * T] = 1; /* null context keeps position 0 only */
+    }
     if (pos) CK(read_as_f32(pos, tf->ctx_pos, "context position ids"));
     else /* cumulative count of real tokens - 1 */
         for (int i = 0; i < B; i++) {

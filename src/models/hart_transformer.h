@@ -58,6 +58,12 @@ void hart_tf_release_checkpoint(hart_transformer *tf);
  * the KV cache and precomputes conditioning. */
 hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context,
                           const hart_tensor *mask, const hart_tensor *pos);
+/* Same with the unconditional half given (ucontext F32 [B,T,ctx_dim], umask
+ * and upos [B,T]) instead of the null context (zeros, mask 1 at position 0,
+ * position ids 0); all three NULL = hart_tf_begin. */
+hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
+                                 const hart_tensor *pos, const hart_tensor *ucontext, const hart_tensor *umask,
+                                 const hart_tensor *upos);
 /* x [N,T,C]: the first step's input (context embedding + level embedding). */
 hart_status hart_tf_first_input(hart_transformer *tf, hart_tensor *x);
 /* next_in [N/2,Cvae,pn,pn] (scale si's input map) -> x [N,pn²,C] (word

@@ -285,7 +285,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         memcpy(tm->patch_nums, c->patch_nums, sizeof(int) * (size_t)S);
     }
     STAMP(t_start);
-    CK(hart_tf_begin(p->tf, context, mask, pos));
+    CK(hart_tf_begin_uncond(p->tf, context, mask, pos, opts->uncond_context, opts->uncond_mask, opts->uncond_pos));
     CK(hart_tensor_new4(p->be, HART_F32, &fhat, 4, B, Z, P, P));
     CK(hart_tensor_new4(p->be, HART_F32, &x, 3, N, c->ctx_tokens, C, 0));
     CK(hart_tf_first_input(p->tf, &x));
@@ -385,6 +385,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
             if (tm) tm->diffusion_s = t1 - t2;
         }
         if (opts->verbose) fprintf(stderr, "hart: scale %d/%d (%dx%d) done\n", si + 1, S, pn, pn);
+        if (opts->progress) opts->progress(opts->progress_arg, si + 1, S + 1);
     }
     if (opts->skip_decode) {
         CK(hart_tensor_to(NULL, &fhat, image));
@@ -404,6 +405,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         tm->decode_s = t1 - t0;
         tm->total_s = t1 - t_start;
     }
+    if (opts->progress) opts->progress(opts->progress_arg, S + 1, S + 1);
     CK(dump(opts, "gen.image", image));
 done:
     free(L); free(mixed); free(idx); free(codes); free(dbuf); free(fh);

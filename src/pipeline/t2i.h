@@ -32,6 +32,15 @@ typedef struct {
     int verbose;             /* per-scale progress on stderr */
     hart_t2i_timings *timings; /* non-NULL: wait for the device at every stage boundary and record the times */
     int skip_decode;         /* stop before the tokenizer decode: image = final f_hat [B,Z,P,P] (benchmarks) */
+    /* Unconditional half of guidance: NULL = the null context (zeros, mask 1 at
+     * position 0); else context F32 [B,T,D], mask [B,T], position ids I64 [B,T]
+     * (hart_t2i_render_prompts fills these from negative_prompt). */
+    const hart_tensor *uncond_context, *uncond_mask, *uncond_pos;
+    const char *negative_prompt; /* hart_t2i_render_prompts: NULL or "" = the null context */
+    /* Called after each scale (done = 1..total) and after the decode
+     * (done = total = scales + 1); NULL: none. */
+    void (*progress)(void *arg, int done, int total);
+    void *progress_arg;
 } hart_t2i_opts;
 
 void hart_t2i_default_opts(hart_t2i_opts *o);

@@ -10,6 +10,10 @@ void hart_prompt_cache_free(hart_prompt_cache *c) {
     free(c->ctx);
     free(c->mask);
     free(c->pos);
+    free(c->neg);
+    free(c->neg_ctx);
+    free(c->neg_mask);
+    free(c->neg_pos);
     memset(c, 0, sizeof *c);
 }
 
@@ -49,8 +53,8 @@ static hart_status encode_rows(const hart_text_encoder *te, hart_prompt_cache *c
         memcpy(mask + (size_t)T * i, m, (size_t)T);
         memcpy(pos + (size_t)T * i, q, sizeof(int64_t) * (size_t)T);
     }
-    if (cache && src[n - 1] >= 0) { /* keep the last prompt's rows */
-        hart_prompt_cache_free(cache);
+    if (cache && src[n - 1] >= 0) { /* keep the last prompt's rows (the negative prompt's stay) */
+        free(cache->prompt); free(cache->ctx); free(cache->mask); free(cache->pos);
         cache->prompt = strdup(prompts[n - 1]);
         cache->ctx = malloc(sizeof(float) * row);
         cache->mask = malloc((size_t)T);
@@ -74,6 +78,52 @@ done:
     return st;
 }
 
+/* The negative prompt's rows (host) in the cache, encoded unless already there. */
+static hart_status encode_negative(const hart_text_encoder *te, hart_prompt_cache *c, const char *neg, int T, int D) {
+    if (c->neg && !strcmp(c->neg, neg)) return HART_OK;
+    free(c->neg); free(c->neg_ctx); free(c->neg_mask); free(c->neg_pos);
+    c->neg = NULL; c->neg_ctx = NULL; c->neg_mask = NULL; c->neg_pos = NULL;
+    hart_tensor ec = {0}, em = {0}, ep = {0};
+    const char *one[1] = {neg};
+    hart_status st = hart_text_encode(te, one, 1, T, &ec, &em, &ep);
+    if (!st && (em.dtype != HART_U8 || ep.dtype != HART_I64))
+        st = hart_fail(HART_EINVAL, "text encoder: unexpected mask/position dtypes");
+    if (!st) {
+        c->neg = strdup(neg);
+        c->neg_ctx = malloc(sizeof(float) * (size_t)T * D);
+        c->neg_mask = malloc((size_t)T);
+        c->neg_pos = malloc(sizeof(int64_t) * (size_t)T);
+        if (!c->neg || !c->neg_ctx || !c->neg_mask || !c->neg_pos) st = hart_fail(HART_ENOMEM, "negative prompt");
+    }
+    if (!st) st = hart_tensor_read_f32(&ec, c->neg_ctx);
+    if (!st) {
+        memcpy(c->neg_mask, em.data, (size_t)T);
+        memcpy(c->neg_pos, ep.data, sizeof(int64_t) * (size_t)T);
+    } else {
+        free(c->neg);
+        c->neg = NULL; /* not a valid cache entry */
+    }
+    hart_tensor_free(&ec);
+    hart_tensor_free(&em);
+    hart_tensor_free(&ep);
+    return st;
+}
+
+/* uncond rows [n,T,D] / [n,T] from the cached negative prompt */
+static hart_status negative_rows(const hart_prompt_cache *c, int n, int T, int D, hart_tensor *ctx, hart_tensor *mask,
+                                 hart_tensor *pos) {
+    HART_TRY(hart_tensor_new4(NULL, HART_F32, ctx, 3, n, T, D, 0));
+    HART_TRY(hart_tensor_new4(NULL, HART_U8, mask, 2, n, T, 0, 0));
+    HART_TRY(hart_tensor_new4(NULL, HART_I64, pos, 2, n, T, 0, 0));
+    size_t row = (size_t)T * D;
+    for (int i = 0; i < n; i++) {
+        memcpy((float *)ctx->data + row * i, c->neg_ctx, sizeof(float) * row);
+        memcpy((uint8_t *)mask->data + (size_t)T * i, c->neg_mask, (size_t)T);
+        memcpy((int64_t *)pos->data + (size_t)T * i, c->neg_pos, sizeof(int64_t) * (size_t)T);
+    }
+    return HART_OK;
+}
+
 hart_status hart_t2i_render_prompts(hart_t2i *p, const hart_text_encoder *te, hart_prompt_cache *cache,
                                     const char *const *prompts, const uint64_t *seeds, int n,
                                     const hart_t2i_opts *opts, hart_tensor *image) {
@@ -86,12 +136,21 @@ hart_status hart_t2i_render_prompts(hart_t2i *p, const hart_text_encoder *te, ha
                          (long long)te->model.hidden, D);
     hart_t2i_opts o = *opts;
     o.seeds = seeds;
-    hart_tensor ctx = {0}, mask = {0}, pos = {0};
+    hart_tensor ctx = {0}, mask = {0}, pos = {0}, uctx = {0}, umask = {0}, upos = {0};
+    hart_prompt_cache local = {0};
+    if (!cache) cache = &local;
     hart_status st = hart_tensor_new4(NULL, HART_F32, &ctx, 3, n, T, D, 0);
     if (!st) st = hart_tensor_new4(NULL, HART_U8, &mask, 2, n, T, 0, 0);
     if (!st) st = hart_tensor_new4(NULL, HART_I64, &pos, 2, n, T, 0, 0);
     double t0 = hart_clock();
     if (!st) st = encode_rows(te, cache, prompts, n, T, D, ctx.data, mask.data, pos.data);
+    if (!st && o.negative_prompt && *o.negative_prompt) {
+        st = encode_negative(te, cache, o.negative_prompt, T, D);
+        if (!st) st = negative_rows(cache, n, T, D, &uctx, &umask, &upos);
+        o.uncond_context = &uctx;
+        o.uncond_mask = &umask;
+        o.uncond_pos = &upos;
+    }
     if (!st && o.timings) {
         st = hart_backend_wait(te->model.be);
         o.timings->text_s = hart_clock() - t0;
@@ -100,5 +159,9 @@ hart_status hart_t2i_render_prompts(hart_t2i *p, const hart_text_encoder *te, ha
     hart_tensor_free(&ctx);
     hart_tensor_free(&mask);
     hart_tensor_free(&pos);
+    hart_tensor_free(&uctx);
+    hart_tensor_free(&umask);
+    hart_tensor_free(&upos);
+    hart_prompt_cache_free(&local);
     return st;
 }

@@ -22,8 +22,8 @@ expect 2 "--top-p" "$BIN" generate -m m --context c --top-p 2
 expect 2 "unknown option" "$BIN" generate -m m --context c --bogus
 # --top-k: 0 is the per-scale default (as in hart batch); bad values are one
 # clear error (the sanitizer build used to read an uninitialised value here)
-expect 2 "invalid value '-1' for --top-k" "$BIN" generate -m m --context c --top-k -1
-expect 2 "invalid value '2.5' for --top-k (expected an integer)" "$BIN" generate -m m --context c --top-k 2.5
+expect 2 "value -1 for --top-k is out of range" "$BIN" generate -m m --context c --top-k -1
+expect 2 "invalid value '2.5' for --top-k (expected an integer" "$BIN" generate -m m --context c --top-k 2.5
 expect 2 "invalid value 'x' for --top-k" "$BIN" generate -m m --context c --top-k x
 expect 1 "$T/missing" "$BIN" generate -m m --context c --top-k 0 -o "$T/missing/a.png"
 expect 2 "needs a value" "$BIN" generate -m m --context
@@ -43,10 +43,13 @@ if [ ! -w "$T/ro" ]; then # (root can write anywhere)
   expect 1 "$T/ro' is not writable" "$BIN" generate -m "$T/nomodel" --context c -o "$T/ro/a.jpg"
 fi
 expect 1 "--dump" "$BIN" generate -m "$T/nomodel" --context c -o "$T/a.png" --dump "$T/missing/t.safetensors"
-expect 1 "$T/nomodel/text_encoder' not found" "$BIN" generate -m "$T/nomodel" -p "a cat" -o "$T/a.png"
-expect 1 "$T/notext' not found" "$BIN" generate -m "$T/nomodel" -p "a cat" --text-model "$T/notext" -o "$T/a.png"
+# a missing -m folder is named as such (it used to be reported as a missing text encoder)
+expect 1 "model folder '$T/nomodel' not found" "$BIN" generate -m "$T/nomodel" -p "a cat" -o "$T/a.png"
+mkdir "$T/emptymodel"
+expect 1 "$T/emptymodel/text_encoder' not found" "$BIN" generate -m "$T/emptymodel" -p "a cat" -o "$T/a.png"
+expect 1 "$T/notext' not found" "$BIN" generate -m "$T/emptymodel" -p "a cat" --text-model "$T/notext" -o "$T/a.png"
 expect 2 "--device" "$BIN" generate -m m --context c -d gpu
-expect 1 "c: cannot open" "$BIN" generate -m "$T/nomodel" --context c -o "$T/a.JPEG" -d cpu
+expect 1 "c: cannot open" "$BIN" generate -m models/hart-tiny-demo --context c -o "$T/a.JPEG" -d cpu
 expect 1 "nope.safetensors" "$BIN" generate -m "$G" --context "$T/nope.safetensors" -o "$T/a.png"
 printf 'not a safetensors file' > "$T/bad.safetensors"
 expect 1 "bad.safetensors" "$BIN" generate -m "$G" --context "$T/bad.safetensors" -o "$T/a.png"

@@ -27,7 +27,7 @@ ROWS="python3 tests/cli/batch_row_check.py"
 
 expect 0 "" "$BIN" generate --help
 grep -q -- "--images" "$T/out" && grep -q -- "--timings" "$T/out" || fail "help lacks -n/--images or --timings"
-expect 2 "-n" "$BIN" generate -m "$D" -p x -n 0
+expect 2 "--images" "$BIN" generate -m "$D" -p x -n 0
 expect 2 "integer" "$BIN" generate -m "$D" -p x -n 1.5
 expect 2 "-n applies to -p" "$BIN" generate -m "$D" --context c.safetensors -n 2
 
