@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/dcae.h"
-#include "models/vae_internal.h"
+#include "models/dcae/dcae.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"

@@ -48,8 +48,8 @@
 #include <unistd.h>
 
 #include "core/checkpoint.h"
-#include "models/diffusion_head.h"
-#include "models/vae_internal.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i.h"
 #include "support/hart_random.h"
 

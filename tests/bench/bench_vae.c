@@ -18,7 +18,7 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"

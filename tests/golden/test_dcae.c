@@ -22,9 +22,9 @@
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
-#include "models/dcae.h"
-#include "models/dcae_internal.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae.h"
+#include "models/dcae/dcae_internal.h"
+#include "models/dcae/dcae_run.h"
 
 static char g_dir[1024];
 static char g_sets[16][1024];

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 
 typedef struct { int K, S, want[13]; } row;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 static int net_ratio(const dcae_net *n, int enc) {
     int r = 1;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 typedef struct {
     hart_backend *be;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 #define LINATT_EPS 1e-15f
 

@@ -1,6 +1,6 @@
 /* Diffusion head: SimpleMLPAdaLN denoiser (ops) + iDDPM sampler (host math,
  * schedule in double precision, values taken as float32 like the reference). */
-#include "models/diffusion_head.h"
+#include "models/hart/diffusion_head.h"
 
 #include <math.h>
 #include <stdio.h>

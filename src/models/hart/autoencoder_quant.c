@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 
 #define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
 

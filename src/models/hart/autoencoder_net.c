@@ -1,11 +1,11 @@
-/* HART tokenizer encoder / decoder forward passes, built from ops only:
+/* HART autoencoder encoder / decoder forward passes, built from ops only:
  * resnet blocks (GroupNorm(32) -> SiLU -> conv3x3, twice, + shortcut),
  * single-head self-attention at the lowest resolution, stride-2 conv
  * downsampling after right/bottom zero padding, nearest 2x upsampling + conv. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 
 #define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
 

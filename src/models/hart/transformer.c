@@ -2,7 +2,7 @@
  * KV cache. Rotary embeddings (1-D over the context, 2-D over the scales,
  * both with full-length cos/sin tables as the reference builds them) and the
  * optional L2 query/key normalisation are host-side helpers here. */
-#include "models/hart_transformer.h"
+#include "models/hart/transformer.h"
 
 #include <math.h>
 #include <stdio.h>

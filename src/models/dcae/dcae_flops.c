@@ -1,7 +1,7 @@
 /* Floating-point operation count of a DC-AE network, from the layer shapes
  * (2 per multiply-add of every conv and attention matmul; elementwise ops,
  * norms and shuffles are not counted). Used by the benchmarks. */
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 static double conv_flops(const dcae_conv *c, int64_t *h, int64_t *w) {
     int64_t ho = (*h + 2 * c->pad - c->k) / c->stride + 1, wo = (*w + 2 * c->pad - c->k) / c->stride + 1;

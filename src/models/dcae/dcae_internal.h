@@ -5,7 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint.h"
-#include "models/dcae.h"
+#include "models/dcae/dcae.h"
 
 #define DCAE_MAX_STAGES 10
 #define DCAE_MAX_DEPTH 32

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 static int file_exists(const char *p) {
     struct stat sb;
