@@ -6,25 +6,14 @@
 #ifndef HART_BACKEND_H
 #define HART_BACKEND_H
 
+#include "core/storage.h"
 #include "ops/ops.h"
 
 typedef struct hart_backend hart_backend;
 
 typedef struct hart_backend_vt {
-    /* storage (NULL for the CPU backend, whose tensors use host memory) */
-    hart_status (*alloc)(hart_backend *be, size_t nbytes, void **dev);
-    void (*release)(hart_backend *be, void *dev);
-    hart_status (*write)(hart_backend *be, void *dev, size_t off, const void *src, size_t n);
-    hart_status (*read)(hart_backend *be, const void *dev, size_t off, void *dst, size_t n);
     hart_status (*sync)(hart_backend *be);
     void (*destroy)(hart_backend *be);
-    /* Optional typed storage, for a backend that keeps elements in another
-     * type than the tensor's dtype (ref64: floats as double). When set,
-     * hart_tensor_new/write/read(_f64) use these instead of alloc/write/read.
-     * f64 != 0: src/dst hold doubles (float dtypes only), else t's dtype. */
-    hart_status (*alloc_tensor)(hart_backend *be, hart_tensor *t);
-    hart_status (*write_tensor)(hart_backend *be, hart_tensor *t, const void *src, int f64);
-    hart_status (*read_tensor)(hart_backend *be, const hart_tensor *t, void *dst, int f64);
 
     /* ops: same contracts as the op_* front-ends */
     hart_status (*linear)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
@@ -55,6 +44,7 @@ typedef struct hart_backend_vt {
 typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;
 
 struct hart_backend {
+    hart_storage storage; /* first: core reaches a tensor's storage through it */
     const hart_backend_vt *vt;
     hart_backend_kind kind;
     char name[128];  /* e.g. "cpu (OpenBLAS, 2 threads)" or "opencl:0:0 NVIDIA H100" */

@@ -29,7 +29,7 @@ static hart_status check_placement(const char *op, hart_backend *be, int n, cons
         const hart_tensor *t = ts[i];
         if (!t) continue;
         int host = t->data != NULL;
-        if (be->vt->alloc == NULL ? !host : (host || (t->be != be)))
+        if (be->storage.vt == NULL ? !host : (host || (t->be != be)))
             return hart_fail(HART_EINVAL, "%s: input %d lives on another backend than the output", op, i);
     }
     return HART_OK;

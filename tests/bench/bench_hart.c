@@ -91,8 +91,8 @@ static double tf_flops(const sizes *z, int depth, int N, int l, int kv, int lo, 
 #define DEVMAP 65536
 static struct { void *p; size_t n; } devmap[DEVMAP];
 static size_t dev_live, dev_peak, dev_count;
-static hart_backend_vt wrapped_vt;
-static const hart_backend_vt *orig_vt;
+static hart_storage_vt wrapped_vt;
+static const hart_storage_vt *orig_vt;
 
 static size_t devslot(void *p) {
     size_t h = ((uintptr_t)p >> 4) * 11400714819323198485ull % DEVMAP;
@@ -126,12 +126,12 @@ static void count_release(hart_backend *be, void *dev) {
     orig_vt->release(be, dev);
 }
 static void count_device_memory(hart_backend *be) {
-    if (!be->vt->alloc || !be->vt->release) return;
-    orig_vt = be->vt;
-    wrapped_vt = *be->vt;
+    if (!be->storage.vt || !be->storage.vt->alloc || !be->storage.vt->release) return;
+    orig_vt = be->storage.vt;
+    wrapped_vt = *be->storage.vt;
     wrapped_vt.alloc = count_alloc;
     wrapped_vt.release = count_release;
-    be->vt = &wrapped_vt;
+    be->storage.vt = &wrapped_vt;
 }
 
 static double gfs(double flop, double s) { return s > 0 ? flop * 1e-9 / s : 0; }

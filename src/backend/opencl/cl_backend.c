@@ -228,9 +228,12 @@ hart_status clb_host_fallback(hart_backend *be, const char *op, hart_tensor *y, 
 
 /* ---- the vtable --------------------------------------------------------- */
 
+static const hart_storage_vt cl_storage = {
+    .alloc = cl_alloc, .release = cl_release, .write = cl_write, .read = cl_read,
+};
+
 static const hart_backend_vt cl_vt = {
-    .alloc = cl_alloc, .release = cl_release, .write = cl_write, .read = cl_read, .sync = cl_sync,
-    .destroy = cl_destroy,
+    .sync = cl_sync, .destroy = cl_destroy,
     .linear = clo_linear, .matmul = clo_matmul, .conv2d = clo_conv2d,
     .group_norm = clo_group_norm, .layer_norm = clo_layer_norm, .rms_norm = clo_rms_norm,
     .softmax = clo_softmax, .act = clo_act, .binary = clo_binary, .scale = clo_scale, .copy = clo_copy,
@@ -368,6 +371,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     hart_backend *be = calloc(1, sizeof *be);
     clb *b = calloc(1, sizeof *b);
     if (!be || !b) { free(be); free(b); return hart_fail(HART_ENOMEM, "out of memory"); }
+    be->storage.vt = &cl_storage;
     be->vt = &cl_vt;
     be->kind = HART_BACKEND_OPENCL;
     be->impl = b;

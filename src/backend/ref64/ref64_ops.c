@@ -12,9 +12,7 @@
 #include "backend/ref/ref_shape.inc"
 
 const hart_backend_vt hart_ref64_vt = {
-    .alloc = ref64_alloc, .release = ref64_release, .write = ref64_write, .read = ref64_read,
-    .sync = ref64_sync, .alloc_tensor = ref64_alloc_tensor, .write_tensor = ref64_write_tensor,
-    .read_tensor = ref64_read_tensor,
+    .sync = ref64_sync,
     .linear = ref64_linear, .matmul = ref64_matmul, .conv2d = ref64_conv2d,
     .group_norm = ref64_group_norm, .layer_norm = ref64_layer_norm, .rms_norm = ref64_rms_norm,
     .softmax = ref64_softmax, .act = ref64_act, .binary = ref64_binary, .scale = ref64_scale,

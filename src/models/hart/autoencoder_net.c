@@ -7,14 +7,12 @@
 
 #include "models/hart/autoencoder_internal.h"
 
-#define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
-
 static hart_status new4(hart_vae *v, hart_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
     return hart_tensor_new4(v->be, HART_F32, t, 4, n, c, h, w);
 }
 
 int vae_on_backend(const hart_vae *v, const hart_tensor *t) {
-    if (!v->be->vt->alloc) return t->data != NULL; /* CPU backend: host tensors */
+    if (!v->be->storage.vt) return t->data != NULL; /* CPU backend: host tensors */
     return t->data == NULL && t->be == v->be;
 }
 
@@ -45,10 +43,10 @@ hart_status vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, 
 static hart_status norm_act(hart_vae *v, const vae_gn *g, const hart_tensor *x, int silu, hart_tensor *y) {
     hart_tensor t = {0};
     hart_status s;
-    TRYG(hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, &t));
-    TRYG(op_group_norm(&t, x, &g->g, &g->b, VAE_GN_GROUPS, VAE_GN_EPS));
+    HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, &t));
+    HART_TRY_GOTO(s, op_group_norm(&t, x, &g->g, &g->b, VAE_GN_GROUPS, VAE_GN_EPS));
     if (!silu) { *y = t; return HART_OK; }
-    TRYG(hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
+    HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
     s = op_act(y, &t, HART_ACT_SILU);
     if (s) hart_tensor_free(y);
 done:
@@ -59,20 +57,20 @@ done:
 static hart_status resblock(hart_vae *v, const vae_res *r, const hart_tensor *x, hart_tensor *y) {
     hart_tensor a = {0}, b = {0}, sc = {0};
     hart_status s;
-    TRYG(norm_act(v, &r->n1, x, 1, &a));
-    TRYG(vae_conv_fwd(v, &r->c1, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, norm_act(v, &r->n1, x, 1, &a));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &r->c1, &a, 1, 1, &b));
     hart_tensor_free(&a);
-    TRYG(norm_act(v, &r->n2, &b, 1, &a));
+    HART_TRY_GOTO(s, norm_act(v, &r->n2, &b, 1, &a));
     hart_tensor_free(&b);
-    TRYG(vae_conv_fwd(v, &r->c2, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &r->c2, &a, 1, 1, &b));
     hart_tensor_free(&a);
     if (r->has_nin) {
-        TRYG(vae_conv_fwd(v, &r->nin, x, 1, 0, &sc));
-        TRYG(op_binary(&sc, &sc, &b, HART_BIN_ADD));
+        HART_TRY_GOTO(s, vae_conv_fwd(v, &r->nin, x, 1, 0, &sc));
+        HART_TRY_GOTO(s, op_binary(&sc, &sc, &b, HART_BIN_ADD));
         *y = sc;
         sc = (hart_tensor){0};
     } else {
-        TRYG(op_binary(&b, x, &b, HART_BIN_ADD));
+        HART_TRY_GOTO(s, op_binary(&b, x, &b, HART_BIN_ADD));
         *y = b;
         b = (hart_tensor){0};
     }
@@ -88,31 +86,31 @@ static hart_status attnblock(hart_vae *v, const vae_attn *at, const hart_tensor 
     int64_t B = x->shape[0], C = at->c, H = x->shape[2], W = x->shape[3], L = H * W;
     hart_tensor n = {0}, qkv = {0}, t = {0}, q = {0}, k = {0}, val = {0}, o = {0}, oc = {0}, p = {0};
     hart_status s;
-    TRYG(norm_act(v, &at->n, x, 0, &n));
-    TRYG(vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
+    HART_TRY_GOTO(s, norm_act(v, &at->n, x, 0, &n));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
     hart_tensor_free(&n);
     hart_tensor qv;
-    TRYG(hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &t, 4, B, 3, L, C));
-    TRYG(op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &t, 4, B, 3, L, C));
+    HART_TRY_GOTO(s, op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
     hart_tensor_free(&qkv);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &q, 4, B, 1, L, C));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &k, 4, B, 1, L, C));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &val, 4, B, 1, L, C));
-    TRYG(op_slice(&q, &t, 1, 0));
-    TRYG(op_slice(&k, &t, 1, 1));
-    TRYG(op_slice(&val, &t, 1, 2));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &q, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &k, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &val, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_slice(&q, &t, 1, 0));
+    HART_TRY_GOTO(s, op_slice(&k, &t, 1, 1));
+    HART_TRY_GOTO(s, op_slice(&val, &t, 1, 2));
     hart_tensor_free(&t);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &o, 4, B, 1, L, C));
-    TRYG(op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &o, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
     hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&val);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &oc, 4, B, 1, C, L));
-    TRYG(op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &oc, 4, B, 1, C, L));
+    HART_TRY_GOTO(s, op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
     hart_tensor_free(&o);
     hart_tensor ov;
-    TRYG(hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
-    TRYG(vae_conv_fwd(v, &at->proj, &ov, 1, 0, &p));
-    TRYG(op_binary(&p, x, &p, HART_BIN_ADD));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &at->proj, &ov, 1, 0, &p));
+    HART_TRY_GOTO(s, op_binary(&p, x, &p, HART_BIN_ADD));
     *y = p;
     p = (hart_tensor){0};
 done:
@@ -127,10 +125,10 @@ static hart_status downsample(hart_vae *v, const vae_conv *cv, const hart_tensor
     int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     hart_tensor a = {0}, b = {0};
     hart_status s;
-    TRYG(new4(v, &a, B, C, H, W + 1));
-    TRYG(op_slice_assign(&a, x, 3, 0));
-    TRYG(new4(v, &b, B, C, H + 1, W + 1));
-    TRYG(op_slice_assign(&b, &a, 2, 0));
+    HART_TRY_GOTO(s, new4(v, &a, B, C, H, W + 1));
+    HART_TRY_GOTO(s, op_slice_assign(&a, x, 3, 0));
+    HART_TRY_GOTO(s, new4(v, &b, B, C, H + 1, W + 1));
+    HART_TRY_GOTO(s, op_slice_assign(&b, &a, 2, 0));
     hart_tensor_free(&a);
     s = vae_conv_fwd(v, cv, &b, 2, 0, y);
 done:
@@ -142,8 +140,8 @@ done:
 static hart_status upsample(hart_vae *v, const vae_conv *cv, const hart_tensor *x, hart_tensor *y) {
     hart_tensor a = {0};
     hart_status s;
-    TRYG(new4(v, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
-    TRYG(op_interpolate(&a, x, HART_INTERP_NEAREST));
+    HART_TRY_GOTO(s, new4(v, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
+    HART_TRY_GOTO(s, op_interpolate(&a, x, HART_INTERP_NEAREST));
     s = vae_conv_fwd(v, cv, &a, 1, 1, y);
 done:
     hart_tensor_free(&a);
@@ -179,10 +177,10 @@ hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f)
     hart_status s;
     const hart_tensor *x = img;
     if (!vae_on_backend(v, img)) { /* bring the image to the backend */
-        TRYG(hart_tensor_to(v->be, img, &in));
+        HART_TRY_GOTO(s, hart_tensor_to(v->be, img, &in));
         x = &in;
     }
-    TRYG(vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
     hart_tensor_free(&in);
     for (int i = 0; i < e->nlv; i++) {
         const vae_level *lv = &e->lv[i];
@@ -222,10 +220,10 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     hart_status s;
     const hart_tensor *x = fh;
     if (!vae_on_backend(v, fh)) {
-        TRYG(hart_tensor_to(v->be, fh, &in));
+        HART_TRY_GOTO(s, hart_tensor_to(v->be, fh, &in));
         x = &in;
     }
-    TRYG(vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
+    HART_TRY_GOTO(s, vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
     hart_tensor_free(&in);
     STEP(vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
     STEP(resblock(v, &d->mid1, &h, &nx_));
@@ -245,7 +243,7 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     int64_t n = hart_tensor_numel(&h);
     buf = malloc(sizeof(float) * (size_t)n);
     if (!buf) { s = hart_fail(HART_ENOMEM, "out of memory"); goto done; }
-    TRYG(hart_tensor_read(&h, buf, sizeof(float) * (size_t)n));
+    HART_TRY_GOTO(s, hart_tensor_read(&h, buf, sizeof(float) * (size_t)n));
     for (int64_t i = 0; i < n; i++) buf[i] = buf[i] < -1.0f ? -1.0f : buf[i] > 1.0f ? 1.0f : buf[i];
     s = hart_tensor_write(img, buf, sizeof(float) * (size_t)n);
 done:

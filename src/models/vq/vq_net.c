@@ -9,14 +9,12 @@
 #include "models/vq/vq_internal.h"
 #include "ops/ops.h"
 
-#define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
-
 static hart_status new4(hart_vq *vq, hart_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
     return hart_tensor_new4(vq->be, HART_F32, t, 4, n, c, h, w);
 }
 
 static int on_backend(const hart_vq *vq, const hart_tensor *t) {
-    if (!vq->be->vt->alloc) return t->data != NULL;
+    if (!vq->be->storage.vt) return t->data != NULL;
     return t->data == NULL && t->be == vq->be;
 }
 
@@ -53,17 +51,17 @@ static hart_status norm(hart_vq *vq, const vq_gn *g, const hart_tensor *x, int s
 static hart_status resblock(hart_vq *vq, const vq_res *r, const hart_tensor *x, hart_tensor *y) {
     hart_tensor a = {0}, b = {0}, sc = {0};
     hart_status s;
-    TRYG(norm(vq, &r->n1, x, 1, &a));
-    TRYG(conv(vq, &r->c1, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, norm(vq, &r->n1, x, 1, &a));
+    HART_TRY_GOTO(s, conv(vq, &r->c1, &a, 1, 1, &b));
     hart_tensor_free(&a);
-    TRYG(norm(vq, &r->n2, &b, 1, &a));
+    HART_TRY_GOTO(s, norm(vq, &r->n2, &b, 1, &a));
     hart_tensor_free(&b);
-    TRYG(conv(vq, &r->c2, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, conv(vq, &r->c2, &a, 1, 1, &b));
     if (r->has_nin) {
-        TRYG(conv(vq, &r->nin, x, 1, 0, &sc));
-        TRYG(op_binary(&b, &sc, &b, HART_BIN_ADD));
+        HART_TRY_GOTO(s, conv(vq, &r->nin, x, 1, 0, &sc));
+        HART_TRY_GOTO(s, op_binary(&b, &sc, &b, HART_BIN_ADD));
     } else {
-        TRYG(op_binary(&b, x, &b, HART_BIN_ADD));
+        HART_TRY_GOTO(s, op_binary(&b, x, &b, HART_BIN_ADD));
     }
     *y = b;
     b = (hart_tensor){0};
@@ -89,20 +87,20 @@ static hart_status attnblock(hart_vq *vq, const vq_attn *at, const hart_tensor *
     int64_t B = x->shape[0], C = at->c, H = x->shape[2], W = x->shape[3], L = H * W;
     hart_tensor n = {0}, q = {0}, k = {0}, v = {0}, qs = {0}, ks = {0}, vs = {0}, o = {0}, oc = {0}, p = {0}, ov;
     hart_status s;
-    TRYG(norm(vq, &at->n, x, 0, &n));
-    TRYG(conv(vq, &at->q, &n, 1, 0, &q));
-    TRYG(conv(vq, &at->k, &n, 1, 0, &k));
-    TRYG(conv(vq, &at->v, &n, 1, 0, &v));
-    TRYG(to_seq(vq, &q, &qs));
-    TRYG(to_seq(vq, &k, &ks));
-    TRYG(to_seq(vq, &v, &vs));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &o, 4, B, 1, L, C));
-    TRYG(op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &oc, 4, B, 1, C, L));
-    TRYG(op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
-    TRYG(hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
-    TRYG(conv(vq, &at->proj, &ov, 1, 0, &p));
-    TRYG(op_binary(&p, x, &p, HART_BIN_ADD));
+    HART_TRY_GOTO(s, norm(vq, &at->n, x, 0, &n));
+    HART_TRY_GOTO(s, conv(vq, &at->q, &n, 1, 0, &q));
+    HART_TRY_GOTO(s, conv(vq, &at->k, &n, 1, 0, &k));
+    HART_TRY_GOTO(s, conv(vq, &at->v, &n, 1, 0, &v));
+    HART_TRY_GOTO(s, to_seq(vq, &q, &qs));
+    HART_TRY_GOTO(s, to_seq(vq, &k, &ks));
+    HART_TRY_GOTO(s, to_seq(vq, &v, &vs));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &o, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &oc, 4, B, 1, C, L));
+    HART_TRY_GOTO(s, op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
+    HART_TRY_GOTO(s, conv(vq, &at->proj, &ov, 1, 0, &p));
+    HART_TRY_GOTO(s, op_binary(&p, x, &p, HART_BIN_ADD));
     *y = p;
     p = (hart_tensor){0};
 done: {
@@ -116,10 +114,10 @@ static hart_status downsample(hart_vq *vq, const vq_conv *c, const hart_tensor *
     int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     hart_tensor a = {0}, b = {0};
     hart_status s;
-    TRYG(new4(vq, &a, B, C, H, W + 1));
-    TRYG(op_slice_assign(&a, x, 3, 0));
-    TRYG(new4(vq, &b, B, C, H + 1, W + 1));
-    TRYG(op_slice_assign(&b, &a, 2, 0));
+    HART_TRY_GOTO(s, new4(vq, &a, B, C, H, W + 1));
+    HART_TRY_GOTO(s, op_slice_assign(&a, x, 3, 0));
+    HART_TRY_GOTO(s, new4(vq, &b, B, C, H + 1, W + 1));
+    HART_TRY_GOTO(s, op_slice_assign(&b, &a, 2, 0));
     s = conv(vq, c, &b, 2, 0, y);
 done:
     hart_tensor_free(&a);
@@ -130,8 +128,8 @@ done:
 static hart_status upsample(hart_vq *vq, const vq_conv *c, const hart_tensor *x, hart_tensor *y) {
     hart_tensor a = {0};
     hart_status s;
-    TRYG(new4(vq, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
-    TRYG(op_interpolate(&a, x, HART_INTERP_NEAREST));
+    HART_TRY_GOTO(s, new4(vq, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
+    HART_TRY_GOTO(s, op_interpolate(&a, x, HART_INTERP_NEAREST));
     s = conv(vq, c, &a, 1, 1, y);
 done:
     hart_tensor_free(&a);
@@ -178,11 +176,11 @@ hart_status hart_vq_encode(hart_vq *vq, const hart_tensor *img, hart_tensor *lat
     hart_status s;
     const hart_tensor *x = img;
     if (!on_backend(vq, img)) {
-        TRYG(hart_tensor_to(vq->be, img, &in));
+        HART_TRY_GOTO(s, hart_tensor_to(vq->be, img, &in));
         x = &in;
     }
-    TRYG(conv(vq, &e->conv_in, x, 1, 1, &h));
-    for (int i = 0; i < I->n_levels; i++) TRYG(level(vq, &e->lv[i], 1, &h));
+    HART_TRY_GOTO(s, conv(vq, &e->conv_in, x, 1, 1, &h));
+    for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &e->lv[i], 1, &h));
     STEP(resblock(vq, &e->mid1, &h, &nx_));
     STEP(attnblock(vq, &e->mid_attn, &h, &nx_));
     STEP(resblock(vq, &e->mid2, &h, &nx_));
@@ -243,20 +241,20 @@ hart_status hart_vq_decode_codes(hart_vq *vq, const hart_tensor *idx, int hh, in
     const vq_coder *d = &vq->dec;
     hart_tensor ids = {0}, emb = {0}, q = {0}, h = {0}, ev;
     hart_status s;
-    TRYG(hart_tensor_to(vq->be, idx, &ids));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &emb, 2, B * L, E, 0, 0));
-    TRYG(op_embedding(&emb, &vq->codebook, &ids));
-    TRYG(hart_tensor_reshape(&emb, 4, (int64_t[]){B, L, E, 1}, &ev));
-    TRYG(hart_tensor_reshape(&ev, 3, (int64_t[]){B, L, E}, &ev));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &q, 3, B, E, L, 0));
-    TRYG(op_transpose(&q, &ev, (int[]){0, 2, 1}));
-    TRYG(hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
-    TRYG(conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
+    HART_TRY_GOTO(s, hart_tensor_to(vq->be, idx, &ids));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &emb, 2, B * L, E, 0, 0));
+    HART_TRY_GOTO(s, op_embedding(&emb, &vq->codebook, &ids));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&emb, 4, (int64_t[]){B, L, E, 1}, &ev));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&ev, 3, (int64_t[]){B, L, E}, &ev));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &q, 3, B, E, L, 0));
+    HART_TRY_GOTO(s, op_transpose(&q, &ev, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
+    HART_TRY_GOTO(s, conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
     STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
     STEP(resblock(vq, &d->mid1, &h, &nx_));
     STEP(attnblock(vq, &d->mid_attn, &h, &nx_));
     STEP(resblock(vq, &d->mid2, &h, &nx_));
-    for (int i = 0; i < I->n_levels; i++) TRYG(level(vq, &d->lv[i], 0, &h));
+    for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &d->lv[i], 0, &h));
     STEP(norm(vq, &d->norm_out, &h, 1, &nx_));
     STEP(conv(vq, &d->conv_out, &h, 1, 1, &nx_));
     s = store(vq, img, &h);
