@@ -1,6 +1,7 @@
 /* Op front-ends: validate shapes, then dispatch to the output's backend.
- * A backend without an implementation of an op falls back to the CPU
- * backend through host copies (slow but correct). */
+ * A backend without an implementation of an op (or whose `supports` turns
+ * these operands down) falls back to the CPU backend through host copies
+ * (slow but correct): the one fallback path of every backend. */
 #include "ops/ops.h"
 
 #include <stdarg.h>
@@ -84,7 +85,8 @@ static hart_status fb_end(fallback *f, hart_status s) {
         hart_backend *be_ = backend_of(OUT);                                                    \
         const hart_tensor *ins_[MAX_IN] = INS;                                                \
         HART_TRY(check_placement(opname, be_, n, ins_));                                      \
-        if (be_->vt->field) {                                                                 \
+        if (be_->vt->field &&                                                                 \
+            (!be_->vt->supports || be_->vt->supports(be_, HART_OP_##field, OUT, ins_))) {     \
             hart_tensor *y_ = (OUT);                                                           \
             const hart_tensor *const *I_ = ins_;                                              \
             (void)I_;                                                                         \

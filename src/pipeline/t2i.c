@@ -13,6 +13,7 @@
 #include "models/hart/transformer.h"
 #include "models/hart/sampler.h"
 #include "models/hart/autoencoder.h"
+#include "ops/ops.h"
 
 struct hart_t2i {
     hart_backend *be;

@@ -145,7 +145,7 @@ static int bench_hart_vae(hart_backend *be, const int *sizes, int ns) {
         double t0 = now();
         hart_status st = hart_vae_decode(v, &f, &img);
         if (!st) st = hart_backend_wait(be);
-        double dt = now() - t0, gf = vae_decode_flops(v, S / 16, S / 16) * 1e-9;
+        double dt = now() - t0, gf = hart_vae_decode_flops(v, S / 16, S / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);
         if (st) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); goto out; }

@@ -198,7 +198,7 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int B, int dec
     fprintf(out, "  diffusion head: %d steps x %d rows: %.3f s, %.1f GFLOP, %.1f GFLOP/s\n", steps, N * l,
             tm.diffusion_s, f_diff * 1e-9, gfs(f_diff, tm.diffusion_s));
     int side = hart_t2i_image_size(p);
-    double f_dec = B * vae_decode_flops(hart_t2i_tokenizer(p), P, P);
+    double f_dec = B * hart_vae_decode_flops(hart_t2i_tokenizer(p), P, P);
     if (decode)
         fprintf(out, "  tokenizer decode %dx%d x %d: %.3f s, %.1f GFLOP, %.1f GFLOP/s\n", side, side, B, tm.decode_s,
                 f_dec * 1e-9, gfs(f_dec, tm.decode_s));

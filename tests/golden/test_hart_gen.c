@@ -22,6 +22,7 @@
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
+#include "ops/ops.h"
 
 
 

@@ -25,6 +25,7 @@
 #include "support/golden_check.h"
 #include "support/test_skip.h"
 #include "models/hart/sampler.h"
+#include "ops/ops.h"
 
 
 static hart_safetensors G;

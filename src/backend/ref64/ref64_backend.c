@@ -15,7 +15,7 @@ static hart_status ref64_alloc(hart_backend *be, size_t nbytes, void **dev) { re
 static hart_status ref64_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) { return untyped(); }
 static hart_status ref64_read(hart_backend *be, const void *dev, size_t off, void *dst, size_t n) { return untyped(); }
 static void ref64_release(hart_backend *be, void *dev) { free(dev); }
-hart_status ref64_sync(hart_backend *be) { return HART_OK; }
+hart_status hart_ref64_sync(hart_backend *be) { return HART_OK; }
 
 static hart_status ref64_alloc_tensor(hart_backend *be, hart_tensor *t) {
     if (t->dtype == HART_Q4) return hart_fail(HART_EINVAL, "ref64 has no Q4 tensors");

@@ -5,7 +5,7 @@
 
 #include "backend/backend.h"
 
-hart_status ref64_sync(hart_backend *be);
+hart_status hart_ref64_sync(hart_backend *be);
 
 extern const hart_backend_vt hart_ref64_vt;
 

@@ -44,7 +44,7 @@ static double block_flops(const dcae_block *b, int64_t h, int64_t w) {
     return f;
 }
 
-double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
+double hart_dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
     double f = 0;
     for (int i = 0; i < n->n; i++) {
         const dcae_layer *l = &n->layers[i];
@@ -54,6 +54,6 @@ double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
     return f;
 }
 
-double hart_dcae_encode_flops(const hart_dcae *m, int img_h, int img_w) { return dcae_net_flops(&m->enc, img_h, img_w); }
+double hart_dcae_encode_flops(const hart_dcae *m, int img_h, int img_w) { return hart_dcae_net_flops(&m->enc, img_h, img_w); }
 
-double hart_dcae_decode_flops(const hart_dcae *m, int lat_h, int lat_w) { return dcae_net_flops(&m->dec, lat_h, lat_w); }
+double hart_dcae_decode_flops(const hart_dcae *m, int lat_h, int lat_w) { return hart_dcae_net_flops(&m->dec, lat_h, lat_w); }

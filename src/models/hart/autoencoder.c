@@ -178,7 +178,7 @@ static void linspace(double start, double stop, int num, double *out) {
     out[num - 1] = stop;
 }
 
-int vae_phi_pick(int K, int share, int si, int S) {
+int hart_vae_phi_pick(int K, int share, int si, int S) {
     if (share == 1 || K <= 1) return 0;
     double ticks[64];
     if (K > 64) K = 64;
@@ -234,7 +234,7 @@ static hart_status load_quantizer(loader *L, const cJSON *cfg) {
         else snprintf(nm, sizeof nm, "quantize.quant_resi.qresi_ls.%d", i);
         HART_TRY(load_conv(L, &v->phi[i], z, z, 3, nm));
     }
-    for (int si = 0; si < S; si++) v->phi_of_scale[si] = vae_phi_pick(K, (int)share, si, S);
+    for (int si = 0; si < S; si++) v->phi_of_scale[si] = hart_vae_phi_pick(K, (int)share, si, S);
     return HART_OK;
 }
 

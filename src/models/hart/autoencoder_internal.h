@@ -51,18 +51,18 @@ struct hart_vae {
 
 /* autoencoder_net.c */
 /* 1 if t can be used directly as an op input on v's backend */
-int vae_on_backend(const hart_vae *v, const hart_tensor *t);
+int hart_vae_on_backend(const hart_vae *v, const hart_tensor *t);
 /* dst (any backend, same dtype/numel) = src (on v's backend) */
-hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src);
-hart_status vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
+hart_status hart_vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src);
+hart_status hart_vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
                          hart_tensor *y);
 /* Floating-point operations (multiply-add = 2) of hart_vae_decode /
  * hart_vae_encode for one image whose latent is h x w (convs + attention). */
-double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w);
-double vae_encode_flops(const hart_vae *v, int64_t h, int64_t w);
+double hart_vae_decode_flops(const hart_vae *v, int64_t h, int64_t w);
+double hart_vae_encode_flops(const hart_vae *v, int64_t h, int64_t w);
 /* autoencoder_quant.c */
-hart_status vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y);
+hart_status hart_vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y);
 /* Phi index for scale si of S, as PhiPartiallyShared/PhiNonShared pick it. */
-int vae_phi_pick(int K, int share, int si, int S);
+int hart_vae_phi_pick(int K, int share, int si, int S);
 
 #endif

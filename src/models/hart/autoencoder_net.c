@@ -6,18 +6,19 @@
 #include <stdlib.h>
 
 #include "models/hart/autoencoder_internal.h"
+#include "ops/ops.h"
 
 static hart_status new4(hart_vae *v, hart_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
     return hart_tensor_new4(v->be, HART_F32, t, 4, n, c, h, w);
 }
 
-int vae_on_backend(const hart_vae *v, const hart_tensor *t) {
+int hart_vae_on_backend(const hart_vae *v, const hart_tensor *t) {
     if (!v->be->storage.vt) return t->data != NULL; /* CPU backend: host tensors */
     return t->data == NULL && t->be == v->be;
 }
 
-hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
-    if (vae_on_backend(v, dst)) return op_copy(dst, src);
+hart_status hart_vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
+    if (hart_vae_on_backend(v, dst)) return op_copy(dst, src);
     size_t n = hart_tensor_nbytes(src);
     void *buf = malloc(n ? n : 1);
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
@@ -27,7 +28,7 @@ hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
     return s;
 }
 
-hart_status vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
+hart_status hart_vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
                          hart_tensor *y) {
     int64_t k = cv->k;
     int64_t Ho = (x->shape[2] + 2 * pad - k) / stride + 1, Wo = (x->shape[3] + 2 * pad - k) / stride + 1;
@@ -58,14 +59,14 @@ static hart_status resblock(hart_vae *v, const vae_res *r, const hart_tensor *x,
     hart_tensor a = {0}, b = {0}, sc = {0};
     hart_status s;
     HART_TRY_GOTO(s, norm_act(v, &r->n1, x, 1, &a));
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &r->c1, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &r->c1, &a, 1, 1, &b));
     hart_tensor_free(&a);
     HART_TRY_GOTO(s, norm_act(v, &r->n2, &b, 1, &a));
     hart_tensor_free(&b);
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &r->c2, &a, 1, 1, &b));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &r->c2, &a, 1, 1, &b));
     hart_tensor_free(&a);
     if (r->has_nin) {
-        HART_TRY_GOTO(s, vae_conv_fwd(v, &r->nin, x, 1, 0, &sc));
+        HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &r->nin, x, 1, 0, &sc));
         HART_TRY_GOTO(s, op_binary(&sc, &sc, &b, HART_BIN_ADD));
         *y = sc;
         sc = (hart_tensor){0};
@@ -87,7 +88,7 @@ static hart_status attnblock(hart_vae *v, const vae_attn *at, const hart_tensor 
     hart_tensor n = {0}, qkv = {0}, t = {0}, q = {0}, k = {0}, val = {0}, o = {0}, oc = {0}, p = {0};
     hart_status s;
     HART_TRY_GOTO(s, norm_act(v, &at->n, x, 0, &n));
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
     hart_tensor_free(&n);
     hart_tensor qv;
     HART_TRY_GOTO(s, hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
@@ -109,7 +110,7 @@ static hart_status attnblock(hart_vae *v, const vae_attn *at, const hart_tensor 
     hart_tensor_free(&o);
     hart_tensor ov;
     HART_TRY_GOTO(s, hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &at->proj, &ov, 1, 0, &p));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &at->proj, &ov, 1, 0, &p));
     HART_TRY_GOTO(s, op_binary(&p, x, &p, HART_BIN_ADD));
     *y = p;
     p = (hart_tensor){0};
@@ -130,7 +131,7 @@ static hart_status downsample(hart_vae *v, const vae_conv *cv, const hart_tensor
     HART_TRY_GOTO(s, new4(v, &b, B, C, H + 1, W + 1));
     HART_TRY_GOTO(s, op_slice_assign(&b, &a, 2, 0));
     hart_tensor_free(&a);
-    s = vae_conv_fwd(v, cv, &b, 2, 0, y);
+    s = hart_vae_conv_fwd(v, cv, &b, 2, 0, y);
 done:
     hart_tensor_free(&a);
     hart_tensor_free(&b);
@@ -142,7 +143,7 @@ static hart_status upsample(hart_vae *v, const vae_conv *cv, const hart_tensor *
     hart_status s;
     HART_TRY_GOTO(s, new4(v, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
     HART_TRY_GOTO(s, op_interpolate(&a, x, HART_INTERP_NEAREST));
-    s = vae_conv_fwd(v, cv, &a, 1, 1, y);
+    s = hart_vae_conv_fwd(v, cv, &a, 1, 1, y);
 done:
     hart_tensor_free(&a);
     return s;
@@ -176,11 +177,11 @@ hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f)
     hart_tensor h = {0}, in = {0};
     hart_status s;
     const hart_tensor *x = img;
-    if (!vae_on_backend(v, img)) { /* bring the image to the backend */
+    if (!hart_vae_on_backend(v, img)) { /* bring the image to the backend */
         HART_TRY_GOTO(s, hart_tensor_to(v->be, img, &in));
         x = &in;
     }
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
     hart_tensor_free(&in);
     for (int i = 0; i < e->nlv; i++) {
         const vae_level *lv = &e->lv[i];
@@ -194,9 +195,9 @@ hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f)
     STEP(attnblock(v, &e->mid_attn, &h, &nx_));
     STEP(resblock(v, &e->mid2, &h, &nx_));
     STEP(norm_act(v, &e->norm_out, &h, 1, &nx_));
-    STEP(vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
-    STEP(vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
-    s = vae_store(v, f, &h);
+    STEP(hart_vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
+    STEP(hart_vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
+    s = hart_vae_store(v, f, &h);
 done:
     hart_tensor_free(&in);
     hart_tensor_free(&h);
@@ -219,13 +220,13 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     float *buf = NULL;
     hart_status s;
     const hart_tensor *x = fh;
-    if (!vae_on_backend(v, fh)) {
+    if (!hart_vae_on_backend(v, fh)) {
         HART_TRY_GOTO(s, hart_tensor_to(v->be, fh, &in));
         x = &in;
     }
-    HART_TRY_GOTO(s, vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
     hart_tensor_free(&in);
-    STEP(vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
+    STEP(hart_vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
     STEP(resblock(v, &d->mid1, &h, &nx_));
     STEP(attnblock(v, &d->mid_attn, &h, &nx_));
     STEP(resblock(v, &d->mid2, &h, &nx_));
@@ -238,7 +239,7 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
         if (lv->has_resample) STEP(upsample(v, &lv->resample, &h, &nx_));
     }
     STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
-    STEP(vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
+    STEP(hart_vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
     /* clamp to [-1, 1] (no clamp op: done on the host) */
     int64_t n = hart_tensor_numel(&h);
     buf = malloc(sizeof(float) * (size_t)n);
@@ -265,7 +266,7 @@ static double attn_flops(const vae_attn *a, int64_t h, int64_t w) {
     return conv_flops(&a->qkv, h, w) + conv_flops(&a->proj, h, w) + 4.0 * L * L * a->c;
 }
 
-double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
+double hart_vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
     const vae_coder *d = &v->dec;
     double f = conv_flops(&v->post_quant_conv, h, w) + conv_flops(&d->conv_in, h, w);
     f += res_flops(&d->mid1, h, w) + attn_flops(&d->mid_attn, h, w) + res_flops(&d->mid2, h, w);
@@ -280,7 +281,7 @@ double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
     return f + conv_flops(&d->conv_out, h, w);
 }
 
-double vae_encode_flops(const hart_vae *v, int64_t h, int64_t w) {
+double hart_vae_encode_flops(const hart_vae *v, int64_t h, int64_t w) {
     const vae_coder *e = &v->enc;
     int64_t H = h * v->info.downsample, W = w * v->info.downsample;
     double f = conv_flops(&e->conv_in, H, W);

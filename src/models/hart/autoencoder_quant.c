@@ -8,16 +8,17 @@
 #include <string.h>
 
 #include "models/hart/autoencoder_internal.h"
+#include "ops/ops.h"
 
 /* y = x·(1-r) + phi_conv(x)·r, or a copy of x when the scale's phi is the identity */
-hart_status vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y) {
+hart_status hart_vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y) {
     hart_status s;
     hart_tensor c = {0};
     HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
     int p = v->phi_of_scale[si];
     if (p < 0) { HART_TRY_GOTO(s, op_copy(y, x)); return HART_OK; }
     const vae_conv *cv = &v->phi[p];
-    HART_TRY_GOTO(s, vae_conv_fwd(v, cv, x, 1, cv->k / 2, &c));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, cv, x, 1, cv->k / 2, &c));
     HART_TRY_GOTO(s, op_scale(y, x, 1.0f - v->resi_ratio, 0.0f));
     HART_TRY_GOTO(s, op_scale(&c, &c, v->resi_ratio, 0.0f));
     HART_TRY_GOTO(s, op_binary(y, y, &c, HART_BIN_ADD));
@@ -69,7 +70,7 @@ static void nearest(const hart_vae *v, const float *z, int64_t N, int64_t *out) 
 
 /* Bring a tensor to v's backend if needed (tmp holds the copy). */
 static hart_status to_be(hart_vae *v, const hart_tensor *t, hart_tensor *tmp, const hart_tensor **use) {
-    if (vae_on_backend(v, t)) { *use = t; return HART_OK; }
+    if (hart_vae_on_backend(v, t)) { *use = t; return HART_OK; }
     HART_TRY(hart_tensor_to(v->be, t, tmp));
     *use = tmp;
     return HART_OK;
@@ -97,7 +98,7 @@ hart_status hart_vae_embed_indices(hart_vae *v, const hart_tensor *idx, hart_ten
     HART_TRY_GOTO(s, op_transpose(&t, &e, (int[]){0, 2, 1}));
     hart_tensor tv;
     HART_TRY_GOTO(s, hart_tensor_reshape(&t, 4, h->shape, &tv));
-    s = vae_store(v, h, &tv);
+    s = hart_vae_store(v, h, &tv);
 done:
     if (s) hart_fail_ctx(s, "hart_vae_embed_indices");
     hart_tensor_free(&ic);
@@ -122,7 +123,7 @@ hart_status hart_vae_next_scale(hart_vae *v, int si, hart_tensor *f_hat, const h
     if (!is_map(f_hat, B, I->z_channels, HW) || B < 1)
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: f_hat must be F32 [B,%d,%lld,%lld] (got %s)", I->z_channels,
                          (long long)HW, (long long)HW, hart_shape_str(f_hat, a, sizeof a));
-    if (!vae_on_backend(v, f_hat))
+    if (!hart_vae_on_backend(v, f_hat))
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: f_hat must live on the tokenizer's backend (%s)", v->be->name);
     if (!is_map(h, B, I->z_channels, pn))
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: h of scale %d must be F32 [%lld,%d,%lld,%lld] (got %s)", si,
@@ -142,16 +143,16 @@ hart_status hart_vae_next_scale(hart_vae *v, int si, hart_tensor *f_hat, const h
     } else {
         HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, I->z_channels, HW, HW));
         HART_TRY_GOTO(s, op_interpolate(&up, hu, HART_INTERP_BICUBIC));
-        HART_TRY_GOTO(s, vae_phi_apply(v, si, &up, &ph));
+        HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
         HART_TRY_GOTO(s, op_binary(f_hat, f_hat, &ph, HART_BIN_ADD));
     }
     if (next_input) {
         if (last) {
-            HART_TRY_GOTO(s, vae_store(v, next_input, f_hat));
+            HART_TRY_GOTO(s, hart_vae_store(v, next_input, f_hat));
         } else {
             HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &nx, 4, B, I->z_channels, pn2, pn2));
             HART_TRY_GOTO(s, op_interpolate(&nx, f_hat, HART_INTERP_AREA));
-            HART_TRY_GOTO(s, vae_store(v, next_input, &nx));
+            HART_TRY_GOTO(s, hart_vae_store(v, next_input, &nx));
         }
     }
 done:
@@ -233,7 +234,7 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
         if (!lastk) {
             HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, C, HW, HW));
             HART_TRY_GOTO(s, op_interpolate(&up, &hs, HART_INTERP_BICUBIC));
-            HART_TRY_GOTO(s, vae_phi_apply(v, si, &up, &ph));
+            HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
             HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
             HART_TRY_GOTO(s, op_binary(&rest, &rest, &ph, HART_BIN_SUB));
             hart_tensor_free(&up);
@@ -245,12 +246,12 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
                 HART_TRY_GOTO(s, hart_tensor_reshape(&rest, 3, (int64_t[]){B, C, n}, &rv));
                 HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &rt, 3, B, n, C, 0));
                 HART_TRY_GOTO(s, op_transpose(&rt, &rv, (int[]){0, 2, 1}));
-                HART_TRY_GOTO(s, vae_store(v, residual, &rt));
+                HART_TRY_GOTO(s, hart_vae_store(v, residual, &rt));
             }
             if (f_hat_discrete) { /* the to_fhat path: phi of the last scale applied too */
-                HART_TRY_GOTO(s, vae_phi_apply(v, si, &hs, &ph));
+                HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &hs, &ph));
                 HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
-                HART_TRY_GOTO(s, vae_store(v, f_hat_discrete, &fhat));
+                HART_TRY_GOTO(s, hart_vae_store(v, f_hat_discrete, &fhat));
             }
         }
         hart_tensor_free(&hs);

@@ -1,6 +1,7 @@
 /* Diffusion head: SimpleMLPAdaLN denoiser (ops) + iDDPM sampler (host math,
  * schedule in double precision, values taken as float32 like the reference). */
 #include "models/hart/diffusion_head.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>

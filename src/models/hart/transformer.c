@@ -3,6 +3,7 @@
  * both with full-length cos/sin tables as the reference builds them) and the
  * optional L2 query/key normalisation are host-side helpers here. */
 #include "models/hart/transformer.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
