@@ -4,13 +4,13 @@
 #define HART_MODELS_HART_AUTOENCODER_INTERNAL_H
 
 #include "models/hart/autoencoder.h"
+#include "models/vqgan/blocks.h"
 
 #define VAE_MAX_LEVELS 8
-#define VAE_GN_GROUPS 32   /* the reference's Normalize(): GroupNorm(32, C, eps=1e-6) */
-#define VAE_GN_EPS 1e-6f
+#define VAE_GN_GROUPS HART_VQGAN_GN_GROUPS /* the reference's Normalize(): GroupNorm(32, C, eps=1e-6) */
 
-typedef struct { hart_tensor w, b; int k; } vae_conv; /* w [Co,Ci,k,k] stored dtype, b F32 */
-typedef struct { hart_tensor g, b; } vae_gn;          /* F32 [C] */
+typedef hart_vqgan_conv vae_conv;
+typedef hart_vqgan_gn vae_gn;
 typedef struct {
     int cin, cout, has_nin;
     vae_gn n1, n2;
