@@ -70,7 +70,7 @@ BIN     := bin/hart
 BIN_SAN := $(BUILD)/san/hart
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): clang with ASan + UBSan; the
-# library and the CLI commands (not main.c/stubs.c) are rebuilt with
+# library and the CLI commands (not main.c) are rebuilt with
 # -fsanitize=fuzzer-no-link into $(LIB_FUZZ), which every harness links
 # (-Wno-pass-failed: sanitizers keep clang from vectorising "omp simd" loops).
 CLANG       ?= clang
@@ -79,7 +79,7 @@ CFLAGS_FUZZ := $(CSTD) $(WARN) -Wno-pass-failed -g -O1 -fno-omit-frame-pointer -
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/gen/kernels_embedded.o \
-               $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out src/cli/main.c src/cli/stubs.c,$(CLI_SRCS)))
+               $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out src/cli/main.c,$(CLI_SRCS)))
 LIB_FUZZ    := $(BUILD)/libhart-fuzz.a
 # The CLI test scripts run this sanitizer build of the CLI.
 TEST_HART_BIN ?= $(BIN_SAN)

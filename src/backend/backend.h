@@ -1,60 +1,45 @@
-/* A backend: storage + an implementation of the ops in ops/ops.h.
- * The front-ends in src/ops/ validate shapes and then call the backend's
- * function pointer; a NULL pointer means "not implemented here" and the
- * front-end falls back to the CPU implementation through host copies
- * (correct, slow; logged once per op). */
+/* A backend: storage (core/storage.h) + an implementation of the ops of the
+ * op list (backend/op_list.h). The front-ends in src/ops/ validate shapes and
+ * then call the backend's function pointer; a NULL pointer, or `supports`
+ * saying no, means "not here" and the front-end runs the op on the CPU
+ * through host copies (correct, slow; logged once per op) — the one
+ * fallback path. */
 #ifndef HART_BACKEND_H
 #define HART_BACKEND_H
 
-#include "ops/ops.h"
+#include "backend/op_list.h"
+#include "core/storage.h"
 
 typedef struct hart_backend hart_backend;
 
+/* A backend's function for an op of the list takes the backend first:
+ * hart_status P##name(hart_backend *be, the op's params). A backend declares
+ * its functions with HART_OP_LIST(HART_BE_DECLARE, prefix) and fills its table
+ * with HART_OP_LIST(HART_BE_ENTRY, prefix). */
+#define HART_BE_PARAMS(...) (hart_backend *be, __VA_ARGS__)
+#define HART_BE_DECLARE(P, name, params) hart_status P##name HART_BE_PARAMS params;
+#define HART_BE_ENTRY(P, name, params) .name = P##name,
+#define HART_BE_FIELD(P, name, params) hart_status (*name) HART_BE_PARAMS params;
+#define HART_BE_ID(P, name, params) HART_OP_##name,
+
+/* Op ids, in list order. */
+typedef enum { HART_OP_LIST(HART_BE_ID, ) HART_OP_COUNT } hart_op;
+
 typedef struct hart_backend_vt {
-    /* storage (NULL for the CPU backend, whose tensors use host memory) */
-    hart_status (*alloc)(hart_backend *be, size_t nbytes, void **dev);
-    void (*release)(hart_backend *be, void *dev);
-    hart_status (*write)(hart_backend *be, void *dev, size_t off, const void *src, size_t n);
-    hart_status (*read)(hart_backend *be, const void *dev, size_t off, void *dst, size_t n);
     hart_status (*sync)(hart_backend *be);
     void (*destroy)(hart_backend *be);
-    /* Optional typed storage, for a backend that keeps elements in another
-     * type than the tensor's dtype (ref64: floats as double). When set,
-     * hart_tensor_new/write/read(_f64) use these instead of alloc/write/read.
-     * f64 != 0: src/dst hold doubles (float dtypes only), else t's dtype. */
-    hart_status (*alloc_tensor)(hart_backend *be, hart_tensor *t);
-    hart_status (*write_tensor)(hart_backend *be, hart_tensor *t, const void *src, int f64);
-    hart_status (*read_tensor)(hart_backend *be, const hart_tensor *t, void *dst, int f64);
 
-    /* ops: same contracts as the op_* front-ends */
-    hart_status (*linear)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
-    hart_status (*matmul)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, float);
-    hart_status (*conv2d)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, int);
-    hart_status (*group_norm)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, float);
-    hart_status (*layer_norm)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-    hart_status (*rms_norm)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-    hart_status (*softmax)(hart_backend *, hart_tensor *, const hart_tensor *);
-    hart_status (*act)(hart_backend *, hart_tensor *, const hart_tensor *, hart_act);
-    hart_status (*binary)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, hart_binop);
-    hart_status (*scale)(hart_backend *, hart_tensor *, const hart_tensor *, float, float);
-    hart_status (*copy)(hart_backend *, hart_tensor *, const hart_tensor *);
-    hart_status (*transpose)(hart_backend *, hart_tensor *, const hart_tensor *, const int *);
-    hart_status (*concat)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int);
-    hart_status (*slice)(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
-    hart_status (*slice_assign)(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
-    hart_status (*embedding)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
-    hart_status (*attention)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-    hart_status (*rope)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int);
-    hart_status (*interpolate)(hart_backend *, hart_tensor *, const hart_tensor *, hart_interp);
-    hart_status (*pixel_shuffle)(hart_backend *, hart_tensor *, const hart_tensor *, int);
-    hart_status (*pixel_unshuffle)(hart_backend *, hart_tensor *, const hart_tensor *, int);
-    hart_status (*reduce)(hart_backend *, hart_tensor *, const hart_tensor *, int, hart_reduce);
-    hart_status (*argmin_dist)(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
+    /* Optional: whether op `op` runs here for these operands (NULL: every op
+     * the table has). Where it does not, the front-end runs it on the CPU. */
+    int (*supports)(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in);
+    /* the ops, from the op list: same contracts as the op_* front-ends */
+    HART_OP_LIST(HART_BE_FIELD, )
 } hart_backend_vt;
 
 typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;
 
 struct hart_backend {
+    hart_storage storage; /* first: core reaches a tensor's storage through it */
     const hart_backend_vt *vt;
     hart_backend_kind kind;
     char name[128];  /* e.g. "cpu (OpenBLAS, 2 threads)" or "opencl:0:0 NVIDIA H100" */

@@ -8,8 +8,8 @@
 #define HART_CLI_AE_MODEL_H
 
 #include "backend/backend.h"
-#include "models/dcae.h"
-#include "models/vae_hart.h"
+#include "models/dcae/dcae.h"
+#include "models/hart/autoencoder.h"
 
 typedef enum { CLI_AE_HART = 1, CLI_AE_DCAE = 2 } cli_ae_kind;
 

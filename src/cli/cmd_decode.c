@@ -7,7 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/safetensors.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae_run.h"
 
 /* Tried in this order when --tensor is not given. */
 static const char *const default_names[] = {"gen.final_f_hat", "vae.enc.f", "vae.enc.f_hat_discrete"};

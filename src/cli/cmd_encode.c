@@ -1,7 +1,7 @@
 /* `hart encode IMAGE -m MODEL -o latent.safetensors`: image -> HART
  * tokenizer latent f, per-scale token indices, continuous residual and the
  * discrete f_hat, written under the golden set's names (vae.enc.*); or, for
- * a DC-AE model, the DC-AE latent (models/dcae_run.h file format). */
+ * a DC-AE model, the DC-AE latent (models/dcae/dcae_run.h file format). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/safetensors.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae_run.h"
 
 /* DC-AE: image -> "latent" [1,C,H/r,W/r] (+ "latent_scale") */
 static int encode_dcae(const char *image, const char *model, const char *device, int scaled, const char *out) {

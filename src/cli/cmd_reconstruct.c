@@ -9,7 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "io/metrics.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae_run.h"
 
 static void print_metrics(const char *out, const unsigned char *ra, const unsigned char *rb, int W, int H,
                           const char *what) {

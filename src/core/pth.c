@@ -1,5 +1,5 @@
 /* PyTorch checkpoints as a hart_safetensors: the zip directory (pth_zip.c),
- * the pickle (pth_unpickle.c), then every tensor of the state dict checked
+ * the pickle (hart_pth_unpickle.c), then every tensor of the state dict checked
  * against its storage entry. */
 #include "core/pth.h"
 
@@ -46,7 +46,7 @@ static hart_status check_tensor(const char *label, const char *prefix, const pth
     snprintf(key, sizeof key, "%sdata/%s", prefix, sto->s);
     it->name = name;
     it->t = t;
-    it->ze = pth_zip_find(z, key);
+    it->ze = hart_pth_zip_find(z, key);
     if (!it->ze) return hart_fail(HART_EFORMAT, "%s: tensor '%s': storage '%s' is missing from the archive", label, name, key);
     it->esize = hart_dtype_size_bits(sto->dtype) / 8;
     unsigned __int128 snum = (unsigned __int128)sto->i, numel = 1, last = (unsigned __int128)t->offset;
@@ -153,7 +153,7 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
     if (!hart_pth_sniff(buf, size))
         return hart_fail(HART_EFORMAT, "%s: not a PyTorch zip checkpoint (the legacy torch < 1.6 format is not supported)", label);
     pth_zip z;
-    HART_TRY(pth_zip_parse(buf, size, label, &z));
+    HART_TRY(hart_pth_zip_parse(buf, size, label, &z));
     char prefix[256];
     const uint8_t *b = buf;
     const pth_zip_entry *pk = find_pickle(&z, prefix, sizeof prefix);
@@ -161,20 +161,20 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
     if (!pk) s = hart_fail(HART_EFORMAT, "%s: zip archive has no '<name>/data.pkl' (not a torch.save file)", label);
     char bo[300];
     snprintf(bo, sizeof bo, "%sbyteorder", prefix);
-    const pth_zip_entry *boe = s ? NULL : pth_zip_find(&z, bo);
+    const pth_zip_entry *boe = s ? NULL : hart_pth_zip_find(&z, bo);
     if (boe && !(boe->size == 6 && !memcmp(b + boe->data_off, "little", 6)))
         s = hart_fail(HART_EUNSUPPORTED, "%s: checkpoint is not little-endian", label);
     pv_pool *pool = NULL;
     pv *root = NULL;
-    if (!s) s = pth_unpickle(b + pk->data_off, pk->size, label, &pool, &root);
+    if (!s) s = hart_pth_unpickle(b + pk->data_off, pk->size, label, &pool, &root);
     if (!s) {
-        const pv *model = pv_dict_get(root, "model");
+        const pv *model = hart_pv_dict_get(root, "model");
         const pv *sd = model && model->kind == PV_DICT ? model : root;
         if (sd->kind != PV_DICT) s = hart_fail(HART_EFORMAT, "%s: the pickled object is not a dict (no state dict)", label);
         else s = build(label, prefix, &z, b, size, sd, st);
     }
-    pv_pool_free(pool);
-    pth_zip_free(&z);
+    hart_pv_pool_free(pool);
+    hart_pth_zip_free(&z);
     if (s) {
         if (st->map) munmap(st->map, st->map_size);
         for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);

@@ -2,7 +2,7 @@
  *
  * A .pth/.pt file is a zip archive holding `<stem>/data.pkl` (a pickle) and
  * one entry `<stem>/data/<key>` per tensor storage. The pickle is read by a
- * restricted unpickler (pth_unpickle.c) that knows only what a state dict is
+ * restricted unpickler (hart_pth_unpickle.c) that knows only what a state dict is
  * made of: dicts and OrderedDicts, lists, tuples, ints, floats, strings,
  * booleans, None, tensor rebuild calls (`torch._utils._rebuild_tensor_v2`,
  * `_rebuild_parameter`) and storages given by persistent id

@@ -20,11 +20,11 @@ typedef struct {
     int n;
 } pth_zip;
 
-hart_status pth_zip_parse(const uint8_t *buf, size_t size, const char *label, pth_zip *z);
-const pth_zip_entry *pth_zip_find(const pth_zip *z, const char *name);
-void pth_zip_free(pth_zip *z);
+hart_status hart_pth_zip_parse(const uint8_t *buf, size_t size, const char *label, pth_zip *z);
+const pth_zip_entry *hart_pth_zip_find(const pth_zip *z, const char *name);
+void hart_pth_zip_free(pth_zip *z);
 
-/* ---- pickle values (pth_unpickle.c) ---- */
+/* ---- pickle values (hart_pth_unpickle.c) ---- */
 typedef enum {
     PV_NONE, PV_BOOL, PV_INT, PV_FLOAT, PV_STR, PV_TUPLE, PV_LIST, PV_DICT,
     PV_GLOBAL,  /* an allowed callable or storage type, see pv_global */
@@ -58,10 +58,10 @@ struct pv {
 
 typedef struct pv_pool pv_pool;
 
-/* Unpickle `buf`; *root is owned by *pool (free with pv_pool_free). */
-hart_status pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root);
-void pv_pool_free(pv_pool *pool);
+/* Unpickle `buf`; *root is owned by *pool (free with hart_pv_pool_free). */
+hart_status hart_pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root);
+void hart_pv_pool_free(pv_pool *pool);
 /* value of string key `key` in DICT d, or NULL */
-pv *pv_dict_get(const pv *d, const char *key);
+pv *hart_pv_dict_get(const pv *d, const char *key);
 
 #endif

@@ -25,7 +25,7 @@ typedef struct {
     pv mark;
 } up;
 
-void pv_pool_free(pv_pool *pool) {
+void hart_pv_pool_free(pv_pool *pool) {
     if (!pool) return;
     for (size_t i = 0; i < pool->n; i++) {
         free(pool->v[i]->s);
@@ -36,7 +36,7 @@ void pv_pool_free(pv_pool *pool) {
     free(pool);
 }
 
-pv *pv_dict_get(const pv *d, const char *key) {
+pv *hart_pv_dict_get(const pv *d, const char *key) {
     if (!d || d->kind != PV_DICT) return NULL;
     for (size_t i = 0; i + 1 < d->n; i += 2)
         if (d->items[i]->kind == PV_STR && !strcmp(d->items[i]->s, key)) return d->items[i + 1];
@@ -394,7 +394,7 @@ static hart_status step(up *u, int *done) {
     }
 }
 
-hart_status pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root) {
+hart_status hart_pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root) {
     up u;
     memset(&u, 0, sizeof u);
     u.b = buf;
@@ -411,7 +411,7 @@ hart_status pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_
         *root = u.stack[0];
         *pool = u.pool;
     } else {
-        pv_pool_free(u.pool);
+        hart_pv_pool_free(u.pool);
     }
     free(u.stack);
     free(u.memo);

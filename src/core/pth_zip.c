@@ -17,14 +17,14 @@ static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] 
 static uint32_t rd32(const uint8_t *p) { return rd16(p) | rd16(p + 2) << 16; }
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-void pth_zip_free(pth_zip *z) {
+void hart_pth_zip_free(pth_zip *z) {
     for (int i = 0; i < z->n; i++) free(z->e[i].name);
     free(z->e);
     z->e = NULL;
     z->n = 0;
 }
 
-const pth_zip_entry *pth_zip_find(const pth_zip *z, const char *name) {
+const pth_zip_entry *hart_pth_zip_find(const pth_zip *z, const char *name) {
     for (int i = 0; i < z->n; i++)
         if (!strcmp(z->e[i].name, name)) return &z->e[i];
     return NULL;
@@ -83,7 +83,7 @@ static hart_status zip64_extra(const uint8_t *x, size_t n, const char *label, ui
     return HART_OK;
 }
 
-hart_status pth_zip_parse(const uint8_t *b, size_t size, const char *label, pth_zip *z) {
+hart_status hart_pth_zip_parse(const uint8_t *b, size_t size, const char *label, pth_zip *z) {
     memset(z, 0, sizeof *z);
     uint64_t off = 0, len = 0, count = 0;
     HART_TRY(find_cd(b, size, label, &off, &len, &count));
@@ -122,6 +122,6 @@ hart_status pth_zip_parse(const uint8_t *b, size_t size, const char *label, pth_
         z->e[z->n - 1].size = (size_t)usize;
         p += 46 + nlen + xlen + clen;
     }
-    if (s) pth_zip_free(z);
+    if (s) hart_pth_zip_free(z);
     return s;
 }

@@ -32,4 +32,12 @@ void hart_clear_error(void);
         if (hart_try_s_ != HART_OK) return hart_try_s_;                        \
     } while (0)
 
+/* For functions with a cleanup label: keep expr's status in `st` and jump to
+ * `done` on failure, where the cleanup runs and `st` is returned. */
+#define HART_TRY_GOTO(st, expr)                                                \
+    do {                                                                       \
+        (st) = (expr);                                                         \
+        if ((st) != HART_OK) goto done;                                        \
+    } while (0)
+
 #endif

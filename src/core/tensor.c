@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
+#include "core/storage.h"
 
 size_t hart_dtype_size_bits(hart_dtype dt) {
     switch (dt) {
@@ -57,7 +57,7 @@ static hart_status check_shape(int ndim, const int64_t *shape) {
     return HART_OK;
 }
 
-hart_status hart_tensor_new(hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
+hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
                             hart_tensor *out) {
     memset(out, 0, sizeof *out);
     HART_TRY(check_shape(ndim, shape));
@@ -67,9 +67,10 @@ hart_status hart_tensor_new(hart_backend *be, hart_dtype dt, int ndim, const int
     out->be = be;
     out->owns = 1;
     size_t n = hart_tensor_nbytes(out);
-    if (be && be->vt->alloc_tensor) return be->vt->alloc_tensor(be, out);
-    if (be && be->vt->alloc) {
-        HART_TRY(be->vt->alloc(be, n ? n : 1, &out->dev));
+    const hart_storage_vt *sv = hart_storage_of(be);
+    if (sv && sv->alloc_tensor) return sv->alloc_tensor(be, out);
+    if (sv && sv->alloc) {
+        HART_TRY(sv->alloc(be, n ? n : 1, &out->dev));
         return HART_OK;
     }
     out->data = calloc(1, n ? n : 1);
@@ -77,7 +78,7 @@ hart_status hart_tensor_new(hart_backend *be, hart_dtype dt, int ndim, const int
     return HART_OK;
 }
 
-hart_status hart_tensor_new4(hart_backend *be, hart_dtype dt, hart_tensor *out, int ndim,
+hart_status hart_tensor_new4(struct hart_backend *be, hart_dtype dt, hart_tensor *out, int ndim,
                              int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
     int64_t s[4] = {d0, d1, d2, d3};
     return hart_tensor_new(be, dt, ndim, s, out);
@@ -96,7 +97,8 @@ hart_tensor hart_tensor_wrap(void *data, hart_dtype dt, int ndim, const int64_t 
 void hart_tensor_free(hart_tensor *t) {
     if (!t) return;
     if (t->owns) {
-        if (t->dev && t->be && t->be->vt->release) t->be->vt->release(t->be, t->dev);
+        const hart_storage_vt *sv = hart_storage_of(t->be);
+        if (t->dev && sv && sv->release) sv->release(t->be, t->dev);
         free(t->data);
     }
     memset(t, 0, sizeof *t);
@@ -138,16 +140,16 @@ hart_status hart_tensor_rows(const hart_tensor *t, int64_t start, int64_t count,
 }
 
 static int on_device(const hart_tensor *t) { return t->data == NULL && t->dev != NULL; }
-/* On a backend with typed storage (see hart_backend_vt.alloc_tensor). */
-static int typed(const hart_tensor *t) { return on_device(t) && t->be->vt->read_tensor; }
+/* On a backend with typed storage (see hart_storage_vt.alloc_tensor). */
+static int typed(const hart_tensor *t) { return on_device(t) && hart_storage_of(t->be)->read_tensor; }
 static int is_float(hart_dtype dt) { return dt == HART_F32 || dt == HART_F16 || dt == HART_BF16; }
 
 hart_status hart_tensor_write(hart_tensor *t, const void *src, size_t nbytes) {
     if (nbytes != hart_tensor_nbytes(t))
         return hart_fail(HART_EINVAL, "tensor write of %zu bytes into a %zu-byte tensor", nbytes,
                          hart_tensor_nbytes(t));
-    if (typed(t)) return t->be->vt->write_tensor(t->be, t, src, 0);
-    if (on_device(t)) return t->be->vt->write(t->be, t->dev, t->dev_offset, src, nbytes);
+    if (typed(t)) return hart_storage_of(t->be)->write_tensor(t->be, t, src, 0);
+    if (on_device(t)) return hart_storage_of(t->be)->write(t->be, t->dev, t->dev_offset, src, nbytes);
     memcpy(t->data, src, nbytes);
     return HART_OK;
 }
@@ -156,8 +158,8 @@ hart_status hart_tensor_read(const hart_tensor *t, void *dst, size_t nbytes) {
     if (nbytes != hart_tensor_nbytes(t))
         return hart_fail(HART_EINVAL, "tensor read of %zu bytes from a %zu-byte tensor", nbytes,
                          hart_tensor_nbytes(t));
-    if (typed(t)) return t->be->vt->read_tensor(t->be, t, dst, 0);
-    if (on_device(t)) return t->be->vt->read(t->be, t->dev, t->dev_offset, dst, nbytes);
+    if (typed(t)) return hart_storage_of(t->be)->read_tensor(t->be, t, dst, 0);
+    if (on_device(t)) return hart_storage_of(t->be)->read(t->be, t->dev, t->dev_offset, dst, nbytes);
     memcpy(dst, t->data, nbytes);
     return HART_OK;
 }
@@ -180,7 +182,7 @@ hart_status hart_tensor_read_f32(const hart_tensor *t, float *dst) {
 hart_status hart_tensor_read_f64(const hart_tensor *t, double *dst) {
     int64_t n = hart_tensor_numel(t);
     if (!is_float(t->dtype)) return hart_fail(HART_EINVAL, "read_f64 of a %s tensor", hart_dtype_name(t->dtype));
-    if (typed(t)) return t->be->vt->read_tensor(t->be, t, dst, 1);
+    if (typed(t)) return hart_storage_of(t->be)->read_tensor(t->be, t, dst, 1);
     float *tmp = malloc((size_t)n * sizeof(float) + 1);
     if (!tmp) return hart_fail(HART_ENOMEM, "out of memory");
     hart_status s = hart_tensor_read_f32(t, tmp);
@@ -193,7 +195,7 @@ hart_status hart_tensor_read_f64(const hart_tensor *t, double *dst) {
 hart_status hart_tensor_write_f64(hart_tensor *t, const double *src) {
     int64_t n = hart_tensor_numel(t);
     if (!is_float(t->dtype)) return hart_fail(HART_EINVAL, "write_f64 of a %s tensor", hart_dtype_name(t->dtype));
-    if (typed(t)) return t->be->vt->write_tensor(t->be, t, src, 1);
+    if (typed(t)) return hart_storage_of(t->be)->write_tensor(t->be, t, src, 1);
     size_t es = hart_dtype_size_bits(t->dtype) / 8;
     char *tmp = malloc((size_t)n * es + 1);
     if (!tmp) return hart_fail(HART_ENOMEM, "out of memory");
@@ -221,7 +223,7 @@ static hart_status copy_f64(const hart_tensor *src, hart_tensor *out) {
     return s;
 }
 
-hart_status hart_tensor_to(hart_backend *be, const hart_tensor *src, hart_tensor *out) {
+hart_status hart_tensor_to(struct hart_backend *be, const hart_tensor *src, hart_tensor *out) {
     HART_TRY(hart_tensor_new(be, src->dtype, src->ndim, src->shape, out));
     size_t n = hart_tensor_nbytes(src);
     if (typed(src) && is_float(src->dtype)) {

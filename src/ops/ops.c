@@ -1,6 +1,7 @@
 /* Op front-ends: validate shapes, then dispatch to the output's backend.
- * A backend without an implementation of an op falls back to the CPU
- * backend through host copies (slow but correct). */
+ * A backend without an implementation of an op (or whose `supports` turns
+ * these operands down) falls back to the CPU backend through host copies
+ * (slow but correct): the one fallback path of every backend. */
 #include "ops/ops.h"
 
 #include <stdarg.h>
@@ -29,7 +30,7 @@ static hart_status check_placement(const char *op, hart_backend *be, int n, cons
         const hart_tensor *t = ts[i];
         if (!t) continue;
         int host = t->data != NULL;
-        if (be->vt->alloc == NULL ? !host : (host || (t->be != be)))
+        if (be->storage.vt == NULL ? !host : (host || (t->be != be)))
             return hart_fail(HART_EINVAL, "%s: input %d lives on another backend than the output", op, i);
     }
     return HART_OK;
@@ -84,7 +85,8 @@ static hart_status fb_end(fallback *f, hart_status s) {
         hart_backend *be_ = backend_of(OUT);                                                    \
         const hart_tensor *ins_[MAX_IN] = INS;                                                \
         HART_TRY(check_placement(opname, be_, n, ins_));                                      \
-        if (be_->vt->field) {                                                                 \
+        if (be_->vt->field &&                                                                 \
+            (!be_->vt->supports || be_->vt->supports(be_, HART_OP_##field, OUT, ins_))) {     \
             hart_tensor *y_ = (OUT);                                                           \
             const hart_tensor *const *I_ = ins_;                                              \
             (void)I_;                                                                         \

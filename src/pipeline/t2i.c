@@ -9,10 +9,11 @@
 #include <sys/stat.h>
 
 #include "core/checkpoint.h"
-#include "models/diffusion_head.h"
-#include "models/hart_transformer.h"
-#include "models/sampler.h"
-#include "models/vae_hart.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/transformer.h"
+#include "models/hart/sampler.h"
+#include "models/hart/autoencoder.h"
+#include "ops/ops.h"
 
 struct hart_t2i {
     hart_backend *be;

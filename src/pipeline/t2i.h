@@ -11,7 +11,7 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 #include "pipeline/t2i_timings.h"
 
 typedef struct hart_t2i hart_t2i;

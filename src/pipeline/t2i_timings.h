@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 
 typedef struct {
     int images;                            /* images of the batch (B) */

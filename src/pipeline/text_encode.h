@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "core/tensor.h"
-#include "models/qwen2.h"
+#include "models/qwen2/qwen2.h"
 #include "tokenizer/bpe.h"
 
 struct hart_backend;

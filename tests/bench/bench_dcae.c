@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/dcae.h"
-#include "models/vae_internal.h"
+#include "models/dcae/dcae.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"
@@ -145,7 +145,7 @@ static int bench_hart_vae(hart_backend *be, const int *sizes, int ns) {
         double t0 = now();
         hart_status st = hart_vae_decode(v, &f, &img);
         if (!st) st = hart_backend_wait(be);
-        double dt = now() - t0, gf = vae_decode_flops(v, S / 16, S / 16) * 1e-9;
+        double dt = now() - t0, gf = hart_vae_decode_flops(v, S / 16, S / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);
         if (st) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); goto out; }

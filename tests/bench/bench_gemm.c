@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "ops/ops.h"
 #include "support/golden.h"
 
 static double now(void) {

@@ -48,8 +48,8 @@
 #include <unistd.h>
 
 #include "core/checkpoint.h"
-#include "models/diffusion_head.h"
-#include "models/vae_internal.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i.h"
 #include "support/hart_random.h"
 
@@ -91,8 +91,8 @@ static double tf_flops(const sizes *z, int depth, int N, int l, int kv, int lo, 
 #define DEVMAP 65536
 static struct { void *p; size_t n; } devmap[DEVMAP];
 static size_t dev_live, dev_peak, dev_count;
-static hart_backend_vt wrapped_vt;
-static const hart_backend_vt *orig_vt;
+static hart_storage_vt wrapped_vt;
+static const hart_storage_vt *orig_vt;
 
 static size_t devslot(void *p) {
     size_t h = ((uintptr_t)p >> 4) * 11400714819323198485ull % DEVMAP;
@@ -126,12 +126,12 @@ static void count_release(hart_backend *be, void *dev) {
     orig_vt->release(be, dev);
 }
 static void count_device_memory(hart_backend *be) {
-    if (!be->vt->alloc || !be->vt->release) return;
-    orig_vt = be->vt;
-    wrapped_vt = *be->vt;
+    if (!be->storage.vt || !be->storage.vt->alloc || !be->storage.vt->release) return;
+    orig_vt = be->storage.vt;
+    wrapped_vt = *be->storage.vt;
     wrapped_vt.alloc = count_alloc;
     wrapped_vt.release = count_release;
-    be->vt = &wrapped_vt;
+    be->storage.vt = &wrapped_vt;
 }
 
 static double gfs(double flop, double s) { return s > 0 ? flop * 1e-9 / s : 0; }
@@ -198,7 +198,7 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int B, int dec
     fprintf(out, "  diffusion head: %d steps x %d rows: %.3f s, %.1f GFLOP, %.1f GFLOP/s\n", steps, N * l,
             tm.diffusion_s, f_diff * 1e-9, gfs(f_diff, tm.diffusion_s));
     int side = hart_t2i_image_size(p);
-    double f_dec = B * vae_decode_flops(hart_t2i_tokenizer(p), P, P);
+    double f_dec = B * hart_vae_decode_flops(hart_t2i_tokenizer(p), P, P);
     if (decode)
         fprintf(out, "  tokenizer decode %dx%d x %d: %.3f s, %.1f GFLOP, %.1f GFLOP/s\n", side, side, B, tm.decode_s,
                 f_dec * 1e-9, gfs(f_dec, tm.decode_s));

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "ops/ops.h"
 #include "backend/opencl/opencl.h"
 #include "core/tensor.h"
 

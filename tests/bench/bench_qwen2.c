@@ -28,7 +28,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
-#include "models/qwen2.h"
+#include "models/qwen2/qwen2.h"
 
 #define SYS_TOKENS 139
 #define PROMPT_LEN 300

@@ -18,7 +18,7 @@
 
 #include "backend/backend.h"
 #include "core/safetensors.h"
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i_timings.h"
 #include "support/golden.h"
 #include "support/vae_random.h"
@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
     }
     printf("HART tokenizer decoder (ch %d, ch_mult 1,1,2,2,4, z %d), backend %s\n", CH, Z, be->name);
     for (int s = 512; s <= 1024; s *= 2)
-        printf("  decoder %4dx%-4d: %.1f GFLOP   (encoder %.1f GFLOP)\n", s, s, vae_decode_flops(v, s / 16, s / 16) * 1e-9,
-               vae_encode_flops(v, s / 16, s / 16) * 1e-9);
+        printf("  decoder %4dx%-4d: %.1f GFLOP   (encoder %.1f GFLOP)\n", s, s, hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9,
+               hart_vae_encode_flops(v, s / 16, s / 16) * 1e-9);
     const char *sizes = *sizes_arg ? sizes_arg : getenv("HART_BENCH_VAE_SIZES");
     if (!sizes || !*sizes) sizes = "32,64";
     char buf[256];
@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
         double t0 = now();
         hart_status st = hart_vae_decode(v, &f, &img);
         if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
-        double dt = now() - t0, gf = vae_decode_flops(v, s / 16, s / 16) * 1e-9;
+        double dt = now() - t0, gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);
         if (st) { fprintf(stderr, "bench_vae: %s\n", hart_errmsg()); goto out; }

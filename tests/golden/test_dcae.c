@@ -22,9 +22,9 @@
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
-#include "models/dcae.h"
-#include "models/dcae_internal.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae.h"
+#include "models/dcae/dcae_internal.h"
+#include "models/dcae/dcae_run.h"
 
 static char g_dir[1024];
 static char g_sets[16][1024];
@@ -315,7 +315,7 @@ static void test_release_configs(void **st) {
         cJSON *j = NULL;
         assert_int_equal(hart_json_load(p, &j), HART_OK);
         dcae_cfg c;
-        hart_status s = dcae_cfg_parse_original(j, p, &c);
+        hart_status s = hart_dcae_cfg_parse_original(j, p, &c);
         if (s) printf("  %s\n", hart_errmsg());
         assert_int_equal(s, HART_OK);
         assert_int_equal(c.latent_channels, lat[i]);
@@ -465,7 +465,7 @@ static void test_default_tile(void **st) {
     assert_int_equal(hart_json_load(p, &j), HART_OK);
     hart_dcae m;
     memset(&m, 0, sizeof m);
-    assert_int_equal(dcae_cfg_parse_original(j, p, &m.cfg), HART_OK);
+    assert_int_equal(hart_dcae_cfg_parse_original(j, p, &m.cfg), HART_OK);
     cJSON_Delete(j);
     assert_int_equal(hart_dcae_default_tile(&m, 32, 32), 0);
     int t = hart_dcae_default_tile(&m, 64, 64);

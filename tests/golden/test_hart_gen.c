@@ -14,14 +14,15 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "models/diffusion_head.h"
-#include "models/hart_transformer.h"
-#include "models/sampler.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/transformer.h"
+#include "models/hart/sampler.h"
 #include "pipeline/t2i.h"
 #include "support/golden.h"
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
+#include "ops/ops.h"
 
 
 

@@ -18,13 +18,14 @@
 #include <cmocka.h>
 
 #include "core/checkpoint.h"
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 #include "pipeline/t2i.h"
 #include "support/golden.h"
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
-#include "models/sampler.h"
+#include "models/hart/sampler.h"
+#include "ops/ops.h"
 
 
 static hart_safetensors G;

@@ -26,6 +26,7 @@
 #include "support/golden_check.h"
 #include "support/test_backends.h"
 #include "support/test_skip.h"
+#include "ops/ops.h"
 
 static test_backends TB;
 static char g_sets[16][1024];

@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend/backend.h"
-#include "models/qwen2.h"
+#include "models/qwen2/qwen2.h"
 #include "ops/ops.h"
 #include "pipeline/text_encode.h"
 #include "support/golden.h"

@@ -19,7 +19,7 @@
 #include "support/test_backends.h"
 #include "support/golden_check.h"
 #include "support/test_skip.h"
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 #include "core/checkpoint.h"
 #include "core/safetensors.h"
 

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 
 typedef struct {
     int C, depth, H, T, Dc, DW, DD, llama_mlp, Hd, use_ctx_norm;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "ops/ops.h"
 #include "support/golden.h"
 
 #define OPS_TOL 1e-5

@@ -21,7 +21,7 @@
 
 #include "core/checkpoint.h"
 #include "core/safetensors.h"
-#include "models/hart_transformer.h"
+#include "models/hart/transformer.h"
 #include "support/golden.h"
 #include "support/test_skip.h"
 

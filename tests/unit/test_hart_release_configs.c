@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "core/checkpoint.h"
-#include "models/diffusion_head.h"
-#include "models/hart_transformer.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/transformer.h"
 #include "support/hart_random.h"
 #include "support/test_skip.h"
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
+#include "ops/ops.h"
 #include "backend/opencl/opencl.h"
 #include "support/golden.h"
 #include "support/test_skip.h"

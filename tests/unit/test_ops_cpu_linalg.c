@@ -107,7 +107,7 @@ static void test_matmul(void **st) {
                 }
 }
 
-/* Products big enough for cpu_sgemm to split them over threads, by columns
+/* Products big enough for hart_cpu_sgemm to split them over threads, by columns
  * (N >= M) and by rows (tall), with every transpose combination. */
 static void test_matmul_split(void **st) {
     static const int64_t mnk[][3] = {{200, 40, 130}, {40, 200, 130}, {300, 67, 67}};

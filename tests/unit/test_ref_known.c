@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
+#include "ops/ops.h"
 
 static hart_tensor T(float *d, int nd, int64_t a, int64_t b, int64_t c, int64_t e) {
     int64_t s[4] = {a, b, c, e};

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "models/diffusion_head.h"
-#include "models/sampler.h"
+#include "models/hart/diffusion_head.h"
+#include "models/hart/sampler.h"
 
 static void test_cfg_ramp_and_mix(void **st) {
     (void)st;

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "core/rng.h"
-#include "models/sampler.h"
+#include "models/hart/sampler.h"
 
 #define NINF (-INFINITY)
 

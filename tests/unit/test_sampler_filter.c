@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "models/sampler.h"
+#include "models/hart/sampler.h"
 
 #define NINF (-INFINITY)
 

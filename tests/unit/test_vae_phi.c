@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 
 typedef struct { int K, S, want[13]; } row;
 
@@ -25,14 +25,14 @@ static void test_ticks(void **st) {
     (void)st;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
         for (int si = 0; si < rows[r].S; si++) {
-            int got = vae_phi_pick(rows[r].K, rows[r].K, si, rows[r].S);
+            int got = hart_vae_phi_pick(rows[r].K, rows[r].K, si, rows[r].S);
             if (got != rows[r].want[si]) fail_msg("K=%d S=%d si=%d: got %d want %d", rows[r].K, rows[r].S, si, got, rows[r].want[si]);
         }
 }
 
 static void test_shared(void **st) {
     (void)st;
-    for (int si = 0; si < 10; si++) assert_int_equal(vae_phi_pick(1, 1, si, 10), 0);
+    for (int si = 0; si < 10; si++) assert_int_equal(hart_vae_phi_pick(1, 1, si, 10), 0);
 }
 
 int main(void) {

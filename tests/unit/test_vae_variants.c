@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 #include "support/golden.h"
 #include "support/vae_random.h"
 

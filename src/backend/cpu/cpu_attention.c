@@ -2,7 +2,7 @@
  * Attention works on tasks of (batch, head, block of QB query rows): scores
  * S = scale·Q·Kᵀ by sgemm, + mask, row softmax (all -inf -> zeros), then
  * O = P·V by sgemm. Tasks run in parallel (one serial sgemm each); when
- * there are fewer tasks than threads, cpu_sgemm splits each product. */
+ * there are fewer tasks than threads, hart_cpu_sgemm splits each product. */
 #include <omp.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@ static void attn_task(const hart_tensor *q, const hart_tensor *k, const hart_ten
     const float *vp = (const float *)v->data + (b * Hkv + h / rep) * Lk * D;
     float *op = out + (bh * Lq + i0) * D;
     if (D > 0)
-        cpu_sgemm(0, 1, rows, Lk, D, scale, qp, D, kp, D, 0.0f, S, Lk);
+        hart_cpu_sgemm(0, 1, rows, Lk, D, scale, qp, D, kp, D, 0.0f, S, Lk);
     else
         for (int64_t i = 0; i < rows * Lk; i++) S[i] = 0;
     const float *mrow = NULL;
@@ -35,21 +35,21 @@ static void attn_task(const hart_tensor *q, const hart_tensor *k, const hart_ten
     /* unnormalised weights; the 1/sum goes on the D-wide output rows */
     float inv[QB];
     for (int64_t i = 0; i < rows; i++) {
-        float *s = S + i * Lk, mx = cpu_row_max(s, Lk);
+        float *s = S + i * Lk, mx = hart_cpu_row_max(s, Lk);
         if (mx == -INFINITY) { /* fully masked row: zeros */
             memset(s, 0, (size_t)Lk * sizeof(float));
             inv[i] = 0.0f;
         } else {
-            inv[i] = (float)(1.0 / cpu_exp_shift(s, s, Lk, mx));
+            inv[i] = (float)(1.0 / hart_cpu_exp_shift(s, s, Lk, mx));
         }
     }
     if (D > 0) {
-        cpu_sgemm(0, 0, rows, D, Lk, 1.0f, S, Lk, vp, D, 0.0f, op, D);
-        for (int64_t i = 0; i < rows; i++) cpu_row_scale(op + i * D, D, inv[i]);
+        hart_cpu_sgemm(0, 0, rows, D, Lk, 1.0f, S, Lk, vp, D, 0.0f, op, D);
+        for (int64_t i = 0; i < rows; i++) hart_cpu_row_scale(op + i * D, D, inv[i]);
     }
 }
 
-hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+hart_status hart_cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
                           const hart_tensor *v, const hart_tensor *mask, float scale) {
     int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3], Lk = k->shape[2];
     float *o = out->data;
@@ -59,7 +59,7 @@ hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor 
         return HART_OK;
     }
     int64_t nqb = (Lq + QB - 1) / QB, tasks = B * H * nqb;
-    int nt = cpu_threads();
+    int nt = hart_cpu_threads();
     if (tasks >= nt && nt > 1) {
         float *S = malloc((size_t)nt * QB * (size_t)Lk * sizeof(float));
         if (!S) return hart_fail(HART_ENOMEM, "op_attention: out of memory for scores (%lld keys)", (long long)Lk);
@@ -79,7 +79,7 @@ hart_status cpu_attention(hart_backend *be, hart_tensor *out, const hart_tensor 
     return HART_OK;
 }
 
-hart_status cpu_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t,
+hart_status hart_cpu_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t,
                      const hart_tensor *sin_t, int interleaved) {
     int64_t B = x->shape[0], H = x->shape[1], L = x->shape[2], D = x->shape[3], half = D / 2;
     const float *X = x->data, *C = cos_t->data, *Sn = sin_t->data;

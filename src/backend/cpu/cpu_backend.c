@@ -8,31 +8,22 @@
 
 #include "backend/cpu/cpu_internal.h"
 
+/* The ops with a fast path here; the others run the reference code. */
+#define HART_CPU_FAST_OPS(X)                                                                   \
+    X(linear) X(matmul) X(conv2d) X(group_norm) X(layer_norm) X(rms_norm) X(softmax) X(act)      \
+    X(binary) X(scale) X(transpose) X(attention) X(rope) X(interpolate) X(pixel_shuffle)        \
+    X(pixel_unshuffle) X(reduce) X(argmin_dist)
+
 static hart_backend_vt g_cpu_vt;
 static hart_backend g_cpu = {.vt = &g_cpu_vt, .kind = HART_BACKEND_CPU, .name = "cpu"};
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void cpu_init(void) {
     g_cpu_vt = hart_ref_vt;
-    g_cpu_vt.linear = cpu_linear;
-    g_cpu_vt.matmul = cpu_matmul;
-    g_cpu_vt.conv2d = cpu_conv2d;
-    g_cpu_vt.group_norm = cpu_group_norm;
-    g_cpu_vt.layer_norm = cpu_layer_norm;
-    g_cpu_vt.rms_norm = cpu_rms_norm;
-    g_cpu_vt.softmax = cpu_softmax;
-    g_cpu_vt.act = cpu_act;
-    g_cpu_vt.binary = cpu_binary;
-    g_cpu_vt.scale = cpu_scale;
-    g_cpu_vt.transpose = cpu_transpose;
-    g_cpu_vt.attention = cpu_attention;
-    g_cpu_vt.rope = cpu_rope;
-    g_cpu_vt.interpolate = cpu_interpolate;
-    g_cpu_vt.pixel_shuffle = cpu_pixel_shuffle;
-    g_cpu_vt.pixel_unshuffle = cpu_pixel_unshuffle;
-    g_cpu_vt.reduce = cpu_reduce;
-    g_cpu_vt.argmin_dist = cpu_argmin_dist;
-    /* our OpenMP threads drive OpenBLAS; its own pool stays idle (cpu_sgemm) */
+#define HART_CPU_SET(name) g_cpu_vt.name = hart_cpu_##name;
+    HART_CPU_FAST_OPS(HART_CPU_SET)
+#undef HART_CPU_SET
+    /* our OpenMP threads drive OpenBLAS; its own pool stays idle (hart_cpu_sgemm) */
     openblas_set_num_threads(1);
     const char *cfg = openblas_get_config();
     int nt = omp_get_max_threads();
@@ -44,5 +35,5 @@ hart_backend *hart_backend_cpu(void) {
     return &g_cpu;
 }
 
-int cpu_threads(void) { return omp_get_max_threads(); }
+int hart_cpu_threads(void) { return omp_get_max_threads(); }
 

@@ -56,7 +56,7 @@ static void depthwise(const float *in, const float *wf, float *out, int64_t N, i
         }
 }
 
-hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
+hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *b, int stride, int pad, int groups) {
     int64_t N = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t Co = y->shape[1], Ho = y->shape[2], Wo = y->shape[3], P = Ho * Wo;
@@ -66,7 +66,7 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     if (N == 0 || Co == 0 || P == 0) return HART_OK;
     const float *wf;
     float *wtmp, *col = NULL;
-    HART_TRY(cpu_weight_f32(w, &wf, &wtmp));
+    HART_TRY(hart_cpu_weight_f32(w, &wf, &wtmp));
     hart_status st = HART_OK;
     if (KK == 0) {
         memset(out, 0, (size_t)(N * Co * P) * sizeof(float));
@@ -75,7 +75,7 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     } else if (kh == 1 && kw == 1 && stride == 1 && pad == 0) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t g = 0; g < groups; g++)
-                cpu_sgemm(0, 0, cog, P, cig, 1.0f, wf + g * cog * KK, KK, in + (n * Ci + g * cig) * H * W, P, 0.0f,
+                hart_cpu_sgemm(0, 0, cog, P, cig, 1.0f, wf + g * cog * KK, KK, in + (n * Ci + g * cig) * H * W, P, 0.0f,
                           out + (n * Co + g * cog) * P, P);
     } else {
         int64_t rows = (int64_t)(COL_BYTES / ((size_t)KK * (size_t)Wo * sizeof(float)));
@@ -88,7 +88,7 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
                 for (int64_t oy0 = 0; oy0 < Ho; oy0 += rows) {
                     int64_t r = Ho - oy0 < rows ? Ho - oy0 : rows;
                     im2col(in + (n * Ci + g * cig) * H * W, col, cig, H, W, kh, kw, stride, pad, oy0, r, Wo);
-                    cpu_sgemm(0, 0, cog, r * Wo, KK, 1.0f, wf + g * cog * KK, KK, col, r * Wo, 0.0f,
+                    hart_cpu_sgemm(0, 0, cog, r * Wo, KK, 1.0f, wf + g * cog * KK, KK, col, r * Wo, 0.0f,
                               out + (n * Co + g * cog) * P + oy0 * Wo, P);
                 }
     }
@@ -96,7 +96,7 @@ hart_status cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
         float *bf = malloc((size_t)Co * sizeof(float));
         if (!bf) st = hart_fail(HART_ENOMEM, "op_conv2d: out of memory");
         else {
-            cpu_to_f32(b, bf);
+            hart_cpu_to_f32(b, bf);
 #pragma omp parallel for collapse(2) if (N * Co * P > CPU_PAR_MIN) schedule(static)
             for (int64_t n = 0; n < N; n++)
                 for (int64_t co = 0; co < Co; co++) {

@@ -10,13 +10,13 @@ static void vec_map(const float *in, float *out, int64_t n, int which) {
 #pragma omp parallel for if (n > CPU_PAR_MIN / 8) schedule(static)
     for (int64_t c = 0; c < chunks; c++) {
         int64_t s = c * 4096, m = n - s < 4096 ? n - s : 4096;
-        cpu_vec_act(in + s, out + s, m, which);
+        hart_cpu_vec_act(in + s, out + s, m, which);
     }
 }
 
 /* SiLU, sigmoid and tanh-GELU use the 4-lane polynomial exp (about 2 ulp);
  * exact GELU uses libm erff. */
-hart_status cpu_act(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_act a) {
+hart_status hart_cpu_act(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_act a) {
     int64_t n = hart_tensor_numel(x);
     const float *in = x->data;
     float *out = y->data;
@@ -79,7 +79,7 @@ static int is_trailing(const hart_tensor *y, const hart_tensor *t) {
     return 1;
 }
 
-hart_status cpu_binary(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop op) {
+hart_status hart_cpu_binary(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop op) {
     int64_t n = hart_tensor_numel(y), na = hart_tensor_numel(a), nb = hart_tensor_numel(b);
     const float *A = a->data, *B = b->data;
     float *Y = y->data;
@@ -129,7 +129,7 @@ hart_status cpu_binary(hart_backend *be, hart_tensor *y, const hart_tensor *a, c
     return HART_OK;
 }
 
-hart_status cpu_scale(hart_backend *be, hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
+hart_status hart_cpu_scale(hart_backend *be, hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
     int64_t n = hart_tensor_numel(x);
     const float *in = x->data;
     float *out = y->data;

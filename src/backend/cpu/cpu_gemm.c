@@ -12,10 +12,10 @@ static int ld(int64_t v) { return v > 0 ? (int)v : 1; }
  * split here over OpenMP threads, by columns of C (or rows when C is tall),
  * so that only one thread pool ever spins: mixing OpenBLAS's pthreads with
  * OpenMP's on few cores costs milliseconds per switch. */
-void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+void hart_cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-    int nt = omp_in_parallel() ? 1 : cpu_threads();
+    int nt = omp_in_parallel() ? 1 : hart_cpu_threads();
     double flop = 2.0 * (double)M * (double)N * (double)K;
     if (M == 0 || N == 0) return;
     if (nt <= 1 || flop < 2e6 || (M < 32 && N < 32)) {
@@ -38,7 +38,7 @@ void cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, con
     }
 }
 
-hart_status cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
+hart_status hart_cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *b) {
     int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = ref_dims(x, 0, x->ndim - 1);
     float *out = y->data;
@@ -46,8 +46,8 @@ hart_status cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     if (K > 0) {
         const float *wf;
         float *tmp;
-        HART_TRY(cpu_weight_f32(w, &wf, &tmp));
-        cpu_sgemm(0, 1, M, N, K, 1.0f, x->data, K, wf, K, 0.0f, out, N);
+        HART_TRY(hart_cpu_weight_f32(w, &wf, &tmp));
+        hart_cpu_sgemm(0, 1, M, N, K, 1.0f, x->data, K, wf, K, 0.0f, out, N);
         free(tmp);
     } else {
         memset(out, 0, (size_t)(M * N) * sizeof(float));
@@ -55,7 +55,7 @@ hart_status cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     if (b) {
         float *bf = malloc((size_t)N * sizeof(float));
         if (!bf) return hart_fail(HART_ENOMEM, "op_linear: out of memory");
-        cpu_to_f32(b, bf);
+        hart_cpu_to_f32(b, bf);
 #pragma omp parallel for if (M * N > CPU_PAR_MIN) schedule(static)
         for (int64_t m = 0; m < M; m++)
             for (int64_t n = 0; n < N; n++) out[m * N + n] += bf[n];
@@ -64,7 +64,7 @@ hart_status cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     return HART_OK;
 }
 
-hart_status cpu_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb,
+hart_status hart_cpu_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb,
                        float alpha) {
     int na = a->ndim, nb = b->ndim;
     int64_t M = ta ? a->shape[na - 1] : a->shape[na - 2];
@@ -80,14 +80,14 @@ hart_status cpu_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, c
     }
     int64_t lda = ta ? M : K, ldb = tb ? K : N;
     /* Many small products: one serial sgemm per batch entry, spread over our threads. */
-    if (batch > 1 && cpu_threads() > 1 && (double)M * N * K <= 4.0 * 1024 * 1024) {
+    if (batch > 1 && hart_cpu_threads() > 1 && (double)M * N * K <= 4.0 * 1024 * 1024) {
 #pragma omp parallel for schedule(dynamic, 1)
         for (int64_t p = 0; p < batch; p++)
-            cpu_sgemm(ta, tb, M, N, K, alpha, A + p * M * K, lda, B + (bbatch == 1 ? 0 : p) * K * N, ldb, 0.0f,
+            hart_cpu_sgemm(ta, tb, M, N, K, alpha, A + p * M * K, lda, B + (bbatch == 1 ? 0 : p) * K * N, ldb, 0.0f,
                       C + p * M * N, N);
     } else {
         for (int64_t p = 0; p < batch; p++)
-            cpu_sgemm(ta, tb, M, N, K, alpha, A + p * M * K, lda, B + (bbatch == 1 ? 0 : p) * K * N, ldb, 0.0f,
+            hart_cpu_sgemm(ta, tb, M, N, K, alpha, A + p * M * K, lda, B + (bbatch == 1 ? 0 : p) * K * N, ldb, 0.0f,
                       C + p * M * N, N);
     }
     return HART_OK;

@@ -11,11 +11,11 @@ static float *param_f32(const hart_tensor *t, int64_t n, hart_status *st) {
     if (!t || *st) return NULL;
     float *p = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!p) *st = hart_fail(HART_ENOMEM, "norm: out of memory");
-    else cpu_to_f32(t, p);
+    else hart_cpu_to_f32(t, p);
     return p;
 }
 
-hart_status cpu_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
+hart_status hart_cpu_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
                            const hart_tensor *beta, int groups, float eps) {
     int64_t N = x->shape[0], C = x->shape[1], S = ref_dims(x, 2, x->ndim), cg = C / groups, G = groups;
     const float *in = x->data;
@@ -52,7 +52,7 @@ hart_status cpu_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
     return HART_OK;
 }
 
-hart_status cpu_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
+hart_status hart_cpu_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
                            const hart_tensor *beta, float eps) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     const float *in = x->data;
@@ -84,7 +84,7 @@ hart_status cpu_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
     return HART_OK;
 }
 
-hart_status cpu_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
+hart_status hart_cpu_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
                          float eps) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     const float *in = x->data;
@@ -112,21 +112,21 @@ hart_status cpu_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x,
 }
 
 /* Softmax of one row (o may equal p); a row that is all -inf gives zeros. */
-void cpu_softmax_row(const float *p, float *o, int64_t D) {
-    float mx = cpu_row_max(p, D);
+void hart_cpu_softmax_row(const float *p, float *o, int64_t D) {
+    float mx = hart_cpu_row_max(p, D);
     if (mx == -INFINITY) {
         for (int64_t i = 0; i < D; i++) o[i] = 0.0f;
         return;
     }
-    double sum = cpu_exp_shift(p, o, D, mx);
-    cpu_row_scale(o, D, (float)(1.0 / sum));
+    double sum = hart_cpu_exp_shift(p, o, D, mx);
+    hart_cpu_row_scale(o, D, (float)(1.0 / sum));
 }
 
-hart_status cpu_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+hart_status hart_cpu_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     const float *in = x->data;
     float *out = y->data;
 #pragma omp parallel for schedule(static) if (R * D > CPU_PAR_MIN)
-    for (int64_t r = 0; r < R; r++) cpu_softmax_row(in + r * D, out + r * D, D);
+    for (int64_t r = 0; r < R; r++) hart_cpu_softmax_row(in + r * D, out + r * D, D);
     return HART_OK;
 }

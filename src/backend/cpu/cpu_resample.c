@@ -63,7 +63,7 @@ static void axis_taps(taps *t, int64_t out_n, int64_t in_n, hart_interp mode) {
     }
 }
 
-hart_status cpu_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {
+hart_status hart_cpu_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {
     int64_t NC = x->shape[0] * x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t Ho = y->shape[2], Wo = y->shape[3];
     taps *ty = malloc(sizeof(taps) * (size_t)Ho), *tx = malloc(sizeof(taps) * (size_t)Wo);
@@ -111,7 +111,7 @@ hart_status cpu_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor 
 
 #define AM_ROWS 128
 
-hart_status cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
+hart_status hart_cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
     int64_t N = x->shape[0], D = x->shape[1], V = cb->shape[0];
     int64_t *out = idx->data;
     const float *X = x->data;
@@ -122,7 +122,7 @@ hart_status cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tenso
     }
     const float *E;
     float *etmp;
-    HART_TRY(cpu_weight_f32(cb, &E, &etmp));
+    HART_TRY(hart_cpu_weight_f32(cb, &E, &etmp));
     double *en = malloc(sizeof(double) * (size_t)V);
     float *S = malloc(sizeof(float) * (size_t)(AM_ROWS * V));
     if (!en || !S) {
@@ -144,7 +144,7 @@ hart_status cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tenso
     double u = FLT_EPSILON / 2, gam = 4.0 * (double)(D + 2) * u / (1.0 - (double)(D + 2) * u);
     for (int64_t i0 = 0; i0 < N; i0 += AM_ROWS) {
         int64_t rows = N - i0 < AM_ROWS ? N - i0 : AM_ROWS;
-        cpu_sgemm(0, 1, rows, V, D, 1.0f, X + i0 * D, D, E, D, 0.0f, S, V);
+        hart_cpu_sgemm(0, 1, rows, V, D, 1.0f, X + i0 * D, D, E, D, 0.0f, S, V);
 #pragma omp parallel for if (rows * V > CPU_PAR_MIN) schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xi = X + (i0 + r) * D, *s = S + r * V;

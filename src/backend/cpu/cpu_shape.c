@@ -4,7 +4,7 @@
 
 #include "backend/cpu/cpu_internal.h"
 
-hart_status cpu_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
+hart_status hart_cpu_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
     int nd = x->ndim, off = 4 - nd;
     size_t es = hart_dtype_size_bits(x->dtype) / 8;
     if (hart_tensor_numel(x) == 0) return HART_OK;
@@ -60,17 +60,17 @@ static void shuffle(float *big, float *small, int64_t N, int64_t C, int64_t H, i
             }
 }
 
-hart_status cpu_pixel_shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
+hart_status hart_cpu_pixel_shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
     shuffle(y->data, x->data, x->shape[0], y->shape[1], x->shape[2], x->shape[3], r, 1);
     return HART_OK;
 }
 
-hart_status cpu_pixel_unshuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
+hart_status hart_cpu_pixel_unshuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
     shuffle(x->data, y->data, x->shape[0], x->shape[1], y->shape[2], y->shape[3], r, 0);
     return HART_OK;
 }
 
-hart_status cpu_reduce(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
+hart_status hart_cpu_reduce(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
     int64_t outer = ref_dims(x, 0, dim), L = x->shape[dim], inner = ref_dims(x, dim + 1, x->ndim);
     const float *X = x->data;
     float *Y = y->data;

@@ -122,14 +122,14 @@ static int use_avx2(void) {
 }
 #endif
 
-double cpu_exp_shift(const float *p, float *o, int64_t n, float mx) {
+double hart_cpu_exp_shift(const float *p, float *o, int64_t n, float mx) {
 #ifdef HART_HAVE_AVX2_PATH
     if (use_avx2()) return exp_shift8(p, o, n, mx);
 #endif
     return exp_shift4(p, o, n, mx);
 }
 
-void cpu_vec_act(const float *x, float *o, int64_t n, int which) {
+void hart_cpu_vec_act(const float *x, float *o, int64_t n, int which) {
 #ifdef HART_HAVE_AVX2_PATH
     if (use_avx2()) {
         vec_act8(x, o, n, which);
@@ -139,14 +139,14 @@ void cpu_vec_act(const float *x, float *o, int64_t n, int which) {
     vec_act4(x, o, n, which);
 }
 
-float cpu_row_max(const float *p, int64_t n) {
+float hart_cpu_row_max(const float *p, int64_t n) {
 #ifdef HART_HAVE_AVX2_PATH
     if (use_avx2()) return max8(p, n);
 #endif
     return max4(p, n);
 }
 
-void cpu_row_scale(float *o, int64_t n, float f) {
+void hart_cpu_row_scale(float *o, int64_t n, float f) {
 #ifdef HART_HAVE_AVX2_PATH
     if (use_avx2()) {
         scale8(o, n, f);

@@ -49,7 +49,7 @@ static uint64_t fingerprint(const hart_tensor *w) {
     return h;
 }
 
-void cpu_to_f32(const hart_tensor *t, float *dst) {
+void hart_cpu_to_f32(const hart_tensor *t, float *dst) {
     int64_t n = hart_tensor_numel(t);
     const uint16_t *s = t->data;
     if (t->dtype == HART_F32) { memcpy(dst, t->data, (size_t)n * 4); return; }
@@ -65,7 +65,7 @@ void cpu_to_f32(const hart_tensor *t, float *dst) {
     }
 }
 
-hart_status cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp) {
+hart_status hart_cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp) {
     *tmp = NULL;
     if (w->dtype == HART_F32) { *out = w->data; return HART_OK; }
     int64_t n = hart_tensor_numel(w);
@@ -84,7 +84,7 @@ hart_status cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp)
         return hart_fail(HART_ENOMEM, "cpu: out of memory converting a %s weight of %lld elements to f32",
                          hart_dtype_name(w->dtype), (long long)n);
     }
-    cpu_to_f32(w, buf);
+    hart_cpu_to_f32(w, buf);
     wentry *e = g_bytes + nb <= budget() ? malloc(sizeof *e) : NULL;
     if (e) {
         /* an entry at the same address with other contents is stale: drop it */

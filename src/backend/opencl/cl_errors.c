@@ -1,7 +1,7 @@
 /* OpenCL error code names for messages. */
 #include "backend/opencl/cl_internal.h"
 
-const char *clb_errname(cl_int e) {
+const char *hart_cl_errname(cl_int e) {
     switch (e) {
 #define N(x) case x: return #x;
     N(CL_SUCCESS) N(CL_DEVICE_NOT_FOUND) N(CL_DEVICE_NOT_AVAILABLE) N(CL_COMPILER_NOT_AVAILABLE)

@@ -62,7 +62,7 @@ typedef struct {
     int nwc, cwc;
 } clb;
 
-const char *clb_errname(cl_int e);
+const char *hart_cl_errname(cl_int e);
 static inline clb *clb_of(hart_backend *be) { return (clb *)be->impl; }
 
 /* Kernel arguments by value. */
@@ -77,15 +77,22 @@ typedef struct {
 #define ALOC(n) ((karg){.size = (n), .local = 1})
 
 /* Run kernel `name` over gws (lws may be NULL). */
-hart_status clb_run(clb *b, const char *name, int dims, const size_t *gws, const size_t *lws,
+hart_status hart_cl_run(clb *b, const char *name, int dims, const size_t *gws, const size_t *lws,
                     const karg *args, int nargs);
 #define CLRUN(b, name, dims, gws, lws, ...)                                                    \
-    clb_run(b, name, dims, gws, lws, (const karg[]){__VA_ARGS__},                               \
+    hart_cl_run(b, name, dims, gws, lws, (const karg[]){__VA_ARGS__},                               \
             (int)(sizeof((const karg[]){__VA_ARGS__}) / sizeof(karg)))
 
-/* Scratch device buffer from the pool (release with clb_scratch_free). */
-hart_status clb_scratch(hart_backend *be, size_t n, cl_mem *out);
-void clb_scratch_free(hart_backend *be, cl_mem m);
+/* Storage of the backend (cl_buffers.c). */
+extern const hart_storage_vt hart_cl_storage;
+/* HART_CL_PROFILE (cl_launch.c): print b's per-kernel device time now, and at
+ * exit for a backend that is never closed. */
+void hart_cl_prof_dump(clb *b);
+void hart_cl_prof_watch(clb *b);
+
+/* Scratch device buffer from the pool (release with hart_cl_scratch_free). */
+hart_status hart_cl_scratch(hart_backend *be, size_t n, cl_mem *out);
+void hart_cl_scratch_free(hart_backend *be, cl_mem m);
 
 /* Tensor helpers: buffer, element offset (in units of its dtype), dtype code
  * for kernels (0 f32, 1 f16, 2 bf16, else raw). */
@@ -99,52 +106,27 @@ static inline cl_int T_DT(const hart_tensor *t) {
 }
 static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-/* Run an op on the CPU backend through host copies (for cases a kernel does
- * not cover, e.g. head dim > 128). */
-hart_status clb_host_fallback(hart_backend *be, const char *op, hart_tensor *y, int n,
-                              const hart_tensor **in,
-                              hart_status (*fn)(hart_tensor *y, const hart_tensor **in, void *ctx),
-                              void *ctx);
+/* Whether the kernels take these operands (hart_backend_vt.supports): an
+ * overlapping same-buffer copy or a head dim over 128 runs on the CPU. */
+int hart_cl_supports(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in);
 
 /* Program build with the on-disk binary cache. */
-hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n);
+hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n);
 /* FNV-1a (start with 1469598103934665603) and the cache folder
  * ($HART_CACHE_DIR or ~/.cache/hart, created). */
-uint64_t clb_fnv(uint64_t h, const void *p, size_t n);
-hart_status clb_cache_dir(char *out, size_t n);
+uint64_t hart_cl_fnv(uint64_t h, const void *p, size_t n);
+hart_status hart_cl_cache_dir(char *out, size_t n);
 
 /* f16 tensor-core GEMM variants (kernels/hgemm_nv.cl instances). */
 typedef struct {
     const char *name;
     int bm, bn, bk, st, wm, wn, nt, db;
 } clb_hgemm_variant;
-extern const clb_hgemm_variant clb_hgemm_variants[];
-extern const int clb_hgemm_nvariants;
+extern const clb_hgemm_variant hart_cl_hgemm_variants[];
+extern const int hart_cl_hgemm_nvariants;
 
 /* op implementations (one file per family) */
-hart_status clo_linear(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *);
-hart_status clo_matmul(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, float);
-hart_status clo_conv2d(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, int, int);
-hart_status clo_group_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int, float);
-hart_status clo_layer_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-hart_status clo_rms_norm(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-hart_status clo_softmax(hart_backend *, hart_tensor *, const hart_tensor *);
-hart_status clo_act(hart_backend *, hart_tensor *, const hart_tensor *, hart_act);
-hart_status clo_binary(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, hart_binop);
-hart_status clo_scale(hart_backend *, hart_tensor *, const hart_tensor *, float, float);
-hart_status clo_copy(hart_backend *, hart_tensor *, const hart_tensor *);
-hart_status clo_transpose(hart_backend *, hart_tensor *, const hart_tensor *, const int *);
-hart_status clo_concat(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, int);
-hart_status clo_slice(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
-hart_status clo_slice_assign(hart_backend *, hart_tensor *, const hart_tensor *, int, int64_t);
-hart_status clo_embedding(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
-hart_status clo_attention(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, float);
-hart_status clo_rope(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *, const hart_tensor *, int);
-hart_status clo_interpolate(hart_backend *, hart_tensor *, const hart_tensor *, hart_interp);
-hart_status clo_pixel_shuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
-hart_status clo_pixel_unshuffle(hart_backend *, hart_tensor *, const hart_tensor *, int);
-hart_status clo_reduce(hart_backend *, hart_tensor *, const hart_tensor *, int, hart_reduce);
-hart_status clo_argmin_dist(hart_backend *, hart_tensor *, const hart_tensor *, const hart_tensor *);
+HART_OP_LIST(HART_BE_DECLARE, hart_cl_)
 
 /* GEMM core shared by linear/matmul/conv2d:
  * C[z][m][n] = alpha * sum_k A(z,m,k) B(z,k,n) (+ bias), z = z0*nz1 + z1,
@@ -160,18 +142,18 @@ typedef struct {
 } clb_gemm_args;
 /* Tensor-core weight cache: drop entries whose source is buffer m (it was
  * written, released or used as an output); free everything. */
-void clb_wcache_drop(clb *b, cl_mem m);
-void clb_wcache_free(clb *b);
-hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g);
+void hart_cl_wcache_drop(clb *b, cl_mem m);
+void hart_cl_wcache_free(clb *b);
+hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g);
 
 /* Autotuner (cl_tune.c). key = shape class of g for kernel family `kind`
- * (0 portable, 1 tensor cores). clb_tune_pick sets *choice to the cached
+ * (0 portable, 1 tensor cores). hart_cl_tune_pick sets *choice to the cached
  * variant for key, else (tuning on) times fn(b, ctx, v) for v < nvar and
  * records the fastest, else `def`. */
 typedef hart_status (*clb_tune_launch)(clb *b, const void *ctx, int v);
-void clb_tune_init(clb *b);
-uint32_t clb_tune_key(int kind, const clb_gemm_args *g);
-hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, const void *ctx, int def,
+void hart_cl_tune_init(clb *b);
+uint32_t hart_cl_tune_key(int kind, const clb_gemm_args *g);
+hart_status hart_cl_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, const void *ctx, int def,
                           const clb_gemm_args *g, int *choice);
 
 #endif

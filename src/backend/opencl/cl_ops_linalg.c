@@ -13,7 +13,7 @@ static hart_status check_int(const char *op, int64_t n) {
 
 /* name, block tile bm x bn, k step bk, stages, warp tile wm x wn, work-items,
  * fragment mode 0/1/2, see kernels/hgemm_nv.cl (local memory = st * (bm + bn) * bk * 2 bytes <= 48 KiB) */
-const clb_hgemm_variant clb_hgemm_variants[] = {
+const clb_hgemm_variant hart_cl_hgemm_variants[] = {
     {"nv_hgemm_128x128x32_s3_w8", 128, 128, 32, 3, 64, 32, 256, 1},
     {"nv_hgemm_128x128x32_s3_w4", 128, 128, 32, 3, 64, 64, 128, 1},
     {"nv_hgemm_128x256x32_s2_w8", 128, 256, 32, 2, 64, 64, 256, 1},
@@ -27,7 +27,7 @@ const clb_hgemm_variant clb_hgemm_variants[] = {
     {"nv_hgemm_128x256x32_s2_w16", 128, 256, 32, 2, 64, 32, 512, 1},
     {"nv_hgemm_256x128x32_s2_w16", 256, 128, 32, 2, 64, 32, 512, 1},
 };
-const int clb_hgemm_nvariants = (int)(sizeof clb_hgemm_variants / sizeof clb_hgemm_variants[0]);
+const int hart_cl_hgemm_nvariants = (int)(sizeof hart_cl_hgemm_variants / sizeof hart_cl_hgemm_variants[0]);
 
 /* ---- portable f32 GEMM (kernels/gemm.cl): variant 0 gemm_tiled (64x64
  * tiles), 1 gemm_tiled_big (128x128) ---- */
@@ -61,7 +61,7 @@ typedef struct {
 static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
     const hg_args *h = ctx;
     const clb_gemm_args *g = h->g;
-    const clb_hgemm_variant *hv = &clb_hgemm_variants[v];
+    const clb_hgemm_variant *hv = &hart_cl_hgemm_variants[v];
     size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * (size_t)hv->nt, (size_t)(g->M + hv->bm - 1) / hv->bm,
                      (size_t)g->nz0 * (size_t)g->nz1};
     size_t lws[3] = {(size_t)hv->nt, 1, 1};
@@ -89,36 +89,15 @@ static hart_status f16_operand(hart_backend *be, clb *b, int R, int K, int nz0, 
     if ((int64_t)n0 * n1 * R * Kp > INT32_MAX)
         return hart_fail(HART_EUNSUPPORTED, "tensor-core GEMM: f16 operand copy of %lld elements exceeds 2^31",
                          (long long)n0 * n1 * R * Kp);
-    HART_TRY(clb_scratch(be, bytes, tmp));
+    HART_TRY(hart_cl_scratch(be, bytes, tmp));
     size_t gws[3] = {(size_t)(Kp + 31) / 32 * 32, (size_t)(R + 31) / 32 * 8, (size_t)n0 * n1}, lws[3] = {32, 8, 1};
     hart_status s = CLRUN(b, "nv_to_f16", 3, gws, lws, AI(R), AI(K), AI(Kp), AI(n1), AM(m), AI(off), AI(dt), AI(s_r),
                           AI(s_k), AI(s0), AI(s1), AM(*tmp));
-    if (s) { clb_scratch_free(be, *tmp); *tmp = NULL; return s; }
+    if (s) { hart_cl_scratch_free(be, *tmp); *tmp = NULL; return s; }
     *om = *tmp; *ooff = 0; *old = Kp;
     *os1 = s1 ? R * Kp : 0;
     *os0 = s0 ? n1 * R * Kp : 0;
     return HART_OK;
-}
-
-/* ---- tensor-core weight cache ($HART_CL_TC_WEIGHT_CACHE=1): the f16
- * copy of a linear layer's weight is kept, keyed by buffer, offset, shape,
- * dtype and strides, instead of being converted on every call. An entry is
- * dropped when its buffer is written from the host, released, is the output
- * of a GEMM or is passed to any other kernel (see clb_run). ---- */
-void clb_wcache_drop(clb *b, cl_mem m) {
-    for (int i = 0; i < b->nwc;)
-        if (b->wc[i].src == m) {
-            clReleaseMemObject(b->wc[i].f16);
-            b->wc[i] = b->wc[--b->nwc];
-        } else
-            i++;
-}
-
-void clb_wcache_free(clb *b) {
-    for (int i = 0; i < b->nwc; i++) clReleaseMemObject(b->wc[i].f16);
-    free(b->wc);
-    b->wc = NULL;
-    b->nwc = b->cwc = 0;
 }
 
 /* f16 [R][Kp] copy of the weight operand from the cache (made on a miss);
@@ -180,18 +159,18 @@ static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
         s = f16_operand(be, b, g->N, g->K, g->nz0, g->nz1, g->b, g->b_off, g->b_dt, g->b_sn, g->b_sk, g->b_s0,
                         g->b_s1, &tb, &h.b, &h.b_off, &h.ldb, &h.b_s0, &h.b_s1);
     int v = b->hg_force;
-    if (!s && (v < 0 || v >= clb_hgemm_nvariants))
-        s = clb_tune_pick(b, clb_tune_key(1, g), clb_hgemm_nvariants, hgemm_launch, &h, hgemm_default(b, g), g, &v);
+    if (!s && (v < 0 || v >= hart_cl_hgemm_nvariants))
+        s = hart_cl_tune_pick(b, hart_cl_tune_key(1, g), hart_cl_hgemm_nvariants, hgemm_launch, &h, hgemm_default(b, g), g, &v);
     if (!s) s = hgemm_launch(b, &h, v);
-    if (ta) clb_scratch_free(be, ta);
-    if (tb) clb_scratch_free(be, tb);
+    if (ta) hart_cl_scratch_free(be, ta);
+    if (tb) hart_cl_scratch_free(be, tb);
     return s;
 }
 
-hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g) {
+hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g) {
     clb *b = clb_of(be);
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
-    if (b->nwc) clb_wcache_drop(b, g->c); /* the output buffer is written */
+    if (b->nwc) hart_cl_wcache_drop(b, g->c); /* the output buffer is written */
     if (b->tc && g->K > 0) return gemm_tc(be, b, g);
     /* 128x128 tiles once there are at least as many of them as compute units
      * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
@@ -200,7 +179,7 @@ hart_status clb_gemm(hart_backend *be, const clb_gemm_args *g) {
     if (force_big) return portable_launch(b, g, 1);
     int64_t tiles = (int64_t)((g->M + 127) / 128) * ((g->N + 127) / 128) * g->nz0 * g->nz1;
     int def = tiles >= b->cus && g->M >= 256 && g->N >= 256, v = def;
-    HART_TRY(clb_tune_pick(b, clb_tune_key(0, g), 2, portable_tune_launch, g, def, g, &v));
+    HART_TRY(hart_cl_tune_pick(b, hart_cl_tune_key(0, g), 2, portable_tune_launch, g, def, g, &v));
     return portable_launch(b, g, v);
 }
 
@@ -227,14 +206,14 @@ hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tenso
 
 int hart_opencl_set_hgemm_variant(hart_backend *be, int v) {
     if (be && be->kind == HART_BACKEND_OPENCL) clb_of(be)->hg_force = v;
-    return clb_hgemm_nvariants;
+    return hart_cl_hgemm_nvariants;
 }
 
 const char *hart_opencl_hgemm_variant_name(int v) {
-    return v >= 0 && v < clb_hgemm_nvariants ? clb_hgemm_variants[v].name : "tuned";
+    return v >= 0 && v < hart_cl_hgemm_nvariants ? hart_cl_hgemm_variants[v].name : "tuned";
 }
 
-hart_status clo_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
+hart_status hart_cl_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *bias) {
     int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = hart_tensor_numel(x) / (K ? K : 1);
     HART_TRY(check_int("op_linear", hart_tensor_numel(x)));
@@ -247,10 +226,10 @@ hart_status clo_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
     g.b = T_MEM(w); g.b_off = T_OFF(w); g.b_dt = T_DT(w); g.b_sk = 1; g.b_sn = (int)K; g.b_weight = 1;
     g.c = T_MEM(y); g.c_off = T_OFF(y); g.c_sm = (int)N;
     if (bias) { g.bias = T_MEM(bias); g.bias_off = T_OFF(bias); g.bias_dt = T_DT(bias); g.bias_mode = 1; }
-    return clb_gemm(be, &g);
+    return hart_cl_gemm(be, &g);
 }
 
-hart_status clo_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *bm, int ta,
+hart_status hart_cl_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, const hart_tensor *bm, int ta,
                        int tb, float alpha) {
     int na = a->ndim, nb = bm->ndim;
     int64_t M = ta ? a->shape[na - 1] : a->shape[na - 2], K = ta ? a->shape[na - 2] : a->shape[na - 1];
@@ -269,12 +248,12 @@ hart_status clo_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *a, c
     g.b = T_MEM(bm); g.b_off = T_OFF(bm);
     g.b_sk = tb ? 1 : (int)N; g.b_sn = tb ? (int)K : 1; g.b_s0 = bbatch ? (int)(K * N) : 0;
     g.c = T_MEM(c); g.c_off = T_OFF(c); g.c_sm = (int)N; g.c_s0 = (int)(M * N);
-    return clb_gemm(be, &g);
+    return hart_cl_gemm(be, &g);
 }
 
 #define COL_BYTES ((size_t)64 << 20) /* im2col scratch per chunk */
 
-hart_status clo_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
+hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *bias, int stride, int pad, int groups) {
     clb *b = clb_of(be);
     int64_t N = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
@@ -294,14 +273,14 @@ hart_status clo_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
         g.N = (int)P; g.nz0 = (int)N; g.nz1 = groups;
         g.b = T_MEM(x); g.b_off = T_OFF(x); g.b_sk = (int)P; g.b_sn = 1; g.b_s0 = (int)(Ci * P); g.b_s1 = (int)(cig * P);
         g.c_off = T_OFF(y); g.c_s0 = (int)(Co * P);
-        return clb_gemm(be, &g);
+        return hart_cl_gemm(be, &g);
     }
     int64_t rows = Ci * kh * kw, pc = (int64_t)(COL_BYTES / 4) / (rows ? rows : 1);
     if (pc < 1) pc = 1;
     if (pc > P) pc = P;
     if (!P || !N) return HART_OK;
     cl_mem col;
-    HART_TRY(clb_scratch(be, (size_t)(rows * pc * 4), &col));
+    HART_TRY(hart_cl_scratch(be, (size_t)(rows * pc * 4), &col));
     hart_status s = HART_OK;
     for (int64_t n = 0; n < N && !s; n++)
         for (int64_t p0 = 0; p0 < P && !s; p0 += pc) {
@@ -313,8 +292,8 @@ hart_status clo_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, c
             g.N = (int)cnt; g.nz0 = 1; g.nz1 = groups;
             g.b = col; g.b_off = 0; g.b_sk = (int)cnt; g.b_sn = 1; g.b_s1 = (int)(Kc * cnt);
             g.c_off = (int)(T_OFF(y) + n * Co * P + p0);
-            s = clb_gemm(be, &g);
+            s = hart_cl_gemm(be, &g);
         }
-    clb_scratch_free(be, col);
+    hart_cl_scratch_free(be, col);
     return s;
 }

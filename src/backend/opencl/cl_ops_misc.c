@@ -27,7 +27,7 @@ static hart_status norm_launch(hart_backend *be, hart_tensor *y, const hart_tens
                  AI(bt ? T_DT(bt) : 0), AI(bt != NULL), AF(eps), AI(rms));
 }
 
-hart_status clo_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
+hart_status hart_cl_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
                            const hart_tensor *bt, int groups, float eps) {
     int64_t N = x->shape[0], C = x->shape[1], S = 1;
     for (int i = 2; i < x->ndim; i++) S *= x->shape[i];
@@ -35,18 +35,18 @@ hart_status clo_group_norm(hart_backend *be, hart_tensor *y, const hart_tensor *
     return norm_launch(be, y, x, g, bt, N * groups, cg * S, groups, cg, S, eps, 0);
 }
 
-hart_status clo_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
+hart_status hart_cl_layer_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
                            const hart_tensor *bt, float eps) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     return norm_launch(be, y, x, g, bt, R, D, 1, D, 1, eps, 0);
 }
 
-hart_status clo_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g, float eps) {
+hart_status hart_cl_rms_norm(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g, float eps) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     return norm_launch(be, y, x, g, NULL, R, D, 1, D, 1, eps, 1);
 }
 
-hart_status clo_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+hart_status hart_cl_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
     int64_t D = x->shape[x->ndim - 1], R = D ? hart_tensor_numel(x) / D : 0;
     size_t gws[1] = {gsz(R) * 256};
     if (!R) return HART_OK;
@@ -54,14 +54,14 @@ hart_status clo_softmax(hart_backend *be, hart_tensor *y, const hart_tensor *x) 
                  AI(D));
 }
 
-hart_status clo_act(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_act a) {
+hart_status hart_cl_act(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_act a) {
     int64_t n = hart_tensor_numel(x);
     size_t gws[1] = {gsz(n)};
     return CLRUN(clb_of(be), "act_f32", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AI(n), AI(a));
 }
 
-hart_status clo_scale(hart_backend *be, hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
+hart_status hart_cl_scale(hart_backend *be, hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
     int64_t n = hart_tensor_numel(x);
     size_t gws[1] = {gsz(n)};
     return CLRUN(clb_of(be), "scale_f32", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
@@ -80,7 +80,7 @@ static void bcast_strides(const hart_tensor *y, const hart_tensor *t, int *st) {
     }
 }
 
-hart_status clo_binary(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b,
+hart_status hart_cl_binary(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b,
                        hart_binop op) {
     int s[4], st[4], as[4], bs[4];
     dims4(y, s, st);
@@ -104,22 +104,28 @@ static hart_status strided(hart_backend *be, const hart_tensor *dst, int64_t d_o
                  AI(ss[2]), AI(ss[3]), AI(ds[0]), AI(ds[1]), AI(ds[2]), AI(ds[3]));
 }
 
-static hart_status copy_host(hart_tensor *y, const hart_tensor **in, void *ctx) {
-    (void)ctx;
-    return hart_backend_cpu()->vt->copy(hart_backend_cpu(), y, in[0]);
+/* Same-dtype copy between overlapping ranges of one buffer (no kernel). */
+static int copy_overlaps(const hart_tensor *y, const hart_tensor *x) {
+    size_t nb = hart_tensor_nbytes(x);
+    return x->dtype == y->dtype && nb && x->dev == y->dev && x->dev_offset != y->dev_offset &&
+           x->dev_offset < y->dev_offset + nb && y->dev_offset < x->dev_offset + nb;
 }
 
-hart_status clo_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+int hart_cl_supports(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in) {
+    switch (op) {
+    case HART_OP_copy: return !copy_overlaps(y, in[0]);
+    case HART_OP_attention: return in[0]->shape[3] <= 128; /* kernels up to head dim 128 */
+    default: return 1;
+    }
+}
+
+hart_status hart_cl_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
     int64_t n = hart_tensor_numel(x);
     if (x->dtype == y->dtype) {
         size_t nb = hart_tensor_nbytes(x);
         if (!nb || (x->dev == y->dev && x->dev_offset == y->dev_offset)) return HART_OK;
-        if (x->dev == y->dev && x->dev_offset < y->dev_offset + nb && y->dev_offset < x->dev_offset + nb) {
-            const hart_tensor *in[1] = {x};
-            return clb_host_fallback(be, "op_copy", y, 1, in, copy_host, NULL);
-        }
         cl_int e = clEnqueueCopyBuffer(clb_of(be)->q, T_MEM(x), T_MEM(y), x->dev_offset, y->dev_offset, nb, 0, NULL, NULL);
-        if (e) return hart_fail(HART_EDEVICE, "op_copy: clEnqueueCopyBuffer: %s", clb_errname(e));
+        if (e) return hart_fail(HART_EDEVICE, "op_copy: clEnqueueCopyBuffer: %s", hart_cl_errname(e));
         return HART_OK;
     }
     size_t gws[1] = {gsz(n)};
@@ -127,7 +133,7 @@ hart_status clo_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
                  AI(T_OFF(y)), AI(T_DT(y)), AI(n));
 }
 
-hart_status clo_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
+hart_status hart_cl_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
     int xs[4], xst[4], ys[4], yst[4], ss[4];
     dims4(x, xs, xst);
     dims4(y, ys, yst);
@@ -139,55 +145,44 @@ hart_status clo_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x
 /* dims of t as [outer..., dim, inner...] padded to 4 with the op dim kept in place */
 static int dim4(const hart_tensor *t, int dim) { return dim + 4 - t->ndim; }
 
-hart_status clo_slice(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+hart_status hart_cl_slice(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
     int xs[4], xst[4], ys[4], yst[4];
     dims4(x, xs, xst);
     dims4(y, ys, yst);
     return strided(be, y, 0, x, start * xst[dim4(x, dim)], ys, xst, yst);
 }
 
-hart_status clo_slice_assign(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+hart_status hart_cl_slice_assign(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
     int xs[4], xst[4], ys[4], yst[4];
     dims4(x, xs, xst);
     dims4(y, ys, yst);
     return strided(be, y, start * yst[dim4(y, dim)], x, 0, xs, xst, yst);
 }
 
-hart_status clo_concat(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b, int dim) {
-    HART_TRY(clo_slice_assign(be, y, a, dim, 0));
-    return clo_slice_assign(be, y, b, dim, a->shape[dim]);
+hart_status hart_cl_concat(hart_backend *be, hart_tensor *y, const hart_tensor *a, const hart_tensor *b, int dim) {
+    HART_TRY(hart_cl_slice_assign(be, y, a, dim, 0));
+    return hart_cl_slice_assign(be, y, b, dim, a->shape[dim]);
 }
 
-hart_status clo_embedding(hart_backend *be, hart_tensor *y, const hart_tensor *table, const hart_tensor *ids) {
+hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tensor *table, const hart_tensor *ids) {
     clb *b = clb_of(be);
     int64_t n = hart_tensor_numel(ids), D = table->shape[1], V = table->shape[0];
     cl_int zero = 0, flag = 0;
     cl_int e = clEnqueueWriteBuffer(b->q, b->flag, CL_FALSE, 0, sizeof zero, &zero, 0, NULL, NULL);
-    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag reset: %s", clb_errname(e));
+    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag reset: %s", hart_cl_errname(e));
     size_t gws[2] = {gsz(D), gsz(n)};
     HART_TRY(CLRUN(b, "embedding", 2, gws, NULL, AM(T_MEM(table)), AI(T_OFF(table)), AI(T_DT(table)), AM(T_MEM(ids)),
                    AI(T_OFF(ids)), AI(ids->dtype == HART_I64), AM(T_MEM(y)), AI(T_OFF(y)), AI(n), AI(D), AI(V),
                    AM(b->flag)));
     e = clEnqueueReadBuffer(b->q, b->flag, CL_TRUE, 0, sizeof flag, &flag, 0, NULL, NULL);
-    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag read: %s", clb_errname(e));
+    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag read: %s", hart_cl_errname(e));
     if (flag) return hart_fail(HART_EINVAL, "embedding: an id is outside the vocabulary of %lld", (long long)V);
     return HART_OK;
 }
 
-typedef struct { float scale; } att_ctx;
-static hart_status att_host(hart_tensor *y, const hart_tensor **in, void *ctx) {
-    hart_backend *cpu = hart_backend_cpu();
-    return cpu->vt->attention(cpu, y, in[0], in[1], in[2], in[3], ((att_ctx *)ctx)->scale);
-}
-
-hart_status clo_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
                           const hart_tensor *v, const hart_tensor *mask, float scale) {
     int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3], Hkv = k->shape[1], Lk = k->shape[2];
-    if (D > 128) {
-        const hart_tensor *in[4] = {q, k, v, mask};
-        att_ctx c = {scale};
-        return clb_host_fallback(be, "op_attention (head dim > 128)", out, 4, in, att_host, &c);
-    }
     const char *kn = D <= 32 ? "attention_d32" : D <= 64 ? "attention_d64" : "attention_d128";
     int mb = 0, mh = 0;
     if (mask) {
@@ -201,7 +196,7 @@ hart_status clo_attention(hart_backend *be, hart_tensor *out, const hart_tensor 
                  AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale));
 }
 
-hart_status clo_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
+hart_status hart_cl_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
                      const hart_tensor *s, int interleaved) {
     int64_t n = hart_tensor_numel(x) / 2;
     size_t gws[1] = {gsz(n)};
@@ -210,7 +205,7 @@ hart_status clo_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, con
                  AI(x->shape[3]), AI(c->shape[0] == 1), AI(n), AI(interleaved));
 }
 
-hart_status clo_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {
+hart_status hart_cl_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {
     int64_t H = x->shape[2], W = x->shape[3], Ho = y->shape[2], Wo = y->shape[3], n = hart_tensor_numel(y);
     float sh = (float)((double)H / Ho), sw = (float)((double)W / Wo);
     size_t gws[1] = {gsz(n)};
@@ -226,15 +221,15 @@ static hart_status shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *
                  AI(big->shape[1]), AI(small->shape[2]), AI(small->shape[3]), AI(r), AI(n), AI(to_big));
 }
 
-hart_status clo_pixel_shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
+hart_status hart_cl_pixel_shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
     return shuffle(be, y, x, y, x, r, 1);
 }
 
-hart_status clo_pixel_unshuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
+hart_status hart_cl_pixel_unshuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, int r) {
     return shuffle(be, y, x, x, y, r, 0);
 }
 
-hart_status clo_reduce(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
+hart_status hart_cl_reduce(hart_backend *be, hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
     int64_t outer = 1, inner = 1, L = x->shape[dim];
     for (int i = 0; i < dim; i++) outer *= x->shape[i];
     for (int i = dim + 1; i < x->ndim; i++) inner *= x->shape[i];
@@ -243,7 +238,7 @@ hart_status clo_reduce(hart_backend *be, hart_tensor *y, const hart_tensor *x, i
                  AI(outer), AI(L), AI(inner), AI(r));
 }
 
-hart_status clo_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
+hart_status hart_cl_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
     int64_t N = x->shape[0], D = x->shape[1], V = cb->shape[0];
     size_t gws[1] = {gsz(N)};
     return CLRUN(clb_of(be), "argmin_dist", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(cb)), AI(T_OFF(cb)),

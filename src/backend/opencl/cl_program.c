@@ -14,7 +14,7 @@
 
 #define MAGIC "HARTCLB1"
 
-uint64_t clb_fnv(uint64_t h, const void *p, size_t n) {
+uint64_t hart_cl_fnv(uint64_t h, const void *p, size_t n) {
     const unsigned char *c = p;
     for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
     return h;
@@ -26,7 +26,7 @@ static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
     buf[n - 1] = 0;
 }
 
-hart_status clb_cache_dir(char *out, size_t n) {
+hart_status hart_cl_cache_dir(char *out, size_t n) {
     const char *d = getenv("HART_CACHE_DIR");
     if (d && *d) snprintf(out, n, "%s", d);
     else {
@@ -47,7 +47,7 @@ static hart_status build_log_fail(clb *b, cl_int err, const char *what) {
     char *log = calloc(1, n + 1);
     if (log) clGetProgramBuildInfo(b->prog_tmp, b->dev, CL_PROGRAM_BUILD_LOG, n, log, NULL);
     hart_status s = hart_fail(HART_EDEVICE, "OpenCL %s of the kernels (kernels folder) failed: %s\nbuild log:\n%s", what,
-                              clb_errname(err), log ? log : "(none)");
+                              hart_cl_errname(err), log ? log : "(none)");
     free(log);
     return s;
 }
@@ -61,7 +61,7 @@ static int try_binary(clb *b, const char *path, const char *opts) {
     if (size >= 24 && !memcmp(data, MAGIC, 8)) {
         memcpy(&len, data + 8, 8);
         memcpy(&sum, data + 16, 8);
-        if (len == size - 24 && sum == clb_fnv(1469598103934665603ull, data + 24, len)) {
+        if (len == size - 24 && sum == hart_cl_fnv(1469598103934665603ull, data + 24, len)) {
             const unsigned char *bin = (const unsigned char *)data + 24;
             size_t blen = len;
             cl_int st = 0, err = 0;
@@ -82,7 +82,7 @@ static void save_binary(clb *b, const char *path) {
     unsigned char *bin = malloc(blen);
     if (!bin) return;
     if (clGetProgramInfo(b->prog_tmp, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
-        uint64_t len = blen, sum = clb_fnv(1469598103934665603ull, bin, blen);
+        uint64_t len = blen, sum = hart_cl_fnv(1469598103934665603ull, bin, blen);
         hart_file_writer w;
         if (hart_file_begin(&w, path) == HART_OK) {
             if (hart_file_put(&w, MAGIC, 8) || hart_file_put(&w, &len, 8) || hart_file_put(&w, &sum, 8) ||
@@ -101,13 +101,13 @@ static int wanted(const char *name, int nv) {
     return nv ? is_nv(name) : !is_nv(name);
 }
 
-/* hgemm_nv.cl is instantiated once per variant of clb_hgemm_variants[],
+/* hgemm_nv.cl is instantiated once per variant of hart_cl_hgemm_variants[],
  * each copy preceded by its #defines and followed by their #undefs. */
 #define HG_MAX_VARIANTS 16
 static char hg_defs[HG_MAX_VARIANTS][2][320];
 
 static const char *hg_def(int v, int undef) {
-    const clb_hgemm_variant *h = &clb_hgemm_variants[v];
+    const clb_hgemm_variant *h = &hart_cl_hgemm_variants[v];
     if (undef)
         snprintf(hg_defs[v][1], sizeof hg_defs[v][1],
                  "\n#undef HG_NAME\n#undef HG_BM\n#undef HG_BN\n#undef HG_BK\n#undef HG_ST\n#undef HG_WM\n#undef HG_WN\n"
@@ -120,10 +120,10 @@ static const char *hg_def(int v, int undef) {
     return hg_defs[v][undef];
 }
 
-hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
-    if (clb_hgemm_nvariants > HG_MAX_VARIANTS)
+hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
+    if (hart_cl_hgemm_nvariants > HG_MAX_VARIANTS)
         return hart_fail(HART_EINVAL, "cl_program.c: %d tensor-core GEMM variants, raise HG_MAX_VARIANTS (%d)",
-                         clb_hgemm_nvariants, HG_MAX_VARIANTS);
+                         hart_cl_hgemm_nvariants, HG_MAX_VARIANTS);
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
     const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS, sizeof *srcs);
@@ -131,7 +131,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
     char prelude[128];
     snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
     srcs[0] = prelude;
-    uint64_t h = clb_fnv(1469598103934665603ull, prelude, strlen(prelude));
+    uint64_t h = hart_cl_fnv(1469598103934665603ull, prelude, strlen(prelude));
     /* "common" (shared helpers) goes first, the others in file order */
     int k = 1;
     for (int i = 0; i < n; i++)
@@ -140,7 +140,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
         const char *nm = hart_kernel_sources[i].name;
         if (!strcmp(nm, "common") || !wanted(nm, nv)) continue;
         if (!strcmp(nm, "hgemm_nv")) {
-            for (int v = 0; v < clb_hgemm_nvariants; v++) {
+            for (int v = 0; v < hart_cl_hgemm_nvariants; v++) {
                 srcs[k++] = hg_def(v, 0);
                 srcs[k++] = hart_kernel_sources[i].text;
                 srcs[k++] = hg_def(v, 1);
@@ -148,7 +148,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
         } else
             srcs[k++] = hart_kernel_sources[i].text;
     }
-    for (int i = 1; i < k; i++) h = clb_fnv(h, srcs[i], strlen(srcs[i]));
+    for (int i = 1; i < k; i++) h = hart_cl_fnv(h, srcs[i], strlen(srcs[i]));
     char opts[128];
     if (nv)
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
@@ -157,14 +157,14 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
     dev_str(b, CL_DEVICE_NAME, name, sizeof name);
     dev_str(b, CL_DRIVER_VERSION, drv, sizeof drv);
     dev_str(b, CL_DEVICE_VERSION, ver, sizeof ver);
-    h = clb_fnv(h, name, strlen(name));
-    h = clb_fnv(h, drv, strlen(drv));
-    h = clb_fnv(h, ver, strlen(ver));
-    h = clb_fnv(h, opts, strlen(opts));
+    h = hart_cl_fnv(h, name, strlen(name));
+    h = hart_cl_fnv(h, drv, strlen(drv));
+    h = hart_cl_fnv(h, ver, strlen(ver));
+    h = hart_cl_fnv(h, opts, strlen(opts));
 
     b->prog_hash[nv ? 1 : 0] = h;
     char dir[900], path[1024];
-    int have_dir = clb_cache_dir(dir, sizeof dir) == HART_OK && !getenv("HART_NO_KERNEL_CACHE");
+    int have_dir = hart_cl_cache_dir(dir, sizeof dir) == HART_OK && !getenv("HART_NO_KERNEL_CACHE");
     hart_clear_error();
     b->prog_tmp = NULL;
     if (have_dir) {
@@ -179,7 +179,7 @@ hart_status clb_build_program(clb *b, int nv, cl_program *out, char *info, size_
     cl_int err;
     b->prog_tmp = clCreateProgramWithSource(b->ctx, (cl_uint)k, srcs, NULL, &err);
     free(srcs);
-    if (!b->prog_tmp) return hart_fail(HART_EDEVICE, "clCreateProgramWithSource: %s", clb_errname(err));
+    if (!b->prog_tmp) return hart_fail(HART_EDEVICE, "clCreateProgramWithSource: %s", hart_cl_errname(err));
     err = clBuildProgram(b->prog_tmp, 1, &b->dev, opts, NULL, NULL);
     if (err != CL_SUCCESS) {
         hart_status s = build_log_fail(b, err, nv ? "build (tensor-core program)" : "build");

@@ -29,12 +29,12 @@ static int lb(int64_t x) { /* ceil(log2(x)), 0 for x <= 1, at most 127 */
     return l;
 }
 
-uint32_t clb_tune_key(int kind, const clb_gemm_args *g) {
+uint32_t hart_cl_tune_key(int kind, const clb_gemm_args *g) {
     return (uint32_t)kind << 28 | (uint32_t)lb(g->M) << 21 | (uint32_t)lb(g->N) << 14 | (uint32_t)lb(g->K) << 7 |
            (uint32_t)lb((int64_t)g->nz0 * g->nz1);
 }
 
-static int nchoices(uint32_t key) { return (key >> 28) == 1 ? clb_hgemm_nvariants : 2; }
+static int nchoices(uint32_t key) { return (key >> 28) == 1 ? hart_cl_hgemm_nvariants : 2; }
 
 static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
     buf[0] = 0;
@@ -42,21 +42,21 @@ static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
     buf[n - 1] = 0;
 }
 
-void clb_tune_init(clb *b) {
+void hart_cl_tune_init(clb *b) {
     clb_tune *t = &b->tune;
     memset(t, 0, sizeof *t);
     const char *m = getenv("HART_CL_TUNE");
     t->mode = m && *m ? atoi(m) != 0 : b->is_gpu;
     char dir[900], name[256], drv[128], ver[128];
-    if (getenv("HART_NO_KERNEL_CACHE") || clb_cache_dir(dir, sizeof dir) != HART_OK) { hart_clear_error(); return; }
+    if (getenv("HART_NO_KERNEL_CACHE") || hart_cl_cache_dir(dir, sizeof dir) != HART_OK) { hart_clear_error(); return; }
     dev_str(b, CL_DEVICE_NAME, name, sizeof name);
     dev_str(b, CL_DRIVER_VERSION, drv, sizeof drv);
     dev_str(b, CL_DEVICE_VERSION, ver, sizeof ver);
-    uint64_t h = clb_fnv(SEED, TUNE_MAGIC, strlen(TUNE_MAGIC));
-    h = clb_fnv(h, name, strlen(name));
-    h = clb_fnv(h, drv, strlen(drv));
-    h = clb_fnv(h, ver, strlen(ver));
-    h = clb_fnv(h, b->prog_hash, sizeof b->prog_hash);
+    uint64_t h = hart_cl_fnv(SEED, TUNE_MAGIC, strlen(TUNE_MAGIC));
+    h = hart_cl_fnv(h, name, strlen(name));
+    h = hart_cl_fnv(h, drv, strlen(drv));
+    h = hart_cl_fnv(h, ver, strlen(ver));
+    h = hart_cl_fnv(h, b->prog_hash, sizeof b->prog_hash);
     snprintf(t->path, sizeof t->path, "%s/tune-%016llx.txt", dir, (unsigned long long)h);
 }
 
@@ -83,7 +83,7 @@ static void tune_load(clb_tune *t) {
         int choice;
         char tail;
         if (sscanf(line, "sum %llx%c", &v, &tail) == 1) {
-            ok = nl + 1 == data + size && v == clb_fnv(SEED, data, pos);
+            ok = nl + 1 == data + size && v == hart_cl_fnv(SEED, data, pos);
             pos = size;
             break;
         }
@@ -107,7 +107,7 @@ static void tune_save(clb_tune *t) {
     if (!buf) return;
     len += (size_t)snprintf(buf + len, cap - len, "%s", TUNE_MAGIC);
     for (int i = 0; i < t->n; i++) len += (size_t)snprintf(buf + len, cap - len, "%08x %d\n", t->e[i].key, t->e[i].choice);
-    len += (size_t)snprintf(buf + len, cap - len, "sum %016llx\n", (unsigned long long)clb_fnv(SEED, buf, len));
+    len += (size_t)snprintf(buf + len, cap - len, "sum %016llx\n", (unsigned long long)hart_cl_fnv(SEED, buf, len));
     hart_file_writer w;
     if (hart_file_begin(&w, t->path) == HART_OK) {
         if (hart_file_put(&w, buf, len) || hart_file_commit(&w)) hart_file_abort(&w);
@@ -122,7 +122,7 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, const void *ctx, int def,
+hart_status hart_cl_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, const void *ctx, int def,
                           const clb_gemm_args *g, int *choice) {
     clb_tune *t = &b->tune;
     if (!t->loaded) tune_load(t);
@@ -139,13 +139,13 @@ hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, co
      * (the candidates would read what the previous one wrote) */
     if (!t->mode || t->n >= CLB_TUNE_MAX || g->c == g->a || g->c == g->b || (g->bias && g->c == g->bias)) return HART_OK;
     cl_int e = clFinish(b->q);
-    if (e) return hart_fail(HART_EDEVICE, "OpenCL finish before GEMM tuning: %s", clb_errname(e));
+    if (e) return hart_fail(HART_EDEVICE, "OpenCL finish before GEMM tuning: %s", hart_cl_errname(e));
     /* warm-up: a GPU idles at low clocks and ramps up within tens of ms */
     double w0 = now();
     for (int r = 0; r < 200 && now() - w0 < 0.03; r++) {
         HART_TRY(fn(b, ctx, def));
         e = clFinish(b->q);
-        if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM warm-up before tuning: %s", clb_errname(e));
+        if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM warm-up before tuning: %s", hart_cl_errname(e));
     }
     double best = 1e30;
     for (int v = 0; v < nvar; v++) {
@@ -158,7 +158,7 @@ hart_status clb_tune_pick(clb *b, uint32_t key, int nvar, clb_tune_launch fn, co
                 break;
             }
             e = clFinish(b->q);
-            if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM variant %d while tuning: %s", v, clb_errname(e));
+            if (e) return hart_fail(HART_EDEVICE, "OpenCL GEMM variant %d while tuning: %s", v, hart_cl_errname(e));
             double dt = now() - t0;
             if (r > 0 && dt < tv) tv = dt;
             if (r > 0 && dt > 0.05) break;

@@ -1,4 +1,4 @@
-/* The float instantiation of the reference ops (functions ref_*). */
+/* The float instantiation of the reference ops (functions hart_ref_*). */
 #include "backend/ref/ref_util.h"
 
 #include "backend/ref/ref_attention.inc"

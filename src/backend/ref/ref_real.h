@@ -1,7 +1,7 @@
 /* The element type of the reference ops. Each ref_*.inc source is compiled
  * twice: as the float reference (ref_ops_f32.c, host tensors, functions
- * ref_*) and, with REF_F64 defined, as the double ref64 backend
- * (ref64/ref64_ops.c, storage from ref64_store.h, functions ref64_*). */
+ * hart_ref_*) and, with REF_F64 defined, as the double ref64 backend
+ * (ref64/ref64_ops.c, storage from ref64_store.h, functions hart_ref64_*). */
 #ifndef HART_REF_REAL_H
 #define HART_REF_REAL_H
 
@@ -10,7 +10,7 @@
 #ifdef REF_F64
 #include "backend/ref64/ref64_store.h"
 typedef double ref_real;
-#define REF_FN(name) ref64_##name
+#define REF_FN(name) hart_ref64_##name
 static inline void *ref_data(const hart_tensor *t) { return ref64_ptr(t); }
 static inline size_t ref_es(const hart_tensor *t) { return ref64_elem_size(t->dtype); }
 /* Element i of a float tensor of any float dtype (all stored as double). */
@@ -24,7 +24,7 @@ static inline void ref_st(const hart_tensor *t, int64_t i, double v) {
 }
 #else
 typedef float ref_real;
-#define REF_FN(name) ref_##name
+#define REF_FN(name) hart_ref_##name
 static inline void *ref_data(const hart_tensor *t) { return t->data; }
 static inline size_t ref_es(const hart_tensor *t) { return hart_dtype_size_bits(t->dtype) / 8; }
 static inline float ref_ld(const hart_tensor *t, int64_t i) {

@@ -11,13 +11,13 @@ static hart_status untyped(void) {
     return hart_fail(HART_EINVAL, "ref64 stores tensors by dtype: use hart_tensor_new/write/read, not raw bytes");
 }
 
-hart_status ref64_alloc(hart_backend *be, size_t nbytes, void **dev) { return untyped(); }
-hart_status ref64_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) { return untyped(); }
-hart_status ref64_read(hart_backend *be, const void *dev, size_t off, void *dst, size_t n) { return untyped(); }
-void ref64_release(hart_backend *be, void *dev) { free(dev); }
-hart_status ref64_sync(hart_backend *be) { return HART_OK; }
+static hart_status ref64_alloc(hart_backend *be, size_t nbytes, void **dev) { return untyped(); }
+static hart_status ref64_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) { return untyped(); }
+static hart_status ref64_read(hart_backend *be, const void *dev, size_t off, void *dst, size_t n) { return untyped(); }
+static void ref64_release(hart_backend *be, void *dev) { free(dev); }
+hart_status hart_ref64_sync(hart_backend *be) { return HART_OK; }
 
-hart_status ref64_alloc_tensor(hart_backend *be, hart_tensor *t) {
+static hart_status ref64_alloc_tensor(hart_backend *be, hart_tensor *t) {
     if (t->dtype == HART_Q4) return hart_fail(HART_EINVAL, "ref64 has no Q4 tensors");
     size_t n = (size_t)hart_tensor_numel(t) * ref64_elem_size(t->dtype);
     t->dev = calloc(1, n ? n : 1);
@@ -25,7 +25,7 @@ hart_status ref64_alloc_tensor(hart_backend *be, hart_tensor *t) {
     return HART_OK;
 }
 
-hart_status ref64_write_tensor(hart_backend *be, hart_tensor *t, const void *src, int f64) {
+static hart_status ref64_write_tensor(hart_backend *be, hart_tensor *t, const void *src, int f64) {
     int64_t n = hart_tensor_numel(t);
     void *p = ref64_ptr(t);
     if (!ref64_is_float(t->dtype)) {
@@ -45,7 +45,7 @@ hart_status ref64_write_tensor(hart_backend *be, hart_tensor *t, const void *src
     return HART_OK;
 }
 
-hart_status ref64_read_tensor(hart_backend *be, const hart_tensor *t, void *dst, int f64) {
+static hart_status ref64_read_tensor(hart_backend *be, const hart_tensor *t, void *dst, int f64) {
     int64_t n = hart_tensor_numel(t);
     const void *p = ref64_ptr(t);
     if (!ref64_is_float(t->dtype)) {
@@ -63,6 +63,11 @@ hart_status ref64_read_tensor(hart_backend *be, const hart_tensor *t, void *dst,
     return HART_OK;
 }
 
-static hart_backend g_ref64 = {.vt = &hart_ref64_vt, .kind = HART_BACKEND_CPU, .name = "ref64 (naive C, double)"};
+static const hart_storage_vt ref64_storage = {
+    .alloc = ref64_alloc, .release = ref64_release, .write = ref64_write, .read = ref64_read,
+    .alloc_tensor = ref64_alloc_tensor, .write_tensor = ref64_write_tensor, .read_tensor = ref64_read_tensor,
+};
+
+static hart_backend g_ref64 = {.storage = {&ref64_storage}, .vt = &hart_ref64_vt, .kind = HART_BACKEND_CPU, .name = "ref64 (naive C, double)"};
 
 hart_backend *hart_backend_ref64(void) { return &g_ref64; }

@@ -1,4 +1,4 @@
-/* The double instantiation of the reference ops (functions ref64_*) and the
+/* The double instantiation of the reference ops (functions hart_ref64_*) and the
  * ref64 vtable. */
 #define REF_F64 1
 #include "backend/ref/ref_real.h"
@@ -11,15 +11,4 @@
 #include "backend/ref/ref_resample.inc"
 #include "backend/ref/ref_shape.inc"
 
-const hart_backend_vt hart_ref64_vt = {
-    .alloc = ref64_alloc, .release = ref64_release, .write = ref64_write, .read = ref64_read,
-    .sync = ref64_sync, .alloc_tensor = ref64_alloc_tensor, .write_tensor = ref64_write_tensor,
-    .read_tensor = ref64_read_tensor,
-    .linear = ref64_linear, .matmul = ref64_matmul, .conv2d = ref64_conv2d,
-    .group_norm = ref64_group_norm, .layer_norm = ref64_layer_norm, .rms_norm = ref64_rms_norm,
-    .softmax = ref64_softmax, .act = ref64_act, .binary = ref64_binary, .scale = ref64_scale,
-    .copy = ref64_copy, .transpose = ref64_transpose, .concat = ref64_concat, .slice = ref64_slice,
-    .slice_assign = ref64_slice_assign, .embedding = ref64_embedding, .attention = ref64_attention,
-    .rope = ref64_rope, .interpolate = ref64_interpolate, .pixel_shuffle = ref64_pixel_shuffle,
-    .pixel_unshuffle = ref64_pixel_unshuffle, .reduce = ref64_reduce, .argmin_dist = ref64_argmin_dist,
-};
+const hart_backend_vt hart_ref64_vt = {.sync = hart_ref64_sync, HART_OP_LIST(HART_BE_ENTRY, hart_ref64_)};

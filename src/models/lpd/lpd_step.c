@@ -8,8 +8,6 @@
 #include "models/lpd/lpd_internal.h"
 #include "ops/ops.h"
 
-#define CK(x) do { st = (x); if (st) goto done; } while (0)
-
 void hart_lpd_block_mask(const int *g, int K, uint8_t *mask) {
     int n = 1;
     for (int i = 0; i < K; i++) n += g[i];
@@ -94,42 +92,42 @@ static hart_status block_fwd(hart_lpd *m, lpd_block *bk, hart_tensor *x, int i, 
     hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, ka = {0}, va = {0}, o = {0},
                 oT = {0}, a = {0}, h1 = {0}, view;
     int perm[4] = {0, 2, 1, 3};
-    CK(tnew(m, &xn, 3, R, n, D, 0));
-    CK(op_layer_norm(&xn, x, &bk->n1w, &bk->n1b, c->eps));
-    CK(tnew(m, &q, 3, R, n, D, 0));
-    CK(tnew(m, &k, 3, R, n, D, 0));
-    CK(tnew(m, &v, 3, R, n, D, 0));
-    CK(op_linear(&q, &xn, &bk->wq, &bk->bq));
-    CK(op_linear(&k, &xn, &bk->wk, &bk->bk));
-    CK(op_linear(&v, &xn, &bk->wv, &bk->bv));
-    CK(tnew(m, &qT, 4, R, H, n, hd));
-    CK(tnew(m, &kT, 4, R, H, n, hd));
-    CK(tnew(m, &vT, 4, R, H, n, hd));
-    CK(hart_tensor_reshape(&q, 4, (int64_t[]){R, n, H, hd}, &view)); CK(op_transpose(&qT, &view, perm));
-    CK(hart_tensor_reshape(&k, 4, (int64_t[]){R, n, H, hd}, &view)); CK(op_transpose(&kT, &view, perm));
-    CK(hart_tensor_reshape(&v, 4, (int64_t[]){R, n, H, hd}, &view)); CK(op_transpose(&vT, &view, perm));
+    HART_TRY_GOTO(st, tnew(m, &xn, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, op_layer_norm(&xn, x, &bk->n1w, &bk->n1b, c->eps));
+    HART_TRY_GOTO(st, tnew(m, &q, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, tnew(m, &k, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, tnew(m, &v, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, op_linear(&q, &xn, &bk->wq, &bk->bq));
+    HART_TRY_GOTO(st, op_linear(&k, &xn, &bk->wk, &bk->bk));
+    HART_TRY_GOTO(st, op_linear(&v, &xn, &bk->wv, &bk->bv));
+    HART_TRY_GOTO(st, tnew(m, &qT, 4, R, H, n, hd));
+    HART_TRY_GOTO(st, tnew(m, &kT, 4, R, H, n, hd));
+    HART_TRY_GOTO(st, tnew(m, &vT, 4, R, H, n, hd));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){R, n, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&qT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){R, n, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&kT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){R, n, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&vT, &view, perm));
     /* the previous group lands on its own slots, the queries on the slots of
      * the tokens they predict (overwritten by those tokens next step) */
-    CK(op_slice_assign(&bk->kc, &kT, 2, m->cs[i]));
-    CK(op_slice_assign(&bk->vc, &vT, 2, m->cs[i]));
-    CK(tnew(m, &ka, 4, R, H, Lk, hd));
-    CK(tnew(m, &va, 4, R, H, Lk, hd));
-    CK(op_slice(&ka, &bk->kc, 2, 0));
-    CK(op_slice(&va, &bk->vc, 2, 0));
-    CK(tnew(m, &o, 4, R, H, n, hd));
-    CK(op_attention(&o, &qT, &ka, &va, mask, (float)(1.0 / sqrt((double)hd))));
-    CK(tnew(m, &oT, 4, R, n, H, hd));
-    CK(op_transpose(&oT, &o, perm));
-    CK(hart_tensor_reshape(&oT, 3, (int64_t[]){R, n, D}, &view));
-    CK(tnew(m, &a, 3, R, n, D, 0));
-    CK(op_linear(&a, &view, &bk->projw, &bk->projb));
-    CK(op_binary(x, x, &a, HART_BIN_ADD));
-    CK(op_layer_norm(&xn, x, &bk->n2w, &bk->n2b, c->eps));
-    CK(tnew(m, &h1, 3, R, n, c->mlp, 0));
-    CK(op_linear(&h1, &xn, &bk->fc1w, &bk->fc1b));
-    CK(op_act(&h1, &h1, HART_ACT_GELU_ERF));
-    CK(op_linear(&a, &h1, &bk->fc2w, &bk->fc2b));
-    CK(op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, op_slice_assign(&bk->kc, &kT, 2, m->cs[i]));
+    HART_TRY_GOTO(st, op_slice_assign(&bk->vc, &vT, 2, m->cs[i]));
+    HART_TRY_GOTO(st, tnew(m, &ka, 4, R, H, Lk, hd));
+    HART_TRY_GOTO(st, tnew(m, &va, 4, R, H, Lk, hd));
+    HART_TRY_GOTO(st, op_slice(&ka, &bk->kc, 2, 0));
+    HART_TRY_GOTO(st, op_slice(&va, &bk->vc, 2, 0));
+    HART_TRY_GOTO(st, tnew(m, &o, 4, R, H, n, hd));
+    HART_TRY_GOTO(st, op_attention(&o, &qT, &ka, &va, mask, (float)(1.0 / sqrt((double)hd))));
+    HART_TRY_GOTO(st, tnew(m, &oT, 4, R, n, H, hd));
+    HART_TRY_GOTO(st, op_transpose(&oT, &o, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){R, n, D}, &view));
+    HART_TRY_GOTO(st, tnew(m, &a, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, op_linear(&a, &view, &bk->projw, &bk->projb));
+    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, op_layer_norm(&xn, x, &bk->n2w, &bk->n2b, c->eps));
+    HART_TRY_GOTO(st, tnew(m, &h1, 3, R, n, c->mlp, 0));
+    HART_TRY_GOTO(st, op_linear(&h1, &xn, &bk->fc1w, &bk->fc1b));
+    HART_TRY_GOTO(st, op_act(&h1, &h1, HART_ACT_GELU_ERF));
+    HART_TRY_GOTO(st, op_linear(&a, &h1, &bk->fc2w, &bk->fc2b));
+    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
 done: {
     hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &ka, &va, &o, &oT, &a, &h1};
     for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++) hart_tensor_free(ts[j]);
@@ -150,7 +148,7 @@ hart_status hart_lpd_step(hart_lpd *m, int i, const int64_t *prev, hart_tensor *
     hart_tensor x = {0}, xn = {0}, mask = {0}, last = {0};
     double *in = malloc(sizeof(double) * (size_t)R * n * D);
     float *mk = malloc(sizeof(float) * (size_t)n * Lk);
-    if (!in || !mk) CK(hart_fail(HART_ENOMEM, "out of memory"));
+    if (!in || !mk) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "out of memory"));
     for (int r = 0; r < R; r++)
         for (int t = 0; t < n; t++) {
             int slot = m->cs[i] + t, query = t >= gp;
@@ -163,18 +161,18 @@ hart_status hart_lpd_step(hart_lpd *m, int i, const int64_t *prev, hart_tensor *
         int end = t < gp ? m->cs[i + 1] : m->cs[i + 2];
         for (int s = 0; s < Lk; s++) mk[(size_t)t * Lk + s] = s < end ? 0.0f : -INFINITY;
     }
-    CK(tnew(m, &x, 3, R, n, D, 0));
-    CK(tnew(m, &xn, 3, R, n, D, 0));
-    CK(hart_tensor_write_f64(&xn, in));
-    CK(op_layer_norm(&x, &xn, &m->lnzw, &m->lnzb, c->eps));
-    if (x_out) CK(op_copy(x_out, &x));
-    CK(tnew(m, &mask, 4, 1, 1, n, Lk));
-    CK(hart_tensor_write(&mask, mk, sizeof(float) * (size_t)n * Lk));
-    for (int l = 0; l < c->depth; l++) CK(block_fwd(m, &m->blocks[l], &x, i, &mask));
-    CK(op_layer_norm(&xn, &x, &m->normw, &m->normb, c->eps));
-    CK(tnew(m, &last, 3, R, gi, D, 0));
-    CK(op_slice(&last, &xn, 1, gp));
-    CK(op_linear(logits, &last, &m->headw, NULL));
+    HART_TRY_GOTO(st, tnew(m, &x, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, tnew(m, &xn, 3, R, n, D, 0));
+    HART_TRY_GOTO(st, hart_tensor_write_f64(&xn, in));
+    HART_TRY_GOTO(st, op_layer_norm(&x, &xn, &m->lnzw, &m->lnzb, c->eps));
+    if (x_out) HART_TRY_GOTO(st, op_copy(x_out, &x));
+    HART_TRY_GOTO(st, tnew(m, &mask, 4, 1, 1, n, Lk));
+    HART_TRY_GOTO(st, hart_tensor_write(&mask, mk, sizeof(float) * (size_t)n * Lk));
+    for (int l = 0; l < c->depth; l++) HART_TRY_GOTO(st, block_fwd(m, &m->blocks[l], &x, i, &mask));
+    HART_TRY_GOTO(st, op_layer_norm(&xn, &x, &m->normw, &m->normb, c->eps));
+    HART_TRY_GOTO(st, tnew(m, &last, 3, R, gi, D, 0));
+    HART_TRY_GOTO(st, op_slice(&last, &xn, 1, gp));
+    HART_TRY_GOTO(st, op_linear(logits, &last, &m->headw, NULL));
 done:
     free(in);
     free(mk);

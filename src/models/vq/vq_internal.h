@@ -3,12 +3,12 @@
 #define HART_MODELS_VQ_INTERNAL_H
 
 #include "models/vq/vq.h"
+#include "models/vqgan/blocks.h"
 
-#define VQ_GN_GROUPS 32
-#define VQ_GN_EPS 1e-6f
+#define VQ_GN_GROUPS HART_VQGAN_GN_GROUPS
 
-typedef struct { hart_tensor w, b; int k; } vq_conv;
-typedef struct { hart_tensor g, b; } vq_gn;
+typedef hart_vqgan_conv vq_conv;
+typedef hart_vqgan_gn vq_gn;
 typedef struct { int has_nin; vq_gn n1, n2; vq_conv c1, c2, nin; } vq_res;
 typedef struct { int c; vq_gn n; vq_conv q, k, v, proj; } vq_attn;
 typedef struct {

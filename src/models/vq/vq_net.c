@@ -9,14 +9,8 @@
 #include "models/vq/vq_internal.h"
 #include "ops/ops.h"
 
-#define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
-
-static hart_status new4(hart_vq *vq, hart_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
-    return hart_tensor_new4(vq->be, HART_F32, t, 4, n, c, h, w);
-}
-
 static int on_backend(const hart_vq *vq, const hart_tensor *t) {
-    if (!vq->be->vt->alloc) return t->data != NULL;
+    if (!vq->be->storage.vt) return t->data != NULL;
     return t->data == NULL && t->be == vq->be;
 }
 
@@ -33,45 +27,16 @@ static hart_status store(hart_vq *vq, hart_tensor *dst, const hart_tensor *src) 
 }
 
 static hart_status conv(hart_vq *vq, const vq_conv *c, const hart_tensor *x, int stride, int pad, hart_tensor *y) {
-    int64_t k = c->k, Ho = (x->shape[2] + 2 * pad - k) / stride + 1, Wo = (x->shape[3] + 2 * pad - k) / stride + 1;
-    if (Ho < 1 || Wo < 1) return hart_fail(HART_EINVAL, "vq: feature map %lldx%lld too small", (long long)x->shape[2], (long long)x->shape[3]);
-    HART_TRY(new4(vq, y, x->shape[0], c->w.shape[0], Ho, Wo));
-    hart_status s = op_conv2d(y, x, &c->w, &c->b, stride, pad, 1);
-    if (s) hart_tensor_free(y);
-    return s;
+    return hart_vqgan_conv_fwd(vq->be, "vq", c, x, stride, pad, y);
 }
 
 /* swish(groupnorm(x)), or the norm alone */
 static hart_status norm(hart_vq *vq, const vq_gn *g, const hart_tensor *x, int swish, hart_tensor *y) {
-    HART_TRY(hart_tensor_new(vq->be, HART_F32, x->ndim, x->shape, y));
-    hart_status s = op_group_norm(y, x, &g->g, &g->b, VQ_GN_GROUPS, VQ_GN_EPS);
-    if (!s && swish) s = op_act(y, y, HART_ACT_SILU);
-    if (s) hart_tensor_free(y);
-    return s;
+    return hart_vqgan_norm(vq->be, g, x, swish, y);
 }
 
 static hart_status resblock(hart_vq *vq, const vq_res *r, const hart_tensor *x, hart_tensor *y) {
-    hart_tensor a = {0}, b = {0}, sc = {0};
-    hart_status s;
-    TRYG(norm(vq, &r->n1, x, 1, &a));
-    TRYG(conv(vq, &r->c1, &a, 1, 1, &b));
-    hart_tensor_free(&a);
-    TRYG(norm(vq, &r->n2, &b, 1, &a));
-    hart_tensor_free(&b);
-    TRYG(conv(vq, &r->c2, &a, 1, 1, &b));
-    if (r->has_nin) {
-        TRYG(conv(vq, &r->nin, x, 1, 0, &sc));
-        TRYG(op_binary(&b, &sc, &b, HART_BIN_ADD));
-    } else {
-        TRYG(op_binary(&b, x, &b, HART_BIN_ADD));
-    }
-    *y = b;
-    b = (hart_tensor){0};
-done:
-    hart_tensor_free(&a);
-    hart_tensor_free(&b);
-    hart_tensor_free(&sc);
-    return s;
+    return hart_vqgan_resblock(vq->be, "vq", &r->n1, &r->c1, &r->n2, &r->c2, r->has_nin ? &r->nin : NULL, x, y);
 }
 
 /* [B,C,H,W] -> [B,1,H·W,C] */
@@ -87,77 +52,44 @@ static hart_status to_seq(hart_vq *vq, const hart_tensor *x, hart_tensor *y) {
 
 static hart_status attnblock(hart_vq *vq, const vq_attn *at, const hart_tensor *x, hart_tensor *y) {
     int64_t B = x->shape[0], C = at->c, H = x->shape[2], W = x->shape[3], L = H * W;
-    hart_tensor n = {0}, q = {0}, k = {0}, v = {0}, qs = {0}, ks = {0}, vs = {0}, o = {0}, oc = {0}, p = {0}, ov;
+    hart_tensor n = {0}, q = {0}, k = {0}, v = {0}, qs = {0}, ks = {0}, vs = {0}, o = {0};
     hart_status s;
-    TRYG(norm(vq, &at->n, x, 0, &n));
-    TRYG(conv(vq, &at->q, &n, 1, 0, &q));
-    TRYG(conv(vq, &at->k, &n, 1, 0, &k));
-    TRYG(conv(vq, &at->v, &n, 1, 0, &v));
-    TRYG(to_seq(vq, &q, &qs));
-    TRYG(to_seq(vq, &k, &ks));
-    TRYG(to_seq(vq, &v, &vs));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &o, 4, B, 1, L, C));
-    TRYG(op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &oc, 4, B, 1, C, L));
-    TRYG(op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
-    TRYG(hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
-    TRYG(conv(vq, &at->proj, &ov, 1, 0, &p));
-    TRYG(op_binary(&p, x, &p, HART_BIN_ADD));
-    *y = p;
-    p = (hart_tensor){0};
+    HART_TRY_GOTO(s, norm(vq, &at->n, x, 0, &n));
+    HART_TRY_GOTO(s, conv(vq, &at->q, &n, 1, 0, &q));
+    HART_TRY_GOTO(s, conv(vq, &at->k, &n, 1, 0, &k));
+    HART_TRY_GOTO(s, conv(vq, &at->v, &n, 1, 0, &v));
+    HART_TRY_GOTO(s, to_seq(vq, &q, &qs));
+    HART_TRY_GOTO(s, to_seq(vq, &k, &ks));
+    HART_TRY_GOTO(s, to_seq(vq, &v, &vs));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &o, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
+    s = hart_vqgan_attn_out(vq->be, "vq", &at->proj, &o, x, y);
 done: {
-    hart_tensor *ts[] = {&n, &q, &k, &v, &qs, &ks, &vs, &o, &oc, &p};
+    hart_tensor *ts[] = {&n, &q, &k, &v, &qs, &ks, &vs, &o};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
 }
     return s;
 }
 
 static hart_status downsample(hart_vq *vq, const vq_conv *c, const hart_tensor *x, hart_tensor *y) {
-    int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    hart_tensor a = {0}, b = {0};
-    hart_status s;
-    TRYG(new4(vq, &a, B, C, H, W + 1));
-    TRYG(op_slice_assign(&a, x, 3, 0));
-    TRYG(new4(vq, &b, B, C, H + 1, W + 1));
-    TRYG(op_slice_assign(&b, &a, 2, 0));
-    s = conv(vq, c, &b, 2, 0, y);
-done:
-    hart_tensor_free(&a);
-    hart_tensor_free(&b);
-    return s;
+    return hart_vqgan_downsample(vq->be, "vq", c, x, y);
 }
 
 static hart_status upsample(hart_vq *vq, const vq_conv *c, const hart_tensor *x, hart_tensor *y) {
-    hart_tensor a = {0};
-    hart_status s;
-    TRYG(new4(vq, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
-    TRYG(op_interpolate(&a, x, HART_INTERP_NEAREST));
-    s = conv(vq, c, &a, 1, 1, y);
-done:
-    hart_tensor_free(&a);
-    return s;
+    return hart_vqgan_upsample(vq->be, "vq", c, x, y);
 }
 
-/* h = call(h, &nx_), freeing the old h */
-#define STEP(call)                  \
-    do {                            \
-        hart_tensor nx_ = {0};      \
-        s = (call);                 \
-        if (s) goto done;           \
-        hart_tensor_free(&h);       \
-        h = nx_;                    \
-    } while (0)
 
 static hart_status level(hart_vq *vq, const vq_level *lv, int down, hart_tensor *hp) {
     hart_tensor h = *hp;
     hart_status s = HART_OK;
     for (int b = 0; b < lv->nres; b++) {
-        STEP(resblock(vq, &lv->res[b], &h, &nx_));
-        if (lv->has_attn) STEP(attnblock(vq, &lv->attn[b], &h, &nx_));
+        HART_VQGAN_STEP(resblock(vq, &lv->res[b], &h, &nx_));
+        if (lv->has_attn) HART_VQGAN_STEP(attnblock(vq, &lv->attn[b], &h, &nx_));
     }
     if (lv->has_resample) {
-        if (down) STEP(downsample(vq, &lv->resample, &h, &nx_));
-        else STEP(upsample(vq, &lv->resample, &h, &nx_));
+        if (down) HART_VQGAN_STEP(downsample(vq, &lv->resample, &h, &nx_));
+        else HART_VQGAN_STEP(upsample(vq, &lv->resample, &h, &nx_));
     }
 done:
     *hp = h;
@@ -178,17 +110,17 @@ hart_status hart_vq_encode(hart_vq *vq, const hart_tensor *img, hart_tensor *lat
     hart_status s;
     const hart_tensor *x = img;
     if (!on_backend(vq, img)) {
-        TRYG(hart_tensor_to(vq->be, img, &in));
+        HART_TRY_GOTO(s, hart_tensor_to(vq->be, img, &in));
         x = &in;
     }
-    TRYG(conv(vq, &e->conv_in, x, 1, 1, &h));
-    for (int i = 0; i < I->n_levels; i++) TRYG(level(vq, &e->lv[i], 1, &h));
-    STEP(resblock(vq, &e->mid1, &h, &nx_));
-    STEP(attnblock(vq, &e->mid_attn, &h, &nx_));
-    STEP(resblock(vq, &e->mid2, &h, &nx_));
-    STEP(norm(vq, &e->norm_out, &h, 1, &nx_));
-    STEP(conv(vq, &e->conv_out, &h, 1, 1, &nx_));
-    STEP(conv(vq, &vq->quant_conv, &h, 1, 0, &nx_));
+    HART_TRY_GOTO(s, conv(vq, &e->conv_in, x, 1, 1, &h));
+    for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &e->lv[i], 1, &h));
+    HART_VQGAN_STEP(resblock(vq, &e->mid1, &h, &nx_));
+    HART_VQGAN_STEP(attnblock(vq, &e->mid_attn, &h, &nx_));
+    HART_VQGAN_STEP(resblock(vq, &e->mid2, &h, &nx_));
+    HART_VQGAN_STEP(norm(vq, &e->norm_out, &h, 1, &nx_));
+    HART_VQGAN_STEP(conv(vq, &e->conv_out, &h, 1, 1, &nx_));
+    HART_VQGAN_STEP(conv(vq, &vq->quant_conv, &h, 1, 0, &nx_));
     s = store(vq, latent, &h);
 done:
     hart_tensor_free(&in);
@@ -243,22 +175,22 @@ hart_status hart_vq_decode_codes(hart_vq *vq, const hart_tensor *idx, int hh, in
     const vq_coder *d = &vq->dec;
     hart_tensor ids = {0}, emb = {0}, q = {0}, h = {0}, ev;
     hart_status s;
-    TRYG(hart_tensor_to(vq->be, idx, &ids));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &emb, 2, B * L, E, 0, 0));
-    TRYG(op_embedding(&emb, &vq->codebook, &ids));
-    TRYG(hart_tensor_reshape(&emb, 4, (int64_t[]){B, L, E, 1}, &ev));
-    TRYG(hart_tensor_reshape(&ev, 3, (int64_t[]){B, L, E}, &ev));
-    TRYG(hart_tensor_new4(vq->be, HART_F32, &q, 3, B, E, L, 0));
-    TRYG(op_transpose(&q, &ev, (int[]){0, 2, 1}));
-    TRYG(hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
-    TRYG(conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
-    STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
-    STEP(resblock(vq, &d->mid1, &h, &nx_));
-    STEP(attnblock(vq, &d->mid_attn, &h, &nx_));
-    STEP(resblock(vq, &d->mid2, &h, &nx_));
-    for (int i = 0; i < I->n_levels; i++) TRYG(level(vq, &d->lv[i], 0, &h));
-    STEP(norm(vq, &d->norm_out, &h, 1, &nx_));
-    STEP(conv(vq, &d->conv_out, &h, 1, 1, &nx_));
+    HART_TRY_GOTO(s, hart_tensor_to(vq->be, idx, &ids));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &emb, 2, B * L, E, 0, 0));
+    HART_TRY_GOTO(s, op_embedding(&emb, &vq->codebook, &ids));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&emb, 4, (int64_t[]){B, L, E, 1}, &ev));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&ev, 3, (int64_t[]){B, L, E}, &ev));
+    HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &q, 3, B, E, L, 0));
+    HART_TRY_GOTO(s, op_transpose(&q, &ev, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
+    HART_TRY_GOTO(s, conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
+    HART_VQGAN_STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
+    HART_VQGAN_STEP(resblock(vq, &d->mid1, &h, &nx_));
+    HART_VQGAN_STEP(attnblock(vq, &d->mid_attn, &h, &nx_));
+    HART_VQGAN_STEP(resblock(vq, &d->mid2, &h, &nx_));
+    for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &d->lv[i], 0, &h));
+    HART_VQGAN_STEP(norm(vq, &d->norm_out, &h, 1, &nx_));
+    HART_VQGAN_STEP(conv(vq, &d->conv_out, &h, 1, 1, &nx_));
     s = store(vq, img, &h);
 done:
     hart_tensor_free(&ids);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 typedef struct {
     hart_backend *be;
@@ -347,7 +347,7 @@ static hart_status build_decoder(ld_t *L, const dcae_side_cfg *c, dcae_net *net)
 static void conv_free(dcae_conv *c) { hart_tensor_free(&c->w); hart_tensor_free(&c->b); }
 static void norm_free(dcae_norm *n) { hart_tensor_free(&n->w); hart_tensor_free(&n->b); }
 
-void dcae_net_free(dcae_net *n) {
+void hart_dcae_net_free(dcae_net *n) {
     for (int i = 0; i < n->n; i++) {
         dcae_layer *l = &n->layers[i];
         if (l->is_block) {
@@ -389,7 +389,7 @@ static hart_status check_unused(ld_t *L) {
     return HART_OK;
 }
 
-hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc, dcae_net *dec,
+hart_status hart_dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc, dcae_net *dec,
                        uint64_t seed) {
     ld_t L = {.be = be, .ck = ck, .dif = ck ? cfg->diffusers : 0, .rng = seed * 2654435761ull + 12345};
     memset(enc, 0, sizeof *enc);
@@ -399,6 +399,6 @@ hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_c
     if (!s) s = check_unused(&L);
     for (int i = 0; i < L.n_used; i++) free(L.used[i]);
     free(L.used);
-    if (s) { dcae_net_free(enc); dcae_net_free(dec); }
+    if (s) { hart_dcae_net_free(enc); hart_dcae_net_free(dec); }
     return s;
 }

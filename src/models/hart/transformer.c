@@ -2,7 +2,8 @@
  * KV cache. Rotary embeddings (1-D over the context, 2-D over the scales,
  * both with full-length cos/sin tables as the reference builds them) and the
  * optional L2 query/key normalisation are host-side helpers here. */
-#include "models/hart_transformer.h"
+#include "models/hart/transformer.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,12 +44,6 @@ struct hart_transformer {
     hart_tensor head_scale1p, head_shift; /* [N,1,C] */
     float *ctx_pos;               /* [N,T] context position ids as floats */
 };
-
-#define CK(x)                                                                                 \
-    do {                                                                                      \
-        st = (x);                                                                             \
-        if (st != HART_OK) goto done;                                                         \
-    } while (0)
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
                         int64_t d) {
@@ -269,14 +264,14 @@ static hart_status build_lvl_pos(hart_transformer *tf) {
     float *lv = malloc(sizeof(float) * (size_t)S * C), *out = malloc(sizeof(float) * (size_t)L * C);
     float *pos = NULL;
     hart_status st = HART_OK;
-    if (!lv || !out) CK(hart_fail(HART_ENOMEM, "level embedding"));
-    CK(hart_tensor_read_f32(&tf->lvl, lv));
+    if (!lv || !out) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "level embedding"));
+    HART_TRY_GOTO(st, hart_tensor_read_f32(&tf->lvl, lv));
     if (!g->attn_llama) {
         hart_tensor p;
-        CK(hart_ckpt_get(&tf->ck, "pos_1LC", 3, (int64_t[]){1, L, C}, &p));
+        HART_TRY_GOTO(st, hart_ckpt_get(&tf->ck, "pos_1LC", 3, (int64_t[]){1, L, C}, &p));
         pos = malloc(sizeof(float) * (size_t)L * C);
-        if (!pos) CK(hart_fail(HART_ENOMEM, "pos_1LC"));
-        CK(hart_tensor_read_f32(&p, pos));
+        if (!pos) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "pos_1LC"));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(&p, pos));
     }
     for (int r = 0, s = 0, end = g->ctx_tokens; r < L; r++) {
         while (r >= end) { s++; end += g->patch_nums[s] * g->patch_nums[s]; }
@@ -284,7 +279,7 @@ static hart_status build_lvl_pos(hart_transformer *tf) {
     }
     {
         hart_tensor h = hart_tensor_wrap(out, HART_F32, 2, (int64_t[]){L, C});
-        CK(hart_tensor_to(tf->be, &h, &tf->lvl_pos));
+        HART_TRY_GOTO(st, hart_tensor_to(tf->be, &h, &tf->lvl_pos));
     }
 done:
     free(lv); free(out); free(pos);
@@ -299,14 +294,14 @@ hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae,
     tf->be = be ? be : hart_backend_cpu();
     hart_status st = hart_ckpt_open(llm_dir, "config.json", NULL, &tf->ck);
     if (st) { free(tf); return st; }
-    CK(parse_config(tf, V, Cvae));
+    HART_TRY_GOTO(st, parse_config(tf, V, Cvae));
     tf->blocks = calloc((size_t)tf->cfg.depth, sizeof *tf->blocks);
-    if (!tf->blocks) CK(hart_fail(HART_ENOMEM, "blocks"));
+    if (!tf->blocks) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "blocks"));
     st = load_weights(tf);
     if (st) { hart_fail_ctx(st, "loading transformer from %s", llm_dir); goto done; }
     tf->Lmax = tf->cfg.ctx_tokens;
     for (int i = 1; i < tf->cfg.n_scales; i++) tf->Lmax += tf->cfg.patch_nums[i] * tf->cfg.patch_nums[i];
-    CK(build_lvl_pos(tf));
+    HART_TRY_GOTO(st, build_lvl_pos(tf));
     *out = tf;
     return HART_OK;
 done:
@@ -415,50 +410,50 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
     hm = calloc((size_t)N * T, sizeof(float));
     tf->ctx_pos = calloc((size_t)N * T, sizeof(float));
     pooled = calloc((size_t)N * C, sizeof(float));
-    if (!hc || !hm || !tf->ctx_pos || !pooled) CK(hart_fail(HART_ENOMEM, "context"));
-    CK(hart_tensor_read_f32(context, hc)); /* null half stays zero */
-    CK(read_as_f32(mask, hm, "context mask"));
+    if (!hc || !hm || !tf->ctx_pos || !pooled) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "context"));
+    HART_TRY_GOTO(st, hart_tensor_read_f32(context, hc)); /* null half stays zero */
+    HART_TRY_GOTO(st, read_as_f32(mask, hm, "context mask"));
     for (int i = 0; i < B * T; i++)
-        if (hm[i] != 0 && hm[i] != 1) CK(hart_fail(HART_EINVAL, "context mask: values must be 0 or 1"));
+        if (hm[i] != 0 && hm[i] != 1) HART_TRY_GOTO(st, hart_fail(HART_EINVAL, "context mask: values must be 0 or 1"));
     if (ucontext) { /* e.g. a negative prompt's context in the unconditional half */
-        CK(hart_tensor_read_f32(ucontext, hc + (size_t)B * T * Cc));
-        CK(read_as_f32(umask, hm + (size_t)B * T, "unconditional context mask"));
-        CK(read_as_f32(upos, tf->ctx_pos + (size_t)B * T, "unconditional position ids"));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(ucontext, hc + (size_t)B * T * Cc));
+        HART_TRY_GOTO(st, read_as_f32(umask, hm + (size_t)B * T, "unconditional context mask"));
+        HART_TRY_GOTO(st, read_as_f32(upos, tf->ctx_pos + (size_t)B * T, "unconditional position ids"));
     } else {
         for (int i = 0; i < B; i++) hm[(B + i) * T] = 1; /* null context keeps position 0 only */
     }
-    if (pos) CK(read_as_f32(pos, tf->ctx_pos, "context position ids"));
+    if (pos) HART_TRY_GOTO(st, read_as_f32(pos, tf->ctx_pos, "context position ids"));
     else /* cumulative count of real tokens - 1 */
         for (int i = 0; i < B; i++) {
             float c = -1;
             for (int t = 0; t < T; t++) { c += hm[i * T + t]; tf->ctx_pos[i * T + t] = c; }
         }
     /* sos = cond_BD = context_embed(context_norm(ctx)) */
-    CK(tnew(tf->be, &ctx, 3, N, T, Cc, 0));
-    CK(hart_tensor_write(&ctx, hc, sizeof(float) * (size_t)N * T * Cc));
+    HART_TRY_GOTO(st, tnew(tf->be, &ctx, 3, N, T, Cc, 0));
+    HART_TRY_GOTO(st, hart_tensor_write(&ctx, hc, sizeof(float) * (size_t)N * T * Cc));
     if (g->use_context_norm) {
-        CK(tnew(tf->be, &ctxn, 3, N, T, Cc, 0));
-        CK(op_rms_norm(&ctxn, &ctx, &tf->ctx_norm_w, g->norm_eps));
+        HART_TRY_GOTO(st, tnew(tf->be, &ctxn, 3, N, T, Cc, 0));
+        HART_TRY_GOTO(st, op_rms_norm(&ctxn, &ctx, &tf->ctx_norm_w, g->norm_eps));
     }
-    CK(tnew(tf->be, &tf->sos, 3, N, T, C, 0));
-    CK(op_linear(&tf->sos, g->use_context_norm ? &ctxn : &ctx, &tf->ctx_w, &tf->ctx_b));
+    HART_TRY_GOTO(st, tnew(tf->be, &tf->sos, 3, N, T, C, 0));
+    HART_TRY_GOTO(st, op_linear(&tf->sos, g->use_context_norm ? &ctxn : &ctx, &tf->ctx_w, &tf->ctx_b));
     /* max over context tokens (head; blocks unless avg pooling) */
-    CK(tnew(tf->be, &pool, 3, N, 1, C, 0));
-    CK(op_reduce(&pool, &tf->sos, 1, HART_RED_MAX));
-    CK(tnew(tf->be, &spool, 3, N, 1, C, 0));
-    CK(op_act(&spool, &pool, HART_ACT_SILU));
-    CK(tnew(tf->be, &hada, 3, N, 1, 2 * C, 0));
-    CK(op_linear(&hada, &spool, &tf->head_ada_w, &tf->head_ada_b));
-    CK(tnew(tf->be, &tf->head_scale1p, 3, N, 1, C, 0));
-    CK(tnew(tf->be, &tf->head_shift, 3, N, 1, C, 0));
-    CK(chunk_of(&tf->head_scale1p, &hada, 0, C));
-    CK(op_scale(&tf->head_scale1p, &tf->head_scale1p, 1.0f, 1.0f));
-    CK(chunk_of(&tf->head_shift, &hada, 1, C));
+    HART_TRY_GOTO(st, tnew(tf->be, &pool, 3, N, 1, C, 0));
+    HART_TRY_GOTO(st, op_reduce(&pool, &tf->sos, 1, HART_RED_MAX));
+    HART_TRY_GOTO(st, tnew(tf->be, &spool, 3, N, 1, C, 0));
+    HART_TRY_GOTO(st, op_act(&spool, &pool, HART_ACT_SILU));
+    HART_TRY_GOTO(st, tnew(tf->be, &hada, 3, N, 1, 2 * C, 0));
+    HART_TRY_GOTO(st, op_linear(&hada, &spool, &tf->head_ada_w, &tf->head_ada_b));
+    HART_TRY_GOTO(st, tnew(tf->be, &tf->head_scale1p, 3, N, 1, C, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &tf->head_shift, 3, N, 1, C, 0));
+    HART_TRY_GOTO(st, chunk_of(&tf->head_scale1p, &hada, 0, C));
+    HART_TRY_GOTO(st, op_scale(&tf->head_scale1p, &tf->head_scale1p, 1.0f, 1.0f));
+    HART_TRY_GOTO(st, chunk_of(&tf->head_shift, &hada, 1, C));
     /* block conditioning */
     int need_avg = g->pool_avg || (g->disable_aln && g->shared_aln);
     if (need_avg) { /* (c * m) / max(sum m, 1), summed over tokens */
         float *hs = malloc(sizeof(float) * (size_t)N * T * C);
-        if (!hs) CK(hart_fail(HART_ENOMEM, "pooling"));
+        if (!hs) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "pooling"));
         st = hart_tensor_read_f32(&tf->sos, hs);
         for (int n = 0; !st && n < N; n++) {
             float cnt = 0;
@@ -471,43 +466,43 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
             }
         }
         free(hs);
-        CK(st);
+        HART_TRY_GOTO(st, st);
         if (g->pool_avg && !g->disable_aln) {
-            CK(hart_tensor_write(&pool, pooled, sizeof(float) * (size_t)N * C));
-            CK(op_act(&spool, &pool, HART_ACT_SILU));
+            HART_TRY_GOTO(st, hart_tensor_write(&pool, pooled, sizeof(float) * (size_t)N * C));
+            HART_TRY_GOTO(st, op_act(&spool, &pool, HART_ACT_SILU));
         }
     }
-    CK(tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
-        for (int k = 0; k < 6; k++) CK(tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
-        CK(tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
-        CK(tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
+        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
+        HART_TRY_GOTO(st, tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
+        HART_TRY_GOTO(st, tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
         if (!g->disable_aln) {
-            CK(op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
+            HART_TRY_GOTO(st, op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
         } else if (g->shared_aln) { /* scale_shift_table + pooled condition */
             float *tab = malloc(sizeof(float) * 6 * C), *m = malloc(sizeof(float) * (size_t)N * 6 * C);
-            if (!tab || !m) { free(tab); free(m); CK(hart_fail(HART_ENOMEM, "aln")); }
+            if (!tab || !m) { free(tab); free(m); HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "aln")); }
             st = hart_tensor_read_f32(&b->sst, tab);
             for (int n = 0; n < N; n++)
                 for (int k = 0; k < 6 * C; k++) m[(size_t)n * 6 * C + k] = tab[k] + pooled[n * C + k % C];
             if (!st) st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
             free(tab); free(m);
-            CK(st);
+            HART_TRY_GOTO(st, st);
         } else { /* no modulation: gamma 1, scale 0, shift 0 */
             float *m = calloc((size_t)N * 6 * C, sizeof(float));
-            if (!m) CK(hart_fail(HART_ENOMEM, "aln"));
+            if (!m) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "aln"));
             for (int n = 0; n < N; n++)
                 for (int k = 0; k < 2 * C; k++) m[(size_t)n * 6 * C + k] = 1.0f;
             st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
             free(m);
-            CK(st);
+            HART_TRY_GOTO(st, st);
         }
-        for (int k = 0; k < 6; k++) CK(chunk_of(&b->mod[k], &ada, k, C));
+        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, chunk_of(&b->mod[k], &ada, k, C));
         /* 1 + scale (the no-modulation case stores scale 0, so its factor is 1;
          * block_forward skips the identity modulation there anyway) */
-        CK(op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
-        CK(op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
+        HART_TRY_GOTO(st, op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
+        HART_TRY_GOTO(st, op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
 done:
     free(hc); free(hm); free(pooled);
@@ -536,19 +531,19 @@ hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *
         return hart_fail(HART_EINVAL, "next-scale input: expected [%d,%d,%d,%d]", B, g->Cvae, pn, pn);
     hart_status st = HART_OK;
     hart_tensor t = {0}, e = {0}, flat, lv, half;
-    CK(tnew(tf->be, &t, 3, B, l, g->Cvae, 0));
-    CK(hart_tensor_reshape(next_in, 3, (int64_t[]){B, g->Cvae, l}, &flat));
-    CK(op_transpose(&t, &flat, (int[]){0, 2, 1}));
-    CK(tnew(tf->be, &e, 3, B, l, g->C, 0));
-    CK(op_linear(&e, &t, &tf->word_w, &tf->word_b));
+    HART_TRY_GOTO(st, tnew(tf->be, &t, 3, B, l, g->Cvae, 0));
+    HART_TRY_GOTO(st, hart_tensor_reshape(next_in, 3, (int64_t[]){B, g->Cvae, l}, &flat));
+    HART_TRY_GOTO(st, op_transpose(&t, &flat, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(st, tnew(tf->be, &e, 3, B, l, g->C, 0));
+    HART_TRY_GOTO(st, op_linear(&e, &t, &tf->word_w, &tf->word_b));
     int64_t off = g->ctx_tokens;
     for (int k = 1; k < si; k++) off += (int64_t)g->patch_nums[k] * g->patch_nums[k];
-    CK(hart_tensor_rows(&tf->lvl_pos, off, l, &lv));
-    CK(op_binary(&e, &e, &lv, HART_BIN_ADD));
-    CK(hart_tensor_rows(x, 0, B, &half));
-    CK(op_copy(&half, &e));
-    CK(hart_tensor_rows(x, B, B, &half));
-    CK(op_copy(&half, &e));
+    HART_TRY_GOTO(st, hart_tensor_rows(&tf->lvl_pos, off, l, &lv));
+    HART_TRY_GOTO(st, op_binary(&e, &e, &lv, HART_BIN_ADD));
+    HART_TRY_GOTO(st, hart_tensor_rows(x, 0, B, &half));
+    HART_TRY_GOTO(st, op_copy(&half, &e));
+    HART_TRY_GOTO(st, hart_tensor_rows(x, B, B, &half));
+    HART_TRY_GOTO(st, op_copy(&half, &e));
 done:
     hart_tensor_free(&t);
     hart_tensor_free(&e);
@@ -649,58 +644,58 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     hart_status st = HART_OK;
     hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, ka = {0}, va = {0}, o = {0},
                 oT = {0}, a = {0}, h1 = {0}, h2 = {0}, view;
-    CK(tnew(tf->be, &xn, 3, N, l, C, 0));
-    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[2], &b->mod[4], g->norm_eps));
-    CK(tnew(tf->be, &q, 3, N, l, C, 0));
-    CK(tnew(tf->be, &k, 3, N, l, C, 0));
-    CK(tnew(tf->be, &v, 3, N, l, C, 0));
-    CK(op_linear(&q, &xn, &b->wq, &b->bq));
-    CK(op_linear(&k, &xn, &b->wk, &b->bk));
-    CK(op_linear(&v, &xn, &b->wv, &b->bv));
+    HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[2], &b->mod[4], g->norm_eps));
+    HART_TRY_GOTO(st, tnew(tf->be, &q, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &k, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &v, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, op_linear(&q, &xn, &b->wq, &b->bq));
+    HART_TRY_GOTO(st, op_linear(&k, &xn, &b->wk, &b->bk));
+    HART_TRY_GOTO(st, op_linear(&v, &xn, &b->wv, &b->bv));
     int perm[4] = {0, 2, 1, 3};
-    CK(tnew(tf->be, &qT, 4, N, H, l, hd));
-    CK(tnew(tf->be, &kT, 4, N, H, l, hd));
-    CK(tnew(tf->be, &vT, 4, N, H, l, hd));
-    CK(hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&qT, &view, perm));
-    CK(hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&kT, &view, perm));
-    CK(hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); CK(op_transpose(&vT, &view, perm));
+    HART_TRY_GOTO(st, tnew(tf->be, &qT, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, tnew(tf->be, &kT, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, tnew(tf->be, &vT, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&qT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&kT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&vT, &view, perm));
     if (cosv || g->attn_l2_norm) {
-        CK(rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
-        CK(rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+        HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
+        HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
     }
-    CK(op_slice_assign(&b->kc, &kT, 2, tf->cur));
-    CK(op_slice_assign(&b->vc, &vT, 2, tf->cur));
-    CK(tnew(tf->be, &ka, 4, N, H, Lk, hd));
-    CK(tnew(tf->be, &va, 4, N, H, Lk, hd));
-    CK(op_slice(&ka, &b->kc, 2, 0));
-    CK(op_slice(&va, &b->vc, 2, 0));
-    CK(tnew(tf->be, &o, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, op_slice_assign(&b->kc, &kT, 2, tf->cur));
+    HART_TRY_GOTO(st, op_slice_assign(&b->vc, &vT, 2, tf->cur));
+    HART_TRY_GOTO(st, tnew(tf->be, &ka, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, tnew(tf->be, &va, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, op_slice(&ka, &b->kc, 2, 0));
+    HART_TRY_GOTO(st, op_slice(&va, &b->vc, 2, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    CK(op_attention(&o, &qT, &ka, &va, NULL, scale));
-    CK(tnew(tf->be, &oT, 4, N, l, H, hd));
-    CK(op_transpose(&oT, &o, perm));
-    CK(hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
-    CK(tnew(tf->be, &a, 3, N, l, C, 0));
-    CK(op_linear(&a, &view, &b->proj_w, &b->proj_b));
-    if (!plain) CK(op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
-    CK(op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, op_attention(&o, &qT, &ka, &va, NULL, scale));
+    HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
+    HART_TRY_GOTO(st, op_transpose(&oT, &o, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
+    HART_TRY_GOTO(st, tnew(tf->be, &a, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, op_linear(&a, &view, &b->proj_w, &b->proj_b));
+    if (!plain) HART_TRY_GOTO(st, op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
+    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
     /* FFN */
-    CK(modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[3], &b->mod[5], g->norm_eps));
-    CK(tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
+    HART_TRY_GOTO(st, modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[3], &b->mod[5], g->norm_eps));
+    HART_TRY_GOTO(st, tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
     if (g->mlp_llama) {
-        CK(tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
-        CK(op_linear(&h1, &xn, &b->f1, NULL));
-        CK(op_act(&h1, &h1, HART_ACT_SILU));
-        CK(op_linear(&h2, &xn, &b->f2, NULL));
-        CK(op_binary(&h1, &h1, &h2, HART_BIN_MUL));
-        CK(op_linear(&a, &h1, &b->f3, NULL));
+        HART_TRY_GOTO(st, tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, op_linear(&h1, &xn, &b->f1, NULL));
+        HART_TRY_GOTO(st, op_act(&h1, &h1, HART_ACT_SILU));
+        HART_TRY_GOTO(st, op_linear(&h2, &xn, &b->f2, NULL));
+        HART_TRY_GOTO(st, op_binary(&h1, &h1, &h2, HART_BIN_MUL));
+        HART_TRY_GOTO(st, op_linear(&a, &h1, &b->f3, NULL));
     } else {
-        CK(op_linear(&h1, &xn, &b->f1, &b->f1b));
-        CK(op_act(&h1, &h1, HART_ACT_GELU_TANH));
-        CK(op_linear(&a, &h1, &b->f3, &b->f3b));
+        HART_TRY_GOTO(st, op_linear(&h1, &xn, &b->f1, &b->f1b));
+        HART_TRY_GOTO(st, op_act(&h1, &h1, HART_ACT_GELU_TANH));
+        HART_TRY_GOTO(st, op_linear(&a, &h1, &b->f3, &b->f3b));
     }
-    if (!plain) CK(op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
-    CK(op_binary(x, x, &a, HART_BIN_ADD));
+    if (!plain) HART_TRY_GOTO(st, op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
+    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
 done: {
     hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &ka, &va, &o, &oT, &a, &h1, &h2};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
@@ -724,25 +719,25 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
-        if (!cosv || !sinv) CK(hart_fail(HART_ENOMEM, "rope tables"));
+        if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
         rope_tables(tf, si, l, cosv, sinv);
     }
-    CK(tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
-    CK(op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) CK(block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
+    HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
+    HART_TRY_GOTO(st, op_copy(&x, x_in));
+    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
     tf->cur += l;
-    if (hidden) CK(op_copy(hidden, &x));
+    if (hidden) HART_TRY_GOTO(st, op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
         int lo = logits->ndim == 3 && logits->shape[1] == 1 ? 1 : l;
         hart_tensor *src = &x;
         if (lo != l) {
-            CK(tnew(tf->be, &xl, 3, tf->N, 1, g->C, 0));
-            CK(op_slice(&xl, &x, 1, l - 1));
+            HART_TRY_GOTO(st, tnew(tf->be, &xl, 3, tf->N, 1, g->C, 0));
+            HART_TRY_GOTO(st, op_slice(&xl, &x, 1, l - 1));
             src = &xl;
         }
-        CK(tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
-        CK(modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
-        CK(op_linear(logits, &xn, &tf->head_w, &tf->head_b));
+        HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
+        HART_TRY_GOTO(st, modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
+        HART_TRY_GOTO(st, op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
     free(cosv);
@@ -763,17 +758,17 @@ hart_status hart_tf_diff_cond(hart_transformer *tf, const hart_tensor *hidden, c
     int64_t l = codes->shape[1];
     hart_status st = HART_OK;
     hart_tensor e = {0}, s = {0}, half, hh, sh;
-    CK(tnew(tf->be, &e, 3, B, l, g->C, 0));
-    CK(op_linear(&e, codes, &tf->word_w, &tf->word_b));
-    CK(tnew(tf->be, &s, 3, tf->N, l, g->C, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &e, 3, B, l, g->C, 0));
+    HART_TRY_GOTO(st, op_linear(&e, codes, &tf->word_w, &tf->word_b));
+    HART_TRY_GOTO(st, tnew(tf->be, &s, 3, tf->N, l, g->C, 0));
     for (int k = 0; k < 2; k++) {
-        CK(hart_tensor_rows(hidden, (int64_t)k * B, B, &hh));
-        CK(hart_tensor_rows(&s, (int64_t)k * B, B, &sh));
-        CK(op_binary(&sh, &hh, &e, HART_BIN_ADD));
+        HART_TRY_GOTO(st, hart_tensor_rows(hidden, (int64_t)k * B, B, &hh));
+        HART_TRY_GOTO(st, hart_tensor_rows(&s, (int64_t)k * B, B, &sh));
+        HART_TRY_GOTO(st, op_binary(&sh, &hh, &e, HART_BIN_ADD));
     }
     (void)half;
-    if (g->attn_llama) CK(op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
-    else CK(op_layer_norm(cond, &s, &tf->dec_norm_w, &tf->dec_norm_b, g->norm_eps));
+    if (g->attn_llama) HART_TRY_GOTO(st, op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
+    else HART_TRY_GOTO(st, op_layer_norm(cond, &s, &tf->dec_norm_w, &tf->dec_norm_b, g->norm_eps));
 done:
     hart_tensor_free(&e);
     hart_tensor_free(&s);

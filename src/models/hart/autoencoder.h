@@ -1,7 +1,7 @@
-/* HART's image tokenizer: convolutional autoencoder + hybrid multi-scale
+/* HART's image autoencoder (the release calls it the image tokenizer): convolutional autoencoder + hybrid multi-scale
  * residual quantizer (release folder `<model>/tokenizer/`, keys `vae.*`). */
-#ifndef HART_VAE_HART_H
-#define HART_VAE_HART_H
+#ifndef HART_MODELS_HART_AUTOENCODER_H
+#define HART_MODELS_HART_AUTOENCODER_H
 
 #include "backend/backend.h"
 

@@ -1,16 +1,16 @@
-/* Internal layout of the HART tokenizer (shared by vae_hart.c, vae_net.c,
- * vae_quant.c). Not part of the public API. */
-#ifndef HART_VAE_INTERNAL_H
-#define HART_VAE_INTERNAL_H
+/* Internal layout of the HART autoencoder (shared by autoencoder.c, autoencoder_net.c,
+ * autoencoder_quant.c). Not part of the public API. */
+#ifndef HART_MODELS_HART_AUTOENCODER_INTERNAL_H
+#define HART_MODELS_HART_AUTOENCODER_INTERNAL_H
 
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
+#include "models/vqgan/blocks.h"
 
 #define VAE_MAX_LEVELS 8
-#define VAE_GN_GROUPS 32   /* the reference's Normalize(): GroupNorm(32, C, eps=1e-6) */
-#define VAE_GN_EPS 1e-6f
+#define VAE_GN_GROUPS HART_VQGAN_GN_GROUPS /* the reference's Normalize(): GroupNorm(32, C, eps=1e-6) */
 
-typedef struct { hart_tensor w, b; int k; } vae_conv; /* w [Co,Ci,k,k] stored dtype, b F32 */
-typedef struct { hart_tensor g, b; } vae_gn;          /* F32 [C] */
+typedef hart_vqgan_conv vae_conv;
+typedef hart_vqgan_gn vae_gn;
 typedef struct {
     int cin, cout, has_nin;
     vae_gn n1, n2;
@@ -49,20 +49,20 @@ struct hart_vae {
     int phi_of_scale[HART_MAX_SCALES]; /* index into phi, -1 = identity */
 };
 
-/* vae_net.c */
+/* autoencoder_net.c */
 /* 1 if t can be used directly as an op input on v's backend */
-int vae_on_backend(const hart_vae *v, const hart_tensor *t);
+int hart_vae_on_backend(const hart_vae *v, const hart_tensor *t);
 /* dst (any backend, same dtype/numel) = src (on v's backend) */
-hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src);
-hart_status vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
+hart_status hart_vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src);
+hart_status hart_vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
                          hart_tensor *y);
 /* Floating-point operations (multiply-add = 2) of hart_vae_decode /
  * hart_vae_encode for one image whose latent is h x w (convs + attention). */
-double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w);
-double vae_encode_flops(const hart_vae *v, int64_t h, int64_t w);
-/* vae_quant.c */
-hart_status vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y);
+double hart_vae_decode_flops(const hart_vae *v, int64_t h, int64_t w);
+double hart_vae_encode_flops(const hart_vae *v, int64_t h, int64_t w);
+/* autoencoder_quant.c */
+hart_status hart_vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y);
 /* Phi index for scale si of S, as PhiPartiallyShared/PhiNonShared pick it. */
-int vae_phi_pick(int K, int share, int si, int S);
+int hart_vae_phi_pick(int K, int share, int si, int S);
 
 #endif

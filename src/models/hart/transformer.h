@@ -16,7 +16,7 @@
 
 #include "backend/backend.h"
 #include "core/checkpoint.h"
-#include "models/vae_hart.h"
+#include "models/hart/autoencoder.h"
 
 typedef struct {
     int depth, C, H, hd;          /* blocks, embed_dim, heads, head dim */

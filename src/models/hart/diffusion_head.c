@@ -1,6 +1,7 @@
 /* Diffusion head: SimpleMLPAdaLN denoiser (ops) + iDDPM sampler (host math,
  * schedule in double precision, values taken as float32 like the reference). */
-#include "models/diffusion_head.h"
+#include "models/hart/diffusion_head.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -70,12 +71,6 @@ struct hart_diffhead {
     int *tmap;
     double *sra, *srm1, *c1, *c2, *plvc, *logb;
 };
-
-#define CK(x)                                                                                 \
-    do {                                                                                      \
-        st = (x);                                                                             \
-        if (st != HART_OK) goto done;                                                         \
-    } while (0)
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b) {
     return hart_tensor_new4(be, HART_F32, t, nd, a, b, 0, 0);
@@ -208,31 +203,31 @@ hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const ch
     hart_status st = HART_OK;
     int W = width;
     d->blocks = calloc((size_t)(depth ? depth : 1), sizeof *d->blocks);
-    if (!d->blocks) CK(hart_fail(HART_ENOMEM, "diffusion head"));
-    CK(dh_getw(d, ck, &d->t0_w, 2, W, FREQ_DIM, prefix, "time_embed.mlp.0.weight", 0));
-    CK(dh_getw(d, ck, &d->t0_b, 1, W, 0, prefix, "time_embed.mlp.0.bias", 0));
-    CK(dh_getw(d, ck, &d->t2_w, 2, W, W, prefix, "time_embed.mlp.2.weight", 0));
-    CK(dh_getw(d, ck, &d->t2_b, 1, W, 0, prefix, "time_embed.mlp.2.bias", 0));
-    CK(dh_getw(d, ck, &d->cond_w, 2, W, zdim, prefix, "cond_embed.weight", 0));
-    CK(dh_getw(d, ck, &d->cond_b, 1, W, 0, prefix, "cond_embed.bias", 0));
-    CK(dh_getw(d, ck, &d->in_w, 2, W, target, prefix, "input_proj.weight", 0));
-    CK(dh_getw(d, ck, &d->in_b, 1, W, 0, prefix, "input_proj.bias", 0));
+    if (!d->blocks) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion head"));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->t0_w, 2, W, FREQ_DIM, prefix, "time_embed.mlp.0.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->t0_b, 1, W, 0, prefix, "time_embed.mlp.0.bias", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->t2_w, 2, W, W, prefix, "time_embed.mlp.2.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->t2_b, 1, W, 0, prefix, "time_embed.mlp.2.bias", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->cond_w, 2, W, zdim, prefix, "cond_embed.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->cond_b, 1, W, 0, prefix, "cond_embed.bias", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->in_w, 2, W, target, prefix, "input_proj.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->in_b, 1, W, 0, prefix, "input_proj.bias", 0));
     for (int i = 0; i < depth; i++) {
         res_block *b = &d->blocks[i];
-        CK(dh_getw(d, ck, &b->ln_w, 1, W, 0, prefix, "res_blocks.%d.in_ln.weight", i));
-        CK(dh_getw(d, ck, &b->ln_b, 1, W, 0, prefix, "res_blocks.%d.in_ln.bias", i));
-        CK(dh_getw(d, ck, &b->m0_w, 2, W, W, prefix, "res_blocks.%d.mlp.0.weight", i));
-        CK(dh_getw(d, ck, &b->m0_b, 1, W, 0, prefix, "res_blocks.%d.mlp.0.bias", i));
-        CK(dh_getw(d, ck, &b->m2_w, 2, W, W, prefix, "res_blocks.%d.mlp.2.weight", i));
-        CK(dh_getw(d, ck, &b->m2_b, 1, W, 0, prefix, "res_blocks.%d.mlp.2.bias", i));
-        CK(dh_getw(d, ck, &b->ada_w, 2, 3 * W, W, prefix, "res_blocks.%d.adaLN_modulation.1.weight", i));
-        CK(dh_getw(d, ck, &b->ada_b, 1, 3 * W, 0, prefix, "res_blocks.%d.adaLN_modulation.1.bias", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->ln_w, 1, W, 0, prefix, "res_blocks.%d.in_ln.weight", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->ln_b, 1, W, 0, prefix, "res_blocks.%d.in_ln.bias", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m0_w, 2, W, W, prefix, "res_blocks.%d.mlp.0.weight", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m0_b, 1, W, 0, prefix, "res_blocks.%d.mlp.0.bias", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m2_w, 2, W, W, prefix, "res_blocks.%d.mlp.2.weight", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m2_b, 1, W, 0, prefix, "res_blocks.%d.mlp.2.bias", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->ada_w, 2, 3 * W, W, prefix, "res_blocks.%d.adaLN_modulation.1.weight", i));
+        HART_TRY_GOTO(st, dh_getw(d, ck, &b->ada_b, 1, 3 * W, 0, prefix, "res_blocks.%d.adaLN_modulation.1.bias", i));
     }
-    CK(dh_getw(d, ck, &d->fin_ada_w, 2, 2 * W, W, prefix, "final_layer.adaLN_modulation.1.weight", 0));
-    CK(dh_getw(d, ck, &d->fin_ada_b, 1, 2 * W, 0, prefix, "final_layer.adaLN_modulation.1.bias", 0));
-    CK(dh_getw(d, ck, &d->fin_w, 2, 2 * target, W, prefix, "final_layer.linear.weight", 0));
-    CK(dh_getw(d, ck, &d->fin_b, 1, 2 * target, 0, prefix, "final_layer.linear.bias", 0));
-    CK(build_schedule(d, steps));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_ada_w, 2, 2 * W, W, prefix, "final_layer.adaLN_modulation.1.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_ada_b, 1, 2 * W, 0, prefix, "final_layer.adaLN_modulation.1.bias", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_w, 2, 2 * target, W, prefix, "final_layer.linear.weight", 0));
+    HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_b, 1, 2 * target, 0, prefix, "final_layer.linear.bias", 0));
+    HART_TRY_GOTO(st, build_schedule(d, steps));
     *out = d;
     return HART_OK;
 done:
@@ -272,7 +267,7 @@ hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t
     hart_tensor fr = {0}, th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0},
                 sc = {0}, g = {0};
     float *buf = malloc(sizeof(float) * (size_t)n * FREQ_DIM);
-    if (!buf) CK(hart_fail(HART_ENOMEM, "diffusion net"));
+    if (!buf) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion net"));
     int half = FREQ_DIM / 2;
     for (int64_t r = 0; r < n; r++)
         for (int i = 0; i < half; i++) {
@@ -280,53 +275,53 @@ hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t
             buf[r * FREQ_DIM + i] = cosf(a);
             buf[r * FREQ_DIM + half + i] = sinf(a);
         }
-    CK(tnew(d->be, &fr, 2, n, FREQ_DIM));
-    CK(hart_tensor_write(&fr, buf, sizeof(float) * (size_t)n * FREQ_DIM));
-    CK(tnew(d->be, &th, 2, n, W));
-    CK(op_linear(&th, &fr, &d->t0_w, &d->t0_b));
-    CK(op_act(&th, &th, HART_ACT_SILU));
-    CK(tnew(d->be, &te, 2, n, W));
-    CK(op_linear(&te, &th, &d->t2_w, &d->t2_b));
-    CK(tnew(d->be, &y, 2, n, W));
-    CK(op_linear(&y, c, &d->cond_w, &d->cond_b));
-    CK(op_binary(&y, &te, &y, HART_BIN_ADD));
-    CK(tnew(d->be, &sy, 2, n, W));
-    CK(op_act(&sy, &y, HART_ACT_SILU));
-    CK(tnew(d->be, &h, 2, n, W));
-    CK(op_linear(&h, x, &d->in_w, &d->in_b));
-    CK(tnew(d->be, &hn, 2, n, W));
-    CK(tnew(d->be, &h2, 2, n, W));
-    CK(tnew(d->be, &sh, 2, n, W));
-    CK(tnew(d->be, &sc, 2, n, W));
-    CK(tnew(d->be, &g, 2, n, W));
+    HART_TRY_GOTO(st, tnew(d->be, &fr, 2, n, FREQ_DIM));
+    HART_TRY_GOTO(st, hart_tensor_write(&fr, buf, sizeof(float) * (size_t)n * FREQ_DIM));
+    HART_TRY_GOTO(st, tnew(d->be, &th, 2, n, W));
+    HART_TRY_GOTO(st, op_linear(&th, &fr, &d->t0_w, &d->t0_b));
+    HART_TRY_GOTO(st, op_act(&th, &th, HART_ACT_SILU));
+    HART_TRY_GOTO(st, tnew(d->be, &te, 2, n, W));
+    HART_TRY_GOTO(st, op_linear(&te, &th, &d->t2_w, &d->t2_b));
+    HART_TRY_GOTO(st, tnew(d->be, &y, 2, n, W));
+    HART_TRY_GOTO(st, op_linear(&y, c, &d->cond_w, &d->cond_b));
+    HART_TRY_GOTO(st, op_binary(&y, &te, &y, HART_BIN_ADD));
+    HART_TRY_GOTO(st, tnew(d->be, &sy, 2, n, W));
+    HART_TRY_GOTO(st, op_act(&sy, &y, HART_ACT_SILU));
+    HART_TRY_GOTO(st, tnew(d->be, &h, 2, n, W));
+    HART_TRY_GOTO(st, op_linear(&h, x, &d->in_w, &d->in_b));
+    HART_TRY_GOTO(st, tnew(d->be, &hn, 2, n, W));
+    HART_TRY_GOTO(st, tnew(d->be, &h2, 2, n, W));
+    HART_TRY_GOTO(st, tnew(d->be, &sh, 2, n, W));
+    HART_TRY_GOTO(st, tnew(d->be, &sc, 2, n, W));
+    HART_TRY_GOTO(st, tnew(d->be, &g, 2, n, W));
     for (int i = 0; i < d->depth; i++) {
         res_block *b = &d->blocks[i];
         hart_tensor_free(&ada);
-        CK(tnew(d->be, &ada, 2, n, 3 * W));
-        CK(op_linear(&ada, &sy, &b->ada_w, &b->ada_b));
-        CK(op_slice(&sh, &ada, 1, 0));
-        CK(op_slice(&sc, &ada, 1, W));
-        CK(op_slice(&g, &ada, 1, 2 * W));
-        CK(op_layer_norm(&hn, &h, &b->ln_w, &b->ln_b, 1e-6f));
-        CK(op_scale(&sc, &sc, 1.0f, 1.0f));
-        CK(op_binary(&hn, &hn, &sc, HART_BIN_MUL));
-        CK(op_binary(&hn, &hn, &sh, HART_BIN_ADD));
-        CK(op_linear(&h2, &hn, &b->m0_w, &b->m0_b));
-        CK(op_act(&h2, &h2, HART_ACT_SILU));
-        CK(op_linear(&hn, &h2, &b->m2_w, &b->m2_b));
-        CK(op_binary(&hn, &g, &hn, HART_BIN_MUL));
-        CK(op_binary(&h, &h, &hn, HART_BIN_ADD));
+        HART_TRY_GOTO(st, tnew(d->be, &ada, 2, n, 3 * W));
+        HART_TRY_GOTO(st, op_linear(&ada, &sy, &b->ada_w, &b->ada_b));
+        HART_TRY_GOTO(st, op_slice(&sh, &ada, 1, 0));
+        HART_TRY_GOTO(st, op_slice(&sc, &ada, 1, W));
+        HART_TRY_GOTO(st, op_slice(&g, &ada, 1, 2 * W));
+        HART_TRY_GOTO(st, op_layer_norm(&hn, &h, &b->ln_w, &b->ln_b, 1e-6f));
+        HART_TRY_GOTO(st, op_scale(&sc, &sc, 1.0f, 1.0f));
+        HART_TRY_GOTO(st, op_binary(&hn, &hn, &sc, HART_BIN_MUL));
+        HART_TRY_GOTO(st, op_binary(&hn, &hn, &sh, HART_BIN_ADD));
+        HART_TRY_GOTO(st, op_linear(&h2, &hn, &b->m0_w, &b->m0_b));
+        HART_TRY_GOTO(st, op_act(&h2, &h2, HART_ACT_SILU));
+        HART_TRY_GOTO(st, op_linear(&hn, &h2, &b->m2_w, &b->m2_b));
+        HART_TRY_GOTO(st, op_binary(&hn, &g, &hn, HART_BIN_MUL));
+        HART_TRY_GOTO(st, op_binary(&h, &h, &hn, HART_BIN_ADD));
     }
     hart_tensor_free(&ada);
-    CK(tnew(d->be, &ada, 2, n, 2 * W));
-    CK(op_linear(&ada, &sy, &d->fin_ada_w, &d->fin_ada_b));
-    CK(op_slice(&sh, &ada, 1, 0));
-    CK(op_slice(&sc, &ada, 1, W));
-    CK(op_layer_norm(&hn, &h, NULL, NULL, 1e-6f));
-    CK(op_scale(&sc, &sc, 1.0f, 1.0f));
-    CK(op_binary(&hn, &hn, &sc, HART_BIN_MUL));
-    CK(op_binary(&hn, &hn, &sh, HART_BIN_ADD));
-    CK(op_linear(out, &hn, &d->fin_w, &d->fin_b));
+    HART_TRY_GOTO(st, tnew(d->be, &ada, 2, n, 2 * W));
+    HART_TRY_GOTO(st, op_linear(&ada, &sy, &d->fin_ada_w, &d->fin_ada_b));
+    HART_TRY_GOTO(st, op_slice(&sh, &ada, 1, 0));
+    HART_TRY_GOTO(st, op_slice(&sc, &ada, 1, W));
+    HART_TRY_GOTO(st, op_layer_norm(&hn, &h, NULL, NULL, 1e-6f));
+    HART_TRY_GOTO(st, op_scale(&sc, &sc, 1.0f, 1.0f));
+    HART_TRY_GOTO(st, op_binary(&hn, &hn, &sc, HART_BIN_MUL));
+    HART_TRY_GOTO(st, op_binary(&hn, &hn, &sh, HART_BIN_ADD));
+    HART_TRY_GOTO(st, op_linear(out, &hn, &d->fin_w, &d->fin_b));
 done:
     free(buf);
     {
@@ -352,32 +347,32 @@ hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg,
     hart_tensor xt = {0}, mo = {0};
     float *x = malloc(sizeof(float) * (size_t)nC), *o = malloc(sizeof(float) * (size_t)nC * 2);
     float *nz = malloc(sizeof(float) * (size_t)nC), *tt = malloc(sizeof(float) * (size_t)n);
-    if (!x || !o || !nz || !tt) CK(hart_fail(HART_ENOMEM, "diffusion sample"));
+    if (!x || !o || !nz || !tt) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion sample"));
     if (guided) {
-        CK(noise->normal(noise->ctx, 0, h, C, x));
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, h, C, x));
         memcpy(x + h * C, x, sizeof(float) * (size_t)(h * C));
     } else {
-        CK(noise->normal(noise->ctx, 0, n, C, x));
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, n, C, x));
     }
-    CK(tnew(d->be, &xt, 2, n, C));
-    CK(tnew(d->be, &mo, 2, n, 2 * C));
+    HART_TRY_GOTO(st, tnew(d->be, &xt, 2, n, C));
+    HART_TRY_GOTO(st, tnew(d->be, &mo, 2, n, 2 * C));
     float g1 = (float)(1.0 + cfg), g0 = (float)cfg;
     for (int i = d->K - 1, draw = 1; i >= 0; i--, draw++) {
         /* model input: guided -> first half duplicated */
         if (guided) {
             float *tmp = malloc(sizeof(float) * (size_t)nC);
-            if (!tmp) CK(hart_fail(HART_ENOMEM, "diffusion sample"));
+            if (!tmp) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion sample"));
             memcpy(tmp, x, sizeof(float) * (size_t)(h * C));
             memcpy(tmp + h * C, x, sizeof(float) * (size_t)(h * C));
             st = hart_tensor_write(&xt, tmp, sizeof(float) * (size_t)nC);
             free(tmp);
-            CK(st);
+            HART_TRY_GOTO(st, st);
         } else {
-            CK(hart_tensor_write(&xt, x, sizeof(float) * (size_t)nC));
+            HART_TRY_GOTO(st, hart_tensor_write(&xt, x, sizeof(float) * (size_t)nC));
         }
         for (int64_t r = 0; r < n; r++) tt[r] = (float)d->tmap[i];
-        CK(hart_diff_net(d, &xt, tt, z, &mo));
-        CK(hart_tensor_read_f32(&mo, o));
+        HART_TRY_GOTO(st, hart_diff_net(d, &xt, tt, z, &mo));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(&mo, o));
         if (guided)
             for (int64_t r = 0; r < h; r++)
                 for (int c = 0; c < C; c++) {
@@ -386,7 +381,7 @@ hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg,
                     o[r * 2 * C + c] = e;
                     o[(r + h) * 2 * C + c] = e;
                 }
-        CK(noise->normal(noise->ctx, draw, n, C, nz));
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, draw, n, C, nz));
         float minl = (float)d->plvc[i], maxl = (float)d->logb[i], sra = (float)d->sra[i], srm1 = (float)d->srm1[i];
         float c1 = (float)d->c1[i], c2 = (float)d->c2[i], nzm = i != 0 ? 1.0f : 0.0f;
         for (int64_t r = 0; r < n; r++)
@@ -401,7 +396,7 @@ hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg,
             }
     }
     for (int64_t k = 0; k < nC; k++) x[k] *= VAE_SCALE;
-    CK(hart_tensor_write(out, x, sizeof(float) * (size_t)nC));
+    HART_TRY_GOTO(st, hart_tensor_write(out, x, sizeof(float) * (size_t)nC));
 done:
     free(x); free(o); free(nz); free(tt);
     hart_tensor_free(&xt);

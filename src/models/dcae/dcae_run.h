@@ -9,7 +9,7 @@
 #ifndef HART_DCAE_RUN_H
 #define HART_DCAE_RUN_H
 
-#include "models/dcae.h"
+#include "models/dcae/dcae.h"
 
 /* image01 -> latent file. scaled: multiply by the model's scaling factor
  * (error if the config has none). Image sides must be multiples of the

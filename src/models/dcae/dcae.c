@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
+#include "ops/ops.h"
 
 static int net_ratio(const dcae_net *n, int enc) {
     int r = 1;
@@ -29,7 +30,7 @@ hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out) {
     hart_dcae *m = calloc(1, sizeof *m);
     if (!m) return hart_fail(HART_ENOMEM, "out of memory");
     m->be = be;
-    hart_status s = dcae_cfg_from_dir(dir, &m->cfg);
+    hart_status s = hart_dcae_cfg_from_dir(dir, &m->cfg);
     hart_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     if (!s) s = hart_ckpt_open(dir, NULL, NULL, &ck);
@@ -44,7 +45,7 @@ hart_status hart_dcae_load(hart_backend *be, const char *dir, hart_dcae **out) {
         else
             m->cfg.diffusers = dif;
     }
-    if (!s) s = dcae_build(be, &ck, &m->cfg, &m->enc, &m->dec, 0);
+    if (!s) s = hart_dcae_build(be, &ck, &m->cfg, &m->enc, &m->dec, 0);
     hart_ckpt_close(&ck);
     if (s) {
         hart_fail_ctx(s, "loading DC-AE from %s", dir);
@@ -69,13 +70,13 @@ hart_status hart_dcae_create_random(hart_backend *be, const char *config, uint64
     hart_status s = m ? HART_OK : hart_fail(HART_ENOMEM, "out of memory");
     if (!s) {
         const cJSON *cls = cJSON_GetObjectItemCaseSensitive(j, "_class_name");
-        s = cJSON_IsString(cls) ? dcae_cfg_parse_diffusers(j, path, &m->cfg) : dcae_cfg_parse_original(j, path, &m->cfg);
+        s = cJSON_IsString(cls) ? hart_dcae_cfg_parse_diffusers(j, path, &m->cfg) : hart_dcae_cfg_parse_original(j, path, &m->cfg);
     }
     cJSON_Delete(j);
     if (!s) {
         m->be = be;
         m->cfg.diffusers = 0;
-        s = dcae_build(be, NULL, &m->cfg, &m->enc, &m->dec, seed);
+        s = hart_dcae_build(be, NULL, &m->cfg, &m->enc, &m->dec, seed);
     }
     if (s) { free(m); return s; }
     fill_info(m);
@@ -97,8 +98,8 @@ static void fill_info(hart_dcae *m) {
 
 void hart_dcae_free(hart_dcae *m) {
     if (!m) return;
-    dcae_net_free(&m->enc);
-    dcae_net_free(&m->dec);
+    hart_dcae_net_free(&m->enc);
+    hart_dcae_net_free(&m->dec);
     free(m);
 }
 
@@ -111,7 +112,7 @@ static hart_status run_net(hart_dcae *m, const dcae_net *n, const hart_tensor *x
         hart_tensor_free(&xb);
         return hart_fail(HART_EINVAL, "DC-AE input must be F32");
     }
-    hart_status s = dcae_net_forward(m->be, n, &xb, out);
+    hart_status s = hart_dcae_net_forward(m->be, n, &xb, out);
     hart_tensor_free(&xb);
     return s;
 }

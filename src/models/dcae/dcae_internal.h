@@ -5,7 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint.h"
-#include "models/dcae.h"
+#include "models/dcae/dcae.h"
 
 #define DCAE_MAX_STAGES 10
 #define DCAE_MAX_DEPTH 32
@@ -109,21 +109,21 @@ struct hart_dcae {
 };
 
 /* config (dcae_config.c) */
-hart_status dcae_cfg_from_dir(const char *dir, dcae_cfg *cfg);
-hart_status dcae_cfg_parse_original(const cJSON *j, const char *label, dcae_cfg *cfg);
-hart_status dcae_cfg_parse_diffusers(const cJSON *j, const char *label, dcae_cfg *cfg);
+hart_status hart_dcae_cfg_from_dir(const char *dir, dcae_cfg *cfg);
+hart_status hart_dcae_cfg_parse_original(const cJSON *j, const char *label, dcae_cfg *cfg);
+hart_status hart_dcae_cfg_parse_diffusers(const cJSON *j, const char *label, dcae_cfg *cfg);
 
 /* weights (dcae_load.c) */
 /* ck NULL: deterministic random weights from `seed` (benchmarks) */
-hart_status dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc,
+hart_status hart_dcae_build(hart_backend *be, const hart_checkpoint *ck, const dcae_cfg *cfg, dcae_net *enc,
                        dcae_net *dec, uint64_t seed);
-void dcae_net_free(dcae_net *n);
+void hart_dcae_net_free(dcae_net *n);
 
 /* layers (dcae_layers.c): x is consumed (freed) in every case, out is new */
-hart_status dcae_layer_forward(hart_backend *be, const dcae_layer *l, hart_tensor *x, hart_tensor *out);
-hart_status dcae_net_forward(hart_backend *be, const dcae_net *n, const hart_tensor *x, hart_tensor *out);
+hart_status hart_dcae_layer_forward(hart_backend *be, const dcae_layer *l, hart_tensor *x, hart_tensor *out);
+hart_status hart_dcae_net_forward(hart_backend *be, const dcae_net *n, const hart_tensor *x, hart_tensor *out);
 
 /* flops (dcae_flops.c): FLOP of one pass over an h x w input */
-double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w);
+double hart_dcae_net_flops(const dcae_net *n, int64_t h, int64_t w);
 
 #endif

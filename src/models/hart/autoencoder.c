@@ -1,13 +1,13 @@
-/* HART tokenizer: config parsing, weight loading (every shape derived from
- * config.json and checked), free. Forward passes live in vae_net.c and the
- * quantizer in vae_quant.c. */
+/* HART autoencoder: config parsing, weight loading (every shape derived from
+ * config.json and checked), free. Forward passes live in autoencoder_net.c and the
+ * quantizer in autoencoder_quant.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/checkpoint.h"
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
 
 typedef struct {
     hart_vae *v;
@@ -178,7 +178,7 @@ static void linspace(double start, double stop, int num, double *out) {
     out[num - 1] = stop;
 }
 
-int vae_phi_pick(int K, int share, int si, int S) {
+int hart_vae_phi_pick(int K, int share, int si, int S) {
     if (share == 1 || K <= 1) return 0;
     double ticks[64];
     if (K > 64) K = 64;
@@ -234,7 +234,7 @@ static hart_status load_quantizer(loader *L, const cJSON *cfg) {
         else snprintf(nm, sizeof nm, "quantize.quant_resi.qresi_ls.%d", i);
         HART_TRY(load_conv(L, &v->phi[i], z, z, 3, nm));
     }
-    for (int si = 0; si < S; si++) v->phi_of_scale[si] = vae_phi_pick(K, (int)share, si, S);
+    for (int si = 0; si < S; si++) v->phi_of_scale[si] = hart_vae_phi_pick(K, (int)share, si, S);
     return HART_OK;
 }
 
@@ -244,7 +244,7 @@ static hart_status parse_config(hart_vae *v, const hart_checkpoint *ck) {
     const char *mt, *qt;
     HART_TRY(hart_cfg_str_or(cfg, "model_type", NULL, &mt));
     if (mt && strcmp(mt, "hart_autoencoder") && strcmp(mt, "hart_autoencoder_with_disc"))
-        return hart_fail(HART_EUNSUPPORTED, "%s/config.json: model_type '%s' is not a HART tokenizer "
+        return hart_fail(HART_EUNSUPPORTED, "%s/config.json: model_type '%s' is not a HART autoencoder "
                          "(expected hart_autoencoder or hart_autoencoder_with_disc)", dir, mt);
     int64_t ch, z, V, nrb, qks, arr[HART_MAX_SCALES + 1];
     int n;
@@ -319,7 +319,7 @@ hart_status hart_vae_load(hart_backend *be, const char *dir, hart_vae **out) {
     hart_ckpt_close(&ck);
     if (s) {
         hart_vae_free(v);
-        return hart_fail_ctx(s, "loading HART tokenizer from %s", dir);
+        return hart_fail_ctx(s, "loading HART autoencoder from %s", dir);
     }
     *out = v;
     return HART_OK;

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 static int file_exists(const char *p) {
     struct stat sb;
@@ -226,7 +226,7 @@ static hart_status parse_side(const cJSON *o, int is_enc, int in_ch, int lat_ch,
     return HART_OK;
 }
 
-hart_status dcae_cfg_parse_original(const cJSON *j, const char *label, dcae_cfg *cfg) {
+hart_status hart_dcae_cfg_parse_original(const cJSON *j, const char *label, dcae_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(j)) return hart_fail(HART_EFORMAT, "%s: not a JSON object", label);
     const char *nm;
@@ -362,7 +362,7 @@ static hart_status dif_side(const cJSON *j, int is_enc, const dcae_cfg *cfg, con
     return HART_OK;
 }
 
-hart_status dcae_cfg_parse_diffusers(const cJSON *j, const char *label, dcae_cfg *cfg) {
+hart_status hart_dcae_cfg_parse_diffusers(const cJSON *j, const char *label, dcae_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->name, sizeof cfg->name, "diffusers AutoencoderDC");
     HART_TRY(get_int(j, "in_channels", 3, label, &cfg->in_channels));
@@ -418,14 +418,14 @@ hart_status hart_dcae_find_config(const char *name, char *path, size_t n) {
                      "./configs, <bin>/../configs and <bin>/../share/hart/configs", name, name);
 }
 
-hart_status dcae_cfg_from_dir(const char *dir, dcae_cfg *cfg) {
+hart_status hart_dcae_cfg_from_dir(const char *dir, dcae_cfg *cfg) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/dcae_config.json", dir);
     cJSON *j = NULL;
     hart_status s;
     if (file_exists(p)) {
         HART_TRY(hart_json_load(p, &j));
-        s = dcae_cfg_parse_original(j, p, cfg);
+        s = hart_dcae_cfg_parse_original(j, p, cfg);
         cJSON_Delete(j);
         return s;
     }
@@ -437,13 +437,13 @@ hart_status dcae_cfg_from_dir(const char *dir, dcae_cfg *cfg) {
     const cJSON *mn = cJSON_GetObjectItemCaseSensitive(j, "model_name");
     if (!mn) mn = cJSON_GetObjectItemCaseSensitive(j, "name");
     if (cJSON_IsString(cls) && !strcmp(cls->valuestring, "AutoencoderDC")) {
-        s = dcae_cfg_parse_diffusers(j, p, cfg);
+        s = hart_dcae_cfg_parse_diffusers(j, p, cfg);
     } else if (cJSON_IsString(mn)) {
         char cp[PATH_MAX + 128];
         s = hart_dcae_find_config(mn->valuestring, cp, sizeof cp);
         cJSON *c2 = NULL;
         if (!s) s = hart_json_load(cp, &c2);
-        if (!s) s = dcae_cfg_parse_original(c2, cp, cfg);
+        if (!s) s = hart_dcae_cfg_parse_original(c2, cp, cfg);
         if (!s) snprintf(cfg->name, sizeof cfg->name, "%s", mn->valuestring);
         cJSON_Delete(c2);
     } else if (cJSON_IsString(cls)) {

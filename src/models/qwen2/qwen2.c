@@ -1,5 +1,5 @@
 /* Qwen2 text encoder: loading and forward pass (see qwen2.h). */
-#include "models/qwen2.h"
+#include "models/qwen2/qwen2.h"
 
 #include <math.h>
 #include <stdio.h>

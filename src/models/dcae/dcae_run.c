@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "core/safetensors.h"
-#include "models/dcae_run.h"
+#include "models/dcae/dcae_run.h"
+#include "ops/ops.h"
 
 /* [0,1] host/any tensor -> new host tensor 2x-1 */
 static hart_status to_pm1(const hart_tensor *img, hart_tensor *out) {

@@ -1,25 +1,20 @@
-/* HART tokenizer encoder / decoder forward passes, built from ops only:
+/* HART autoencoder encoder / decoder forward passes, built from ops only:
  * resnet blocks (GroupNorm(32) -> SiLU -> conv3x3, twice, + shortcut),
  * single-head self-attention at the lowest resolution, stride-2 conv
  * downsampling after right/bottom zero padding, nearest 2x upsampling + conv. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "models/vae_internal.h"
+#include "models/hart/autoencoder_internal.h"
+#include "ops/ops.h"
 
-#define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
-
-static hart_status new4(hart_vae *v, hart_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
-    return hart_tensor_new4(v->be, HART_F32, t, 4, n, c, h, w);
-}
-
-int vae_on_backend(const hart_vae *v, const hart_tensor *t) {
-    if (!v->be->vt->alloc) return t->data != NULL; /* CPU backend: host tensors */
+int hart_vae_on_backend(const hart_vae *v, const hart_tensor *t) {
+    if (!v->be->storage.vt) return t->data != NULL; /* CPU backend: host tensors */
     return t->data == NULL && t->be == v->be;
 }
 
-hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
-    if (vae_on_backend(v, dst)) return op_copy(dst, src);
+hart_status hart_vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
+    if (hart_vae_on_backend(v, dst)) return op_copy(dst, src);
     size_t n = hart_tensor_nbytes(src);
     void *buf = malloc(n ? n : 1);
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
@@ -29,136 +24,58 @@ hart_status vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
     return s;
 }
 
-hart_status vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
-                         hart_tensor *y) {
-    int64_t k = cv->k;
-    int64_t Ho = (x->shape[2] + 2 * pad - k) / stride + 1, Wo = (x->shape[3] + 2 * pad - k) / stride + 1;
-    if (Ho < 1 || Wo < 1) return hart_fail(HART_EINVAL, "vae: feature map %lldx%lld too small for a %lldx%lld conv",
-                                           (long long)x->shape[2], (long long)x->shape[3], (long long)k, (long long)k);
-    HART_TRY(new4(v, y, x->shape[0], cv->w.shape[0], Ho, Wo));
-    hart_status s = op_conv2d(y, x, &cv->w, &cv->b, stride, pad, 1);
-    if (s) hart_tensor_free(y);
-    return s;
+hart_status hart_vae_conv_fwd(hart_vae *v, const vae_conv *cv, const hart_tensor *x, int stride, int pad,
+                              hart_tensor *y) {
+    return hart_vqgan_conv_fwd(v->be, "vae", cv, x, stride, pad, y);
 }
 
 /* y = silu(groupnorm(x)) (or just the norm when silu == 0) */
 static hart_status norm_act(hart_vae *v, const vae_gn *g, const hart_tensor *x, int silu, hart_tensor *y) {
-    hart_tensor t = {0};
-    hart_status s;
-    TRYG(hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, &t));
-    TRYG(op_group_norm(&t, x, &g->g, &g->b, VAE_GN_GROUPS, VAE_GN_EPS));
-    if (!silu) { *y = t; return HART_OK; }
-    TRYG(hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
-    s = op_act(y, &t, HART_ACT_SILU);
-    if (s) hart_tensor_free(y);
-done:
-    hart_tensor_free(&t);
-    return s;
+    return hart_vqgan_norm(v->be, g, x, silu, y);
 }
 
 static hart_status resblock(hart_vae *v, const vae_res *r, const hart_tensor *x, hart_tensor *y) {
-    hart_tensor a = {0}, b = {0}, sc = {0};
-    hart_status s;
-    TRYG(norm_act(v, &r->n1, x, 1, &a));
-    TRYG(vae_conv_fwd(v, &r->c1, &a, 1, 1, &b));
-    hart_tensor_free(&a);
-    TRYG(norm_act(v, &r->n2, &b, 1, &a));
-    hart_tensor_free(&b);
-    TRYG(vae_conv_fwd(v, &r->c2, &a, 1, 1, &b));
-    hart_tensor_free(&a);
-    if (r->has_nin) {
-        TRYG(vae_conv_fwd(v, &r->nin, x, 1, 0, &sc));
-        TRYG(op_binary(&sc, &sc, &b, HART_BIN_ADD));
-        *y = sc;
-        sc = (hart_tensor){0};
-    } else {
-        TRYG(op_binary(&b, x, &b, HART_BIN_ADD));
-        *y = b;
-        b = (hart_tensor){0};
-    }
-done:
-    hart_tensor_free(&a);
-    hart_tensor_free(&b);
-    hart_tensor_free(&sc);
-    return s;
+    return hart_vqgan_resblock(v->be, "vae", &r->n1, &r->c1, &r->n2, &r->c2, r->has_nin ? &r->nin : NULL, x, y);
 }
 
 /* x + proj_out(attention(q, k, v)) with q, k, v from one 1x1 conv of norm(x) */
 static hart_status attnblock(hart_vae *v, const vae_attn *at, const hart_tensor *x, hart_tensor *y) {
     int64_t B = x->shape[0], C = at->c, H = x->shape[2], W = x->shape[3], L = H * W;
-    hart_tensor n = {0}, qkv = {0}, t = {0}, q = {0}, k = {0}, val = {0}, o = {0}, oc = {0}, p = {0};
+    hart_tensor n = {0}, qkv = {0}, t = {0}, q = {0}, k = {0}, val = {0}, o = {0};
     hart_status s;
-    TRYG(norm_act(v, &at->n, x, 0, &n));
-    TRYG(vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
+    HART_TRY_GOTO(s, norm_act(v, &at->n, x, 0, &n));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &at->qkv, &n, 1, 0, &qkv));
     hart_tensor_free(&n);
     hart_tensor qv;
-    TRYG(hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &t, 4, B, 3, L, C));
-    TRYG(op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
+    HART_TRY_GOTO(s, hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &t, 4, B, 3, L, C));
+    HART_TRY_GOTO(s, op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
     hart_tensor_free(&qkv);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &q, 4, B, 1, L, C));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &k, 4, B, 1, L, C));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &val, 4, B, 1, L, C));
-    TRYG(op_slice(&q, &t, 1, 0));
-    TRYG(op_slice(&k, &t, 1, 1));
-    TRYG(op_slice(&val, &t, 1, 2));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &q, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &k, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &val, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_slice(&q, &t, 1, 0));
+    HART_TRY_GOTO(s, op_slice(&k, &t, 1, 1));
+    HART_TRY_GOTO(s, op_slice(&val, &t, 1, 2));
     hart_tensor_free(&t);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &o, 4, B, 1, L, C));
-    TRYG(op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &o, 4, B, 1, L, C));
+    HART_TRY_GOTO(s, op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
     hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&val);
-    TRYG(hart_tensor_new4(v->be, HART_F32, &oc, 4, B, 1, C, L));
-    TRYG(op_transpose(&oc, &o, (int[]){0, 1, 3, 2}));
-    hart_tensor_free(&o);
-    hart_tensor ov;
-    TRYG(hart_tensor_reshape(&oc, 4, (int64_t[]){B, C, H, W}, &ov));
-    TRYG(vae_conv_fwd(v, &at->proj, &ov, 1, 0, &p));
-    TRYG(op_binary(&p, x, &p, HART_BIN_ADD));
-    *y = p;
-    p = (hart_tensor){0};
+    s = hart_vqgan_attn_out(v->be, "vae", &at->proj, &o, x, y);
 done:
     hart_tensor_free(&n); hart_tensor_free(&qkv); hart_tensor_free(&t); hart_tensor_free(&q);
-    hart_tensor_free(&k); hart_tensor_free(&val); hart_tensor_free(&o); hart_tensor_free(&oc);
-    hart_tensor_free(&p);
+    hart_tensor_free(&k); hart_tensor_free(&val); hart_tensor_free(&o);
     return s;
 }
 
-/* conv(pad(x, right 1, bottom 1), stride 2) */
 static hart_status downsample(hart_vae *v, const vae_conv *cv, const hart_tensor *x, hart_tensor *y) {
-    int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    hart_tensor a = {0}, b = {0};
-    hart_status s;
-    TRYG(new4(v, &a, B, C, H, W + 1));
-    TRYG(op_slice_assign(&a, x, 3, 0));
-    TRYG(new4(v, &b, B, C, H + 1, W + 1));
-    TRYG(op_slice_assign(&b, &a, 2, 0));
-    hart_tensor_free(&a);
-    s = vae_conv_fwd(v, cv, &b, 2, 0, y);
-done:
-    hart_tensor_free(&a);
-    hart_tensor_free(&b);
-    return s;
+    return hart_vqgan_downsample(v->be, "vae", cv, x, y);
 }
 
 static hart_status upsample(hart_vae *v, const vae_conv *cv, const hart_tensor *x, hart_tensor *y) {
-    hart_tensor a = {0};
-    hart_status s;
-    TRYG(new4(v, &a, x->shape[0], x->shape[1], x->shape[2] * 2, x->shape[3] * 2));
-    TRYG(op_interpolate(&a, x, HART_INTERP_NEAREST));
-    s = vae_conv_fwd(v, cv, &a, 1, 1, y);
-done:
-    hart_tensor_free(&a);
-    return s;
+    return hart_vqgan_upsample(v->be, "vae", cv, x, y);
 }
 
-/* Replace *h by f(*h) (frees the old one). */
-#define STEP(call)                                                                  \
-    do {                                                                            \
-        hart_tensor nx_ = {0};                                                      \
-        s = (call);                                                                 \
-        if (s) goto done;                                                           \
-        hart_tensor_free(&h);                                                       \
-        h = nx_;                                                                    \
-    } while (0)
 
 hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f) {
     if (!v || !img || !f) return hart_fail(HART_EINVAL, "hart_vae_encode: NULL argument");
@@ -178,27 +95,27 @@ hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f)
     hart_tensor h = {0}, in = {0};
     hart_status s;
     const hart_tensor *x = img;
-    if (!vae_on_backend(v, img)) { /* bring the image to the backend */
-        TRYG(hart_tensor_to(v->be, img, &in));
+    if (!hart_vae_on_backend(v, img)) { /* bring the image to the backend */
+        HART_TRY_GOTO(s, hart_tensor_to(v->be, img, &in));
         x = &in;
     }
-    TRYG(vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &e->conv_in, x, 1, 1, &h));
     hart_tensor_free(&in);
     for (int i = 0; i < e->nlv; i++) {
         const vae_level *lv = &e->lv[i];
         for (int bi = 0; bi < lv->nblk; bi++) {
-            STEP(resblock(v, &lv->blk[bi], &h, &nx_));
-            if (lv->nattn) STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
+            HART_VQGAN_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
+            if (lv->nattn) HART_VQGAN_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
         }
-        if (lv->has_resample) STEP(downsample(v, &lv->resample, &h, &nx_));
+        if (lv->has_resample) HART_VQGAN_STEP(downsample(v, &lv->resample, &h, &nx_));
     }
-    STEP(resblock(v, &e->mid1, &h, &nx_));
-    STEP(attnblock(v, &e->mid_attn, &h, &nx_));
-    STEP(resblock(v, &e->mid2, &h, &nx_));
-    STEP(norm_act(v, &e->norm_out, &h, 1, &nx_));
-    STEP(vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
-    STEP(vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
-    s = vae_store(v, f, &h);
+    HART_VQGAN_STEP(resblock(v, &e->mid1, &h, &nx_));
+    HART_VQGAN_STEP(attnblock(v, &e->mid_attn, &h, &nx_));
+    HART_VQGAN_STEP(resblock(v, &e->mid2, &h, &nx_));
+    HART_VQGAN_STEP(norm_act(v, &e->norm_out, &h, 1, &nx_));
+    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
+    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
+    s = hart_vae_store(v, f, &h);
 done:
     hart_tensor_free(&in);
     hart_tensor_free(&h);
@@ -221,31 +138,31 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     float *buf = NULL;
     hart_status s;
     const hart_tensor *x = fh;
-    if (!vae_on_backend(v, fh)) {
-        TRYG(hart_tensor_to(v->be, fh, &in));
+    if (!hart_vae_on_backend(v, fh)) {
+        HART_TRY_GOTO(s, hart_tensor_to(v->be, fh, &in));
         x = &in;
     }
-    TRYG(vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
     hart_tensor_free(&in);
-    STEP(vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
-    STEP(resblock(v, &d->mid1, &h, &nx_));
-    STEP(attnblock(v, &d->mid_attn, &h, &nx_));
-    STEP(resblock(v, &d->mid2, &h, &nx_));
+    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
+    HART_VQGAN_STEP(resblock(v, &d->mid1, &h, &nx_));
+    HART_VQGAN_STEP(attnblock(v, &d->mid_attn, &h, &nx_));
+    HART_VQGAN_STEP(resblock(v, &d->mid2, &h, &nx_));
     for (int i = d->nlv - 1; i >= 0; i--) {
         const vae_level *lv = &d->lv[i];
         for (int bi = 0; bi < lv->nblk; bi++) {
-            STEP(resblock(v, &lv->blk[bi], &h, &nx_));
-            if (lv->nattn) STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
+            HART_VQGAN_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
+            if (lv->nattn) HART_VQGAN_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
         }
-        if (lv->has_resample) STEP(upsample(v, &lv->resample, &h, &nx_));
+        if (lv->has_resample) HART_VQGAN_STEP(upsample(v, &lv->resample, &h, &nx_));
     }
-    STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
-    STEP(vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
+    HART_VQGAN_STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
+    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
     /* clamp to [-1, 1] (no clamp op: done on the host) */
     int64_t n = hart_tensor_numel(&h);
     buf = malloc(sizeof(float) * (size_t)n);
     if (!buf) { s = hart_fail(HART_ENOMEM, "out of memory"); goto done; }
-    TRYG(hart_tensor_read(&h, buf, sizeof(float) * (size_t)n));
+    HART_TRY_GOTO(s, hart_tensor_read(&h, buf, sizeof(float) * (size_t)n));
     for (int64_t i = 0; i < n; i++) buf[i] = buf[i] < -1.0f ? -1.0f : buf[i] > 1.0f ? 1.0f : buf[i];
     s = hart_tensor_write(img, buf, sizeof(float) * (size_t)n);
 done:
@@ -267,7 +184,7 @@ static double attn_flops(const vae_attn *a, int64_t h, int64_t w) {
     return conv_flops(&a->qkv, h, w) + conv_flops(&a->proj, h, w) + 4.0 * L * L * a->c;
 }
 
-double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
+double hart_vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
     const vae_coder *d = &v->dec;
     double f = conv_flops(&v->post_quant_conv, h, w) + conv_flops(&d->conv_in, h, w);
     f += res_flops(&d->mid1, h, w) + attn_flops(&d->mid_attn, h, w) + res_flops(&d->mid2, h, w);
@@ -282,7 +199,7 @@ double vae_decode_flops(const hart_vae *v, int64_t h, int64_t w) {
     return f + conv_flops(&d->conv_out, h, w);
 }
 
-double vae_encode_flops(const hart_vae *v, int64_t h, int64_t w) {
+double hart_vae_encode_flops(const hart_vae *v, int64_t h, int64_t w) {
     const vae_coder *e = &v->enc;
     int64_t H = h * v->info.downsample, W = w * v->info.downsample;
     double f = conv_flops(&e->conv_in, H, W);

@@ -1,5 +1,5 @@
 /* Sampling helpers (host code). */
-#include "models/sampler.h"
+#include "models/hart/sampler.h"
 
 #include <math.h>
 #include <stdlib.h>

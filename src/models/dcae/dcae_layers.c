@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
+#include "ops/ops.h"
 
 #define LINATT_EPS 1e-15f
 
@@ -321,19 +322,19 @@ static hart_status evit_c(hart_backend *be, const dcae_block *b, hart_tensor *x,
     return s;
 }
 
-hart_status dcae_layer_forward(hart_backend *be, const dcae_layer *l, hart_tensor *x, hart_tensor *out) {
+hart_status hart_dcae_layer_forward(hart_backend *be, const dcae_layer *l, hart_tensor *x, hart_tensor *out) {
     memset(out, 0, sizeof *out);
     if (!l->is_block) return sampler_c(be, &l->smp, x, out);
     if (l->blk.type == DB_RES) return res_c(be, &l->blk, x, out);
     return evit_c(be, &l->blk, x, out);
 }
 
-hart_status dcae_net_forward(hart_backend *be, const dcae_net *n, const hart_tensor *x, hart_tensor *out) {
+hart_status hart_dcae_net_forward(hart_backend *be, const dcae_net *n, const hart_tensor *x, hart_tensor *out) {
     hart_tensor cur = {0}, nxt;
     HART_TRY(hart_tensor_new(be, HART_F32, x->ndim, x->shape, &cur));
     hart_status s = op_copy(&cur, x);
     for (int i = 0; i < n->n && !s; i++) {
-        s = dcae_layer_forward(be, &n->layers[i], &cur, &nxt);
+        s = hart_dcae_layer_forward(be, &n->layers[i], &cur, &nxt);
         if (!s) cur = nxt;
     }
     if (s) { dropt(&cur); return s; }

@@ -1,7 +1,7 @@
 /* Floating-point operation count of a DC-AE network, from the layer shapes
  * (2 per multiply-add of every conv and attention matmul; elementwise ops,
  * norms and shuffles are not counted). Used by the benchmarks. */
-#include "models/dcae_internal.h"
+#include "models/dcae/dcae_internal.h"
 
 static double conv_flops(const dcae_conv *c, int64_t *h, int64_t *w) {
     int64_t ho = (*h + 2 * c->pad - c->k) / c->stride + 1, wo = (*w + 2 * c->pad - c->k) / c->stride + 1;
@@ -44,7 +44,7 @@ static double block_flops(const dcae_block *b, int64_t h, int64_t w) {
     return f;
 }
 
-double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
+double hart_dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
     double f = 0;
     for (int i = 0; i < n->n; i++) {
         const dcae_layer *l = &n->layers[i];
@@ -54,6 +54,6 @@ double dcae_net_flops(const dcae_net *n, int64_t h, int64_t w) {
     return f;
 }
 
-double hart_dcae_encode_flops(const hart_dcae *m, int img_h, int img_w) { return dcae_net_flops(&m->enc, img_h, img_w); }
+double hart_dcae_encode_flops(const hart_dcae *m, int img_h, int img_w) { return hart_dcae_net_flops(&m->enc, img_h, img_w); }
 
-double hart_dcae_decode_flops(const hart_dcae *m, int lat_h, int lat_w) { return dcae_net_flops(&m->dec, lat_h, lat_w); }
+double hart_dcae_decode_flops(const hart_dcae *m, int lat_h, int lat_w) { return hart_dcae_net_flops(&m->dec, lat_h, lat_w); }

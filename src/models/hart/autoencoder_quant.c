@@ -7,22 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/vae_internal.h"
-
-#define TRYG(expr) do { s = (expr); if (s) goto done; } while (0)
+#include "models/hart/autoencoder_internal.h"
+#include "ops/ops.h"
 
 /* y = x·(1-r) + phi_conv(x)·r, or a copy of x when the scale's phi is the identity */
-hart_status vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y) {
+hart_status hart_vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_tensor *y) {
     hart_status s;
     hart_tensor c = {0};
-    TRYG(hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
+    HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
     int p = v->phi_of_scale[si];
-    if (p < 0) { TRYG(op_copy(y, x)); return HART_OK; }
+    if (p < 0) { HART_TRY_GOTO(s, op_copy(y, x)); return HART_OK; }
     const vae_conv *cv = &v->phi[p];
-    TRYG(vae_conv_fwd(v, cv, x, 1, cv->k / 2, &c));
-    TRYG(op_scale(y, x, 1.0f - v->resi_ratio, 0.0f));
-    TRYG(op_scale(&c, &c, v->resi_ratio, 0.0f));
-    TRYG(op_binary(y, y, &c, HART_BIN_ADD));
+    HART_TRY_GOTO(s, hart_vae_conv_fwd(v, cv, x, 1, cv->k / 2, &c));
+    HART_TRY_GOTO(s, op_scale(y, x, 1.0f - v->resi_ratio, 0.0f));
+    HART_TRY_GOTO(s, op_scale(&c, &c, v->resi_ratio, 0.0f));
+    HART_TRY_GOTO(s, op_binary(y, y, &c, HART_BIN_ADD));
     hart_tensor_free(&c);
     return HART_OK;
 done:
@@ -71,7 +70,7 @@ static void nearest(const hart_vae *v, const float *z, int64_t N, int64_t *out) 
 
 /* Bring a tensor to v's backend if needed (tmp holds the copy). */
 static hart_status to_be(hart_vae *v, const hart_tensor *t, hart_tensor *tmp, const hart_tensor **use) {
-    if (vae_on_backend(v, t)) { *use = t; return HART_OK; }
+    if (hart_vae_on_backend(v, t)) { *use = t; return HART_OK; }
     HART_TRY(hart_tensor_to(v->be, t, tmp));
     *use = tmp;
     return HART_OK;
@@ -92,14 +91,14 @@ hart_status hart_vae_embed_indices(hart_vae *v, const hart_tensor *idx, hart_ten
     hart_tensor ic = {0}, e = {0}, t = {0};
     const hart_tensor *iu;
     hart_status s;
-    TRYG(to_be(v, idx, &ic, &iu));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &e, 3, B, L, z, 0));
-    TRYG(op_embedding(&e, &v->codebook, iu));
-    TRYG(hart_tensor_new4(v->be, HART_F32, &t, 3, B, z, L, 0));
-    TRYG(op_transpose(&t, &e, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(s, to_be(v, idx, &ic, &iu));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &e, 3, B, L, z, 0));
+    HART_TRY_GOTO(s, op_embedding(&e, &v->codebook, iu));
+    HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &t, 3, B, z, L, 0));
+    HART_TRY_GOTO(s, op_transpose(&t, &e, (int[]){0, 2, 1}));
     hart_tensor tv;
-    TRYG(hart_tensor_reshape(&t, 4, h->shape, &tv));
-    s = vae_store(v, h, &tv);
+    HART_TRY_GOTO(s, hart_tensor_reshape(&t, 4, h->shape, &tv));
+    s = hart_vae_store(v, h, &tv);
 done:
     if (s) hart_fail_ctx(s, "hart_vae_embed_indices");
     hart_tensor_free(&ic);
@@ -124,7 +123,7 @@ hart_status hart_vae_next_scale(hart_vae *v, int si, hart_tensor *f_hat, const h
     if (!is_map(f_hat, B, I->z_channels, HW) || B < 1)
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: f_hat must be F32 [B,%d,%lld,%lld] (got %s)", I->z_channels,
                          (long long)HW, (long long)HW, hart_shape_str(f_hat, a, sizeof a));
-    if (!vae_on_backend(v, f_hat))
+    if (!hart_vae_on_backend(v, f_hat))
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: f_hat must live on the tokenizer's backend (%s)", v->be->name);
     if (!is_map(h, B, I->z_channels, pn))
         return hart_fail(HART_EINVAL, "hart_vae_next_scale: h of scale %d must be F32 [%lld,%d,%lld,%lld] (got %s)", si,
@@ -138,22 +137,22 @@ hart_status hart_vae_next_scale(hart_vae *v, int si, hart_tensor *f_hat, const h
     hart_tensor hc = {0}, up = {0}, ph = {0}, nx = {0};
     const hart_tensor *hu;
     hart_status s;
-    TRYG(to_be(v, h, &hc, &hu));
+    HART_TRY_GOTO(s, to_be(v, h, &hc, &hu));
     if (last && v->hybrid) { /* hybrid: the last scale's tokens (+ continuous residual) are added as they are */
-        TRYG(op_binary(f_hat, f_hat, hu, HART_BIN_ADD));
+        HART_TRY_GOTO(s, op_binary(f_hat, f_hat, hu, HART_BIN_ADD));
     } else {
-        TRYG(hart_tensor_new4(v->be, HART_F32, &up, 4, B, I->z_channels, HW, HW));
-        TRYG(op_interpolate(&up, hu, HART_INTERP_BICUBIC));
-        TRYG(vae_phi_apply(v, si, &up, &ph));
-        TRYG(op_binary(f_hat, f_hat, &ph, HART_BIN_ADD));
+        HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, I->z_channels, HW, HW));
+        HART_TRY_GOTO(s, op_interpolate(&up, hu, HART_INTERP_BICUBIC));
+        HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
+        HART_TRY_GOTO(s, op_binary(f_hat, f_hat, &ph, HART_BIN_ADD));
     }
     if (next_input) {
         if (last) {
-            TRYG(vae_store(v, next_input, f_hat));
+            HART_TRY_GOTO(s, hart_vae_store(v, next_input, f_hat));
         } else {
-            TRYG(hart_tensor_new4(v->be, HART_F32, &nx, 4, B, I->z_channels, pn2, pn2));
-            TRYG(op_interpolate(&nx, f_hat, HART_INTERP_AREA));
-            TRYG(vae_store(v, next_input, &nx));
+            HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &nx, 4, B, I->z_channels, pn2, pn2));
+            HART_TRY_GOTO(s, op_interpolate(&nx, f_hat, HART_INTERP_AREA));
+            HART_TRY_GOTO(s, hart_vae_store(v, next_input, &nx));
         }
     }
 done:
@@ -208,51 +207,51 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
     hb = malloc(sizeof(float) * full);
     ib = malloc(sizeof(int64_t) * (size_t)(B * HW * HW));
     if (!zb || !rows || !hb || !ib) { s = hart_fail(HART_ENOMEM, "out of memory"); goto done; }
-    TRYG(to_be(v, f, &fc, &fu));
-    TRYG(hart_tensor_new(v->be, HART_F32, 4, f->shape, &rest));
-    TRYG(op_copy(&rest, fu));
-    TRYG(hart_tensor_new(v->be, HART_F32, 4, f->shape, &fhat));
+    HART_TRY_GOTO(s, to_be(v, f, &fc, &fu));
+    HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, 4, f->shape, &rest));
+    HART_TRY_GOTO(s, op_copy(&rest, fu));
+    HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, 4, f->shape, &fhat));
     for (int si = 0; si < S; si++) {
         int64_t pn = I->patch_nums[si], n = pn * pn;
         int lastk = si == S - 1;
         /* the residual seen at this scale: area-downsampled (not at the last scale) */
         const hart_tensor *zin = &rest;
         if (!lastk) {
-            TRYG(hart_tensor_new4(v->be, HART_F32, &small, 4, B, C, pn, pn));
-            TRYG(op_interpolate(&small, &rest, HART_INTERP_AREA));
+            HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &small, 4, B, C, pn, pn));
+            HART_TRY_GOTO(s, op_interpolate(&small, &rest, HART_INTERP_AREA));
             zin = &small;
         }
-        TRYG(hart_tensor_read(zin, zb, sizeof(float) * (size_t)(B * C * n)));
+        HART_TRY_GOTO(s, hart_tensor_read(zin, zb, sizeof(float) * (size_t)(B * C * n)));
         nchw_to_rows(zb, B, C, n, rows);
         nearest(v, rows, B * n, ib);
-        TRYG(hart_tensor_write(&idx[si], ib, sizeof(int64_t) * (size_t)(B * n)));
+        HART_TRY_GOTO(s, hart_tensor_write(&idx[si], ib, sizeof(int64_t) * (size_t)(B * n)));
         /* codebook vectors as [B,C,pn,pn] */
         for (int64_t b = 0; b < B; b++)
             for (int c = 0; c < C; c++)
                 for (int64_t p = 0; p < n; p++) hb[(b * C + c) * n + p] = v->cb_host[(size_t)ib[b * n + p] * C + c];
-        TRYG(hart_tensor_new4(v->be, HART_F32, &hs, 4, B, C, pn, pn));
-        TRYG(hart_tensor_write(&hs, hb, sizeof(float) * (size_t)(B * C * n)));
+        HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &hs, 4, B, C, pn, pn));
+        HART_TRY_GOTO(s, hart_tensor_write(&hs, hb, sizeof(float) * (size_t)(B * C * n)));
         if (!lastk) {
-            TRYG(hart_tensor_new4(v->be, HART_F32, &up, 4, B, C, HW, HW));
-            TRYG(op_interpolate(&up, &hs, HART_INTERP_BICUBIC));
-            TRYG(vae_phi_apply(v, si, &up, &ph));
-            TRYG(op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
-            TRYG(op_binary(&rest, &rest, &ph, HART_BIN_SUB));
+            HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, C, HW, HW));
+            HART_TRY_GOTO(s, op_interpolate(&up, &hs, HART_INTERP_BICUBIC));
+            HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
+            HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
+            HART_TRY_GOTO(s, op_binary(&rest, &rest, &ph, HART_BIN_SUB));
             hart_tensor_free(&up);
             hart_tensor_free(&ph);
             hart_tensor_free(&small);
         } else {
             if (residual) { /* f minus every scale but the last, one row per token */
                 hart_tensor rv;
-                TRYG(hart_tensor_reshape(&rest, 3, (int64_t[]){B, C, n}, &rv));
-                TRYG(hart_tensor_new4(v->be, HART_F32, &rt, 3, B, n, C, 0));
-                TRYG(op_transpose(&rt, &rv, (int[]){0, 2, 1}));
-                TRYG(vae_store(v, residual, &rt));
+                HART_TRY_GOTO(s, hart_tensor_reshape(&rest, 3, (int64_t[]){B, C, n}, &rv));
+                HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &rt, 3, B, n, C, 0));
+                HART_TRY_GOTO(s, op_transpose(&rt, &rv, (int[]){0, 2, 1}));
+                HART_TRY_GOTO(s, hart_vae_store(v, residual, &rt));
             }
             if (f_hat_discrete) { /* the to_fhat path: phi of the last scale applied too */
-                TRYG(vae_phi_apply(v, si, &hs, &ph));
-                TRYG(op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
-                TRYG(vae_store(v, f_hat_discrete, &fhat));
+                HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &hs, &ph));
+                HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
+                HART_TRY_GOTO(s, hart_vae_store(v, f_hat_discrete, &fhat));
             }
         }
         hart_tensor_free(&hs);
