@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "models/hart_transformer.h"
+#include "models/hart/transformer.h"
 #include "support/golden.h"
 #include "support/test_skip.h"
 
