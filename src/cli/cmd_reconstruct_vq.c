@@ -42,7 +42,7 @@ int reconstruct_vq(const char *image, const char *model, const char *device, con
     if (!s) s = hart_vq_encode(vq, &x, &lat);
     if (!s) s = hart_vq_quantize(vq, &lat, &idx);
     if (!s) s = hart_vq_decode_codes(vq, &idx, (int)h, (int)w, &y);
-    if (!s) s = op_scale(&y, &y, 0.5f, 0.5f);
+    if (!s) s = hart_op_scale(&y, &y, 0.5f, 0.5f);
     if (!s) s = hart_image_from_tensor(&y, 0, &rec);
     if (!s) s = hart_image_write(out, &rec, NULL, 0, 0);
     int rc = s ? 1 : 0;

@@ -109,8 +109,8 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
     return HART_OK;
 }
 
-hart_status op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
-    const char *op = "op_linear";
+hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
+    const char *op = "hart_op_linear";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
     if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
@@ -122,8 +122,8 @@ hart_status op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w
     DISPATCH(op, linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
 }
 
-hart_status op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
-    const char *op = "op_matmul";
+hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
+    const char *op = "hart_op_matmul";
     HART_TRY(need_f32(op, a, "a")); HART_TRY(need_f32(op, b, "b")); HART_TRY(need_f32(op, c, "c"));
     if (a->ndim < 2 || b->ndim < 2 || c->ndim != a->ndim) return shape_err(op, "ranks", a, b);
     int na = a->ndim, nb = b->ndim;
@@ -141,9 +141,9 @@ hart_status op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b
     DISPATCH(op, matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
 }
 
-hart_status op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
+hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
                       int stride, int pad, int groups) {
-    const char *op = "op_conv2d";
+    const char *op = "hart_op_conv2d";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 || !is_float(w)) return shape_err(op, "x, w and y must be 4-D", x, w);
     if (stride < 1 || pad < 0 || groups < 1 || x->shape[1] % groups || y->shape[1] % groups)
@@ -167,71 +167,71 @@ static hart_status same(const char *op, const hart_tensor *y, const hart_tensor 
     return HART_OK;
 }
 
-hart_status op_group_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b,
+hart_status hart_op_group_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b,
                           int groups, float eps) {
-    const char *op = "op_group_norm";
+    const char *op = "hart_op_group_norm";
     HART_TRY(same(op, y, x));
     if (x->ndim < 2 || groups < 1 || x->shape[1] % groups) return hart_fail(HART_EINVAL, "%s: %d groups do not divide the channels", op, groups);
     HART_TRY(check_param(op, g, x->shape[1], "gamma")); HART_TRY(check_param(op, b, x->shape[1], "beta"));
     DISPATCH(op, group_norm, y, 3, L(x, g, b), I_[0], I_[1], I_[2], groups, eps);
 }
 
-hart_status op_layer_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b, float eps) {
-    const char *op = "op_layer_norm";
+hart_status hart_op_layer_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, const hart_tensor *b, float eps) {
+    const char *op = "hart_op_layer_norm";
     HART_TRY(same(op, y, x));
     HART_TRY(check_param(op, g, x->shape[x->ndim - 1], "gamma")); HART_TRY(check_param(op, b, x->shape[x->ndim - 1], "beta"));
     DISPATCH(op, layer_norm, y, 3, L(x, g, b), I_[0], I_[1], I_[2], eps);
 }
 
-hart_status op_rms_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, float eps) {
-    const char *op = "op_rms_norm";
+hart_status hart_op_rms_norm(hart_tensor *y, const hart_tensor *x, const hart_tensor *g, float eps) {
+    const char *op = "hart_op_rms_norm";
     HART_TRY(same(op, y, x));
     HART_TRY(check_param(op, g, x->shape[x->ndim - 1], "gamma"));
     DISPATCH(op, rms_norm, y, 2, L(x, g), I_[0], I_[1], eps);
 }
 
-hart_status op_softmax(hart_tensor *y, const hart_tensor *x) {
-    HART_TRY(same("op_softmax", y, x));
-    DISPATCH("op_softmax", softmax, y, 1, L(x), I_[0]);
+hart_status hart_op_softmax(hart_tensor *y, const hart_tensor *x) {
+    HART_TRY(same("hart_op_softmax", y, x));
+    DISPATCH("hart_op_softmax", softmax, y, 1, L(x), I_[0]);
 }
 
-hart_status op_act(hart_tensor *y, const hart_tensor *x, hart_act act) {
-    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_act", "numel differs", x, y);
-    HART_TRY(need_f32("op_act", x, "x")); HART_TRY(need_f32("op_act", y, "y"));
-    if ((unsigned)act >= HART_ACT_COUNT) return hart_fail(HART_EINVAL, "op_act: unknown activation %d", (int)act);
-    DISPATCH("op_act", act, y, 1, L(x), I_[0], act);
+hart_status hart_op_act(hart_tensor *y, const hart_tensor *x, hart_act act) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("hart_op_act", "numel differs", x, y);
+    HART_TRY(need_f32("hart_op_act", x, "x")); HART_TRY(need_f32("hart_op_act", y, "y"));
+    if ((unsigned)act >= HART_ACT_COUNT) return hart_fail(HART_EINVAL, "hart_op_act: unknown activation %d", (int)act);
+    DISPATCH("hart_op_act", act, y, 1, L(x), I_[0], act);
 }
 
 static hart_status check_bcast(const hart_tensor *y, const hart_tensor *t) {
-    if (t->ndim > y->ndim) return shape_err("op_binary", "operand has more dims than output", t, y);
+    if (t->ndim > y->ndim) return shape_err("hart_op_binary", "operand has more dims than output", t, y);
     for (int d = y->ndim - 1, td = t->ndim - 1; td >= 0; d--, td--)
-        if (t->shape[td] != 1 && t->shape[td] != y->shape[d]) return shape_err("op_binary", "operand does not broadcast to output", t, y);
+        if (t->shape[td] != 1 && t->shape[td] != y->shape[d]) return shape_err("hart_op_binary", "operand does not broadcast to output", t, y);
     return HART_OK;
 }
 
-hart_status op_binary(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop bop) {
-    const char *op = "op_binary";
+hart_status hart_op_binary(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop bop) {
+    const char *op = "hart_op_binary";
     HART_TRY(need_f32(op, a, "a")); HART_TRY(need_f32(op, b, "b")); HART_TRY(need_f32(op, y, "y"));
     HART_TRY(check_bcast(y, a)); HART_TRY(check_bcast(y, b));
     if ((unsigned)bop >= HART_BIN_COUNT) return hart_fail(HART_EINVAL, "%s: unknown op %d", op, (int)bop);
     DISPATCH(op, binary, y, 2, L(a, b), I_[0], I_[1], bop);
 }
 
-hart_status op_scale(hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
-    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_scale", "numel differs", x, y);
-    HART_TRY(need_f32("op_scale", x, "x")); HART_TRY(need_f32("op_scale", y, "y"));
-    DISPATCH("op_scale", scale, y, 1, L(x), I_[0], alpha, beta);
+hart_status hart_op_scale(hart_tensor *y, const hart_tensor *x, float alpha, float beta) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("hart_op_scale", "numel differs", x, y);
+    HART_TRY(need_f32("hart_op_scale", x, "x")); HART_TRY(need_f32("hart_op_scale", y, "y"));
+    DISPATCH("hart_op_scale", scale, y, 1, L(x), I_[0], alpha, beta);
 }
 
-hart_status op_copy(hart_tensor *y, const hart_tensor *x) {
-    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("op_copy", "numel differs", x, y);
+hart_status hart_op_copy(hart_tensor *y, const hart_tensor *x) {
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err("hart_op_copy", "numel differs", x, y);
     if (x->dtype != y->dtype && (!is_float(x) || !is_float(y)))
-        return hart_fail(HART_EINVAL, "op_copy: cannot convert %s to %s", hart_dtype_name(x->dtype), hart_dtype_name(y->dtype));
-    DISPATCH("op_copy", copy, y, 1, L(x), I_[0]);
+        return hart_fail(HART_EINVAL, "hart_op_copy: cannot convert %s to %s", hart_dtype_name(x->dtype), hart_dtype_name(y->dtype));
+    DISPATCH("hart_op_copy", copy, y, 1, L(x), I_[0]);
 }
 
-hart_status op_transpose(hart_tensor *y, const hart_tensor *x, const int *perm) {
-    const char *op = "op_transpose";
+hart_status hart_op_transpose(hart_tensor *y, const hart_tensor *x, const int *perm) {
+    const char *op = "hart_op_transpose";
     if (x->ndim != y->ndim || x->dtype != y->dtype || x->dtype == HART_Q4) return shape_err(op, "rank/dtype differ", x, y);
     int used = 0;
     for (int i = 0; i < x->ndim; i++) {
@@ -250,26 +250,26 @@ static hart_status check_dim_op(const char *op, const hart_tensor *y, const hart
     return HART_OK;
 }
 
-hart_status op_concat(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, int dim) {
-    HART_TRY(check_dim_op("op_concat", y, a, dim)); HART_TRY(check_dim_op("op_concat", y, b, dim));
-    if (a->shape[dim] + b->shape[dim] != y->shape[dim]) return shape_err("op_concat", "sizes along dim do not add up", a, b);
-    DISPATCH("op_concat", concat, y, 2, L(a, b), I_[0], I_[1], dim);
+hart_status hart_op_concat(hart_tensor *y, const hart_tensor *a, const hart_tensor *b, int dim) {
+    HART_TRY(check_dim_op("hart_op_concat", y, a, dim)); HART_TRY(check_dim_op("hart_op_concat", y, b, dim));
+    if (a->shape[dim] + b->shape[dim] != y->shape[dim]) return shape_err("hart_op_concat", "sizes along dim do not add up", a, b);
+    DISPATCH("hart_op_concat", concat, y, 2, L(a, b), I_[0], I_[1], dim);
 }
 
-hart_status op_slice(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
-    HART_TRY(check_dim_op("op_slice", y, x, dim));
-    if (start < 0 || start + y->shape[dim] > x->shape[dim]) return shape_err("op_slice", "slice outside input", y, x);
-    DISPATCH("op_slice", slice, y, 1, L(x), I_[0], dim, start);
+hart_status hart_op_slice(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+    HART_TRY(check_dim_op("hart_op_slice", y, x, dim));
+    if (start < 0 || start + y->shape[dim] > x->shape[dim]) return shape_err("hart_op_slice", "slice outside input", y, x);
+    DISPATCH("hart_op_slice", slice, y, 1, L(x), I_[0], dim, start);
 }
 
-hart_status op_slice_assign(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
-    HART_TRY(check_dim_op("op_slice_assign", y, x, dim));
-    if (start < 0 || start + x->shape[dim] > y->shape[dim]) return shape_err("op_slice_assign", "slice outside output", x, y);
-    DISPATCH("op_slice_assign", slice_assign, y, 1, L(x), I_[0], dim, start);
+hart_status hart_op_slice_assign(hart_tensor *y, const hart_tensor *x, int dim, int64_t start) {
+    HART_TRY(check_dim_op("hart_op_slice_assign", y, x, dim));
+    if (start < 0 || start + x->shape[dim] > y->shape[dim]) return shape_err("hart_op_slice_assign", "slice outside output", x, y);
+    DISPATCH("hart_op_slice_assign", slice_assign, y, 1, L(x), I_[0], dim, start);
 }
 
-hart_status op_embedding(hart_tensor *y, const hart_tensor *table, const hart_tensor *ids) {
-    const char *op = "op_embedding";
+hart_status hart_op_embedding(hart_tensor *y, const hart_tensor *table, const hart_tensor *ids) {
+    const char *op = "hart_op_embedding";
     HART_TRY(need_f32(op, y, "y"));
     if (table->ndim != 2 || !is_float(table)) return shape_err(op, "table must be 2-D float", table, NULL);
     if (ids->dtype != HART_I64 && ids->dtype != HART_I32) return hart_fail(HART_EINVAL, "%s: ids must be I64 or I32", op);
@@ -278,9 +278,9 @@ hart_status op_embedding(hart_tensor *y, const hart_tensor *table, const hart_te
     DISPATCH(op, embedding, y, 2, L(table, ids), I_[0], I_[1]);
 }
 
-hart_status op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
                          const hart_tensor *mask, float scale) {
-    const char *op = "op_attention";
+    const char *op = "hart_op_attention";
     HART_TRY(need_f32(op, q, "q")); HART_TRY(need_f32(op, k, "k")); HART_TRY(need_f32(op, v, "v"));
     HART_TRY(same(op, out, q)); HART_TRY(need_f32(op, mask, "mask"));
     if (q->ndim != 4 || !hart_tensor_same_shape(k, v) || k->ndim != 4) return shape_err(op, "q/k/v must be 4-D and k, v alike", q, k);
@@ -294,8 +294,8 @@ hart_status op_attention(hart_tensor *out, const hart_tensor *q, const hart_tens
     DISPATCH(op, attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
 }
 
-hart_status op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {
-    const char *op = "op_rope";
+hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {
+    const char *op = "hart_op_rope";
     HART_TRY(same(op, y, x)); HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
     if (x->ndim != 4 || x->shape[3] % 2) return shape_err(op, "x must be [B,H,L,D] with even D", x, NULL);
     if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || (c->shape[0] != 1 && c->shape[0] != x->shape[0]) ||
@@ -304,8 +304,8 @@ hart_status op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, 
     DISPATCH(op, rope, y, 3, L(x, c, s), I_[0], I_[1], I_[2], interleaved);
 }
 
-hart_status op_interpolate(hart_tensor *y, const hart_tensor *x, hart_interp mode) {
-    const char *op = "op_interpolate";
+hart_status hart_op_interpolate(hart_tensor *y, const hart_tensor *x, hart_interp mode) {
+    const char *op = "hart_op_interpolate";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] ||
         y->shape[2] < 1 || y->shape[3] < 1 || x->shape[2] < 1 || x->shape[3] < 1)
@@ -314,8 +314,8 @@ hart_status op_interpolate(hart_tensor *y, const hart_tensor *x, hart_interp mod
     DISPATCH(op, interpolate, y, 1, L(x), I_[0], mode);
 }
 
-hart_status op_pixel_shuffle(hart_tensor *y, const hart_tensor *x, int r) {
-    const char *op = "op_pixel_shuffle";
+hart_status hart_op_pixel_shuffle(hart_tensor *y, const hart_tensor *x, int r) {
+    const char *op = "hart_op_pixel_shuffle";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (r < 1 || x->ndim != 4 || y->ndim != 4 || y->shape[0] != x->shape[0] || y->shape[1] * r * r != x->shape[1] ||
         y->shape[2] != x->shape[2] * r || y->shape[3] != x->shape[3] * r)
@@ -323,8 +323,8 @@ hart_status op_pixel_shuffle(hart_tensor *y, const hart_tensor *x, int r) {
     DISPATCH(op, pixel_shuffle, y, 1, L(x), I_[0], r);
 }
 
-hart_status op_pixel_unshuffle(hart_tensor *y, const hart_tensor *x, int r) {
-    const char *op = "op_pixel_unshuffle";
+hart_status hart_op_pixel_unshuffle(hart_tensor *y, const hart_tensor *x, int r) {
+    const char *op = "hart_op_pixel_unshuffle";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (r < 1 || x->ndim != 4 || y->ndim != 4 || y->shape[0] != x->shape[0] || x->shape[1] * r * r != y->shape[1] ||
         x->shape[2] != y->shape[2] * r || x->shape[3] != y->shape[3] * r)
@@ -332,8 +332,8 @@ hart_status op_pixel_unshuffle(hart_tensor *y, const hart_tensor *x, int r) {
     DISPATCH(op, pixel_unshuffle, y, 1, L(x), I_[0], r);
 }
 
-hart_status op_reduce(hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
-    const char *op = "op_reduce";
+hart_status hart_op_reduce(hart_tensor *y, const hart_tensor *x, int dim, hart_reduce r) {
+    const char *op = "hart_op_reduce";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (dim < 0 || dim >= x->ndim || y->ndim != x->ndim || y->shape[dim] != 1 || (unsigned)r >= HART_RED_COUNT)
         return shape_err(op, "output must equal input with dim reduced to 1", y, x);
@@ -342,8 +342,8 @@ hart_status op_reduce(hart_tensor *y, const hart_tensor *x, int dim, hart_reduce
     DISPATCH(op, reduce, y, 1, L(x), I_[0], dim, r);
 }
 
-hart_status op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
-    const char *op = "op_argmin_dist";
+hart_status hart_op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const hart_tensor *cb) {
+    const char *op = "hart_op_argmin_dist";
     HART_TRY(need_f32(op, x, "x"));
     if (idx->dtype != HART_I64 || x->ndim != 2 || cb->ndim != 2 || !is_float(cb) || cb->shape[1] != x->shape[1] ||
         hart_tensor_numel(idx) != x->shape[0] || cb->shape[0] < 1)

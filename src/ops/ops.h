@@ -15,7 +15,7 @@
 /* The front-ends op_<name>, one for each entry of the op list (documented
  * there). */
 #define HART_OP_FRONT_END(P, name, params) hart_status P##name params;
-HART_OP_LIST(HART_OP_FRONT_END, op_)
+HART_OP_LIST(HART_OP_FRONT_END, hart_op_)
 #undef HART_OP_FRONT_END
 
 #endif

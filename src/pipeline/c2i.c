@@ -7,8 +7,6 @@
 
 #include "ops/ops.h"
 
-#define CK(x) do { st = (x); if (st) goto done; } while (0)
-
 float hart_c2i_cfg_scale(double cfg, hart_cfg_schedule s, int k, int N) {
     if (s == HART_CFG_CONSTANT) return (float)cfg;
     /* 1 + (cfg - 1) * linspace(k0, k0 + g - 1, g) / N, every op in float32 */
@@ -69,60 +67,60 @@ hart_status hart_c2i_generate(hart_lpd *m, hart_vq *vq, const hart_c2i_params *p
     hart_status st = HART_OK;
     char nm[96];
     if (image) memset(image, 0, sizeof *image);
-    if (!gen || !raster || !tok || !prev) CK(hart_fail(HART_ENOMEM, "out of memory"));
-    CK(hart_lpd_begin(m, B, p->labels, p->orders, p->group_sizes, p->K, guided));
+    if (!gen || !raster || !tok || !prev) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "out of memory"));
+    HART_TRY_GOTO(st, hart_lpd_begin(m, B, p->labels, p->orders, p->group_sizes, p->K, guided));
     be = hart_lpd_backend(m);
-    CK(trace_setup(p, N));
+    HART_TRY_GOTO(st, trace_setup(p, N));
     int done_tokens = 0;
     for (int i = 0; i < p->K; i++) {
         int g = p->group_sizes[i], gp = i ? p->group_sizes[i - 1] : 1, n = gp + g;
-        CK(hart_tensor_new4(be, HART_F32, &logits, 3, R, g, V, 0));
-        if (p->observe) CK(hart_tensor_new4(be, HART_F32, &x, 3, R, n, c->D, 0));
-        CK(hart_lpd_step(m, i, i ? prev : NULL, p->observe ? &x : NULL, &logits));
+        HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &logits, 3, R, g, V, 0));
+        if (p->observe) HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &x, 3, R, n, c->D, 0));
+        HART_TRY_GOTO(st, hart_lpd_step(m, i, i ? prev : NULL, p->observe ? &x : NULL, &logits));
         snprintf(nm, sizeof nm, "lpd.step%d.x", i);
-        if (p->observe) CK(observe(p, nm, &x));
+        if (p->observe) HART_TRY_GOTO(st, observe(p, nm, &x));
         sc = malloc(sizeof(float) * (size_t)g);
-        if (!sc) CK(hart_fail(HART_ENOMEM, "out of memory"));
+        if (!sc) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "out of memory"));
         for (int j = 0; j < g; j++) sc[j] = hart_c2i_cfg_scale(p->cfg, p->schedule, done_tokens + j, N);
         const hart_tensor *final = &logits;
         if (guided) {
-            CK(hart_tensor_rows(&logits, 0, B, &cond));
-            CK(hart_tensor_rows(&logits, B, B, &uncond));
+            HART_TRY_GOTO(st, hart_tensor_rows(&logits, 0, B, &cond));
+            HART_TRY_GOTO(st, hart_tensor_rows(&logits, B, B, &uncond));
             snprintf(nm, sizeof nm, "lpd.step%d.logits_cond", i);
-            CK(observe(p, nm, &cond));
+            HART_TRY_GOTO(st, observe(p, nm, &cond));
             snprintf(nm, sizeof nm, "lpd.step%d.logits_uncond", i);
-            CK(observe(p, nm, &uncond));
+            HART_TRY_GOTO(st, observe(p, nm, &uncond));
             /* uncond + scale · (cond − uncond), as the reference orders it */
-            CK(hart_tensor_new4(be, HART_F32, &mix, 3, B, g, V, 0));
-            CK(hart_tensor_new4(be, HART_F32, &scale, 3, 1, g, 1, 0));
-            CK(hart_tensor_write(&scale, sc, sizeof(float) * (size_t)g));
-            CK(op_binary(&mix, &cond, &uncond, HART_BIN_SUB));
-            CK(op_binary(&mix, &mix, &scale, HART_BIN_MUL));
-            CK(op_binary(&mix, &uncond, &mix, HART_BIN_ADD));
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &mix, 3, B, g, V, 0));
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &scale, 3, 1, g, 1, 0));
+            HART_TRY_GOTO(st, hart_tensor_write(&scale, sc, sizeof(float) * (size_t)g));
+            HART_TRY_GOTO(st, hart_op_binary(&mix, &cond, &uncond, HART_BIN_SUB));
+            HART_TRY_GOTO(st, hart_op_binary(&mix, &mix, &scale, HART_BIN_MUL));
+            HART_TRY_GOTO(st, hart_op_binary(&mix, &uncond, &mix, HART_BIN_ADD));
             final = &mix;
         }
         hart_tensor sct = hart_tensor_wrap(sc, HART_F32, 1, (int64_t[]){g});
         snprintf(nm, sizeof nm, "lpd.step%d.cfg_scale", i);
-        CK(observe(p, nm, &sct));
+        HART_TRY_GOTO(st, observe(p, nm, &sct));
         snprintf(nm, sizeof nm, "lpd.step%d.logits_cfg", i);
-        CK(observe(p, nm, final));
+        HART_TRY_GOTO(st, observe(p, nm, final));
         if (p->replay) {
-            CK(replay_tokens(p, i, g, prev));
+            HART_TRY_GOTO(st, replay_tokens(p, i, g, prev));
         } else {
             lg = malloc(sizeof(float) * (size_t)B * g * V);
-            if (!lg) CK(hart_fail(HART_ENOMEM, "out of memory"));
-            CK(hart_tensor_read_f32(final, lg));
+            if (!lg) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "out of memory"));
+            HART_TRY_GOTO(st, hart_tensor_read_f32(final, lg));
             for (int b = 0; b < B; b++)
-                CK(hart_sample_rows(lg + (size_t)b * g * V, g, V, &p->sample, p->seed,
+                HART_TRY_GOTO(st, hart_sample_rows(lg + (size_t)b * g * V, g, V, &p->sample, p->seed,
                                     hart_rng_stream(p->first_image + (uint32_t)b, HART_RNG_SITE_TOKENS, (uint32_t)i), 0,
                                     prev + (size_t)b * g));
             free(lg);
             lg = NULL;
         }
         for (int j = 0; j < B * g; j++)
-            if (prev[j] < 0 || prev[j] >= V) CK(hart_fail(HART_EFORMAT, "step %d: token %lld outside the vocabulary of %d", i, (long long)prev[j], V));
+            if (prev[j] < 0 || prev[j] >= V) HART_TRY_GOTO(st, hart_fail(HART_EFORMAT, "step %d: token %lld outside the vocabulary of %d", i, (long long)prev[j], V));
         snprintf(nm, sizeof nm, "lpd.step%d.tokens", i);
-        CK(observe_i64(p, nm, prev, 2, B, g));
+        HART_TRY_GOTO(st, observe_i64(p, nm, prev, 2, B, g));
         for (int b = 0; b < B; b++)
             memcpy(gen + (size_t)b * N + done_tokens, prev + (size_t)b * g, sizeof(int64_t) * (size_t)g);
         done_tokens += g;
@@ -135,19 +133,19 @@ hart_status hart_c2i_generate(hart_lpd *m, hart_vq *vq, const hart_c2i_params *p
     }
     for (int b = 0; b < B; b++)
         for (int k = 0; k < N; k++) raster[(size_t)b * N + p->orders[(size_t)b * N + k]] = gen[(size_t)b * N + k];
-    CK(observe_i64(p, "lpd.tokens_genorder", gen, 2, B, N));
-    CK(observe_i64(p, "lpd.tokens", raster, 2, B, N));
+    HART_TRY_GOTO(st, observe_i64(p, "lpd.tokens_genorder", gen, 2, B, N));
+    HART_TRY_GOTO(st, observe_i64(p, "lpd.tokens", raster, 2, B, N));
     if (tokens_out) memcpy(tokens_out, raster, sizeof(int64_t) * (size_t)B * N);
     if (image && vq) {
         const hart_vq_info *vi = hart_vq_get_info(vq);
         if (vi->codebook_size != V)
-            CK(hart_fail(HART_EMISMATCH, "the VQ codebook has %d entries but the LPD vocabulary is %d", vi->codebook_size, V));
+            HART_TRY_GOTO(st, hart_fail(HART_EMISMATCH, "the VQ codebook has %d entries but the LPD vocabulary is %d", vi->codebook_size, V));
         int64_t hw = (int64_t)c->grid * vi->downsample;
         hart_tensor idx = hart_tensor_wrap(raster, HART_I64, 2, (int64_t[]){B, N});
-        CK(hart_tensor_new4(hart_vq_backend(vq), HART_F32, &dec, 4, B, 3, hw, hw));
-        CK(hart_vq_decode_codes(vq, &idx, c->grid, c->grid, &dec));
-        CK(op_scale(&dec, &dec, 0.5f, 0.5f));
-        CK(observe(p, "lpd.image", &dec));
+        HART_TRY_GOTO(st, hart_tensor_new4(hart_vq_backend(vq), HART_F32, &dec, 4, B, 3, hw, hw));
+        HART_TRY_GOTO(st, hart_vq_decode_codes(vq, &idx, c->grid, c->grid, &dec));
+        HART_TRY_GOTO(st, hart_op_scale(&dec, &dec, 0.5f, 0.5f));
+        HART_TRY_GOTO(st, observe(p, "lpd.image", &dec));
         *image = dec;
         dec = (hart_tensor){0};
     }

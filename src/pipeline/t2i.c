@@ -26,12 +26,6 @@ struct hart_t2i {
     int V, Cvae, img;
 };
 
-#define CK(x)                                                                                 \
-    do {                                                                                      \
-        st = (x);                                                                             \
-        if (st != HART_OK) goto done;                                                         \
-    } while (0)
-
 void hart_t2i_default_opts(hart_t2i_opts *o) {
     memset(o, 0, sizeof *o);
     o->cfg = 4.5;
@@ -52,46 +46,46 @@ hart_status hart_t2i_load(hart_backend *be, const char *model_dir, hart_t2i **ou
     char llm[PATH_MAX], tokdir[PATH_MAX], cfgp[PATH_MAX + 16];
     cJSON *lcfg = NULL;
     snprintf(llm, sizeof llm, "%s/llm", model_dir);
-    if (!is_dir(llm)) CK(hart_fail(HART_EIO, "model folder %s: no llm/ subfolder", model_dir));
+    if (!is_dir(llm)) HART_TRY_GOTO(st, hart_fail(HART_EIO, "model folder %s: no llm/ subfolder", model_dir));
     snprintf(cfgp, sizeof cfgp, "%s/config.json", llm);
-    CK(hart_json_load(cfgp, &lcfg));
+    HART_TRY_GOTO(st, hart_json_load(cfgp, &lcfg));
     const char *vp = NULL;
-    CK(hart_cfg_str_or(lcfg, "vae_path", NULL, &vp));
+    HART_TRY_GOTO(st, hart_cfg_str_or(lcfg, "vae_path", NULL, &vp));
     if (!vp) snprintf(tokdir, sizeof tokdir, "%s/tokenizer", model_dir);
     else if (vp[0] == '/' || is_dir(vp)) snprintf(tokdir, sizeof tokdir, "%s", vp);
     else snprintf(tokdir, sizeof tokdir, "%s/%s", model_dir, vp);
-    if (!is_dir(tokdir)) CK(hart_fail(HART_EIO, "%s: tokenizer folder %s not found (vae_path)", cfgp, tokdir));
+    if (!is_dir(tokdir)) HART_TRY_GOTO(st, hart_fail(HART_EIO, "%s: tokenizer folder %s not found (vae_path)", cfgp, tokdir));
     /* tokenizer sizes and codebook */
-    CK(hart_ckpt_open(tokdir, "config.json", NULL, &p->tok));
+    HART_TRY_GOTO(st, hart_ckpt_open(tokdir, "config.json", NULL, &p->tok));
     int64_t v;
-    CK(hart_cfg_int(p->tok.config, "vocab_size", &v)); p->V = (int)v;
-    CK(hart_cfg_int(p->tok.config, "z_channels", &v)); p->Cvae = (int)v;
-    if (p->V < 1 || p->Cvae < 1) CK(hart_fail(HART_EFORMAT, "%s/config.json: bad vocab_size/z_channels", tokdir));
+    HART_TRY_GOTO(st, hart_cfg_int(p->tok.config, "vocab_size", &v)); p->V = (int)v;
+    HART_TRY_GOTO(st, hart_cfg_int(p->tok.config, "z_channels", &v)); p->Cvae = (int)v;
+    if (p->V < 1 || p->Cvae < 1) HART_TRY_GOTO(st, hart_fail(HART_EFORMAT, "%s/config.json: bad vocab_size/z_channels", tokdir));
     hart_tensor cb;
-    CK(hart_ckpt_get(&p->tok, "vae.quantize.embedding.weight", 2, (int64_t[]){p->V, p->Cvae}, &cb));
+    HART_TRY_GOTO(st, hart_ckpt_get(&p->tok, "vae.quantize.embedding.weight", 2, (int64_t[]){p->V, p->Cvae}, &cb));
     p->codebook = malloc(sizeof(float) * (size_t)p->V * p->Cvae);
-    if (!p->codebook) CK(hart_fail(HART_ENOMEM, "codebook"));
-    CK(hart_tensor_read_f32(&cb, p->codebook));
+    if (!p->codebook) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "codebook"));
+    HART_TRY_GOTO(st, hart_tensor_read_f32(&cb, p->codebook));
     hart_tensor cbh = hart_tensor_wrap(p->codebook, HART_F32, 2, (int64_t[]){p->V, p->Cvae});
-    CK(hart_tensor_to(p->be, &cbh, &p->codebook_t));
+    HART_TRY_GOTO(st, hart_tensor_to(p->be, &cbh, &p->codebook_t));
     /* transformer + diffusion head */
-    CK(hart_tf_load(p->be, llm, p->V, p->Cvae, &p->tf));
+    HART_TRY_GOTO(st, hart_tf_load(p->be, llm, p->V, p->Cvae, &p->tf));
     const hart_tf_config *c = hart_tf_get_config(p->tf);
-    CK(hart_diff_load(p->be, hart_tf_checkpoint(p->tf), "diffloss.", p->Cvae, c->C, c->diff_width, c->diff_depth,
+    HART_TRY_GOTO(st, hart_diff_load(p->be, hart_tf_checkpoint(p->tf), "diffloss.", p->Cvae, c->C, c->diff_width, c->diff_depth,
                       c->sampling_steps, &p->dh));
     hart_tf_release_checkpoint(p->tf);
     hart_ckpt_close(&p->tok); /* only its config and codebook were needed */
     /* tokenizer network */
-    CK(hart_vae_load(p->be, tokdir, &p->vae));
+    HART_TRY_GOTO(st, hart_vae_load(p->be, tokdir, &p->vae));
     const hart_vae_info *vi = hart_vae_get_info(p->vae);
     if (vi->z_channels != p->Cvae || vi->vocab_size != p->V)
-        CK(hart_fail(HART_EMISMATCH, "tokenizer (z %d, vocab %d) does not match its config (z %d, vocab %d)",
+        HART_TRY_GOTO(st, hart_fail(HART_EMISMATCH, "tokenizer (z %d, vocab %d) does not match its config (z %d, vocab %d)",
                      vi->z_channels, vi->vocab_size, p->Cvae, p->V));
     if (vi->n_scales != c->n_scales)
-        CK(hart_fail(HART_EMISMATCH, "tokenizer has %d scales, transformer patch_nums has %d", vi->n_scales, c->n_scales));
+        HART_TRY_GOTO(st, hart_fail(HART_EMISMATCH, "tokenizer has %d scales, transformer patch_nums has %d", vi->n_scales, c->n_scales));
     for (int i = 0; i < c->n_scales; i++)
         if (vi->patch_nums[i] != c->patch_nums[i])
-            CK(hart_fail(HART_EMISMATCH, "patch_nums[%d]: tokenizer %d vs transformer %d", i, vi->patch_nums[i],
+            HART_TRY_GOTO(st, hart_fail(HART_EMISMATCH, "patch_nums[%d]: tokenizer %d vs transformer %d", i, vi->patch_nums[i],
                          c->patch_nums[i]));
     p->img = vi->latent_hw * vi->downsample;
     cJSON_Delete(lcfg);
@@ -254,7 +248,7 @@ static hart_status make_codes(const hart_t2i *p, const hart_t2i_opts *o, int si,
 #define STAMP(var)                                                                            \
     do {                                                                                      \
         if (tm) {                                                                             \
-            CK(hart_backend_wait(p->be));                                                     \
+            HART_TRY_GOTO(st, hart_backend_wait(p->be));                                                     \
             (var) = hart_clock();                                                             \
         }                                                                                     \
     } while (0)
@@ -286,22 +280,22 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         memcpy(tm->patch_nums, c->patch_nums, sizeof(int) * (size_t)S);
     }
     STAMP(t_start);
-    CK(hart_tf_begin_uncond(p->tf, context, mask, pos, opts->uncond_context, opts->uncond_mask, opts->uncond_pos));
-    CK(hart_tensor_new4(p->be, HART_F32, &fhat, 4, B, Z, P, P));
-    CK(hart_tensor_new4(p->be, HART_F32, &x, 3, N, c->ctx_tokens, C, 0));
-    CK(hart_tf_first_input(p->tf, &x));
+    HART_TRY_GOTO(st, hart_tf_begin_uncond(p->tf, context, mask, pos, opts->uncond_context, opts->uncond_mask, opts->uncond_pos));
+    HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &fhat, 4, B, Z, P, P));
+    HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &x, 3, N, c->ctx_tokens, C, 0));
+    HART_TRY_GOTO(st, hart_tf_first_input(p->tf, &x));
     STAMP(t0);
     if (tm) tm->begin_s = t0 - t_start;
     for (int si = 0; si < S; si++) {
         int pn = c->patch_nums[si];
         int l = si == 0 ? c->ctx_tokens : pn * pn, lo = si == 0 ? 1 : l;
-        if (si == 0 && pn != 1) CK(hart_fail(HART_EUNSUPPORTED, "patch_nums[0] must be 1 (got %d)", pn));
+        if (si == 0 && pn != 1) HART_TRY_GOTO(st, hart_fail(HART_EUNSUPPORTED, "patch_nums[0] must be 1 (got %d)", pn));
         hart_tensor_free(&hidden);
         hart_tensor_free(&logits);
-        CK(hart_tensor_new4(p->be, HART_F32, &hidden, 3, N, l, C, 0));
-        CK(hart_tensor_new4(p->be, HART_F32, &logits, 3, N, lo, V, 0));
+        HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &hidden, 3, N, l, C, 0));
+        HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &logits, 3, N, lo, V, 0));
         STAMP(t0);
-        CK(hart_tf_forward(p->tf, si, &x, &hidden, &logits));
+        HART_TRY_GOTO(st, hart_tf_forward(p->tf, si, &x, &hidden, &logits));
         STAMP(t1);
         /* guidance */
         free(L); free(mixed); free(idx); free(codes);
@@ -309,20 +303,20 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         mixed = malloc(sizeof(float) * (size_t)B * lo * V);
         idx = malloc(sizeof(int64_t) * (size_t)B * lo);
         codes = malloc(sizeof(float) * (size_t)B * lo * Z);
-        if (!L || !mixed || !idx || !codes) CK(hart_fail(HART_ENOMEM, "scale %d", si));
-        CK(hart_tensor_read_f32(&logits, L));
+        if (!L || !mixed || !idx || !codes) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "scale %d", si));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(&logits, L));
         double t = hart_cfg_ramp(opts->cfg, si, S), ratio = hart_cfg_ramp(1.0, si, S);
         for (int b = 0; b < B; b++)
             hart_cfg_mix(mixed + (size_t)b * lo * V, L + (size_t)b * lo * V, L + (size_t)(b + B) * lo * V,
                          (int64_t)lo * V, t);
         if (opts->dump) {
             hart_tensor mt = hart_tensor_wrap(mixed, HART_F32, 3, (int64_t[]){B, lo, V});
-            CK(dumpf(opts, &mt, "gen.si%d.logits_cfg", si));
+            HART_TRY_GOTO(st, dumpf(opts, &mt, "gen.si%d.logits_cfg", si));
         }
-        CK(choose_indices(p, opts, si, B, lo, mixed, idx));
+        HART_TRY_GOTO(st, choose_indices(p, opts, si, B, lo, mixed, idx));
         hart_tensor it = hart_tensor_wrap(idx, HART_I64, 2, (int64_t[]){B, lo});
-        CK(dumpf(opts, &it, "gen.si%d.idx", si));
-        CK(make_codes(p, opts, si, ratio, B, lo, mixed, idx, opts->more_smooth, codes));
+        HART_TRY_GOTO(st, dumpf(opts, &it, "gen.si%d.idx", si));
+        HART_TRY_GOTO(st, make_codes(p, opts, si, ratio, B, lo, mixed, idx, opts->more_smooth, codes));
         STAMP(t2);
         if (tm) {
             tm->transformer_s[si] = t1 - t0;
@@ -333,55 +327,55 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         if (si < S - 1) {
             /* h [B,Z,pn,pn] */
             hart_tensor_free(&hmap);
-            CK(hart_tensor_to(p->be, &ch, &codes_t));
-            CK(hart_tensor_new4(p->be, HART_F32, &hmap, 4, B, Z, pn, pn));
+            HART_TRY_GOTO(st, hart_tensor_to(p->be, &ch, &codes_t));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &hmap, 4, B, Z, pn, pn));
             hart_tensor hv;
-            CK(hart_tensor_reshape(&hmap, 3, (int64_t[]){B, Z, lo}, &hv));
-            CK(op_transpose(&hv, &codes_t, (int[]){0, 2, 1}));
-            CK(dumpf(opts, &hmap, "gen.si%d.h", si));
+            HART_TRY_GOTO(st, hart_tensor_reshape(&hmap, 3, (int64_t[]){B, Z, lo}, &hv));
+            HART_TRY_GOTO(st, hart_op_transpose(&hv, &codes_t, (int[]){0, 2, 1}));
+            HART_TRY_GOTO(st, dumpf(opts, &hmap, "gen.si%d.h", si));
             int pn1 = c->patch_nums[si + 1];
             hart_tensor_free(&next);
-            CK(hart_tensor_new4(p->be, HART_F32, &next, 4, B, Z, pn1, pn1));
-            CK(hart_vae_next_scale(p->vae, si, &fhat, &hmap, &next));
-            CK(dumpf(opts, &fhat, "gen.si%d.f_hat", si));
-            CK(dumpf(opts, &next, "gen.si%d.next_input", si));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &next, 4, B, Z, pn1, pn1));
+            HART_TRY_GOTO(st, hart_vae_next_scale(p->vae, si, &fhat, &hmap, &next));
+            HART_TRY_GOTO(st, dumpf(opts, &fhat, "gen.si%d.f_hat", si));
+            HART_TRY_GOTO(st, dumpf(opts, &next, "gen.si%d.next_input", si));
             hart_tensor_free(&x);
-            CK(hart_tensor_new4(p->be, HART_F32, &x, 3, N, pn1 * pn1, C, 0));
-            CK(hart_tf_embed_next(p->tf, si + 1, &next, &x));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &x, 3, N, pn1 * pn1, C, 0));
+            HART_TRY_GOTO(st, hart_tf_embed_next(p->tf, si + 1, &next, &x));
             STAMP(t1);
             if (tm) tm->next_s[si] = t1 - t2;
         } else {
             /* diffusion condition uses the discrete codes even on the smooth path */
             float *disc = malloc(sizeof(float) * (size_t)B * lo * Z);
-            if (!disc) CK(hart_fail(HART_ENOMEM, "codes"));
+            if (!disc) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "codes"));
             st = make_codes(p, opts, si, ratio, B, lo, mixed, idx, 0, disc);
             hart_tensor dh = hart_tensor_wrap(disc, HART_F32, 3, (int64_t[]){B, lo, Z});
             if (!st) st = hart_tensor_to(p->be, &dh, &codes_t);
             free(disc);
-            CK(st);
-            CK(hart_tensor_new4(p->be, HART_F32, &cond, 3, N, l, C, 0));
-            CK(hart_tf_diff_cond(p->tf, &hidden, &codes_t, &cond));
+            HART_TRY_GOTO(st, st);
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &cond, 3, N, l, C, 0));
+            HART_TRY_GOTO(st, hart_tf_diff_cond(p->tf, &hidden, &codes_t, &cond));
             hart_tensor cond2;
-            CK(hart_tensor_reshape(&cond, 2, (int64_t[]){(int64_t)N * l, C}, &cond2));
-            CK(dump(opts, "gen.diff.cond", &cond2));
-            CK(hart_tensor_new4(p->be, HART_F32, &dout, 2, (int64_t)N * l, Z, 0, 0));
+            HART_TRY_GOTO(st, hart_tensor_reshape(&cond, 2, (int64_t[]){(int64_t)N * l, C}, &cond2));
+            HART_TRY_GOTO(st, dump(opts, "gen.diff.cond", &cond2));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &dout, 2, (int64_t)N * l, Z, 0, 0));
             noise_ctx nc = {opts, B, l, Z};
             hart_noise_source ns = {noise_fn, &nc};
-            CK(hart_diff_sample(p->dh, &cond2, t, opts->temperature, &ns, &dout));
-            CK(dump(opts, "gen.diff.out", &dout));
+            HART_TRY_GOTO(st, hart_diff_sample(p->dh, &cond2, t, opts->temperature, &ns, &dout));
+            HART_TRY_GOTO(st, dump(opts, "gen.diff.out", &dout));
             /* f_hat += (codes + residual) as a [B,Z,P,P] map */
             dbuf = malloc(sizeof(float) * (size_t)N * l * Z);
             fh = malloc(sizeof(float) * (size_t)B * Z * l);
-            if (!dbuf || !fh) CK(hart_fail(HART_ENOMEM, "final scale"));
-            CK(hart_tensor_read_f32(&dout, dbuf));
-            CK(hart_tensor_read_f32(&fhat, fh));
+            if (!dbuf || !fh) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "final scale"));
+            HART_TRY_GOTO(st, hart_tensor_read_f32(&dout, dbuf));
+            HART_TRY_GOTO(st, hart_tensor_read_f32(&fhat, fh));
             for (int b = 0; b < B; b++)
                 for (int z = 0; z < Z; z++)
                     for (int k = 0; k < l; k++)
                         fh[((size_t)b * Z + z) * l + k] +=
                             codes[((size_t)b * l + k) * Z + z] + dbuf[((size_t)b * l + k) * Z + z];
-            CK(hart_tensor_write(&fhat, fh, sizeof(float) * (size_t)B * Z * l));
-            CK(dump(opts, "gen.final_f_hat", &fhat));
+            HART_TRY_GOTO(st, hart_tensor_write(&fhat, fh, sizeof(float) * (size_t)B * Z * l));
+            HART_TRY_GOTO(st, dump(opts, "gen.final_f_hat", &fhat));
             STAMP(t1);
             if (tm) tm->diffusion_s = t1 - t2;
         }
@@ -389,25 +383,25 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         if (opts->progress) opts->progress(opts->progress_arg, si + 1, S + 1);
     }
     if (opts->skip_decode) {
-        CK(hart_tensor_to(NULL, &fhat, image));
+        HART_TRY_GOTO(st, hart_tensor_to(NULL, &fhat, image));
         STAMP(t1);
         if (tm) tm->total_s = t1 - t_start;
         goto done;
     }
     /* decode: image in [-1,1] -> [0,1] */
     STAMP(t0);
-    CK(hart_tensor_new4(p->be, HART_F32, &img, 4, B, 3, p->img, p->img));
-    CK(hart_vae_decode(p->vae, &fhat, &img));
-    CK(op_scale(&img, &img, 1.0f, 1.0f));
-    CK(op_scale(&img, &img, 0.5f, 0.0f));
-    CK(hart_tensor_to(NULL, &img, image));
+    HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &img, 4, B, 3, p->img, p->img));
+    HART_TRY_GOTO(st, hart_vae_decode(p->vae, &fhat, &img));
+    HART_TRY_GOTO(st, hart_op_scale(&img, &img, 1.0f, 1.0f));
+    HART_TRY_GOTO(st, hart_op_scale(&img, &img, 0.5f, 0.0f));
+    HART_TRY_GOTO(st, hart_tensor_to(NULL, &img, image));
     STAMP(t1);
     if (tm) {
         tm->decode_s = t1 - t0;
         tm->total_s = t1 - t_start;
     }
     if (opts->progress) opts->progress(opts->progress_arg, S + 1, S + 1);
-    CK(dump(opts, "gen.image", image));
+    HART_TRY_GOTO(st, dump(opts, "gen.image", image));
 done:
     free(L); free(mixed); free(idx); free(codes); free(dbuf); free(fh);
     {

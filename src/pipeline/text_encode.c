@@ -138,7 +138,7 @@ hart_status hart_text_encode_ids(const hart_qwen2 *m, const int64_t *sys_ids, si
     }
     if (!s) s = hart_tensor_new4(m->be, HART_F32, &out, 3, B, L, D, 0);
     if (!s) s = hart_qwen2_forward(m, all, am, B, L, &out, NULL);
-    if (!s) s = op_slice(context, &out, 1, (int64_t)n_sys);
+    if (!s) s = hart_op_slice(context, &out, 1, (int64_t)n_sys);
     hart_tensor_free(&out);
     free(all);
     free(am);

@@ -1,5 +1,5 @@
 /* `make bench`: GEMM throughput of OpenBLAS sgemm called directly vs our
- * op_linear (f32, f16, bf16 weights) vs the naive reference, plus conv2d 3x3
+ * hart_op_linear (f32, f16, bf16 weights) vs the naive reference, plus conv2d 3x3
  * at a VAE-like shape, attention at a HART-like shape and the codebook
  * search, a small-M linear, softmax and tanh-GELU, each against the reference
  * backend. One line per case: best time of a few runs, throughput (GFLOP/s;
@@ -85,7 +85,7 @@ static hart_status run_sgemm(void *c) {
 }
 static hart_status run_linear(void *c) {
     lin_ctx *l = c;
-    return op_linear(l->y, l->x, l->w, NULL);
+    return hart_op_linear(l->y, l->x, l->w, NULL);
 }
 
 static void bench_gemm(int n, int with_ref) {
@@ -105,13 +105,13 @@ static void bench_gemm(int n, int with_ref) {
     openblas_set_num_threads(1);
     usleep(300000);
     line("sgemm (OpenBLAS direct, own threads)", shape, tb, flop, 0);
-    line("op_linear f32", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
+    line("hart_op_linear f32", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
     c.w = &w16;
-    line("op_linear f16 (1st call, converts)", shape, best_time(run_linear, &c, 1, 0), flop, tb);
-    line("op_linear f16 (cached weight)", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
+    line("hart_op_linear f16 (1st call, converts)", shape, best_time(run_linear, &c, 1, 0), flop, tb);
+    line("hart_op_linear f16 (cached weight)", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
     c.w = &wb16;
     best_time(run_linear, &c, 1, 0);
-    line("op_linear bf16 (cached weight)", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
+    line("hart_op_linear bf16 (cached weight)", shape, best_time(run_linear, &c, reps, 2.0), flop, tb);
     if (with_ref) {
         c.w = &w;
         hart_tensor yr = y;
@@ -128,7 +128,7 @@ typedef struct {
 } lin2_ctx;
 static hart_status run_linear2(void *c) {
     lin2_ctx *l = c;
-    return op_linear(l->y, l->x, l->w, NULL);
+    return hart_op_linear(l->y, l->x, l->w, NULL);
 }
 
 static void bench_small_m(int M, int K, int N) {
@@ -143,10 +143,10 @@ static void bench_small_m(int M, int K, int N) {
     yr.be = hart_backend_ref();
     lin2_ctx cr = {&x, &w, &yr};
     double tr = best_time(run_linear2, &cr, 1, 0);
-    line("op_linear reference", shape, tr, flop, 0);
-    line("op_linear f32", shape, t, flop, tr);
+    line("hart_op_linear reference", shape, tr, flop, 0);
+    line("hart_op_linear f32", shape, t, flop, tr);
     c.w = &w16;
-    line("op_linear f16 (cached weight)", shape, best_time(run_linear2, &c, 20, 1.0), flop, tr);
+    line("hart_op_linear f16 (cached weight)", shape, best_time(run_linear2, &c, 20, 1.0), flop, tr);
     hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&w16); hart_tensor_free(&y);
 }
 
@@ -157,7 +157,7 @@ typedef struct {
 } ew_ctx;
 static hart_status run_ew(void *c) {
     ew_ctx *e = c;
-    return e->which ? op_act(e->y, e->x, HART_ACT_GELU_TANH) : op_softmax(e->y, e->x);
+    return e->which ? hart_op_act(e->y, e->x, HART_ACT_GELU_TANH) : hart_op_softmax(e->y, e->x);
 }
 
 static void bench_elementwise(void) {
@@ -180,7 +180,7 @@ typedef struct {
 } conv_ctx;
 static hart_status run_conv(void *c) {
     conv_ctx *k = c;
-    return op_conv2d(k->y, k->x, k->w, k->b, 1, 1, 1);
+    return hart_op_conv2d(k->y, k->x, k->w, k->b, 1, 1, 1);
 }
 
 static void bench_conv(int C, int HW, int with_ref) {
@@ -209,7 +209,7 @@ typedef struct {
 } attn_ctx;
 static hart_status run_attn(void *c) {
     attn_ctx *a = c;
-    return op_attention(a->o, a->q, a->k, a->v, NULL, 0.125f);
+    return hart_op_attention(a->o, a->q, a->k, a->v, NULL, 0.125f);
 }
 
 static void bench_attention(int H, int Lq, int Lk, int D) {
@@ -235,7 +235,7 @@ typedef struct {
 } am_ctx;
 static hart_status run_am(void *c) {
     am_ctx *a = c;
-    return op_argmin_dist(a->idx, a->x, a->cb);
+    return hart_op_argmin_dist(a->idx, a->x, a->cb);
 }
 
 static void bench_argmin(int N, int V, int D) {

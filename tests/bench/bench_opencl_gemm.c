@@ -50,7 +50,7 @@ static cl_command_queue g_q;
 static sgemm_fn g_sgemm;
 
 /* seconds per call of one GEMM variant (0 = portable, 1 = tensor cores, 2 = CLBlast); -1 on failure */
-static int g_lin; /* 1: op_linear (C = A·Bᵀ, the layout of nn.Linear weights) instead of op_matmul */
+static int g_lin; /* 1: hart_op_linear (C = A·Bᵀ, the layout of nn.Linear weights) instead of hart_op_matmul */
 static hart_tensor *g_a16, *g_b16; /* f16 copies of A and Bᵀ for the raw tensor-core kernel */
 static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor *b, int n) {
     int reps = n <= 1024 ? 20 : n <= 4096 ? 10 : 4;
@@ -61,7 +61,7 @@ static double time_gemm(int variant, hart_tensor *c, hart_tensor *a, hart_tensor
         if (variant == 3) {
             if (hart_opencl_hgemm(g_be, c, g_a16, g_b16)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
         } else if (variant < 2) {
-            if (g_lin ? op_linear(c, a, b, NULL) : op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
+            if (g_lin ? hart_op_linear(c, a, b, NULL) : hart_op_matmul(c, a, b, 0, 0, 1.0f)) { fprintf(stderr, "%s\n", hart_errmsg()); return -1; }
         } else {
             cl_command_queue q = g_q;
             int e = g_sgemm(101, 111, g_lin ? 112 : 111, (size_t)n, (size_t)n, (size_t)n, 1.0f, a->dev, 0, (size_t)n, b->dev, 0,
@@ -114,7 +114,7 @@ static int check_odd(void) {
                     hart_opencl_set_tensor_cores(g_be, t);
                     hart_opencl_set_hgemm_variant(g_be, v);
                     hart_tensor *out = t ? &yy2 : &yy;
-                    s = op < 2 ? op_linear(out, &x2, &w2, NULL) : op_matmul(out, &x2, &w2, 0, 0, 0.5f);
+                    s = op < 2 ? hart_op_linear(out, &x2, &w2, NULL) : hart_op_matmul(out, &x2, &w2, 0, 0, 0.5f);
                 }
                 hart_opencl_set_tensor_cores(g_be, 0);
                 hart_opencl_set_hgemm_variant(g_be, -1);
@@ -263,7 +263,7 @@ int main(int argc, char **argv) {
         double t0 = 0;
         for (int r = -1; r < reps; r++) {
             if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
-            if (op_attention(&ot, &qt, &kt, &vt, NULL, 0.125f)) { printf("attention failed: %s\n", hart_errmsg()); failures++; break; }
+            if (hart_op_attention(&ot, &qt, &kt, &vt, NULL, 0.125f)) { printf("attention failed: %s\n", hart_errmsg()); failures++; break; }
         }
         if (g_be->vt->sync(g_be)) { printf("attention failed: %s\n", hart_errmsg()); failures++; }
         double t = (now() - t0) / reps;

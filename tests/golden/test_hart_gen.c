@@ -127,7 +127,7 @@ static void run_transformer_and_head(const char *dir, hart_backend *be) {
     must(hart_st_tensor(&g, nm, &idx));
     hart_tensor codes, codes_d, cond;
     must(hart_tensor_new4(NULL, HART_F32, &codes, 3, B, l, Z, 0));
-    must(op_embedding(&codes, &codebook, &idx));
+    must(hart_op_embedding(&codes, &codebook, &idx));
     must(hart_tensor_to(be, &codes, &codes_d));
     must(hart_tensor_new4(be, HART_F32, &cond, 3, N, l, C, 0));
     must(hart_tf_diff_cond(tf, &hidden, &codes_d, &cond));

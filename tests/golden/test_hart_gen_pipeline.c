@@ -84,7 +84,7 @@ hart_status hart_vae_next_scale(hart_vae *vae, int si, hart_tensor *f_hat, const
 hart_status hart_vae_decode(hart_vae *vae, const hart_tensor *f_hat, hart_tensor *image) {
     (void)vae; (void)f_hat;
     HART_TRY(copy_golden("gen.image", image));
-    return op_scale(image, image, 2.0f, -1.0f); /* pipeline maps [-1,1] back to [0,1] */
+    return hart_op_scale(image, image, 2.0f, -1.0f); /* pipeline maps [-1,1] back to [0,1] */
 }
 
 static void must(hart_status st) {

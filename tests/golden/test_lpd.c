@@ -179,7 +179,7 @@ static void run_generation(hart_backend *be, const char *spec) {
     hart_tensor dec_g = gold("vq.dec.image");
     assert_int_equal(hart_tensor_new(be, HART_F32, 4, dec_g.shape, &dec), HART_OK);
     assert_int_equal(hart_vq_decode_codes(vq, &idx, (int)lat_g.shape[2], (int)lat_g.shape[3], &dec), HART_OK);
-    assert_int_equal(op_scale(&dec, &dec, 0.5f, 0.5f), HART_OK);
+    assert_int_equal(hart_op_scale(&dec, &dec, 0.5f, 0.5f), HART_OK);
     golden_check(&g_st, "vq.dec.image", &dec);
     int d = png_diff(&dec, 0, "vq_decoded.png");
     printf("  vq_decoded.png: max 8-bit difference %d\n", d);

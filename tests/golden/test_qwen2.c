@@ -83,7 +83,7 @@ static void qwen2_tiny_on(hart_backend *be, const char *spec) {
     const int64_t T = ctx_g.shape[1], S = L - T;
     hart_tensor ctx;
     assert_int_equal(hart_tensor_new4(be, HART_F32, &ctx, 3, B, T, D, 0), HART_OK);
-    assert_int_equal(op_slice(&ctx, &out, 1, S), HART_OK);
+    assert_int_equal(hart_op_slice(&ctx, &out, 1, S), HART_OK);
     golden_check(&g, "context", &ctx);
 
     hart_tensor_free(&ctx);
@@ -374,7 +374,7 @@ static void forward_dir(const char *dir, hart_backend *be, const hart_tensor *id
 }
 
 /* The release checkpoint is bf16 and hart.c keeps the stored dtype, so the
- * bf16/f16 weight paths (op_linear, op_embedding) of every backend are what
+ * bf16/f16 weight paths (hart_op_linear, hart_op_embedding) of every backend are what
  * really runs. Oracle: the naive reference ops on the same rounded values
  * stored as f32. */
 static void test_qwen2_half_weights(void **state) {

@@ -334,7 +334,7 @@ static void enc_dec(const char *dir, hart_backend *be, hart_tensor *f, hart_tens
     hart_vae_free(v);
 }
 
-/* The conv weights' 16-bit paths (op_conv2d with bf16/f16 weights) on each
+/* The conv weights' 16-bit paths (hart_op_conv2d with bf16/f16 weights) on each
  * backend, against the naive reference ops on the same rounded values in f32. */
 static void half_weights_on_set(void) {
     const hart_dtype dts[2] = {HART_BF16, HART_F16};

@@ -125,7 +125,7 @@ static void test_linear(void **st) {
             pair x = mkf(3, 1, M, K, 0), w = mk(dts[t], 2, N, K, 0, 0, -1, 1), b = mk(dts[t], 1, N, 0, 0, 0, -1, 1);
             pair y = out(HART_F32, 3, 1, M, N, 0);
             int useb = (t + z) % 2 == 0;
-            BOTH(op_linear(&y.h, &x.h, &w.h, useb ? &b.h : NULL), op_linear(&y.d, &x.d, &w.d, useb ? &b.d : NULL));
+            BOTH(hart_op_linear(&y.h, &x.h, &w.h, useb ? &b.h : NULL), hart_op_linear(&y.d, &x.d, &w.d, useb ? &b.d : NULL));
             char what[64];
             snprintf(what, sizeof what, "linear %s %lldx%lldx%lld%s", hart_dtype_name(dts[t]), (long long)M,
                      (long long)K, (long long)N, useb ? " +b" : "");
@@ -139,7 +139,7 @@ static void test_linear(void **st) {
     assert_int_equal(hart_tensor_rows(&x.d, 3, 3, &xv_d), HART_OK);
     assert_int_equal(hart_tensor_rows(&y.h, 2, 3, &yv_h), HART_OK);
     assert_int_equal(hart_tensor_rows(&y.d, 2, 3, &yv_d), HART_OK);
-    BOTH(op_linear(&yv_h, &xv_h, &w.h, NULL), op_linear(&yv_d, &xv_d, &w.d, NULL));
+    BOTH(hart_op_linear(&yv_h, &xv_h, &w.h, NULL), hart_op_linear(&yv_d, &xv_d, &w.d, NULL));
     pair yv = {yv_h, yv_d};
     check(&yv, "linear on row views");
     drop(&x); drop(&w); drop(&y);
@@ -155,7 +155,7 @@ static void test_matmul(void **st) {
                 pair a = ta ? mkf(4, 2, 3, K, M) : mkf(4, 2, 3, M, K);
                 pair b = bc ? (tb ? mkf(2, N, K, 0, 0) : mkf(2, K, N, 0, 0)) : (tb ? mkf(4, 2, 3, N, K) : mkf(4, 2, 3, K, N));
                 pair c = out(HART_F32, 4, 2, 3, M, N);
-                BOTH(op_matmul(&c.h, &a.h, &b.h, ta, tb, 0.37f), op_matmul(&c.d, &a.d, &b.d, ta, tb, 0.37f));
+                BOTH(hart_op_matmul(&c.h, &a.h, &b.h, ta, tb, 0.37f), hart_op_matmul(&c.d, &a.d, &b.d, ta, tb, 0.37f));
                 char what[64];
                 snprintf(what, sizeof what, "matmul ta=%d tb=%d bcast=%d", ta, tb, bc);
                 check(&c, what);
@@ -177,8 +177,8 @@ static void test_conv2d(void **st) {
         pair w = mk(cs[i].wdt, 4, cs[i].Co, cs[i].Ci / cs[i].groups, cs[i].k, cs[i].k, -1, 1);
         pair b = mkf(1, cs[i].Co, 0, 0, 0);
         pair y = out(HART_F32, 4, cs[i].N, cs[i].Co, Ho, Wo);
-        BOTH(op_conv2d(&y.h, &x.h, &w.h, cs[i].bias ? &b.h : NULL, cs[i].stride, cs[i].pad, cs[i].groups),
-             op_conv2d(&y.d, &x.d, &w.d, cs[i].bias ? &b.d : NULL, cs[i].stride, cs[i].pad, cs[i].groups));
+        BOTH(hart_op_conv2d(&y.h, &x.h, &w.h, cs[i].bias ? &b.h : NULL, cs[i].stride, cs[i].pad, cs[i].groups),
+             hart_op_conv2d(&y.d, &x.d, &w.d, cs[i].bias ? &b.d : NULL, cs[i].stride, cs[i].pad, cs[i].groups));
         char what[64];
         snprintf(what, sizeof what, "conv2d case %zu (k%d s%d p%d g%d)", i, cs[i].k, cs[i].stride, cs[i].pad, cs[i].groups);
         check(&y, what);
@@ -191,18 +191,18 @@ static void test_norms(void **st) {
     g_tol = TOL;
     pair x = mk(HART_F32, 4, 2, 6, 5, 7, -2, 3), g = mkf(1, 6, 0, 0, 0), b = mk(HART_BF16, 1, 6, 0, 0, 0, -1, 1);
     pair y = out(HART_F32, 4, 2, 6, 5, 7);
-    BOTH(op_group_norm(&y.h, &x.h, &g.h, &b.h, 3, 1e-5f), op_group_norm(&y.d, &x.d, &g.d, &b.d, 3, 1e-5f));
+    BOTH(hart_op_group_norm(&y.h, &x.h, &g.h, &b.h, 3, 1e-5f), hart_op_group_norm(&y.d, &x.d, &g.d, &b.d, 3, 1e-5f));
     check(&y, "group_norm g3 +affine");
-    BOTH(op_group_norm(&y.h, &x.h, NULL, NULL, 6, 1e-6f), op_group_norm(&y.d, &x.d, NULL, NULL, 6, 1e-6f));
+    BOTH(hart_op_group_norm(&y.h, &x.h, NULL, NULL, 6, 1e-6f), hart_op_group_norm(&y.d, &x.d, NULL, NULL, 6, 1e-6f));
     check(&y, "group_norm g6");
     drop(&x); drop(&g); drop(&b); drop(&y);
     pair x2 = mk(HART_F32, 3, 3, 17, 300, 0, -2, 3), g2 = mk(HART_F16, 1, 300, 0, 0, 0, 0, 2), b2 = mkf(1, 300, 0, 0, 0);
     pair y2 = out(HART_F32, 3, 3, 17, 300, 0);
-    BOTH(op_layer_norm(&y2.h, &x2.h, &g2.h, &b2.h, 1e-6f), op_layer_norm(&y2.d, &x2.d, &g2.d, &b2.d, 1e-6f));
+    BOTH(hart_op_layer_norm(&y2.h, &x2.h, &g2.h, &b2.h, 1e-6f), hart_op_layer_norm(&y2.d, &x2.d, &g2.d, &b2.d, 1e-6f));
     check(&y2, "layer_norm D=300");
-    BOTH(op_layer_norm(&y2.h, &x2.h, NULL, NULL, 1e-6f), op_layer_norm(&y2.d, &x2.d, NULL, NULL, 1e-6f));
+    BOTH(hart_op_layer_norm(&y2.h, &x2.h, NULL, NULL, 1e-6f), hart_op_layer_norm(&y2.d, &x2.d, NULL, NULL, 1e-6f));
     check(&y2, "layer_norm no affine");
-    BOTH(op_rms_norm(&y2.h, &x2.h, &g2.h, 1e-6f), op_rms_norm(&y2.d, &x2.d, &g2.d, 1e-6f));
+    BOTH(hart_op_rms_norm(&y2.h, &x2.h, &g2.h, 1e-6f), hart_op_rms_norm(&y2.d, &x2.d, &g2.d, 1e-6f));
     check(&y2, "rms_norm D=300");
     drop(&x2); drop(&g2); drop(&b2); drop(&y2);
 }
@@ -214,7 +214,7 @@ static void test_softmax(void **st) {
     for (int i = 0; i < 67; i++) xd[67 + i] = -INFINITY; /* fully masked row -> zeros */
     for (int i = 0; i < 30; i++) xd[134 + i] = -INFINITY;
     assert_int_equal(hart_tensor_write(&x.d, xd, hart_tensor_nbytes(&x.h)), HART_OK);
-    BOTH(op_softmax(&y.h, &x.h), op_softmax(&y.d, &x.d));
+    BOTH(hart_op_softmax(&y.h, &x.h), hart_op_softmax(&y.d, &x.d));
     check(&y, "softmax (with -inf rows)");
     drop(&x); drop(&y);
 }
@@ -224,25 +224,25 @@ static void test_elementwise(void **st) {
     pair x = mk(HART_F32, 3, 3, 17, 5, 0, -4, 4), y = out(HART_F32, 3, 3, 17, 5, 0);
     static const char *names[] = {"none", "relu", "silu", "gelu_tanh", "gelu_erf", "sigmoid"};
     for (int a = 0; a < HART_ACT_COUNT; a++) {
-        BOTH(op_act(&y.h, &x.h, a), op_act(&y.d, &x.d, a));
+        BOTH(hart_op_act(&y.h, &x.h, a), hart_op_act(&y.d, &x.d, a));
         char what[64];
         snprintf(what, sizeof what, "act %s", names[a]);
         check(&y, what);
     }
-    BOTH(op_scale(&y.h, &x.h, -1.5f, 0.25f), op_scale(&y.d, &x.d, -1.5f, 0.25f));
+    BOTH(hart_op_scale(&y.h, &x.h, -1.5f, 0.25f), hart_op_scale(&y.d, &x.d, -1.5f, 0.25f));
     check(&y, "scale");
     drop(&x); drop(&y);
     pair a = mkf(3, 3, 1, 5, 0), b = mk(HART_F32, 4, 2, 1, 4, 1, 0.5f, 2), z = out(HART_F32, 4, 2, 3, 4, 5);
     static const char *ops[] = {"add", "sub", "mul", "div"};
     for (int o = 0; o < HART_BIN_COUNT; o++) {
-        BOTH(op_binary(&z.h, &a.h, &b.h, o), op_binary(&z.d, &a.d, &b.d, o));
+        BOTH(hart_op_binary(&z.h, &a.h, &b.h, o), hart_op_binary(&z.d, &a.d, &b.d, o));
         char what[64];
         snprintf(what, sizeof what, "binary %s broadcast", ops[o]);
         check(&z, what);
     }
     pair s = mkf(1, 1, 0, 0, 0);
     /* y aliases a */
-    BOTH(op_binary(&z.h, &z.h, &s.h, HART_BIN_MUL), op_binary(&z.d, &z.d, &s.d, HART_BIN_MUL));
+    BOTH(hart_op_binary(&z.h, &z.h, &s.h, HART_BIN_MUL), hart_op_binary(&z.d, &z.d, &s.d, HART_BIN_MUL));
     check(&z, "binary in place, scalar");
     drop(&a); drop(&b); drop(&z); drop(&s);
 }
@@ -253,7 +253,7 @@ static void test_copy_convert(void **st) {
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
             pair x = mk(dts[i], 2, 7, 13, 0, 0, -100, 100), y = out(dts[j], 2, 7, 13, 0, 0);
-            BOTH(op_copy(&y.h, &x.h), op_copy(&y.d, &x.d));
+            BOTH(hart_op_copy(&y.h, &x.h), hart_op_copy(&y.d, &x.d));
             /* conversions must be bit-exact: compare raw bytes */
             size_t nb = hart_tensor_nbytes(&y.h);
             unsigned char *got = malloc(nb);
@@ -272,13 +272,13 @@ static void test_shape_ops(void **st) {
     int perms[3][4] = {{0, 2, 1, 3}, {3, 1, 0, 2}, {0, 1, 3, 2}};
     for (int p = 0; p < 3; p++) {
         pair y = out(HART_F32, 4, x.h.shape[perms[p][0]], x.h.shape[perms[p][1]], x.h.shape[perms[p][2]], x.h.shape[perms[p][3]]);
-        BOTH(op_transpose(&y.h, &x.h, perms[p]), op_transpose(&y.d, &x.d, perms[p]));
+        BOTH(hart_op_transpose(&y.h, &x.h, perms[p]), hart_op_transpose(&y.d, &x.d, perms[p]));
         check(&y, "transpose 4-D");
         drop(&y);
     }
     pair ids = mk(HART_I64, 2, 3, 5, 0, 0, 0, 1000), idt = out(HART_I64, 2, 5, 3, 0, 0);
     int p2[2] = {1, 0};
-    BOTH(op_transpose(&idt.h, &ids.h, p2), op_transpose(&idt.d, &ids.d, p2));
+    BOTH(hart_op_transpose(&idt.h, &ids.h, p2), hart_op_transpose(&idt.d, &ids.d, p2));
     check(&idt, "transpose I64");
     drop(&ids); drop(&idt);
     for (int dim = 0; dim < 4; dim++) {
@@ -286,14 +286,14 @@ static void test_shape_ops(void **st) {
         sb[dim] = 1 + dim;
         sy[dim] = s[dim] + sb[dim];
         pair b = mkf(4, sb[0], sb[1], sb[2], sb[3]), y = out(HART_F32, 4, sy[0], sy[1], sy[2], sy[3]);
-        BOTH(op_concat(&y.h, &x.h, &b.h, dim), op_concat(&y.d, &x.d, &b.d, dim));
+        BOTH(hart_op_concat(&y.h, &x.h, &b.h, dim), hart_op_concat(&y.d, &x.d, &b.d, dim));
         check(&y, "concat");
         int64_t sl[4] = {2, 3, 5, 7};
         sl[dim] = s[dim] - 1;
         pair z = out(HART_F32, 4, sl[0], sl[1], sl[2], sl[3]);
-        BOTH(op_slice(&z.h, &y.h, dim, 1), op_slice(&z.d, &y.d, dim, 1));
+        BOTH(hart_op_slice(&z.h, &y.h, dim, 1), hart_op_slice(&z.d, &y.d, dim, 1));
         check(&z, "slice");
-        BOTH(op_slice_assign(&y.h, &b.h, dim, 1), op_slice_assign(&y.d, &b.d, dim, 1));
+        BOTH(hart_op_slice_assign(&y.h, &b.h, dim, 1), hart_op_slice_assign(&y.d, &b.d, dim, 1));
         check(&y, "slice_assign");
         drop(&b); drop(&y); drop(&z);
     }
@@ -305,13 +305,13 @@ static void test_embedding(void **st) {
     pair t = mk(HART_BF16, 2, 37, 19, 0, 0, -1, 1);
     pair i64 = mk(HART_I64, 2, 3, 5, 0, 0, 0, 36.99f), i32 = mk(HART_I32, 1, 11, 0, 0, 0, 0, 36.99f);
     pair y = out(HART_F32, 3, 3, 5, 19, 0), y2 = out(HART_F32, 2, 11, 19, 0, 0);
-    BOTH(op_embedding(&y.h, &t.h, &i64.h), op_embedding(&y.d, &t.d, &i64.d));
+    BOTH(hart_op_embedding(&y.h, &t.h, &i64.h), hart_op_embedding(&y.d, &t.d, &i64.d));
     check(&y, "embedding I64 bf16 table");
-    BOTH(op_embedding(&y2.h, &t.h, &i32.h), op_embedding(&y2.d, &t.d, &i32.d));
+    BOTH(hart_op_embedding(&y2.h, &t.h, &i32.h), hart_op_embedding(&y2.d, &t.d, &i32.d));
     check(&y2, "embedding I32");
     int32_t bad[11] = {0, 1, 2, 37, 0, 0, 0, 0, 0, 0, 0};
     assert_int_equal(hart_tensor_write(&i32.d, bad, sizeof bad), HART_OK);
-    assert_int_equal(op_embedding(&y2.d, &t.d, &i32.d), HART_EINVAL);
+    assert_int_equal(hart_op_embedding(&y2.d, &t.d, &i32.d), HART_EINVAL);
     printf("  embedding bad id -> %s\n", hart_errmsg());
     drop(&t); drop(&i64); drop(&i32); drop(&y); drop(&y2);
 }
@@ -334,8 +334,8 @@ static void test_attention(void **st) {
             assert_int_equal(hart_tensor_write(&m.d, md, hart_tensor_nbytes(&m.h)), HART_OK);
         }
         float sc = 1.0f / sqrtf((float)cs[i].D);
-        BOTH(op_attention(&o.h, &q.h, &k.h, &v.h, cs[i].mask ? &m.h : NULL, sc),
-             op_attention(&o.d, &q.d, &k.d, &v.d, cs[i].mask ? &m.d : NULL, sc));
+        BOTH(hart_op_attention(&o.h, &q.h, &k.h, &v.h, cs[i].mask ? &m.h : NULL, sc),
+             hart_op_attention(&o.d, &q.d, &k.d, &v.d, cs[i].mask ? &m.d : NULL, sc));
         char what[64];
         snprintf(what, sizeof what, "attention H%d/%d Lq%d Lk%d D%d m%d", cs[i].H, cs[i].Hkv, cs[i].Lq, cs[i].Lk, cs[i].D, cs[i].mask);
         check(&o, what);
@@ -349,9 +349,9 @@ static void test_rope(void **st) {
         for (int cb = 0; cb < 2; cb++) {
             pair x = mkf(4, 2, 3, 7, 10), c = mkf(3, cb ? 2 : 1, 7, 5, 0), s = mkf(3, cb ? 2 : 1, 7, 5, 0);
             pair y = out(HART_F32, 4, 2, 3, 7, 10);
-            BOTH(op_rope(&y.h, &x.h, &c.h, &s.h, il), op_rope(&y.d, &x.d, &c.d, &s.d, il));
+            BOTH(hart_op_rope(&y.h, &x.h, &c.h, &s.h, il), hart_op_rope(&y.d, &x.d, &c.d, &s.d, il));
             check(&y, il ? "rope interleaved" : "rope rotate-half");
-            BOTH(op_rope(&x.h, &x.h, &c.h, &s.h, il), op_rope(&x.d, &x.d, &c.d, &s.d, il));
+            BOTH(hart_op_rope(&x.h, &x.h, &c.h, &s.h, il), hart_op_rope(&x.d, &x.d, &c.d, &s.d, il));
             check(&x, "rope in place");
             drop(&x); drop(&c); drop(&s); drop(&y);
         }
@@ -365,7 +365,7 @@ static void test_resample(void **st) {
         for (int z = 0; z < 4; z++) {
             if (m == HART_INTERP_AREA && (sz[z][2] > sz[z][0] || sz[z][3] > sz[z][1])) continue;
             pair x = mkf(4, 2, 3, sz[z][0], sz[z][1]), y = out(HART_F32, 4, 2, 3, sz[z][2], sz[z][3]);
-            BOTH(op_interpolate(&y.h, &x.h, m), op_interpolate(&y.d, &x.d, m));
+            BOTH(hart_op_interpolate(&y.h, &x.h, m), hart_op_interpolate(&y.d, &x.d, m));
             char what[64];
             snprintf(what, sizeof what, "interp %s %lldx%lld->%lldx%lld", names[m], (long long)sz[z][0],
                      (long long)sz[z][1], (long long)sz[z][2], (long long)sz[z][3]);
@@ -373,9 +373,9 @@ static void test_resample(void **st) {
             drop(&x); drop(&y);
         }
     pair x = mkf(4, 2, 12, 3, 5), y = out(HART_F32, 4, 2, 3, 6, 10), z = out(HART_F32, 4, 2, 12, 3, 5);
-    BOTH(op_pixel_shuffle(&y.h, &x.h, 2), op_pixel_shuffle(&y.d, &x.d, 2));
+    BOTH(hart_op_pixel_shuffle(&y.h, &x.h, 2), hart_op_pixel_shuffle(&y.d, &x.d, 2));
     check(&y, "pixel_shuffle r2");
-    BOTH(op_pixel_unshuffle(&z.h, &y.h, 2), op_pixel_unshuffle(&z.d, &y.d, 2));
+    BOTH(hart_op_pixel_unshuffle(&z.h, &y.h, 2), hart_op_pixel_unshuffle(&z.d, &y.d, 2));
     check(&z, "pixel_unshuffle r2");
     drop(&x); drop(&y); drop(&z);
 }
@@ -388,16 +388,16 @@ static void test_reduce_argmin(void **st) {
             int64_t s[3] = {3, 17, 5};
             s[dim] = 1;
             pair y = out(HART_F32, 3, s[0], s[1], s[2], 0);
-            BOTH(op_reduce(&y.h, &x.h, dim, r), op_reduce(&y.d, &x.d, dim, r));
+            BOTH(hart_op_reduce(&y.h, &x.h, dim, r), hart_op_reduce(&y.d, &x.d, dim, r));
             check(&y, "reduce");
             drop(&y);
         }
     drop(&x);
     pair xs = mkf(2, 67, 8, 0, 0), cb = mkf(2, 300, 8, 0, 0), cb16 = mk(HART_F16, 2, 300, 8, 0, 0, -1, 1);
     pair idx = out(HART_I64, 1, 67, 0, 0, 0);
-    BOTH(op_argmin_dist(&idx.h, &xs.h, &cb.h), op_argmin_dist(&idx.d, &xs.d, &cb.d));
+    BOTH(hart_op_argmin_dist(&idx.h, &xs.h, &cb.h), hart_op_argmin_dist(&idx.d, &xs.d, &cb.d));
     check(&idx, "argmin_dist f32 codebook");
-    BOTH(op_argmin_dist(&idx.h, &xs.h, &cb16.h), op_argmin_dist(&idx.d, &xs.d, &cb16.d));
+    BOTH(hart_op_argmin_dist(&idx.h, &xs.h, &cb16.h), hart_op_argmin_dist(&idx.d, &xs.d, &cb16.d));
     check(&idx, "argmin_dist f16 codebook");
     drop(&xs); drop(&cb); drop(&cb16); drop(&idx);
 }
@@ -448,7 +448,7 @@ static void test_kernel_cache(void **st) {
     hart_tensor d, yd;
     assert_int_equal(hart_tensor_to(be, &x.h, &d), HART_OK);
     assert_int_equal(hart_tensor_new4(be, HART_F32, &yd, 2, 3, 4, 0, 0), HART_OK);
-    assert_int_equal(op_scale(&yd, &d, 2.0f, 0.0f), HART_OK);
+    assert_int_equal(hart_op_scale(&yd, &d, 2.0f, 0.0f), HART_OK);
     float got[12];
     assert_int_equal(hart_tensor_read(&yd, got, sizeof got), HART_OK);
     for (int i = 0; i < 12; i++) assert_float_equal(got[i], 2.0f * ((float *)x.h.data)[i], 0);

@@ -25,9 +25,9 @@ static void test_linear(void **st) {
                         hart_tensor w = rnd(WDT[wd], 2, N, K, 0, 0, seed++);
                         hart_tensor b = rnd(WDT[wd], 1, N, 0, 0, 0, seed++);
                         outpair o = three_d ? outs(HART_F32, 3, 2, M, N, 0) : outs(HART_F32, 2, M, N, 0, 0);
-                        CHECK_OK(op_linear(&o.cpu, &x, &w, bias ? &b : NULL));
-                        CHECK_OK(op_linear(&o.ref, &x, &w, bias ? &b : NULL));
-                        assert_true(cmp_f32("op_linear", hart_dtype_name(WDT[wd]), &o) <= OPS_TOL);
+                        CHECK_OK(hart_op_linear(&o.cpu, &x, &w, bias ? &b : NULL));
+                        CHECK_OK(hart_op_linear(&o.ref, &x, &w, bias ? &b : NULL));
+                        assert_true(cmp_f32("hart_op_linear", hart_dtype_name(WDT[wd]), &o) <= OPS_TOL);
                         outs_free(&o);
                         hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&b);
                     }
@@ -37,19 +37,19 @@ static void test_linear(void **st) {
 static void test_linear_empty(void **st) {
     hart_tensor x = mk(HART_F32, 2, 3, 0, 0, 0), w = mk(HART_F32, 2, 5, 0, 0, 0), b = rnd(HART_F32, 1, 5, 0, 0, 0, 11);
     outpair o = outs(HART_F32, 2, 3, 5, 0, 0);
-    CHECK_OK(op_linear(&o.cpu, &x, &w, &b));
-    CHECK_OK(op_linear(&o.ref, &x, &w, &b));
+    CHECK_OK(hart_op_linear(&o.cpu, &x, &w, &b));
+    CHECK_OK(hart_op_linear(&o.ref, &x, &w, &b));
     for (int i = 0; i < 15; i++) assert_true(((float *)o.cpu.data)[i] == ((float *)b.data)[i % 5]);
-    assert_true(cmp_f32("op_linear", "K=0", &o) == 0.0);
+    assert_true(cmp_f32("hart_op_linear", "K=0", &o) == 0.0);
     outs_free(&o);
     hart_tensor x2 = rnd(HART_F32, 2, 3, 4, 0, 0, 12), w0 = mk(HART_F32, 2, 0, 4, 0, 0), y0 = mk(HART_F32, 2, 3, 0, 0, 0);
-    CHECK_OK(op_linear(&y0, &x2, &w0, NULL)); /* N = 0 */
+    CHECK_OK(hart_op_linear(&y0, &x2, &w0, NULL)); /* N = 0 */
     hart_tensor x0 = mk(HART_F32, 2, 0, 4, 0, 0), w4 = rnd(HART_F32, 2, 5, 4, 0, 0, 13), ye = mk(HART_F32, 2, 0, 5, 0, 0);
-    CHECK_OK(op_linear(&ye, &x0, &w4, NULL)); /* M = 0 */
+    CHECK_OK(hart_op_linear(&ye, &x0, &w4, NULL)); /* M = 0 */
     hart_tensor s = rnd(HART_F32, 0, 0, 0, 0, 0, 14), sy = mk(HART_F32, 0, 0, 0, 0, 0), sr = mk(HART_F32, 0, 0, 0, 0, 0);
     sr.be = hart_backend_ref();
-    CHECK_OK(op_transpose(&sy, &s, NULL)); /* 0-D tensors */
-    CHECK_OK(op_transpose(&sr, &s, NULL));
+    CHECK_OK(hart_op_transpose(&sy, &s, NULL)); /* 0-D tensors */
+    CHECK_OK(hart_op_transpose(&sr, &s, NULL));
     assert_true(*(float *)sy.data == *(float *)s.data && *(float *)sr.data == *(float *)s.data);
     sr.be = NULL;
     hart_tensor *all[] = {&x, &w, &b, &x2, &w0, &y0, &x0, &w4, &ye, &s, &sy, &sr};
@@ -63,9 +63,9 @@ static void test_linear_weight_cache(void **st) {
         for (int round = 0; round < 3; round++) {
             if (round == 2) fill_t(&w, 99, -2.0f, 2.0f); /* same pointer, new data */
             outpair o = outs(HART_F32, 2, 5, 17, 0, 0);
-            CHECK_OK(op_linear(&o.cpu, &x, &w, NULL));
-            CHECK_OK(op_linear(&o.ref, &x, &w, NULL));
-            assert_true(cmp_f32("op_linear", "cache", &o) <= OPS_TOL);
+            CHECK_OK(hart_op_linear(&o.cpu, &x, &w, NULL));
+            CHECK_OK(hart_op_linear(&o.ref, &x, &w, NULL));
+            assert_true(cmp_f32("hart_op_linear", "cache", &o) <= OPS_TOL);
             outs_free(&o);
         }
         hart_tensor_free(&x); hart_tensor_free(&w);
@@ -99,9 +99,9 @@ static void test_matmul(void **st) {
                         o = outs(HART_F32, 4, lead[0], lead[1], M, N);
                     }
                     float alpha = si % 2 ? 0.37f : 1.0f;
-                    CHECK_OK(op_matmul(&o.cpu, &a, &b, ta, tb, alpha));
-                    CHECK_OK(op_matmul(&o.ref, &a, &b, ta, tb, alpha));
-                    assert_true(cmp_f32("op_matmul", "", &o) <= OPS_TOL);
+                    CHECK_OK(hart_op_matmul(&o.cpu, &a, &b, ta, tb, alpha));
+                    CHECK_OK(hart_op_matmul(&o.ref, &a, &b, ta, tb, alpha));
+                    assert_true(cmp_f32("hart_op_matmul", "", &o) <= OPS_TOL);
                     outs_free(&o);
                     hart_tensor_free(&a); hart_tensor_free(&b);
                 }
@@ -119,16 +119,16 @@ static void test_matmul_split(void **st) {
                 hart_tensor a = ta ? rnd(HART_F32, 2, K, M, 0, 0, seed++) : rnd(HART_F32, 2, M, K, 0, 0, seed++);
                 hart_tensor b = tb ? rnd(HART_F32, 2, N, K, 0, 0, seed++) : rnd(HART_F32, 2, K, N, 0, 0, seed++);
                 outpair o = outs(HART_F32, 2, M, N, 0, 0);
-                CHECK_OK(op_matmul(&o.cpu, &a, &b, ta, tb, 0.5f));
-                CHECK_OK(op_matmul(&o.ref, &a, &b, ta, tb, 0.5f));
-                assert_true(cmp_f32("op_matmul", "split", &o) <= OPS_TOL);
+                CHECK_OK(hart_op_matmul(&o.cpu, &a, &b, ta, tb, 0.5f));
+                CHECK_OK(hart_op_matmul(&o.ref, &a, &b, ta, tb, 0.5f));
+                assert_true(cmp_f32("hart_op_matmul", "split", &o) <= OPS_TOL);
                 outs_free(&o);
                 if (!ta && !tb) { /* the same product as a linear layer: w = bᵀ */
                     hart_tensor w = rnd(HART_BF16, 2, N, K, 0, 0, seed++);
                     o = outs(HART_F32, 2, M, N, 0, 0);
-                    CHECK_OK(op_linear(&o.cpu, &a, &w, NULL));
-                    CHECK_OK(op_linear(&o.ref, &a, &w, NULL));
-                    assert_true(cmp_f32("op_linear", "split", &o) <= OPS_TOL);
+                    CHECK_OK(hart_op_linear(&o.cpu, &a, &w, NULL));
+                    CHECK_OK(hart_op_linear(&o.ref, &a, &w, NULL));
+                    assert_true(cmp_f32("hart_op_linear", "split", &o) <= OPS_TOL);
                     outs_free(&o);
                     hart_tensor_free(&w);
                 }
@@ -167,11 +167,11 @@ static void test_conv2d(void **st) {
                 hart_tensor w = rnd(WDT[wd], 4, p->Co, p->Ci / p->groups, p->k, p->k, seed++);
                 hart_tensor b = rnd(WDT[wd], 1, p->Co, 0, 0, 0, seed++);
                 outpair o = outs(HART_F32, 4, p->N, p->Co, Ho, Wo);
-                CHECK_OK(op_conv2d(&o.cpu, &x, &w, bias ? &b : NULL, p->stride, p->pad, p->groups));
-                CHECK_OK(op_conv2d(&o.ref, &x, &w, bias ? &b : NULL, p->stride, p->pad, p->groups));
+                CHECK_OK(hart_op_conv2d(&o.cpu, &x, &w, bias ? &b : NULL, p->stride, p->pad, p->groups));
+                CHECK_OK(hart_op_conv2d(&o.ref, &x, &w, bias ? &b : NULL, p->stride, p->pad, p->groups));
                 char what[64];
                 snprintf(what, sizeof what, "case %zu %s", c, hart_dtype_name(WDT[wd]));
-                assert_true(cmp_f32("op_conv2d", what, &o) <= OPS_TOL);
+                assert_true(cmp_f32("hart_op_conv2d", what, &o) <= OPS_TOL);
                 outs_free(&o);
                 hart_tensor_free(&x); hart_tensor_free(&w); hart_tensor_free(&b);
             }
@@ -216,11 +216,11 @@ static void test_attention(void **st) {
             make_mask(&m, mk_, seed++);
             outpair o = outs(HART_F32, 4, p->B, p->H, p->Lq, p->D);
             float scale = 1.0f / sqrtf((float)p->D);
-            CHECK_OK(op_attention(&o.cpu, &q, &k, &v, mk_ ? &m : NULL, scale));
-            CHECK_OK(op_attention(&o.ref, &q, &k, &v, mk_ ? &m : NULL, scale));
+            CHECK_OK(hart_op_attention(&o.cpu, &q, &k, &v, mk_ ? &m : NULL, scale));
+            CHECK_OK(hart_op_attention(&o.ref, &q, &k, &v, mk_ ? &m : NULL, scale));
             char what[64];
             snprintf(what, sizeof what, "case %zu mask %d", c, mk_);
-            assert_true(cmp_f32("op_attention", what, &o) <= OPS_TOL);
+            assert_true(cmp_f32("hart_op_attention", what, &o) <= OPS_TOL);
             if (mk_ == 1) { /* query row 0 fully masked in every (b, h): zeros */
                 for (int64_t bh = 0; bh < p->B * p->H; bh++)
                     for (int64_t d = 0; d < p->D; d++) assert_true(((float *)o.cpu.data)[bh * p->Lq * p->D + d] == 0.0f);
@@ -237,9 +237,9 @@ static void test_attention(void **st) {
 static void argmin_case(const char *what, hart_tensor *x, hart_tensor *cb) {
     int64_t N = x->shape[0];
     outpair o = outs(HART_I64, 1, N, 0, 0, 0);
-    CHECK_OK(op_argmin_dist(&o.cpu, x, cb));
-    CHECK_OK(op_argmin_dist(&o.ref, x, cb));
-    assert_true(cmp_bytes("op_argmin_dist", what, &o));
+    CHECK_OK(hart_op_argmin_dist(&o.cpu, x, cb));
+    CHECK_OK(hart_op_argmin_dist(&o.ref, x, cb));
+    assert_true(cmp_bytes("hart_op_argmin_dist", what, &o));
     outs_free(&o);
 }
 

@@ -23,9 +23,9 @@ static void test_norms(void **st) {
                 hart_tensor g = rnd(aff == 1 ? HART_F16 : HART_F32, 1, s[1], 0, 0, 0, seed++);
                 hart_tensor b = rnd(HART_F32, 1, s[1], 0, 0, 0, seed++);
                 outpair o = outs(HART_F32, gnd[c], s[0], s[1], s[2], s[3]);
-                CHECK_OK(op_group_norm(&o.cpu, &x, aff ? &g : NULL, aff ? &b : NULL, ggroups[c][gi], 1e-5f));
-                CHECK_OK(op_group_norm(&o.ref, &x, aff ? &g : NULL, aff ? &b : NULL, ggroups[c][gi], 1e-5f));
-                assert_true(cmp_f32("op_group_norm", "", &o) <= OPS_TOL);
+                CHECK_OK(hart_op_group_norm(&o.cpu, &x, aff ? &g : NULL, aff ? &b : NULL, ggroups[c][gi], 1e-5f));
+                CHECK_OK(hart_op_group_norm(&o.ref, &x, aff ? &g : NULL, aff ? &b : NULL, ggroups[c][gi], 1e-5f));
+                assert_true(cmp_f32("hart_op_group_norm", "", &o) <= OPS_TOL);
                 outs_free(&o);
                 hart_tensor_free(&x); hart_tensor_free(&g); hart_tensor_free(&b);
             }
@@ -41,14 +41,14 @@ static void test_norms(void **st) {
             hart_tensor b = rnd(HART_F32, 1, D, 0, 0, 0, seed++);
             const hart_tensor *gp = aff ? &g : NULL, *bp = aff == 1 || aff == 3 ? &b : NULL;
             outpair o = outs(HART_F32, lnd[c], s[0], s[1], s[2], 0);
-            CHECK_OK(op_layer_norm(&o.cpu, &x, gp, bp, 1e-6f));
-            CHECK_OK(op_layer_norm(&o.ref, &x, gp, bp, 1e-6f));
-            assert_true(cmp_f32("op_layer_norm", "", &o) <= OPS_TOL);
+            CHECK_OK(hart_op_layer_norm(&o.cpu, &x, gp, bp, 1e-6f));
+            CHECK_OK(hart_op_layer_norm(&o.ref, &x, gp, bp, 1e-6f));
+            assert_true(cmp_f32("hart_op_layer_norm", "", &o) <= OPS_TOL);
             outs_free(&o);
             o = outs(HART_F32, lnd[c], s[0], s[1], s[2], 0);
-            CHECK_OK(op_rms_norm(&o.cpu, &x, gp, 1e-6f));
-            CHECK_OK(op_rms_norm(&o.ref, &x, gp, 1e-6f));
-            assert_true(cmp_f32("op_rms_norm", "", &o) <= OPS_TOL);
+            CHECK_OK(hart_op_rms_norm(&o.cpu, &x, gp, 1e-6f));
+            CHECK_OK(hart_op_rms_norm(&o.ref, &x, gp, 1e-6f));
+            assert_true(cmp_f32("hart_op_rms_norm", "", &o) <= OPS_TOL);
             outs_free(&o);
             hart_tensor_free(&x); hart_tensor_free(&g); hart_tensor_free(&b);
         }
@@ -68,9 +68,9 @@ static void test_softmax(void **st) {
                     for (int64_t i = 0; i < D[d]; i++) p[i] = -INFINITY;
                 }
                 outpair o = outs(HART_F32, 2, R[r], D[d], 0, 0);
-                CHECK_OK(op_softmax(&o.cpu, &x));
-                CHECK_OK(op_softmax(&o.ref, &x));
-                assert_true(cmp_f32("op_softmax", "", &o) <= OPS_TOL);
+                CHECK_OK(hart_op_softmax(&o.cpu, &x));
+                CHECK_OK(hart_op_softmax(&o.ref, &x));
+                assert_true(cmp_f32("hart_op_softmax", "", &o) <= OPS_TOL);
                 if (kind == 2)
                     for (int64_t i = 0; i < D[d]; i++) assert_true(((float *)o.cpu.data)[i] == 0.0f);
                 outs_free(&o);
@@ -88,23 +88,23 @@ static void test_act_scale(void **st) {
             if (alias) { /* y == x */
                 hart_tensor xc = x, xr = x2;
                 xr.be = hart_backend_ref();
-                CHECK_OK(op_act(&xc, &xc, (hart_act)a));
-                CHECK_OK(op_act(&xr, &xr, (hart_act)a));
+                CHECK_OK(hart_op_act(&xc, &xc, (hart_act)a));
+                CHECK_OK(hart_op_act(&xr, &xr, (hart_act)a));
                 memcpy(o.cpu.data, x.data, hart_tensor_nbytes(&x));
                 memcpy(o.ref.data, x2.data, hart_tensor_nbytes(&x));
             } else {
-                CHECK_OK(op_act(&o.cpu, &x, (hart_act)a));
-                CHECK_OK(op_act(&o.ref, &x, (hart_act)a));
+                CHECK_OK(hart_op_act(&o.cpu, &x, (hart_act)a));
+                CHECK_OK(hart_op_act(&o.ref, &x, (hart_act)a));
             }
-            assert_true(cmp_f32("op_act", "", &o) <= OPS_TOL);
+            assert_true(cmp_f32("hart_op_act", "", &o) <= OPS_TOL);
             outs_free(&o);
             hart_tensor_free(&x); hart_tensor_free(&x2);
         }
     hart_tensor x = rnd(HART_F32, 2, 67, 17, 0, 0, 3100);
     outpair o = outs(HART_F32, 2, 67, 17, 0, 0);
-    CHECK_OK(op_scale(&o.cpu, &x, 0.3f, -1.25f));
-    CHECK_OK(op_scale(&o.ref, &x, 0.3f, -1.25f));
-    assert_true(cmp_f32("op_scale", "", &o) <= OPS_TOL);
+    CHECK_OK(hart_op_scale(&o.cpu, &x, 0.3f, -1.25f));
+    CHECK_OK(hart_op_scale(&o.ref, &x, 0.3f, -1.25f));
+    assert_true(cmp_f32("hart_op_scale", "", &o) <= OPS_TOL);
     outs_free(&o);
     hart_tensor_free(&x);
 }
@@ -138,15 +138,15 @@ static void test_binary(void **st) {
                 if (alias) { /* y aliases a */
                     memcpy(o.cpu.data, a.data, hart_tensor_nbytes(&a));
                     memcpy(o.ref.data, a.data, hart_tensor_nbytes(&a));
-                    CHECK_OK(op_binary(&o.cpu, &o.cpu, &b, (hart_binop)op));
-                    CHECK_OK(op_binary(&o.ref, &o.ref, &b, (hart_binop)op));
+                    CHECK_OK(hart_op_binary(&o.cpu, &o.cpu, &b, (hart_binop)op));
+                    CHECK_OK(hart_op_binary(&o.ref, &o.ref, &b, (hart_binop)op));
                 } else {
-                    CHECK_OK(op_binary(&o.cpu, &a, &b, (hart_binop)op));
-                    CHECK_OK(op_binary(&o.ref, &a, &b, (hart_binop)op));
+                    CHECK_OK(hart_op_binary(&o.cpu, &a, &b, (hart_binop)op));
+                    CHECK_OK(hart_op_binary(&o.ref, &a, &b, (hart_binop)op));
                 }
                 char what[32];
                 snprintf(what, sizeof what, "case %zu op %d", c, op);
-                assert_true(cmp_f32("op_binary", what, &o) <= OPS_TOL);
+                assert_true(cmp_f32("hart_op_binary", what, &o) <= OPS_TOL);
                 outs_free(&o);
                 /* swapped operands exercise the "a broadcast" paths */
                 if (!alias) {
@@ -154,9 +154,9 @@ static void test_binary(void **st) {
                     hart_tensor aa = mk(HART_F32, p->and_, p->a[0], p->a[1], p->a[2], p->a[3]);
                     fill_t(&aa, seed++, 0.5f, 2.0f);
                     o = outs(HART_F32, p->ynd, p->y[0], p->y[1], p->y[2], p->y[3]);
-                    CHECK_OK(op_binary(&o.cpu, &bb, &aa, (hart_binop)op));
-                    CHECK_OK(op_binary(&o.ref, &bb, &aa, (hart_binop)op));
-                    assert_true(cmp_f32("op_binary", what, &o) <= OPS_TOL);
+                    CHECK_OK(hart_op_binary(&o.cpu, &bb, &aa, (hart_binop)op));
+                    CHECK_OK(hart_op_binary(&o.ref, &bb, &aa, (hart_binop)op));
+                    assert_true(cmp_f32("hart_op_binary", what, &o) <= OPS_TOL);
                     outs_free(&o);
                     hart_tensor_free(&aa); hart_tensor_free(&bb);
                 }
@@ -188,9 +188,9 @@ static void test_transpose(void **st) {
             hart_tensor x = mk(dts[di], p->nd, p->s[0], p->s[1], p->s[2], p->s[3]);
             fill_bytes(&x, (unsigned)(c * 10 + di));
             outpair o = outs(dts[di], p->nd, ys[0], ys[1], ys[2], ys[3]);
-            CHECK_OK(op_transpose(&o.cpu, &x, p->perm));
-            CHECK_OK(op_transpose(&o.ref, &x, p->perm));
-            assert_true(cmp_bytes("op_transpose", hart_dtype_name(dts[di]), &o));
+            CHECK_OK(hart_op_transpose(&o.cpu, &x, p->perm));
+            CHECK_OK(hart_op_transpose(&o.ref, &x, p->perm));
+            assert_true(cmp_bytes("hart_op_transpose", hart_dtype_name(dts[di]), &o));
             outs_free(&o);
             hart_tensor_free(&x);
         }
@@ -203,9 +203,9 @@ static void test_copy_concat_slice_embedding(void **st) {
         for (int j = 0; j < 3; j++) {
             hart_tensor x = rnd(fl[i], 2, 17, 3, 0, 0, 5000 + i * 3 + j);
             outpair o = outs(fl[j], 3, 3, 17, 1, 0);
-            CHECK_OK(op_copy(&o.cpu, &x));
-            CHECK_OK(op_copy(&o.ref, &x));
-            assert_true(cmp_bytes("op_copy", "", &o));
+            CHECK_OK(hart_op_copy(&o.cpu, &x));
+            CHECK_OK(hart_op_copy(&o.ref, &x));
+            assert_true(cmp_bytes("hart_op_copy", "", &o));
             outs_free(&o);
             hart_tensor_free(&x);
         }
@@ -215,17 +215,17 @@ static void test_copy_concat_slice_embedding(void **st) {
         sy[dim] = sa[dim] + 2;
         hart_tensor a = rnd(HART_F32, 3, sa[0], sa[1], sa[2], 0, 5100 + dim), b = rnd(HART_F32, 3, sb[0], sb[1], sb[2], 0, 5200 + dim);
         outpair o = outs(HART_F32, 3, sy[0], sy[1], sy[2], 0);
-        CHECK_OK(op_concat(&o.cpu, &a, &b, dim));
-        CHECK_OK(op_concat(&o.ref, &a, &b, dim));
-        assert_true(cmp_bytes("op_concat", "", &o));
+        CHECK_OK(hart_op_concat(&o.cpu, &a, &b, dim));
+        CHECK_OK(hart_op_concat(&o.ref, &a, &b, dim));
+        assert_true(cmp_bytes("hart_op_concat", "", &o));
         outpair s = outs(HART_F32, 3, sb[0], sb[1], sb[2], 0);
-        CHECK_OK(op_slice(&s.cpu, &o.cpu, dim, sa[dim]));
-        CHECK_OK(op_slice(&s.ref, &o.ref, dim, sa[dim]));
-        assert_true(cmp_bytes("op_slice", "", &s));
+        CHECK_OK(hart_op_slice(&s.cpu, &o.cpu, dim, sa[dim]));
+        CHECK_OK(hart_op_slice(&s.ref, &o.ref, dim, sa[dim]));
+        assert_true(cmp_bytes("hart_op_slice", "", &s));
         assert_memory_equal(s.cpu.data, b.data, hart_tensor_nbytes(&b));
-        CHECK_OK(op_slice_assign(&o.cpu, &b, dim, 1));
-        CHECK_OK(op_slice_assign(&o.ref, &b, dim, 1));
-        assert_true(cmp_bytes("op_slice_assign", "", &o));
+        CHECK_OK(hart_op_slice_assign(&o.cpu, &b, dim, 1));
+        CHECK_OK(hart_op_slice_assign(&o.ref, &b, dim, 1));
+        assert_true(cmp_bytes("hart_op_slice_assign", "", &o));
         outs_free(&s);
         outs_free(&o);
         hart_tensor_free(&a); hart_tensor_free(&b);
@@ -239,9 +239,9 @@ static void test_copy_concat_slice_embedding(void **st) {
                 else ((int64_t *)ids.data)[k] = (k * 29) % 67;
             }
             outpair o = outs(HART_F32, 3, 3, 5, 17, 0);
-            CHECK_OK(op_embedding(&o.cpu, &tab, &ids));
-            CHECK_OK(op_embedding(&o.ref, &tab, &ids));
-            assert_true(cmp_bytes("op_embedding", "", &o));
+            CHECK_OK(hart_op_embedding(&o.cpu, &tab, &ids));
+            CHECK_OK(hart_op_embedding(&o.ref, &tab, &ids));
+            assert_true(cmp_bytes("hart_op_embedding", "", &o));
             outs_free(&o);
             hart_tensor_free(&tab); hart_tensor_free(&ids);
         }
@@ -262,13 +262,13 @@ static void test_rope(void **st) {
                     if (alias) {
                         memcpy(o.cpu.data, x.data, hart_tensor_nbytes(&x));
                         memcpy(o.ref.data, x.data, hart_tensor_nbytes(&x));
-                        CHECK_OK(op_rope(&o.cpu, &o.cpu, &co, &si, il));
-                        CHECK_OK(op_rope(&o.ref, &o.ref, &co, &si, il));
+                        CHECK_OK(hart_op_rope(&o.cpu, &o.cpu, &co, &si, il));
+                        CHECK_OK(hart_op_rope(&o.ref, &o.ref, &co, &si, il));
                     } else {
-                        CHECK_OK(op_rope(&o.cpu, &x, &co, &si, il));
-                        CHECK_OK(op_rope(&o.ref, &x, &co, &si, il));
+                        CHECK_OK(hart_op_rope(&o.cpu, &x, &co, &si, il));
+                        CHECK_OK(hart_op_rope(&o.ref, &x, &co, &si, il));
                     }
-                    assert_true(cmp_f32("op_rope", "", &o) <= OPS_TOL);
+                    assert_true(cmp_f32("hart_op_rope", "", &o) <= OPS_TOL);
                     outs_free(&o);
                     hart_tensor_free(&x); hart_tensor_free(&co); hart_tensor_free(&si);
                 }
@@ -283,11 +283,11 @@ static void test_interpolate(void **st) {
             const int64_t *s = sz[c];
             hart_tensor x = rnd(HART_F32, 4, 2, 3, s[0], s[1], seed++);
             outpair o = outs(HART_F32, 4, 2, 3, s[2], s[3]);
-            CHECK_OK(op_interpolate(&o.cpu, &x, (hart_interp)m));
-            CHECK_OK(op_interpolate(&o.ref, &x, (hart_interp)m));
+            CHECK_OK(hart_op_interpolate(&o.cpu, &x, (hart_interp)m));
+            CHECK_OK(hart_op_interpolate(&o.ref, &x, (hart_interp)m));
             char what[32];
             snprintf(what, sizeof what, "case %zu mode %d", c, m);
-            assert_true(cmp_f32("op_interpolate", what, &o) <= OPS_TOL);
+            assert_true(cmp_f32("hart_op_interpolate", what, &o) <= OPS_TOL);
             outs_free(&o);
             hart_tensor_free(&x);
         }
@@ -297,13 +297,13 @@ static void test_shuffle_reduce(void **st) {
     for (int r = 1; r <= 3; r++) {
         hart_tensor x = rnd(HART_F32, 4, 2, 3 * r * r, 5, 7, 8000 + r);
         outpair o = outs(HART_F32, 4, 2, 3, 5 * r, 7 * r);
-        CHECK_OK(op_pixel_shuffle(&o.cpu, &x, r));
-        CHECK_OK(op_pixel_shuffle(&o.ref, &x, r));
-        assert_true(cmp_bytes("op_pixel_shuffle", "", &o));
+        CHECK_OK(hart_op_pixel_shuffle(&o.cpu, &x, r));
+        CHECK_OK(hart_op_pixel_shuffle(&o.ref, &x, r));
+        assert_true(cmp_bytes("hart_op_pixel_shuffle", "", &o));
         outpair u = outs(HART_F32, 4, 2, 3 * r * r, 5, 7);
-        CHECK_OK(op_pixel_unshuffle(&u.cpu, &o.cpu, r));
-        CHECK_OK(op_pixel_unshuffle(&u.ref, &o.ref, r));
-        assert_true(cmp_bytes("op_pixel_unshuffle", "", &u));
+        CHECK_OK(hart_op_pixel_unshuffle(&u.cpu, &o.cpu, r));
+        CHECK_OK(hart_op_pixel_unshuffle(&u.ref, &o.ref, r));
+        assert_true(cmp_bytes("hart_op_pixel_unshuffle", "", &u));
         assert_memory_equal(u.cpu.data, x.data, hart_tensor_nbytes(&x)); /* round trip */
         outs_free(&o); outs_free(&u);
         hart_tensor_free(&x);
@@ -315,9 +315,9 @@ static void test_shuffle_reduce(void **st) {
             int64_t ys[4] = {s[0], s[1], s[2], s[3]};
             ys[dim] = 1;
             outpair o = outs(HART_F32, 4, ys[0], ys[1], ys[2], ys[3]);
-            CHECK_OK(op_reduce(&o.cpu, &x, dim, (hart_reduce)r));
-            CHECK_OK(op_reduce(&o.ref, &x, dim, (hart_reduce)r));
-            assert_true(cmp_f32("op_reduce", "", &o) <= OPS_TOL);
+            CHECK_OK(hart_op_reduce(&o.cpu, &x, dim, (hart_reduce)r));
+            CHECK_OK(hart_op_reduce(&o.ref, &x, dim, (hart_reduce)r));
+            assert_true(cmp_f32("hart_op_reduce", "", &o) <= OPS_TOL);
             outs_free(&o);
             hart_tensor_free(&x);
         }

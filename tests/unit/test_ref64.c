@@ -53,67 +53,67 @@ static double run_pair(const char *op, op_fn fn, const int *p, const hart_tensor
 
 #define IN(i) (in[i])
 static hart_status f_linear(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_linear(y, IN(0), IN(1), p[1] ? IN(2) : NULL);
+    return hart_op_linear(y, IN(0), IN(1), p[1] ? IN(2) : NULL);
 }
 static hart_status f_matmul(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_matmul(y, IN(0), IN(1), p[1], p[2], 0.7f);
+    return hart_op_matmul(y, IN(0), IN(1), p[1], p[2], 0.7f);
 }
 static hart_status f_conv(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_conv2d(y, IN(0), IN(1), IN(2), p[1], p[2], p[3]);
+    return hart_op_conv2d(y, IN(0), IN(1), IN(2), p[1], p[2], p[3]);
 }
 static hart_status f_gn(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_group_norm(y, IN(0), IN(1), IN(2), 3, 1e-5f);
+    return hart_op_group_norm(y, IN(0), IN(1), IN(2), 3, 1e-5f);
 }
 static hart_status f_ln(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_layer_norm(y, IN(0), IN(1), IN(2), 1e-6f);
+    return hart_op_layer_norm(y, IN(0), IN(1), IN(2), 1e-6f);
 }
 static hart_status f_rms(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_rms_norm(y, IN(0), IN(1), 1e-6f);
+    return hart_op_rms_norm(y, IN(0), IN(1), 1e-6f);
 }
-static hart_status f_softmax(hart_tensor *y, const hart_tensor *const *in, const int *p) { return op_softmax(y, IN(0)); }
+static hart_status f_softmax(hart_tensor *y, const hart_tensor *const *in, const int *p) { return hart_op_softmax(y, IN(0)); }
 static hart_status f_act(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_act(y, IN(0), (hart_act)p[1]);
+    return hart_op_act(y, IN(0), (hart_act)p[1]);
 }
 static hart_status f_binary(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_binary(y, p[2] ? y : IN(0), IN(1), (hart_binop)p[1]);
+    return hart_op_binary(y, p[2] ? y : IN(0), IN(1), (hart_binop)p[1]);
 }
 static hart_status f_scale(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_scale(y, IN(0), 0.3f, -1.25f);
+    return hart_op_scale(y, IN(0), 0.3f, -1.25f);
 }
-static hart_status f_copy(hart_tensor *y, const hart_tensor *const *in, const int *p) { return op_copy(y, IN(0)); }
+static hart_status f_copy(hart_tensor *y, const hart_tensor *const *in, const int *p) { return hart_op_copy(y, IN(0)); }
 static hart_status f_transpose(hart_tensor *y, const hart_tensor *const *in, const int *p) {
     static const int perm[] = {2, 0, 1};
-    return op_transpose(y, IN(0), perm);
+    return hart_op_transpose(y, IN(0), perm);
 }
 static hart_status f_concat(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_concat(y, IN(0), IN(1), p[1]);
+    return hart_op_concat(y, IN(0), IN(1), p[1]);
 }
 static hart_status f_slice(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_slice(y, IN(0), 1, 2);
+    return hart_op_slice(y, IN(0), 1, 2);
 }
 static hart_status f_slice_assign(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_slice_assign(y, IN(0), 1, 1);
+    return hart_op_slice_assign(y, IN(0), 1, 1);
 }
 static hart_status f_embedding(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_embedding(y, IN(0), IN(1));
+    return hart_op_embedding(y, IN(0), IN(1));
 }
 static hart_status f_attention(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_attention(y, IN(0), IN(1), IN(2), p[1] ? IN(3) : NULL, 0.37f);
+    return hart_op_attention(y, IN(0), IN(1), IN(2), p[1] ? IN(3) : NULL, 0.37f);
 }
 static hart_status f_rope(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_rope(y, IN(0), IN(1), IN(2), p[1]);
+    return hart_op_rope(y, IN(0), IN(1), IN(2), p[1]);
 }
 static hart_status f_interp(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_interpolate(y, IN(0), (hart_interp)p[1]);
+    return hart_op_interpolate(y, IN(0), (hart_interp)p[1]);
 }
 static hart_status f_shuffle(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return p[1] ? op_pixel_shuffle(y, IN(0), 2) : op_pixel_unshuffle(y, IN(0), 2);
+    return p[1] ? hart_op_pixel_shuffle(y, IN(0), 2) : hart_op_pixel_unshuffle(y, IN(0), 2);
 }
 static hart_status f_reduce(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_reduce(y, IN(0), p[2], (hart_reduce)p[1]);
+    return hart_op_reduce(y, IN(0), p[2], (hart_reduce)p[1]);
 }
 static hart_status f_argmin(hart_tensor *y, const hart_tensor *const *in, const int *p) {
-    return op_argmin_dist(y, IN(0), IN(1));
+    return hart_op_argmin_dist(y, IN(0), IN(1));
 }
 
 static void free_all(hart_tensor *t, int n) {
@@ -129,7 +129,7 @@ static void test_linalg(void **st) {
                                  rnd(wdt[k], 1, 29, 0, 0, 0, seed++)};
             hart_tensor y = mk(HART_F32, 3, 3, 5, 29, 0);
             int p[] = {k, bias};
-            assert_true(run_pair("op_linear", f_linear, p, &y, 3, in, F64_TOL) <= F64_TOL);
+            assert_true(run_pair("hart_op_linear", f_linear, p, &y, 3, in, F64_TOL) <= F64_TOL);
             hart_tensor_free(&y);
             free_all(in, 3);
         }
@@ -141,7 +141,7 @@ static void test_linalg(void **st) {
                                         : (tb ? rnd(HART_F32, 3, 3, 11, 13, 0, seed++) : rnd(HART_F32, 3, 3, 13, 11, 0, seed++))};
                 hart_tensor y = mk(HART_F32, 3, 3, 17, 11, 0);
                 int p[] = {ta * 4 + tb * 2 + bc, ta, tb};
-                assert_true(run_pair("op_matmul", f_matmul, p, &y, 2, in, F64_TOL) <= F64_TOL);
+                assert_true(run_pair("hart_op_matmul", f_matmul, p, &y, 2, in, F64_TOL) <= F64_TOL);
                 hart_tensor_free(&y);
                 free_all(in, 2);
             }
@@ -152,7 +152,7 @@ static void test_linalg(void **st) {
         hart_tensor in[3] = {rnd(HART_F32, 4, 2, 6, 9, 11, seed++), rnd(c == 3 ? HART_F16 : HART_F32, 4, 12, 6 / g, kk, kk, seed++),
                              rnd(HART_F32, 1, 12, 0, 0, 0, seed++)};
         hart_tensor y = mk(HART_F32, 4, 2, 12, Ho, Wo);
-        assert_true(run_pair("op_conv2d", f_conv, cv[c], &y, 3, in, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_conv2d", f_conv, cv[c], &y, 3, in, F64_TOL) <= F64_TOL);
         hart_tensor_free(&y);
         free_all(in, 3);
     }
@@ -166,22 +166,22 @@ static void test_norm_act(void **st) {
         if (big) fill_t(&in[0], seed++, 100.0f, 101.0f);
         hart_tensor y = mk(HART_F32, 4, 2, 6, 5, 7);
         int p[] = {big};
-        assert_true(run_pair("op_group_norm", f_gn, p, &y, 3, in, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_group_norm", f_gn, p, &y, 3, in, F64_TOL) <= F64_TOL);
         hart_tensor_free(&y);
         free_all(in, 3);
         hart_tensor l[3] = {rnd(HART_F32, 3, 3, 5, 67, 0, seed++), rnd(HART_F32, 1, 67, 0, 0, 0, seed++),
                             rnd(HART_F16, 1, 67, 0, 0, 0, seed++)};
         if (big) fill_t(&l[0], seed++, 50.0f, 51.0f);
         y = mk(HART_F32, 3, 3, 5, 67, 0);
-        assert_true(run_pair("op_layer_norm", f_ln, p, &y, 3, l, F64_TOL) <= F64_TOL);
-        assert_true(run_pair("op_rms_norm", f_rms, p, &y, 2, l, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_layer_norm", f_ln, p, &y, 3, l, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_rms_norm", f_rms, p, &y, 2, l, F64_TOL) <= F64_TOL);
         fill_t(&l[0], seed++, -30.0f, 30.0f);
-        assert_true(run_pair("op_softmax", f_softmax, p, &y, 1, l, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_softmax", f_softmax, p, &y, 1, l, F64_TOL) <= F64_TOL);
         for (int a = 0; a < HART_ACT_COUNT; a++) {
             int pa[] = {a, a};
-            assert_true(run_pair("op_act", f_act, pa, &y, 1, l, F64_TOL) <= F64_TOL);
+            assert_true(run_pair("hart_op_act", f_act, pa, &y, 1, l, F64_TOL) <= F64_TOL);
         }
-        assert_true(run_pair("op_scale", f_scale, p, &y, 1, l, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_scale", f_scale, p, &y, 1, l, F64_TOL) <= F64_TOL);
         hart_tensor_free(&y);
         free_all(l, 3);
     }
@@ -198,7 +198,7 @@ static void test_binary_copy(void **st) {
                 fill_t(&in[1], seed++, 0.5f, 1.5f); /* no division by ~0 */
                 hart_tensor y = alias ? rnd(HART_F32, 3, 3, 5, 7, 0, seed++) : mk(HART_F32, 3, 3, 5, 7, 0);
                 int p[] = {c * 8 + op * 2 + alias, op, alias};
-                assert_true(run_pair("op_binary", f_binary, p, &y, 2, in, F64_TOL) <= F64_TOL);
+                assert_true(run_pair("hart_op_binary", f_binary, p, &y, 2, in, F64_TOL) <= F64_TOL);
                 hart_tensor_free(&y);
                 free_all(in, 2);
             }
@@ -208,7 +208,7 @@ static void test_binary_copy(void **st) {
             hart_tensor x = rnd(dts[a], 2, 7, 9, 0, 0, seed++);
             hart_tensor y = mk(dts[b], 2, 7, 9, 0, 0);
             int p[] = {a * 3 + b};
-            assert_true(run_pair("op_copy", f_copy, p, &y, 1, &x, 0) == 0);
+            assert_true(run_pair("hart_op_copy", f_copy, p, &y, 1, &x, 0) == 0);
             hart_tensor_free(&x);
             hart_tensor_free(&y);
         }
@@ -229,19 +229,19 @@ static void test_shape(void **st) {
         }
         int p[] = {d, 1};
         hart_tensor y = mk(dts[d], 3, 7, 3, 5, 0);
-        assert_true(run_pair("op_transpose", f_transpose, p, &y, 1, &x, 0) == 0);
+        assert_true(run_pair("hart_op_transpose", f_transpose, p, &y, 1, &x, 0) == 0);
         hart_tensor_free(&y);
         hart_tensor in[2] = {x, b};
         y = mk(dts[d], 3, 3, 9, 7, 0);
-        assert_true(run_pair("op_concat", f_concat, p, &y, 2, in, 0) == 0);
+        assert_true(run_pair("hart_op_concat", f_concat, p, &y, 2, in, 0) == 0);
         hart_tensor_free(&y);
         y = mk(dts[d], 3, 3, 2, 7, 0);
-        assert_true(run_pair("op_slice", f_slice, p, &y, 1, &x, 0) == 0);
+        assert_true(run_pair("hart_op_slice", f_slice, p, &y, 1, &x, 0) == 0);
         hart_tensor_free(&y);
         y = mk(dts[d], 3, 3, 5, 7, 0);
         memcpy(y.data, x.data, hart_tensor_nbytes(&x));
         hart_tensor small = mk(dts[d], 3, 3, 3, 7, 0);
-        assert_true(run_pair("op_slice_assign", f_slice_assign, p, &y, 1, &small, 0) == 0);
+        assert_true(run_pair("hart_op_slice_assign", f_slice_assign, p, &y, 1, &small, 0) == 0);
         hart_tensor_free(&small);
         hart_tensor_free(&y);
         hart_tensor_free(&x);
@@ -255,7 +255,7 @@ static void test_shape(void **st) {
         }
         hart_tensor y = mk(HART_F32, 3, 3, 5, 13, 0);
         int p[] = {i32};
-        assert_true(run_pair("op_embedding", f_embedding, p, &y, 2, in, 0) == 0);
+        assert_true(run_pair("hart_op_embedding", f_embedding, p, &y, 2, in, 0) == 0);
         hart_tensor_free(&y);
         free_all(in, 2);
     }
@@ -264,7 +264,7 @@ static void test_shape(void **st) {
         hart_tensor y = r ? mk(HART_F32, 4, 2, 3, 10, 14) : mk(HART_F32, 4, 2, 48, 3, 4);
         if (!r) { hart_tensor_free(&x); x = rnd(HART_F32, 4, 2, 12, 6, 8, seed++); }
         int p[] = {r, r};
-        assert_true(run_pair("op_pixel_shuffle", f_shuffle, p, &y, 1, &x, 0) == 0);
+        assert_true(run_pair("hart_op_pixel_shuffle", f_shuffle, p, &y, 1, &x, 0) == 0);
         hart_tensor_free(&x);
         hart_tensor_free(&y);
     }
@@ -278,7 +278,7 @@ static void test_attention_rope_resample(void **st) {
         if (m == 2) ((float *)in[3].data)[3] = -INFINITY;
         hart_tensor y = mk(HART_F32, 4, 2, 6, 5, 9);
         int p[] = {m, m > 0};
-        assert_true(run_pair("op_attention", f_attention, p, &y, 4, in, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_attention", f_attention, p, &y, 4, in, F64_TOL) <= F64_TOL);
         hart_tensor_free(&y);
         free_all(in, 4);
     }
@@ -287,7 +287,7 @@ static void test_attention_rope_resample(void **st) {
                              rnd(HART_F32, 3, 2, 5, 5, 0, seed++)};
         hart_tensor y = mk(HART_F32, 4, 2, 3, 5, 10);
         int p[] = {il, il};
-        assert_true(run_pair("op_rope", f_rope, p, &y, 3, in, F64_TOL) <= F64_TOL);
+        assert_true(run_pair("hart_op_rope", f_rope, p, &y, 3, in, F64_TOL) <= F64_TOL);
         hart_tensor_free(&y);
         free_all(in, 3);
     }
@@ -296,7 +296,7 @@ static void test_attention_rope_resample(void **st) {
             hart_tensor x = rnd(HART_F32, 4, 2, 3, 5, 7, seed++);
             hart_tensor y = up ? mk(HART_F32, 4, 2, 3, 9, 11) : mk(HART_F32, 4, 2, 3, 3, 2);
             int p[] = {mode, mode};
-            assert_true(run_pair("op_interpolate", f_interp, p, &y, 1, &x, F64_TOL) <= F64_TOL);
+            assert_true(run_pair("hart_op_interpolate", f_interp, p, &y, 1, &x, F64_TOL) <= F64_TOL);
             hart_tensor_free(&x);
             hart_tensor_free(&y);
         }
@@ -305,14 +305,14 @@ static void test_attention_rope_resample(void **st) {
             hart_tensor x = rnd(HART_F32, 3, 3, 5, 7, 0, seed++);
             hart_tensor y = mk(HART_F32, 3, dim == 0 ? 1 : 3, dim == 1 ? 1 : 5, dim == 2 ? 1 : 7, 0);
             int p[] = {r * 3 + dim, r, dim};
-            assert_true(run_pair("op_reduce", f_reduce, p, &y, 1, &x, F64_TOL) <= F64_TOL);
+            assert_true(run_pair("hart_op_reduce", f_reduce, p, &y, 1, &x, F64_TOL) <= F64_TOL);
             hart_tensor_free(&x);
             hart_tensor_free(&y);
         }
     hart_tensor in[2] = {rnd(HART_F32, 2, 13, 5, 0, 0, seed++), rnd(HART_F16, 2, 37, 5, 0, 0, seed++)};
     hart_tensor idx = mk(HART_I64, 1, 13, 0, 0, 0);
     int p[] = {0};
-    assert_true(run_pair("op_argmin_dist", f_argmin, p, &idx, 2, in, 0) == 0);
+    assert_true(run_pair("hart_op_argmin_dist", f_argmin, p, &idx, 2, in, 0) == 0);
     hart_tensor_free(&idx);
     free_all(in, 2);
 }
@@ -328,7 +328,7 @@ static void test_really_double(void **st) {
     CHECK_OK(hart_tensor_to(r64(), &xh, &x));
     CHECK_OK(hart_tensor_to(r64(), &wh, &w));
     CHECK_OK(hart_tensor_new(r64(), HART_F32, 2, s31, &y));
-    CHECK_OK(op_linear(&y, &x, &w, NULL));
+    CHECK_OK(hart_op_linear(&y, &x, &w, NULL));
     double d;
     float f;
     CHECK_OK(hart_tensor_read_f64(&y, &d));
@@ -351,10 +351,10 @@ static void test_really_double(void **st) {
     hart_tensor tf = hart_tensor_wrap(&three, HART_F32, 1, s1);
     yf.be = hart_backend_ref();
     for (int r = 0; r < ROUNDS; r++) {
-        CHECK_OK(op_binary(&x, &x, &t, HART_BIN_DIV));
-        CHECK_OK(op_binary(&x, &x, &t, HART_BIN_MUL));
-        CHECK_OK(op_binary(&yf, &yf, &tf, HART_BIN_DIV));
-        CHECK_OK(op_binary(&yf, &yf, &tf, HART_BIN_MUL));
+        CHECK_OK(hart_op_binary(&x, &x, &t, HART_BIN_DIV));
+        CHECK_OK(hart_op_binary(&x, &x, &t, HART_BIN_MUL));
+        CHECK_OK(hart_op_binary(&yf, &yf, &tf, HART_BIN_DIV));
+        CHECK_OK(hart_op_binary(&yf, &yf, &tf, HART_BIN_MUL));
     }
     yf.be = NULL;
     double *got = malloc(sizeof(double) * N), e64 = 0, e32 = 0;
@@ -372,9 +372,9 @@ static void test_really_double(void **st) {
     CHECK_OK(hart_tensor_new(r64(), HART_F32, 1, s1, &m));
     hart_tensor ones;
     CHECK_OK(hart_tensor_new(r64(), HART_F32, 1, sn, &ones));
-    CHECK_OK(op_scale(&ones, &ones, 0, 1));
-    CHECK_OK(op_binary(&ones, &ones, &t, HART_BIN_DIV));
-    CHECK_OK(op_reduce(&m, &ones, 0, HART_RED_SUM));
+    CHECK_OK(hart_op_scale(&ones, &ones, 0, 1));
+    CHECK_OK(hart_op_binary(&ones, &ones, &t, HART_BIN_DIV));
+    CHECK_OK(hart_op_reduce(&m, &ones, 0, HART_RED_SUM));
     CHECK_OK(hart_tensor_read_f64(&m, &d));
     printf("  sum of %d thirds: ref64 rel err %.3g\n", N, fabs(d - N / 3.0) / (N / 3.0));
     assert_true(fabs(d - N / 3.0) / (N / 3.0) < 1e-14);
@@ -443,7 +443,7 @@ static void test_storage(void **st) {
     float out[20];
     CHECK_OK(hart_tensor_to(r64(), &a, &t));
     CHECK_OK(hart_tensor_rows(&t, 1, 2, &v));
-    CHECK_OK(op_scale(&v, &v, 2, 1));
+    CHECK_OK(hart_op_scale(&v, &v, 2, 1));
     CHECK_OK(hart_tensor_read_f32(&t, out));
     for (int i = 0; i < 20; i++) {
         float x = ((float *)a.data)[i];

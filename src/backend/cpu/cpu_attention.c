@@ -62,7 +62,7 @@ hart_status hart_cpu_attention(hart_backend *be, hart_tensor *out, const hart_te
     int nt = hart_cpu_threads();
     if (tasks >= nt && nt > 1) {
         float *S = malloc((size_t)nt * QB * (size_t)Lk * sizeof(float));
-        if (!S) return hart_fail(HART_ENOMEM, "op_attention: out of memory for scores (%lld keys)", (long long)Lk);
+        if (!S) return hart_fail(HART_ENOMEM, "hart_op_attention: out of memory for scores (%lld keys)", (long long)Lk);
 #pragma omp parallel num_threads(nt)
         {
             float *mine = S + (size_t)omp_get_thread_num() * QB * (size_t)Lk;
@@ -72,7 +72,7 @@ hart_status hart_cpu_attention(hart_backend *be, hart_tensor *out, const hart_te
         free(S);
     } else {
         float *S = malloc((size_t)QB * (size_t)Lk * sizeof(float));
-        if (!S) return hart_fail(HART_ENOMEM, "op_attention: out of memory for scores (%lld keys)", (long long)Lk);
+        if (!S) return hart_fail(HART_ENOMEM, "hart_op_attention: out of memory for scores (%lld keys)", (long long)Lk);
         for (int64_t t = 0; t < tasks; t++) attn_task(q, k, v, mask, scale, o, t, nqb, S);
         free(S);
     }

@@ -82,7 +82,7 @@ hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor 
         if (rows < 1) rows = 1;
         if (rows > Ho) rows = Ho;
         col = malloc((size_t)(KK * rows * Wo) * sizeof(float));
-        if (!col) st = hart_fail(HART_ENOMEM, "op_conv2d: out of memory for im2col scratch");
+        if (!col) st = hart_fail(HART_ENOMEM, "hart_op_conv2d: out of memory for im2col scratch");
         for (int64_t n = 0; n < N && !st; n++)
             for (int64_t g = 0; g < groups; g++)
                 for (int64_t oy0 = 0; oy0 < Ho; oy0 += rows) {
@@ -94,7 +94,7 @@ hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor 
     }
     if (!st && b) {
         float *bf = malloc((size_t)Co * sizeof(float));
-        if (!bf) st = hart_fail(HART_ENOMEM, "op_conv2d: out of memory");
+        if (!bf) st = hart_fail(HART_ENOMEM, "hart_op_conv2d: out of memory");
         else {
             hart_cpu_to_f32(b, bf);
 #pragma omp parallel for collapse(2) if (N * Co * P > CPU_PAR_MIN) schedule(static)

@@ -54,7 +54,7 @@ hart_status hart_cpu_linear(hart_backend *be, hart_tensor *y, const hart_tensor 
     }
     if (b) {
         float *bf = malloc((size_t)N * sizeof(float));
-        if (!bf) return hart_fail(HART_ENOMEM, "op_linear: out of memory");
+        if (!bf) return hart_fail(HART_ENOMEM, "hart_op_linear: out of memory");
         hart_cpu_to_f32(b, bf);
 #pragma omp parallel for if (M * N > CPU_PAR_MIN) schedule(static)
         for (int64_t m = 0; m < M; m++)

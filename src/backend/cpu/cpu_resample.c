@@ -69,7 +69,7 @@ hart_status hart_cpu_interpolate(hart_backend *be, hart_tensor *y, const hart_te
     taps *ty = malloc(sizeof(taps) * (size_t)Ho), *tx = malloc(sizeof(taps) * (size_t)Wo);
     if (!ty || !tx) {
         free(ty); free(tx);
-        return hart_fail(HART_ENOMEM, "op_interpolate: out of memory");
+        return hart_fail(HART_ENOMEM, "hart_op_interpolate: out of memory");
     }
     axis_taps(ty, Ho, H, mode);
     axis_taps(tx, Wo, W, mode);
@@ -127,7 +127,7 @@ hart_status hart_cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_
     float *S = malloc(sizeof(float) * (size_t)(AM_ROWS * V));
     if (!en || !S) {
         free(en); free(S); free(etmp);
-        return hart_fail(HART_ENOMEM, "op_argmin_dist: out of memory (codebook of %lld)", (long long)V);
+        return hart_fail(HART_ENOMEM, "hart_op_argmin_dist: out of memory (codebook of %lld)", (long long)V);
     }
     double emax = 0;
 #pragma omp parallel for reduction(max : emax) if (V * D > CPU_PAR_MIN) schedule(static)

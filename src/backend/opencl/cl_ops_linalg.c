@@ -216,9 +216,9 @@ const char *hart_opencl_hgemm_variant_name(int v) {
 hart_status hart_cl_linear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
                        const hart_tensor *bias) {
     int64_t K = x->shape[x->ndim - 1], N = w->shape[0], M = hart_tensor_numel(x) / (K ? K : 1);
-    HART_TRY(check_int("op_linear", hart_tensor_numel(x)));
-    HART_TRY(check_int("op_linear", hart_tensor_numel(w)));
-    HART_TRY(check_int("op_linear", hart_tensor_numel(y)));
+    HART_TRY(check_int("hart_op_linear", hart_tensor_numel(x)));
+    HART_TRY(check_int("hart_op_linear", hart_tensor_numel(w)));
+    HART_TRY(check_int("hart_op_linear", hart_tensor_numel(y)));
     clb_gemm_args g;
     memset(&g, 0, sizeof g);
     g.M = (int)M; g.N = (int)N; g.K = (int)K; g.nz0 = g.nz1 = 1; g.alpha = 1.0f;
@@ -234,9 +234,9 @@ hart_status hart_cl_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *
     int na = a->ndim, nb = bm->ndim;
     int64_t M = ta ? a->shape[na - 1] : a->shape[na - 2], K = ta ? a->shape[na - 2] : a->shape[na - 1];
     int64_t N = tb ? bm->shape[nb - 2] : bm->shape[nb - 1];
-    HART_TRY(check_int("op_matmul", hart_tensor_numel(a)));
-    HART_TRY(check_int("op_matmul", hart_tensor_numel(bm)));
-    HART_TRY(check_int("op_matmul", hart_tensor_numel(c)));
+    HART_TRY(check_int("hart_op_matmul", hart_tensor_numel(a)));
+    HART_TRY(check_int("hart_op_matmul", hart_tensor_numel(bm)));
+    HART_TRY(check_int("hart_op_matmul", hart_tensor_numel(c)));
     int64_t batch = 1;
     for (int i = 0; i < na - 2; i++) batch *= a->shape[i];
     int bbatch = nb > 2;
@@ -259,9 +259,9 @@ hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *
     int64_t N = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t Co = y->shape[1], Ho = y->shape[2], Wo = y->shape[3], kh = w->shape[2], kw = w->shape[3];
     int64_t cig = Ci / groups, cog = Co / groups, Kc = cig * kh * kw, P = Ho * Wo;
-    HART_TRY(check_int("op_conv2d", hart_tensor_numel(x)));
-    HART_TRY(check_int("op_conv2d", hart_tensor_numel(y)));
-    HART_TRY(check_int("op_conv2d", hart_tensor_numel(w)));
+    HART_TRY(check_int("hart_op_conv2d", hart_tensor_numel(x)));
+    HART_TRY(check_int("hart_op_conv2d", hart_tensor_numel(y)));
+    HART_TRY(check_int("hart_op_conv2d", hart_tensor_numel(w)));
     clb_gemm_args g;
     memset(&g, 0, sizeof g);
     g.M = (int)cog; g.K = (int)Kc; g.alpha = 1.0f;

@@ -125,7 +125,7 @@ hart_status hart_cl_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x)
         size_t nb = hart_tensor_nbytes(x);
         if (!nb || (x->dev == y->dev && x->dev_offset == y->dev_offset)) return HART_OK;
         cl_int e = clEnqueueCopyBuffer(clb_of(be)->q, T_MEM(x), T_MEM(y), x->dev_offset, y->dev_offset, nb, 0, NULL, NULL);
-        if (e) return hart_fail(HART_EDEVICE, "op_copy: clEnqueueCopyBuffer: %s", hart_cl_errname(e));
+        if (e) return hart_fail(HART_EDEVICE, "hart_op_copy: clEnqueueCopyBuffer: %s", hart_cl_errname(e));
         return HART_OK;
     }
     size_t gws[1] = {gsz(n)};
@@ -169,13 +169,13 @@ hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tenso
     int64_t n = hart_tensor_numel(ids), D = table->shape[1], V = table->shape[0];
     cl_int zero = 0, flag = 0;
     cl_int e = clEnqueueWriteBuffer(b->q, b->flag, CL_FALSE, 0, sizeof zero, &zero, 0, NULL, NULL);
-    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag reset: %s", hart_cl_errname(e));
+    if (e) return hart_fail(HART_EDEVICE, "hart_op_embedding: flag reset: %s", hart_cl_errname(e));
     size_t gws[2] = {gsz(D), gsz(n)};
     HART_TRY(CLRUN(b, "embedding", 2, gws, NULL, AM(T_MEM(table)), AI(T_OFF(table)), AI(T_DT(table)), AM(T_MEM(ids)),
                    AI(T_OFF(ids)), AI(ids->dtype == HART_I64), AM(T_MEM(y)), AI(T_OFF(y)), AI(n), AI(D), AI(V),
                    AM(b->flag)));
     e = clEnqueueReadBuffer(b->q, b->flag, CL_TRUE, 0, sizeof flag, &flag, 0, NULL, NULL);
-    if (e) return hart_fail(HART_EDEVICE, "op_embedding: flag read: %s", hart_cl_errname(e));
+    if (e) return hart_fail(HART_EDEVICE, "hart_op_embedding: flag read: %s", hart_cl_errname(e));
     if (flag) return hart_fail(HART_EINVAL, "embedding: an id is outside the vocabulary of %lld", (long long)V);
     return HART_OK;
 }

@@ -17,7 +17,7 @@ int hart_opencl_has_gpu(void);
 /* Print every platform/device ("opencl:P:D name (type, CUs, memory)") to f.
  * Returns the number of devices found (0 when there is no OpenCL runtime). */
 int hart_opencl_list(FILE *f);
-/* NVIDIA only: route op_linear/op_matmul (and conv2d's GEMM) through the
+/* NVIDIA only: route hart_op_linear/hart_op_matmul (and conv2d's GEMM) through the
  * tensor-core kernel (f16 operands, f32 accumulation; ~1e-3 relative error,
  * so off by default; $HART_CL_TENSOR_CORES=1 turns it on at open). Returns
  * whether it is now on (0 when the device has no such kernel). */

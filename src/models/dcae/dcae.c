@@ -139,7 +139,7 @@ hart_status hart_dcae_decode(hart_dcae *m, const hart_tensor *latent, hart_tenso
 
 hart_status hart_dcae_scale_latent(const hart_dcae *m, hart_tensor *x, int inverse) {
     float f = (float)m->cfg.scaling_factor;
-    return op_scale(x, x, inverse ? 1.0f / f : f, 0.0f);
+    return hart_op_scale(x, x, inverse ? 1.0f / f : f, 0.0f);
 }
 
 /* rough peak activation bytes per latent pixel of the decoder */

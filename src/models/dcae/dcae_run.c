@@ -96,7 +96,7 @@ hart_status hart_dcae_decode_file(hart_dcae *m, const char *latent_path, const c
         copy.shape[1] = c;
     }
     hart_st_close(&st);
-    if (!s && scale != 1.0f) s = op_scale(&copy, &copy, 1.0f / scale, 0.0f);
+    if (!s && scale != 1.0f) s = hart_op_scale(&copy, &copy, 1.0f / scale, 0.0f);
     if (!s) {
         if (tile < 0) tile = hart_dcae_default_tile(m, (int)copy.shape[2], (int)copy.shape[3]);
         if (overlap < 0) overlap = tile / 4;
@@ -119,7 +119,7 @@ hart_status hart_dcae_reconstruct(hart_dcae *m, const hart_tensor *image01, int 
         hart_tensor half = {0};
         int64_t sh[4] = {lat.shape[0], in->latent_channels, lat.shape[2], lat.shape[3]};
         s = hart_tensor_new(lat.be, HART_F32, 4, sh, &half);
-        if (!s) s = op_slice(&half, &lat, 1, 0);
+        if (!s) s = hart_op_slice(&half, &lat, 1, 0);
         hart_tensor_free(&lat);
         lat = half;
     }

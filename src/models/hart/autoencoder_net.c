@@ -14,7 +14,7 @@ int hart_vae_on_backend(const hart_vae *v, const hart_tensor *t) {
 }
 
 hart_status hart_vae_store(hart_vae *v, hart_tensor *dst, const hart_tensor *src) {
-    if (hart_vae_on_backend(v, dst)) return op_copy(dst, src);
+    if (hart_vae_on_backend(v, dst)) return hart_op_copy(dst, src);
     size_t n = hart_tensor_nbytes(src);
     void *buf = malloc(n ? n : 1);
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
@@ -49,17 +49,17 @@ static hart_status attnblock(hart_vae *v, const vae_attn *at, const hart_tensor 
     hart_tensor qv;
     HART_TRY_GOTO(s, hart_tensor_reshape(&qkv, 4, (int64_t[]){B, 3, C, L}, &qv));
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &t, 4, B, 3, L, C));
-    HART_TRY_GOTO(s, op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
+    HART_TRY_GOTO(s, hart_op_transpose(&t, &qv, (int[]){0, 1, 3, 2}));
     hart_tensor_free(&qkv);
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &q, 4, B, 1, L, C));
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &k, 4, B, 1, L, C));
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &val, 4, B, 1, L, C));
-    HART_TRY_GOTO(s, op_slice(&q, &t, 1, 0));
-    HART_TRY_GOTO(s, op_slice(&k, &t, 1, 1));
-    HART_TRY_GOTO(s, op_slice(&val, &t, 1, 2));
+    HART_TRY_GOTO(s, hart_op_slice(&q, &t, 1, 0));
+    HART_TRY_GOTO(s, hart_op_slice(&k, &t, 1, 1));
+    HART_TRY_GOTO(s, hart_op_slice(&val, &t, 1, 2));
     hart_tensor_free(&t);
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &o, 4, B, 1, L, C));
-    HART_TRY_GOTO(s, op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
+    HART_TRY_GOTO(s, hart_op_attention(&o, &q, &k, &val, NULL, (float)pow((double)C, -0.5)));
     hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&val);
     s = hart_vqgan_attn_out(v->be, "vae", &at->proj, &o, x, y);
 done:

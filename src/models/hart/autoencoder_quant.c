@@ -16,12 +16,12 @@ hart_status hart_vae_phi_apply(hart_vae *v, int si, const hart_tensor *x, hart_t
     hart_tensor c = {0};
     HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, x->ndim, x->shape, y));
     int p = v->phi_of_scale[si];
-    if (p < 0) { HART_TRY_GOTO(s, op_copy(y, x)); return HART_OK; }
+    if (p < 0) { HART_TRY_GOTO(s, hart_op_copy(y, x)); return HART_OK; }
     const vae_conv *cv = &v->phi[p];
     HART_TRY_GOTO(s, hart_vae_conv_fwd(v, cv, x, 1, cv->k / 2, &c));
-    HART_TRY_GOTO(s, op_scale(y, x, 1.0f - v->resi_ratio, 0.0f));
-    HART_TRY_GOTO(s, op_scale(&c, &c, v->resi_ratio, 0.0f));
-    HART_TRY_GOTO(s, op_binary(y, y, &c, HART_BIN_ADD));
+    HART_TRY_GOTO(s, hart_op_scale(y, x, 1.0f - v->resi_ratio, 0.0f));
+    HART_TRY_GOTO(s, hart_op_scale(&c, &c, v->resi_ratio, 0.0f));
+    HART_TRY_GOTO(s, hart_op_binary(y, y, &c, HART_BIN_ADD));
     hart_tensor_free(&c);
     return HART_OK;
 done:
@@ -93,9 +93,9 @@ hart_status hart_vae_embed_indices(hart_vae *v, const hart_tensor *idx, hart_ten
     hart_status s;
     HART_TRY_GOTO(s, to_be(v, idx, &ic, &iu));
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &e, 3, B, L, z, 0));
-    HART_TRY_GOTO(s, op_embedding(&e, &v->codebook, iu));
+    HART_TRY_GOTO(s, hart_op_embedding(&e, &v->codebook, iu));
     HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &t, 3, B, z, L, 0));
-    HART_TRY_GOTO(s, op_transpose(&t, &e, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(s, hart_op_transpose(&t, &e, (int[]){0, 2, 1}));
     hart_tensor tv;
     HART_TRY_GOTO(s, hart_tensor_reshape(&t, 4, h->shape, &tv));
     s = hart_vae_store(v, h, &tv);
@@ -139,19 +139,19 @@ hart_status hart_vae_next_scale(hart_vae *v, int si, hart_tensor *f_hat, const h
     hart_status s;
     HART_TRY_GOTO(s, to_be(v, h, &hc, &hu));
     if (last && v->hybrid) { /* hybrid: the last scale's tokens (+ continuous residual) are added as they are */
-        HART_TRY_GOTO(s, op_binary(f_hat, f_hat, hu, HART_BIN_ADD));
+        HART_TRY_GOTO(s, hart_op_binary(f_hat, f_hat, hu, HART_BIN_ADD));
     } else {
         HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, I->z_channels, HW, HW));
-        HART_TRY_GOTO(s, op_interpolate(&up, hu, HART_INTERP_BICUBIC));
+        HART_TRY_GOTO(s, hart_op_interpolate(&up, hu, HART_INTERP_BICUBIC));
         HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
-        HART_TRY_GOTO(s, op_binary(f_hat, f_hat, &ph, HART_BIN_ADD));
+        HART_TRY_GOTO(s, hart_op_binary(f_hat, f_hat, &ph, HART_BIN_ADD));
     }
     if (next_input) {
         if (last) {
             HART_TRY_GOTO(s, hart_vae_store(v, next_input, f_hat));
         } else {
             HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &nx, 4, B, I->z_channels, pn2, pn2));
-            HART_TRY_GOTO(s, op_interpolate(&nx, f_hat, HART_INTERP_AREA));
+            HART_TRY_GOTO(s, hart_op_interpolate(&nx, f_hat, HART_INTERP_AREA));
             HART_TRY_GOTO(s, hart_vae_store(v, next_input, &nx));
         }
     }
@@ -209,7 +209,7 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
     if (!zb || !rows || !hb || !ib) { s = hart_fail(HART_ENOMEM, "out of memory"); goto done; }
     HART_TRY_GOTO(s, to_be(v, f, &fc, &fu));
     HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, 4, f->shape, &rest));
-    HART_TRY_GOTO(s, op_copy(&rest, fu));
+    HART_TRY_GOTO(s, hart_op_copy(&rest, fu));
     HART_TRY_GOTO(s, hart_tensor_new(v->be, HART_F32, 4, f->shape, &fhat));
     for (int si = 0; si < S; si++) {
         int64_t pn = I->patch_nums[si], n = pn * pn;
@@ -218,7 +218,7 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
         const hart_tensor *zin = &rest;
         if (!lastk) {
             HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &small, 4, B, C, pn, pn));
-            HART_TRY_GOTO(s, op_interpolate(&small, &rest, HART_INTERP_AREA));
+            HART_TRY_GOTO(s, hart_op_interpolate(&small, &rest, HART_INTERP_AREA));
             zin = &small;
         }
         HART_TRY_GOTO(s, hart_tensor_read(zin, zb, sizeof(float) * (size_t)(B * C * n)));
@@ -233,10 +233,10 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
         HART_TRY_GOTO(s, hart_tensor_write(&hs, hb, sizeof(float) * (size_t)(B * C * n)));
         if (!lastk) {
             HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &up, 4, B, C, HW, HW));
-            HART_TRY_GOTO(s, op_interpolate(&up, &hs, HART_INTERP_BICUBIC));
+            HART_TRY_GOTO(s, hart_op_interpolate(&up, &hs, HART_INTERP_BICUBIC));
             HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &up, &ph));
-            HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
-            HART_TRY_GOTO(s, op_binary(&rest, &rest, &ph, HART_BIN_SUB));
+            HART_TRY_GOTO(s, hart_op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
+            HART_TRY_GOTO(s, hart_op_binary(&rest, &rest, &ph, HART_BIN_SUB));
             hart_tensor_free(&up);
             hart_tensor_free(&ph);
             hart_tensor_free(&small);
@@ -245,12 +245,12 @@ hart_status hart_vae_quantize(hart_vae *v, const hart_tensor *f, hart_tensor *id
                 hart_tensor rv;
                 HART_TRY_GOTO(s, hart_tensor_reshape(&rest, 3, (int64_t[]){B, C, n}, &rv));
                 HART_TRY_GOTO(s, hart_tensor_new4(v->be, HART_F32, &rt, 3, B, n, C, 0));
-                HART_TRY_GOTO(s, op_transpose(&rt, &rv, (int[]){0, 2, 1}));
+                HART_TRY_GOTO(s, hart_op_transpose(&rt, &rv, (int[]){0, 2, 1}));
                 HART_TRY_GOTO(s, hart_vae_store(v, residual, &rt));
             }
             if (f_hat_discrete) { /* the to_fhat path: phi of the last scale applied too */
                 HART_TRY_GOTO(s, hart_vae_phi_apply(v, si, &hs, &ph));
-                HART_TRY_GOTO(s, op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
+                HART_TRY_GOTO(s, hart_op_binary(&fhat, &fhat, &ph, HART_BIN_ADD));
                 HART_TRY_GOTO(s, hart_vae_store(v, f_hat_discrete, &fhat));
             }
         }

@@ -203,10 +203,10 @@ static hart_status load_weights(hart_transformer *tf) {
                     p[s * F + i] = cosf(a);
                     p[s * F + half + i] = sinf(a);
                 }
-            st = op_linear(&h1, &tf_in, &w0, &b0);
+            st = hart_op_linear(&h1, &tf_in, &w0, &b0);
         }
-        if (!st) st = op_act(&h1, &h1, HART_ACT_SILU);
-        if (!st) st = op_linear(&lv, &h1, &w2, &b2);
+        if (!st) st = hart_op_act(&h1, &h1, HART_ACT_SILU);
+        if (!st) st = hart_op_linear(&lv, &h1, &w2, &b2);
         if (!st) st = hart_tensor_to(tf->be, &lv, &tf->lvl);
         hart_tensor_free(&tf_in); hart_tensor_free(&h1); hart_tensor_free(&lv);
         HART_TRY(st);
@@ -375,7 +375,7 @@ static hart_status read_as_f32(const hart_tensor *t, float *dst, const char *wha
 
 /* y [N,1,C] = rows of `src` [N,1,k*C] at chunk k */
 static hart_status chunk_of(hart_tensor *y, const hart_tensor *src, int k, int C) {
-    return op_slice(y, src, 2, (int64_t)k * C);
+    return hart_op_slice(y, src, 2, (int64_t)k * C);
 }
 
 hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
@@ -433,21 +433,21 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
     HART_TRY_GOTO(st, hart_tensor_write(&ctx, hc, sizeof(float) * (size_t)N * T * Cc));
     if (g->use_context_norm) {
         HART_TRY_GOTO(st, tnew(tf->be, &ctxn, 3, N, T, Cc, 0));
-        HART_TRY_GOTO(st, op_rms_norm(&ctxn, &ctx, &tf->ctx_norm_w, g->norm_eps));
+        HART_TRY_GOTO(st, hart_op_rms_norm(&ctxn, &ctx, &tf->ctx_norm_w, g->norm_eps));
     }
     HART_TRY_GOTO(st, tnew(tf->be, &tf->sos, 3, N, T, C, 0));
-    HART_TRY_GOTO(st, op_linear(&tf->sos, g->use_context_norm ? &ctxn : &ctx, &tf->ctx_w, &tf->ctx_b));
+    HART_TRY_GOTO(st, hart_op_linear(&tf->sos, g->use_context_norm ? &ctxn : &ctx, &tf->ctx_w, &tf->ctx_b));
     /* max over context tokens (head; blocks unless avg pooling) */
     HART_TRY_GOTO(st, tnew(tf->be, &pool, 3, N, 1, C, 0));
-    HART_TRY_GOTO(st, op_reduce(&pool, &tf->sos, 1, HART_RED_MAX));
+    HART_TRY_GOTO(st, hart_op_reduce(&pool, &tf->sos, 1, HART_RED_MAX));
     HART_TRY_GOTO(st, tnew(tf->be, &spool, 3, N, 1, C, 0));
-    HART_TRY_GOTO(st, op_act(&spool, &pool, HART_ACT_SILU));
+    HART_TRY_GOTO(st, hart_op_act(&spool, &pool, HART_ACT_SILU));
     HART_TRY_GOTO(st, tnew(tf->be, &hada, 3, N, 1, 2 * C, 0));
-    HART_TRY_GOTO(st, op_linear(&hada, &spool, &tf->head_ada_w, &tf->head_ada_b));
+    HART_TRY_GOTO(st, hart_op_linear(&hada, &spool, &tf->head_ada_w, &tf->head_ada_b));
     HART_TRY_GOTO(st, tnew(tf->be, &tf->head_scale1p, 3, N, 1, C, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &tf->head_shift, 3, N, 1, C, 0));
     HART_TRY_GOTO(st, chunk_of(&tf->head_scale1p, &hada, 0, C));
-    HART_TRY_GOTO(st, op_scale(&tf->head_scale1p, &tf->head_scale1p, 1.0f, 1.0f));
+    HART_TRY_GOTO(st, hart_op_scale(&tf->head_scale1p, &tf->head_scale1p, 1.0f, 1.0f));
     HART_TRY_GOTO(st, chunk_of(&tf->head_shift, &hada, 1, C));
     /* block conditioning */
     int need_avg = g->pool_avg || (g->disable_aln && g->shared_aln);
@@ -469,7 +469,7 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         HART_TRY_GOTO(st, st);
         if (g->pool_avg && !g->disable_aln) {
             HART_TRY_GOTO(st, hart_tensor_write(&pool, pooled, sizeof(float) * (size_t)N * C));
-            HART_TRY_GOTO(st, op_act(&spool, &pool, HART_ACT_SILU));
+            HART_TRY_GOTO(st, hart_op_act(&spool, &pool, HART_ACT_SILU));
         }
     }
     HART_TRY_GOTO(st, tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
@@ -479,7 +479,7 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         HART_TRY_GOTO(st, tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
         HART_TRY_GOTO(st, tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
         if (!g->disable_aln) {
-            HART_TRY_GOTO(st, op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
+            HART_TRY_GOTO(st, hart_op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
         } else if (g->shared_aln) { /* scale_shift_table + pooled condition */
             float *tab = malloc(sizeof(float) * 6 * C), *m = malloc(sizeof(float) * (size_t)N * 6 * C);
             if (!tab || !m) { free(tab); free(m); HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "aln")); }
@@ -501,8 +501,8 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, chunk_of(&b->mod[k], &ada, k, C));
         /* 1 + scale (the no-modulation case stores scale 0, so its factor is 1;
          * block_forward skips the identity modulation there anyway) */
-        HART_TRY_GOTO(st, op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
-        HART_TRY_GOTO(st, op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
+        HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
+        HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
 done:
     free(hc); free(hm); free(pooled);
@@ -516,9 +516,9 @@ hart_status hart_tf_first_input(hart_transformer *tf, hart_tensor *x) {
     if (!tf->N) return hart_fail(HART_EINVAL, "hart_tf_first_input: no batch (call hart_tf_begin)");
     hart_tensor lp;
     HART_TRY(hart_tensor_rows(&tf->lvl_pos, 0, tf->cfg.ctx_tokens, &lp));
-    if (tf->cfg.attn_llama) return op_binary(x, &tf->sos, &lp, HART_BIN_ADD);
-    HART_TRY(op_binary(x, &tf->sos, &tf->pos_start, HART_BIN_ADD));
-    return op_binary(x, x, &lp, HART_BIN_ADD);
+    if (tf->cfg.attn_llama) return hart_op_binary(x, &tf->sos, &lp, HART_BIN_ADD);
+    HART_TRY(hart_op_binary(x, &tf->sos, &tf->pos_start, HART_BIN_ADD));
+    return hart_op_binary(x, x, &lp, HART_BIN_ADD);
 }
 
 hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *next_in, hart_tensor *x) {
@@ -533,17 +533,17 @@ hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *
     hart_tensor t = {0}, e = {0}, flat, lv, half;
     HART_TRY_GOTO(st, tnew(tf->be, &t, 3, B, l, g->Cvae, 0));
     HART_TRY_GOTO(st, hart_tensor_reshape(next_in, 3, (int64_t[]){B, g->Cvae, l}, &flat));
-    HART_TRY_GOTO(st, op_transpose(&t, &flat, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(st, hart_op_transpose(&t, &flat, (int[]){0, 2, 1}));
     HART_TRY_GOTO(st, tnew(tf->be, &e, 3, B, l, g->C, 0));
-    HART_TRY_GOTO(st, op_linear(&e, &t, &tf->word_w, &tf->word_b));
+    HART_TRY_GOTO(st, hart_op_linear(&e, &t, &tf->word_w, &tf->word_b));
     int64_t off = g->ctx_tokens;
     for (int k = 1; k < si; k++) off += (int64_t)g->patch_nums[k] * g->patch_nums[k];
     HART_TRY_GOTO(st, hart_tensor_rows(&tf->lvl_pos, off, l, &lv));
-    HART_TRY_GOTO(st, op_binary(&e, &e, &lv, HART_BIN_ADD));
+    HART_TRY_GOTO(st, hart_op_binary(&e, &e, &lv, HART_BIN_ADD));
     HART_TRY_GOTO(st, hart_tensor_rows(x, 0, B, &half));
-    HART_TRY_GOTO(st, op_copy(&half, &e));
+    HART_TRY_GOTO(st, hart_op_copy(&half, &e));
     HART_TRY_GOTO(st, hart_tensor_rows(x, B, B, &half));
-    HART_TRY_GOTO(st, op_copy(&half, &e));
+    HART_TRY_GOTO(st, hart_op_copy(&half, &e));
 done:
     hart_tensor_free(&t);
     hart_tensor_free(&e);
@@ -629,11 +629,11 @@ static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *si
  * without shared_aln: the reference's blocks apply ln_wo_grad alone) */
 static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, const hart_tensor *w,
                             const hart_tensor *s1p, const hart_tensor *shift, float eps) {
-    if (llama) HART_TRY(op_rms_norm(y, x, w, eps));
-    else HART_TRY(op_layer_norm(y, x, NULL, NULL, eps));
+    if (llama) HART_TRY(hart_op_rms_norm(y, x, w, eps));
+    else HART_TRY(hart_op_layer_norm(y, x, NULL, NULL, eps));
     if (!s1p) return HART_OK;
-    HART_TRY(op_binary(y, y, s1p, HART_BIN_MUL));
-    return op_binary(y, y, shift, HART_BIN_ADD);
+    HART_TRY(hart_op_binary(y, y, s1p, HART_BIN_MUL));
+    return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
 static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
@@ -649,53 +649,53 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, tnew(tf->be, &q, 3, N, l, C, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &k, 3, N, l, C, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &v, 3, N, l, C, 0));
-    HART_TRY_GOTO(st, op_linear(&q, &xn, &b->wq, &b->bq));
-    HART_TRY_GOTO(st, op_linear(&k, &xn, &b->wk, &b->bk));
-    HART_TRY_GOTO(st, op_linear(&v, &xn, &b->wv, &b->bv));
+    HART_TRY_GOTO(st, hart_op_linear(&q, &xn, &b->wq, &b->bq));
+    HART_TRY_GOTO(st, hart_op_linear(&k, &xn, &b->wk, &b->bk));
+    HART_TRY_GOTO(st, hart_op_linear(&v, &xn, &b->wv, &b->bv));
     int perm[4] = {0, 2, 1, 3};
     HART_TRY_GOTO(st, tnew(tf->be, &qT, 4, N, H, l, hd));
     HART_TRY_GOTO(st, tnew(tf->be, &kT, 4, N, H, l, hd));
     HART_TRY_GOTO(st, tnew(tf->be, &vT, 4, N, H, l, hd));
-    HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&qT, &view, perm));
-    HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&kT, &view, perm));
-    HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, op_transpose(&vT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&qT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&kT, &view, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&vT, &view, perm));
     if (cosv || g->attn_l2_norm) {
         HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
         HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
     }
-    HART_TRY_GOTO(st, op_slice_assign(&b->kc, &kT, 2, tf->cur));
-    HART_TRY_GOTO(st, op_slice_assign(&b->vc, &vT, 2, tf->cur));
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
     HART_TRY_GOTO(st, tnew(tf->be, &ka, 4, N, H, Lk, hd));
     HART_TRY_GOTO(st, tnew(tf->be, &va, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, op_slice(&ka, &b->kc, 2, 0));
-    HART_TRY_GOTO(st, op_slice(&va, &b->vc, 2, 0));
+    HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
+    HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    HART_TRY_GOTO(st, op_attention(&o, &qT, &ka, &va, NULL, scale));
+    HART_TRY_GOTO(st, hart_op_attention(&o, &qT, &ka, &va, NULL, scale));
     HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
-    HART_TRY_GOTO(st, op_transpose(&oT, &o, perm));
+    HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
     HART_TRY_GOTO(st, tnew(tf->be, &a, 3, N, l, C, 0));
-    HART_TRY_GOTO(st, op_linear(&a, &view, &b->proj_w, &b->proj_b));
-    if (!plain) HART_TRY_GOTO(st, op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
-    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, hart_op_linear(&a, &view, &b->proj_w, &b->proj_b));
+    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
+    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
     /* FFN */
     HART_TRY_GOTO(st, modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[3], &b->mod[5], g->norm_eps));
     HART_TRY_GOTO(st, tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
     if (g->mlp_llama) {
         HART_TRY_GOTO(st, tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, op_linear(&h1, &xn, &b->f1, NULL));
-        HART_TRY_GOTO(st, op_act(&h1, &h1, HART_ACT_SILU));
-        HART_TRY_GOTO(st, op_linear(&h2, &xn, &b->f2, NULL));
-        HART_TRY_GOTO(st, op_binary(&h1, &h1, &h2, HART_BIN_MUL));
-        HART_TRY_GOTO(st, op_linear(&a, &h1, &b->f3, NULL));
+        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, NULL));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
+        HART_TRY_GOTO(st, hart_op_linear(&h2, &xn, &b->f2, NULL));
+        HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h2, HART_BIN_MUL));
+        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
     } else {
-        HART_TRY_GOTO(st, op_linear(&h1, &xn, &b->f1, &b->f1b));
-        HART_TRY_GOTO(st, op_act(&h1, &h1, HART_ACT_GELU_TANH));
-        HART_TRY_GOTO(st, op_linear(&a, &h1, &b->f3, &b->f3b));
+        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, &b->f1b));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
+        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, &b->f3b));
     }
-    if (!plain) HART_TRY_GOTO(st, op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
-    HART_TRY_GOTO(st, op_binary(x, x, &a, HART_BIN_ADD));
+    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
+    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
 done: {
     hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &ka, &va, &o, &oT, &a, &h1, &h2};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
@@ -723,21 +723,21 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         rope_tables(tf, si, l, cosv, sinv);
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
-    HART_TRY_GOTO(st, op_copy(&x, x_in));
+    HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
     for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
     tf->cur += l;
-    if (hidden) HART_TRY_GOTO(st, op_copy(hidden, &x));
+    if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
         int lo = logits->ndim == 3 && logits->shape[1] == 1 ? 1 : l;
         hart_tensor *src = &x;
         if (lo != l) {
             HART_TRY_GOTO(st, tnew(tf->be, &xl, 3, tf->N, 1, g->C, 0));
-            HART_TRY_GOTO(st, op_slice(&xl, &x, 1, l - 1));
+            HART_TRY_GOTO(st, hart_op_slice(&xl, &x, 1, l - 1));
             src = &xl;
         }
         HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
         HART_TRY_GOTO(st, modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
-        HART_TRY_GOTO(st, op_linear(logits, &xn, &tf->head_w, &tf->head_b));
+        HART_TRY_GOTO(st, hart_op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
     free(cosv);
@@ -759,16 +759,16 @@ hart_status hart_tf_diff_cond(hart_transformer *tf, const hart_tensor *hidden, c
     hart_status st = HART_OK;
     hart_tensor e = {0}, s = {0}, half, hh, sh;
     HART_TRY_GOTO(st, tnew(tf->be, &e, 3, B, l, g->C, 0));
-    HART_TRY_GOTO(st, op_linear(&e, codes, &tf->word_w, &tf->word_b));
+    HART_TRY_GOTO(st, hart_op_linear(&e, codes, &tf->word_w, &tf->word_b));
     HART_TRY_GOTO(st, tnew(tf->be, &s, 3, tf->N, l, g->C, 0));
     for (int k = 0; k < 2; k++) {
         HART_TRY_GOTO(st, hart_tensor_rows(hidden, (int64_t)k * B, B, &hh));
         HART_TRY_GOTO(st, hart_tensor_rows(&s, (int64_t)k * B, B, &sh));
-        HART_TRY_GOTO(st, op_binary(&sh, &hh, &e, HART_BIN_ADD));
+        HART_TRY_GOTO(st, hart_op_binary(&sh, &hh, &e, HART_BIN_ADD));
     }
     (void)half;
-    if (g->attn_llama) HART_TRY_GOTO(st, op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
-    else HART_TRY_GOTO(st, op_layer_norm(cond, &s, &tf->dec_norm_w, &tf->dec_norm_b, g->norm_eps));
+    if (g->attn_llama) HART_TRY_GOTO(st, hart_op_rms_norm(cond, &s, &tf->dec_norm_w, g->norm_eps));
+    else HART_TRY_GOTO(st, hart_op_layer_norm(cond, &s, &tf->dec_norm_w, &tf->dec_norm_b, g->norm_eps));
 done:
     hart_tensor_free(&e);
     hart_tensor_free(&s);

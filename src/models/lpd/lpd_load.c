@@ -101,7 +101,7 @@ static hart_status load_block(hart_lpd *m, hart_checkpoint *ck, lpd_block *b, in
     hart_status s = HART_OK;
     for (int k = 0; k < 3 && !s; k++) {
         s = hart_tensor_new(m->be, HART_F32, 1, (int64_t[]){D}, b3[k]);
-        if (!s) s = op_slice(b3[k], &bias, 0, k * D);
+        if (!s) s = hart_op_slice(b3[k], &bias, 0, k * D);
     }
     hart_tensor_free(&bias);
     HART_TRY(s);

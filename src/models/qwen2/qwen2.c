@@ -233,35 +233,35 @@ static hart_status make_rope(hart_backend *be, int64_t L, int64_t hd, double the
 static hart_status to_heads(hart_tensor *y, const hart_tensor *x, int64_t B, int64_t L, int64_t nh, int64_t hd) {
     hart_tensor v;
     HART_TRY(hart_tensor_reshape(x, 4, (int64_t[]){B, L, nh, hd}, &v));
-    return op_transpose(y, &v, (int[]){0, 2, 1, 3});
+    return hart_op_transpose(y, &v, (int[]){0, 2, 1, 3});
 }
 
 static hart_status layer_forward(const hart_qwen2 *m, const hart_qwen2_layer *l, hart_tensor *x, scratch *w,
                                  int64_t B, int64_t L) {
     const int64_t H = m->n_heads, KV = m->n_kv_heads, hd = m->head_dim;
-    HART_TRY(op_rms_norm(&w->h, x, &l->in_norm, (float)m->eps));
-    HART_TRY(op_linear(&w->q, &w->h, &l->q_w, &l->q_b));
-    HART_TRY(op_linear(&w->k, &w->h, &l->k_w, &l->k_b));
-    HART_TRY(op_linear(&w->v, &w->h, &l->v_w, &l->v_b));
+    HART_TRY(hart_op_rms_norm(&w->h, x, &l->in_norm, (float)m->eps));
+    HART_TRY(hart_op_linear(&w->q, &w->h, &l->q_w, &l->q_b));
+    HART_TRY(hart_op_linear(&w->k, &w->h, &l->k_w, &l->k_b));
+    HART_TRY(hart_op_linear(&w->v, &w->h, &l->v_w, &l->v_b));
     HART_TRY(to_heads(&w->qh, &w->q, B, L, H, hd));
     HART_TRY(to_heads(&w->kh, &w->k, B, L, KV, hd));
     HART_TRY(to_heads(&w->vh, &w->v, B, L, KV, hd));
-    HART_TRY(op_rope(&w->qh, &w->qh, &w->cos, &w->sin, 0));
-    HART_TRY(op_rope(&w->kh, &w->kh, &w->cos, &w->sin, 0));
-    HART_TRY(op_attention(&w->att, &w->qh, &w->kh, &w->vh, &w->mask, (float)(1.0 / sqrt((double)hd))));
+    HART_TRY(hart_op_rope(&w->qh, &w->qh, &w->cos, &w->sin, 0));
+    HART_TRY(hart_op_rope(&w->kh, &w->kh, &w->cos, &w->sin, 0));
+    HART_TRY(hart_op_attention(&w->att, &w->qh, &w->kh, &w->vh, &w->mask, (float)(1.0 / sqrt((double)hd))));
     /* [B, H, L, hd] -> [B, L, H, hd] == [B, L, H*hd] (reuses q's storage) */
     hart_tensor q4;
     HART_TRY(hart_tensor_reshape(&w->q, 4, (int64_t[]){B, L, H, hd}, &q4));
-    HART_TRY(op_transpose(&q4, &w->att, (int[]){0, 2, 1, 3}));
-    HART_TRY(op_linear(&w->h, &w->q, &l->o_w, NULL));
-    HART_TRY(op_binary(x, x, &w->h, HART_BIN_ADD));
-    HART_TRY(op_rms_norm(&w->h, x, &l->post_norm, (float)m->eps));
-    HART_TRY(op_linear(&w->gate, &w->h, &l->gate_w, NULL));
-    HART_TRY(op_linear(&w->up, &w->h, &l->up_w, NULL));
-    HART_TRY(op_act(&w->gate, &w->gate, HART_ACT_SILU));
-    HART_TRY(op_binary(&w->gate, &w->gate, &w->up, HART_BIN_MUL));
-    HART_TRY(op_linear(&w->h, &w->gate, &l->down_w, NULL));
-    return op_binary(x, x, &w->h, HART_BIN_ADD);
+    HART_TRY(hart_op_transpose(&q4, &w->att, (int[]){0, 2, 1, 3}));
+    HART_TRY(hart_op_linear(&w->h, &w->q, &l->o_w, NULL));
+    HART_TRY(hart_op_binary(x, x, &w->h, HART_BIN_ADD));
+    HART_TRY(hart_op_rms_norm(&w->h, x, &l->post_norm, (float)m->eps));
+    HART_TRY(hart_op_linear(&w->gate, &w->h, &l->gate_w, NULL));
+    HART_TRY(hart_op_linear(&w->up, &w->h, &l->up_w, NULL));
+    HART_TRY(hart_op_act(&w->gate, &w->gate, HART_ACT_SILU));
+    HART_TRY(hart_op_binary(&w->gate, &w->gate, &w->up, HART_BIN_MUL));
+    HART_TRY(hart_op_linear(&w->h, &w->gate, &l->down_w, NULL));
+    return hart_op_binary(x, x, &w->h, HART_BIN_ADD);
 }
 
 static hart_status check_out(const hart_tensor *t, int64_t B, int64_t L, int64_t D, const char *what) {
@@ -300,13 +300,13 @@ hart_status hart_qwen2_forward(const hart_qwen2 *m, const int64_t *ids, const ui
     if (!s) s = make_mask(be, mask, B, L, &w.mask);
     if (!s) s = make_rope(be, L, hd, m->rope_theta, &w.cos, &w.sin);
     if (!s) s = hart_tensor_to(be, &ids_host, &idt);
-    if (!s) s = op_embedding(&x, &m->embed, &idt);
+    if (!s) s = hart_op_embedding(&x, &m->embed, &idt);
     for (int64_t i = 0; !s && i < m->n_layers; i++) {
-        if (hidden) s = op_copy(&hidden[i], &x);
+        if (hidden) s = hart_op_copy(&hidden[i], &x);
         if (!s) s = layer_forward(m, &m->layers[i], &x, &w, B, L);
     }
-    if (!s) s = op_rms_norm(out, &x, &m->norm, (float)m->eps);
-    if (!s && hidden) s = op_copy(&hidden[m->n_layers], out);
+    if (!s) s = hart_op_rms_norm(out, &x, &m->norm, (float)m->eps);
+    if (!s && hidden) s = hart_op_copy(&hidden[m->n_layers], out);
     scratch_free(&w);
     hart_tensor_free(&x);
     hart_tensor_free(&idt);

@@ -16,7 +16,7 @@ static int on_backend(const hart_vq *vq, const hart_tensor *t) {
 
 /* dst (any backend) = src (on vq's backend) */
 static hart_status store(hart_vq *vq, hart_tensor *dst, const hart_tensor *src) {
-    if (on_backend(vq, dst)) return op_copy(dst, src);
+    if (on_backend(vq, dst)) return hart_op_copy(dst, src);
     size_t n = hart_tensor_numel(src);
     double *buf = malloc(sizeof(double) * (n ? n : 1));
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory");
@@ -45,7 +45,7 @@ static hart_status to_seq(hart_vq *vq, const hart_tensor *x, hart_tensor *y) {
     hart_tensor v;
     HART_TRY(hart_tensor_reshape(x, 4, (int64_t[]){B, 1, C, L}, &v));
     HART_TRY(hart_tensor_new4(vq->be, HART_F32, y, 4, B, 1, L, C));
-    hart_status s = op_transpose(y, &v, (int[]){0, 1, 3, 2});
+    hart_status s = hart_op_transpose(y, &v, (int[]){0, 1, 3, 2});
     if (s) hart_tensor_free(y);
     return s;
 }
@@ -62,7 +62,7 @@ static hart_status attnblock(hart_vq *vq, const vq_attn *at, const hart_tensor *
     HART_TRY_GOTO(s, to_seq(vq, &k, &ks));
     HART_TRY_GOTO(s, to_seq(vq, &v, &vs));
     HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &o, 4, B, 1, L, C));
-    HART_TRY_GOTO(s, op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
+    HART_TRY_GOTO(s, hart_op_attention(&o, &qs, &ks, &vs, NULL, (float)pow((double)C, -0.5)));
     s = hart_vqgan_attn_out(vq->be, "vq", &at->proj, &o, x, y);
 done: {
     hart_tensor *ts[] = {&n, &q, &k, &v, &qs, &ks, &vs, &o};
@@ -177,11 +177,11 @@ hart_status hart_vq_decode_codes(hart_vq *vq, const hart_tensor *idx, int hh, in
     hart_status s;
     HART_TRY_GOTO(s, hart_tensor_to(vq->be, idx, &ids));
     HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &emb, 2, B * L, E, 0, 0));
-    HART_TRY_GOTO(s, op_embedding(&emb, &vq->codebook, &ids));
+    HART_TRY_GOTO(s, hart_op_embedding(&emb, &vq->codebook, &ids));
     HART_TRY_GOTO(s, hart_tensor_reshape(&emb, 4, (int64_t[]){B, L, E, 1}, &ev));
     HART_TRY_GOTO(s, hart_tensor_reshape(&ev, 3, (int64_t[]){B, L, E}, &ev));
     HART_TRY_GOTO(s, hart_tensor_new4(vq->be, HART_F32, &q, 3, B, E, L, 0));
-    HART_TRY_GOTO(s, op_transpose(&q, &ev, (int[]){0, 2, 1}));
+    HART_TRY_GOTO(s, hart_op_transpose(&q, &ev, (int[]){0, 2, 1}));
     HART_TRY_GOTO(s, hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
     HART_TRY_GOTO(s, conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
     HART_VQGAN_STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
