@@ -1,5 +1,11 @@
 #include "core/fileio.h"
 
+#include <sys/stat.h>
+
+#include <sys/mman.h>
+
+#include <fcntl.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,5 +76,24 @@ hart_status hart_file_read_all(const char *path, char **data, size_t *size) {
     buf[n] = 0;
     *data = buf;
     if (size) *size = n;
+    return HART_OK;
+}
+
+hart_status hart_file_map(const char *path, void **map, size_t *size) {
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return hart_fail(HART_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return hart_fail(HART_EIO, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)sb.st_size;
+    void *m = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd); /* the mapping stays valid */
+    if (m == MAP_FAILED) return hart_fail(HART_EIO, "%s: mmap failed: %s", path, strerror(errno));
+    *map = m;
+    *size = n;
     return HART_OK;
 }

@@ -2,6 +2,7 @@
  * the pickle (hart_pth_unpickle.c), then every tensor of the state dict checked
  * against its storage entry. */
 #include "core/pth.h"
+#include "core/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,17 +187,9 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
 
 hart_status hart_pth_open(const char *path, hart_safetensors *st) {
     memset(st, 0, sizeof *st);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return hart_fail(HART_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return hart_fail(HART_EIO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    close(fd);
-    if (map == MAP_FAILED) return hart_fail(HART_EIO, "%s: mmap failed: %s", path, strerror(errno));
+    void *map;
+    size_t size;
+    HART_TRY(hart_file_map(path, &map, &size));
     hart_status s = hart_pth_parse(map ? map : (const void *)"", size, path, st);
     if (s) {
         if (map) munmap(map, size);

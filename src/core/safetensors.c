@@ -161,22 +161,9 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
 
 hart_status hart_st_open(const char *path, hart_safetensors *st) {
     memset(st, 0, sizeof *st);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return hart_fail(HART_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return hart_fail(HART_EIO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    void *map = NULL;
-    if (size > 0) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            close(fd);
-            return hart_fail(HART_EIO, "%s: mmap failed: %s", path, strerror(errno));
-        }
-    }
+    void *map;
+    size_t size;
+    HART_TRY(hart_file_map(path, &map, &size));
     size_t map_size = size, pad = 0;
     if (size >= 8) {
         /* The data section starts at 8 + header length; when that is not a
@@ -191,7 +178,6 @@ hart_status hart_st_open(const char *path, hart_safetensors *st) {
         void *al = mmap(NULL, size + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (al == MAP_FAILED) {
             munmap(map, size);
-            close(fd);
             return hart_fail(HART_ENOMEM, "%s: cannot allocate %zu bytes to align the data", path, size + pad);
         }
         memcpy((unsigned char *)al + pad, map, size);
@@ -199,7 +185,6 @@ hart_status hart_st_open(const char *path, hart_safetensors *st) {
         map = (unsigned char *)al; /* the region starts `pad` bytes before the file copy */
         map_size = size + pad;
     }
-    close(fd);
     hart_status s = hart_st_parse(map ? (unsigned char *)map + pad : (const void *)"", size, path, st);
     if (s) { if (map) munmap(map, map_size); return s; }
     st->map = map;
