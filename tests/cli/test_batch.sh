@@ -6,15 +6,7 @@
 BIN=${HART_BIN:-bin/hart}
 D=models/hart-tiny-demo
 MAXDIFF="python3 tests/cli/png_maxdiff.py"
-T=$(mktemp -d)
-trap 'chmod -R u+w "$T"; rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expected-rc message-substring command...
-  want=$1; sub=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  [ $rc = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$T/err")"
-  [ -z "$sub" ] || grep -q -- "$sub" "$T/err" || fail "'$*': no '$sub' in: $(cat "$T/err")"
-}
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 printf 'a red fox\n# a comment\n\na blue house\n' > "$T/p.txt"
 
 expect 0 "" "$BIN" batch --help

@@ -7,15 +7,7 @@
 # naming its choice, the progress line only when asked for / on a terminal.
 BIN=${HART_BIN:-bin/hart}
 D=models/hart-tiny-demo
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expected-rc message-substring command...
-  want=$1; sub=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  [ $rc = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$T/err")"
-  [ -z "$sub" ] || grep -q -- "$sub" "$T/err" || fail "'$*': no '$sub' in: $(cat "$T/err")"
-}
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found"; exit 77; }
 [ -d "$D/text_encoder" ] || { echo "SKIP: $D not found"; exit 77; }
 same() { # a.png b.png: 0 levels apart

@@ -11,9 +11,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 DATA=$DIR/../data/dcae
 if [ ! -d "$G" ]; then echo "SKIP: golden data not found"; exit 77; fi
 if ! command -v python3 >/dev/null 2>&1; then echo "SKIP: python3 not found"; exit 77; fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 maxdiff() { python3 "$DIR/png_maxdiff.py" "$1" "$2"; }
 relerr() { python3 "$DIR/st_relerr.py" "$@"; }
 # small() X Y: 1 if X <= Y (floats)

@@ -5,15 +5,7 @@
 # the trace, on CPU and OpenCL.
 BIN=${HART_BIN:-bin/hart}
 G=${HART_GOLDEN:-tests/data/golden}/hart-tiny-a
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expected-rc message-substring command...
-  want=$1; sub=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; rc=$?
-  [ $rc = "$want" ] || fail "'$*' exited $rc, expected $want: $(cat "$T/err")"
-  [ -z "$sub" ] || grep -q -- "$sub" "$T/err" || fail "'$*': no '$sub' in: $(cat "$T/err")"
-}
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 expect 0 "" "$BIN" generate --help
 grep -q -- "--context" "$T/out" || fail "help lacks --context"
 expect 2 "model" "$BIN" generate --context x.safetensors

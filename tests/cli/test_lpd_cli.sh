@@ -11,9 +11,7 @@ G=$GROOT/lpd-tiny-a
 DIR=$(cd "$(dirname "$0")" && pwd)
 if [ ! -d "$G" ]; then echo "SKIP: golden set lpd-tiny-a not found"; exit 77; fi
 if ! command -v python3 >/dev/null 2>&1; then echo "SKIP: python3 not found"; exit 77; fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 maxdiff() { python3 "$DIR/png_maxdiff.py" "$1" "$2"; }
 relerr() { python3 "$DIR/st_relerr.py" "$@"; }
 small() { python3 -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)"; }

@@ -7,9 +7,7 @@ G=${HART_GOLDEN:-tests/data/golden}/hart-tiny-a
 DIR=$(cd "$(dirname "$0")" && pwd)
 if [ ! -d "$G" ]; then echo "SKIP: golden data not found"; exit 77; fi
 if ! command -v python3 >/dev/null 2>&1; then echo "SKIP: python3 not found"; exit 77; fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh" # $T, fail, expect
 maxdiff() { python3 "$DIR/png_maxdiff.py" "$1" "$2"; }
 
 # encode -> latent with the golden tensor names; decode it -> golden PNG
