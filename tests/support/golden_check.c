@@ -57,6 +57,8 @@ hart_backend *golden_oracle(void) {
 
 void golden_run_begin(hart_backend *be) { g_run = be; }
 
+double golden_limit(double stray) { return GOLDEN_STRAY_MULTIPLE * fmax(stray, FLT_EPSILON); }
+
 static uint64_t hash_bytes(const void *p, size_t n) {
     const unsigned char *b = p;
     uint64_t h = 1469598103934665603ull;
@@ -156,7 +158,7 @@ void golden_verify(void) {
             if (!q->is_oracle && q->golden_hash == r->golden_hash && !strcmp(q->name, r->name) && q->stray > stray)
                 stray = q->stray;
         }
-        double limit = GOLDEN_STRAY_MULTIPLE * fmax(stray, FLT_EPSILON);
+        double limit = golden_limit(stray);
         printf("  limit %-24s %-34.34s %9.3g from golden, float32 stray %9.3g, limit %9.3g\n", r->name, r->backend,
                r->err, stray, limit);
         if (!(r->err <= limit)) {

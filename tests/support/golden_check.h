@@ -31,6 +31,9 @@
  * golden value (see tests/golden/LIMITS.md for why this value). */
 #define GOLDEN_STRAY_MULTIPLE 8.0
 
+/* The limit for a measured float32 stray: GOLDEN_STRAY_MULTIPLE x max(stray, FLT_EPSILON). */
+double golden_limit(double stray);
+
 /* The float64 precision oracle (opened once, never NULL once opened). */
 hart_backend *golden_oracle(void);
 /* Start the run of one backend: results checked until the next call are
