@@ -277,12 +277,7 @@ EACH_BACKEND(test_bad_args) {
 static void write_config_with(const char *path, const char *key, cJSON *value) {
     cJSON *c = set_config();
     cJSON_ReplaceItemInObject(c, key, value);
-    char *text = cJSON_Print(c);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    free(text);
+    golden_write_json(path, c);
     cJSON_Delete(c);
 }
 

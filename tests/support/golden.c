@@ -170,12 +170,17 @@ void golden_write_rounded_copy(const char *rel, const char *dir, int ndim, hart_
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     assert_int_equal(hart_st_writer_save(w, path), HART_OK);
     hart_st_writer_free(w);
-    char *cfg = cJSON_PrintUnformatted(ck.config);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(cfg, fp);
-    fclose(fp);
-    free(cfg);
+    golden_write_json(path, ck.config);
     hart_ckpt_close(&ck);
+}
+
+void golden_write_json(const char *path, const cJSON *c) {
+    char *text = cJSON_Print(c);
+    assert_non_null(text);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    free(text);
 }

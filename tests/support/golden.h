@@ -6,6 +6,8 @@
 #include "core/checkpoint.h"
 #include "core/safetensors.h"
 
+#include <cjson/cJSON.h>
+
 /* Path of a golden set file: the first of $HART_GOLDEN/<rel> (or
  * ../shared/golden/<rel> when that folder exists) and tests/data/golden/<rel>
  * that exists, relative to the repo root (tests run from the repo root). */
@@ -26,6 +28,9 @@ int golden_hart_sets(char dirs[][1024], int max);
  * (upcast = 1); other tensors unchanged. all_f32: assert every tensor is F32. */
 void golden_write_rounded_copy(const char *rel, const char *dir, int ndim, hart_dtype dt, int upcast,
                                int all_f32);
+
+/* Write JSON `c` to `path` (test helper: asserts it worked). */
+void golden_write_json(const char *path, const cJSON *c);
 
 /* max|a-b| / max|b| over n floats (0 when both are all zero). */
 double rel_err(const float *a, const float *b, int64_t n);

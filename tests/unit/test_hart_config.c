@@ -37,13 +37,8 @@ static void make_llm(const char *key, const char *val) {
         cJSON_DeleteItemFromObject(c, key);
         if (val) cJSON_AddItemToObject(c, key, cJSON_Parse(val));
     }
-    char *txt = cJSON_Print(c);
     snprintf(p, sizeof p, "%s/llm/config.json", tmpdir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(txt, f);
-    fclose(f);
-    free(txt);
+    golden_write_json(p, c);
     cJSON_Delete(c);
 }
 

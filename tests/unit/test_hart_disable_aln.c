@@ -43,13 +43,8 @@ static void make_llm(const char *name, int disable_aln, int mode) {
     cJSON_ReplaceItemInObject(c, "disable_aln", cJSON_CreateBool(disable_aln));
     int64_t C;
     assert_int_equal(hart_cfg_int(c, "embed_dim", &C), HART_OK);
-    char *txt = cJSON_Print(c);
     snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(txt, f);
-    fclose(f);
-    free(txt);
+    golden_write_json(p, c);
     cJSON_Delete(c);
     hart_safetensors st;
     snprintf(p, sizeof p, "%s/model.safetensors", src);

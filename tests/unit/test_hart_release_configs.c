@@ -23,6 +23,7 @@
 #include "models/hart/transformer.h"
 #include "support/hart_random.h"
 #include "support/test_skip.h"
+#include "support/golden.h"
 
 static const char *RELEASE = "configs/hart-0.7b-1024px-llm.json";
 static const char *ADALN16 = "configs/hart-0.7b-1024px-llm-depth16-adaln.json";
@@ -78,13 +79,8 @@ static void write_shrunk(const char *name, const char *path, const char *weights
         set_num(c, "depth", 2);
         cJSON_ReplaceItemInObject(c, "patch_nums", cJSON_CreateIntArray((const int[]){1, 2, 3, 4, 5, 7}, 6));
     }
-    char *txt = cJSON_Print(cfgs[0]);
     snprintf(p, sizeof p, "%s/config.json", dir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(txt, f);
-    fclose(f);
-    free(txt);
+    golden_write_json(p, cfgs[0]);
     assert_int_equal(hart_random_llm_from_config(cfgs[1], &z), 0);
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     assert_int_equal(hart_random_llm_write(p, &z, 256, 8, 3), 0);
