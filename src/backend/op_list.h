@@ -79,7 +79,9 @@ typedef enum {
      * (use -INFINITY to exclude; a fully masked row yields zeros). out [B, H, Lq, D]. */               \
     X(P, attention, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, \
                      const hart_tensor *mask, float scale))                                             \
-    /* Rotary embedding. x [B, H, L, D]; cos/sin [Bc, L, D/2] with Bc ∈ {1, B}.                        \
+    /* Rotary embedding. x [B, H, L, D]; cos/sin [Bc, L, D/2] with Bc ∈ {1, B}, one angle per pair,  \
+     * or [Bc, L, D], one per element (HART's 2-D rope gives the two members of a pair different       \
+     * angles): y[i0] = x[i0]·cos[i0] − x[i1]·sin[i0], y[i1] = x[i1]·cos[i1] + x[i0]·sin[i1].          \
      * interleaved=0: rotate-half (pairs (i, i+D/2), Qwen2/HF-llama style);                             \
      * interleaved=1: pairs (2i, 2i+1). y may alias x. */                                               \
     X(P, rope, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t, \

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
@@ -278,6 +279,71 @@ hart_status hart_op_embedding(hart_tensor *y, const hart_tensor *table, const ha
     DISPATCH(op, embedding, y, 2, L(table, ids), I_[0], I_[1]);
 }
 
+/* Attention the device has no fused kernel for (e.g. a head dim over its
+ * limit, the autoencoders' single-head mid-block attention) stays on the
+ * device as softmax(scale·q·kᵀ + mask)·v through its GEMM, softmax and add:
+ * the host fallback would copy q, k, v and the result across and run the
+ * products on the CPU. The score matrix [B, H, Lq, Lk] is materialised,
+ * in chunks of query rows that keep it at or under 256 MiB when B·H = 1
+ * (the callers check composed_fits first). */
+#define COMPOSED_CHUNK_BYTES (256LL << 20)
+/* $HART_ATTN_CHUNK_BYTES overrides the chunk size (the unit tests make it tiny) */
+static int64_t composed_chunk_bytes(void) {
+    const char *e = getenv("HART_ATTN_CHUNK_BYTES");
+    long long v = e ? atoll(e) : 0;
+    return v > 0 ? (int64_t)v : COMPOSED_CHUNK_BYTES;
+}
+static int composed_fits(const hart_tensor *q, const hart_tensor *k) {
+    int64_t bh = q->shape[0] * q->shape[1];
+    return bh == 1 || bh * q->shape[2] * k->shape[2] * (int64_t)sizeof(float) <= 4 * COMPOSED_CHUNK_BYTES;
+}
+
+/* rows [r0, r0+n) of dim 2 of a [1, 1, L, X] tensor, as a [1, 1, n, X] view */
+static hart_status rows_view(const hart_tensor *t, int64_t r0, int64_t n, hart_tensor *view) {
+    hart_tensor flat, part;
+    HART_TRY(hart_tensor_reshape(t, 2, (int64_t[]){t->shape[2], t->shape[3]}, &flat));
+    HART_TRY(hart_tensor_rows(&flat, r0, n, &part));
+    return hart_tensor_reshape(&part, 4, (int64_t[]){1, 1, n, t->shape[3]}, view);
+}
+
+static hart_status attention_composed(hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                      const hart_tensor *v, const hart_tensor *mask, float scale) {
+    int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], Lk = k->shape[2];
+    int64_t per_row = Lk * (int64_t)sizeof(float), rows = composed_chunk_bytes() / (per_row > 0 ? per_row : 1);
+    if (rows < 1) rows = 1;
+    if (rows > Lq || B * H != 1) rows = Lq;
+    hart_backend *be = backend_of(out);
+    hart_tensor s = {0}, p = {0}, qv, ov, mv;
+    hart_status st = HART_OK;
+    for (int64_t r0 = 0; r0 < Lq && !st; r0 += rows) {
+        int64_t n = Lq - r0 < rows ? Lq - r0 : rows;
+        if (!s.ndim || s.shape[2] != n) {
+            hart_tensor_free(&s);
+            hart_tensor_free(&p);
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &s, 4, B, H, n, Lk));
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &p, 4, B, H, n, Lk));
+        }
+        qv = *q;
+        ov = *out;
+        if (n != Lq) {
+            HART_TRY_GOTO(st, rows_view(q, r0, n, &qv));
+            HART_TRY_GOTO(st, rows_view(out, r0, n, &ov));
+        }
+        HART_TRY_GOTO(st, hart_op_matmul(&s, &qv, k, 0, 1, scale));
+        if (mask) {
+            mv = *mask;
+            if (n != Lq) HART_TRY_GOTO(st, rows_view(mask, r0, n, &mv));
+            HART_TRY_GOTO(st, hart_op_binary(&s, &s, &mv, HART_BIN_ADD));
+        }
+        HART_TRY_GOTO(st, hart_op_softmax(&p, &s));
+        HART_TRY_GOTO(st, hart_op_matmul(&ov, &p, v, 0, 0, 1.0f));
+    }
+done:
+    hart_tensor_free(&s);
+    hart_tensor_free(&p);
+    return st;
+}
+
 hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
                          const hart_tensor *mask, float scale) {
     const char *op = "hart_op_attention";
@@ -291,6 +357,11 @@ hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart
             (mask->shape[1] != 1 && mask->shape[1] != q->shape[1]) || mask->shape[2] != q->shape[2] || mask->shape[3] != k->shape[2])
             return shape_err(op, "mask must be [B|1, H|1, Lq, Lk]", mask, q);
     }
+    hart_backend *be = backend_of(out);
+    const hart_tensor *ins[MAX_IN] = {q, k, v, mask};
+    if (be != hart_backend_cpu() && be->vt->supports && !be->vt->supports(be, HART_OP_attention, out, ins) &&
+        k->shape[1] == q->shape[1] && composed_fits(q, k))
+        return attention_composed(out, q, k, v, mask, scale);
     DISPATCH(op, attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
 }
 
@@ -299,8 +370,8 @@ hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor
     HART_TRY(same(op, y, x)); HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
     if (x->ndim != 4 || x->shape[3] % 2) return shape_err(op, "x must be [B,H,L,D] with even D", x, NULL);
     if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || (c->shape[0] != 1 && c->shape[0] != x->shape[0]) ||
-        c->shape[1] != x->shape[2] || c->shape[2] != x->shape[3] / 2)
-        return shape_err(op, "cos/sin must be [B|1, L, D/2]", c, x);
+        c->shape[1] != x->shape[2] || (c->shape[2] != x->shape[3] / 2 && c->shape[2] != x->shape[3]))
+        return shape_err(op, "cos/sin must be [B|1, L, D/2] or [B|1, L, D]", c, x);
     DISPATCH(op, rope, y, 3, L(x, c, s), I_[0], I_[1], I_[2], interleaved);
 }
 

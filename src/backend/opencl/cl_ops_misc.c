@@ -189,9 +189,17 @@ hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_ten
         mh = mask->shape[1] == 1 ? 0 : (int)(Lq * Lk);
         mb = mask->shape[0] == 1 ? 0 : (int)(mask->shape[1] * Lq * Lk);
     }
-    size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
     if (!Lq || !B || !H || !D) return HART_OK;
-    return CLRUN(clb_of(be), kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
+    clb *b = clb_of(be);
+    if (b->tc && (D == 64 || D == 128)) { /* tensor cores: f16 operands, f32 accumulation (flash_nv.cl) */
+        size_t tgws[2] = {(size_t)(Lq + 63) / 64 * 128, (size_t)(B * H)}, tlws[2] = {128, 1};
+        return CLRUN(b, D == 64 ? "nv_flash_d64" : "nv_flash_d128", 2, tgws, tlws, AM(T_MEM(q)), AI(T_OFF(q)),
+                     AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)), AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)),
+                     AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb), AI(mh), AM(T_MEM(out)), AI(T_OFF(out)),
+                     AI(H), AI(Hkv), AI(Lq), AI(Lk), AF(scale));
+    }
+    size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
+    return CLRUN(b, kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
                  AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)), AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb),
                  AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale));
 }
@@ -202,7 +210,7 @@ hart_status hart_cl_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x,
     size_t gws[1] = {gsz(n)};
     return CLRUN(clb_of(be), "rope", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AM(T_MEM(c)), AI(T_OFF(c)), AM(T_MEM(s)), AI(T_OFF(s)), AI(x->shape[1]), AI(x->shape[2]),
-                 AI(x->shape[3]), AI(c->shape[0] == 1), AI(n), AI(interleaved));
+                 AI(x->shape[3]), AI(c->shape[0] == 1), AI(n), AI(interleaved), AI(c->shape[2] == x->shape[3]));
 }
 
 hart_status hart_cl_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {

@@ -636,8 +636,16 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
     return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
-static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
-                                 const float *sinv) {
+/* The rotary tables of one scale: on the host (the L2-normalised variant
+ * rotates there) and, for the plain rotation, once on the device as
+ * one angle per element [N, l, hd] for hart_op_rope. */
+typedef struct {
+    float *cosv, *sinv;
+    hart_tensor dcos, dsin; /* empty unless the rotation runs as an op */
+} rope_ctx;
+
+static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const rope_ctx *rc) {
+    const float *cosv = rc->cosv, *sinv = rc->sinv;
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
@@ -659,7 +667,10 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&qT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&kT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&vT, &view, perm));
-    if (cosv || g->attn_l2_norm) {
+    if (rc->dcos.ndim) {
+        HART_TRY_GOTO(st, hart_op_rope(&qT, &qT, &rc->dcos, &rc->dsin, 0));
+        HART_TRY_GOTO(st, hart_op_rope(&kT, &kT, &rc->dcos, &rc->dsin, 0));
+    } else if (cosv || g->attn_l2_norm) {
         HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
         HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
     }
@@ -715,16 +726,23 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if ((si == 0) != (tf->cur == 0)) return hart_fail(HART_EINVAL, "hart_tf_forward: scale %d out of order", si);
     hart_status st = HART_OK;
     hart_tensor x = {0}, xn = {0}, xl = {0};
-    float *cosv = NULL, *sinv = NULL;
+    rope_ctx rc = {0};
     if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
-        cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
-        sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
-        if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
-        rope_tables(tf, si, l, cosv, sinv);
+        size_t nb = sizeof(float) * (size_t)tf->N * l * g->hd;
+        rc.cosv = malloc(nb);
+        rc.sinv = malloc(nb);
+        if (!rc.cosv || !rc.sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
+        rope_tables(tf, si, l, rc.cosv, rc.sinv);
+        if (!g->attn_l2_norm) { /* uploaded once per scale, applied by every block */
+            HART_TRY_GOTO(st, tnew(tf->be, &rc.dcos, 3, tf->N, l, g->hd, 0));
+            HART_TRY_GOTO(st, tnew(tf->be, &rc.dsin, 3, tf->N, l, g->hd, 0));
+            HART_TRY_GOTO(st, hart_tensor_write(&rc.dcos, rc.cosv, nb));
+            HART_TRY_GOTO(st, hart_tensor_write(&rc.dsin, rc.sinv, nb));
+        }
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
+    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, &rc));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
@@ -740,8 +758,10 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         HART_TRY_GOTO(st, hart_op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
-    free(cosv);
-    free(sinv);
+    free(rc.cosv);
+    free(rc.sinv);
+    hart_tensor_free(&rc.dcos);
+    hart_tensor_free(&rc.dsin);
     hart_tensor_free(&x);
     hart_tensor_free(&xn);
     hart_tensor_free(&xl);
