@@ -199,6 +199,13 @@ static void test_norms(void **st) {
     BOTH(hart_op_group_norm(&y.h, &x.h, NULL, NULL, 6, 1e-6f), hart_op_group_norm(&y.d, &x.d, NULL, NULL, 6, 1e-6f));
     check(&y, "group_norm g6");
     drop(&x); drop(&g); drop(&b); drop(&y);
+    /* rows of 3 x 150 x 151 = 67950 elements: the split reduction (chunks of 16384, the last partial),
+     * values off zero so that the chunk means differ from the row mean */
+    pair xl = mk(HART_F32, 4, 2, 6, 150, 151, 3, 8), gl = mkf(1, 6, 0, 0, 0), bl = mkf(1, 6, 0, 0, 0);
+    pair yl = out(HART_F32, 4, 2, 6, 150, 151);
+    BOTH(hart_op_group_norm(&yl.h, &xl.h, &gl.h, &bl.h, 2, 1e-6f), hart_op_group_norm(&yl.d, &xl.d, &gl.d, &bl.d, 2, 1e-6f));
+    check(&yl, "group_norm g2 split rows");
+    drop(&xl); drop(&gl); drop(&bl); drop(&yl);
     pair x2 = mk(HART_F32, 3, 3, 17, 300, 0, -2, 3), g2 = mk(HART_F16, 1, 300, 0, 0, 0, 0, 2), b2 = mkf(1, 300, 0, 0, 0);
     pair y2 = out(HART_F32, 3, 3, 17, 300, 0);
     BOTH(hart_op_layer_norm(&y2.h, &x2.h, &g2.h, &b2.h, 1e-6f), hart_op_layer_norm(&y2.d, &x2.d, &g2.d, &b2.d, 1e-6f));

@@ -16,11 +16,32 @@ static void dims4(const hart_tensor *t, int *s, int *st) {
     for (int i = 2; i >= 0; i--) st[i] = st[i + 1] * s[i + 1];
 }
 
+/* Rows of at least NORM_SPLIT_MIN elements (group norm over large feature
+ * maps: one row per (n, group) gives too few work-groups) are reduced in
+ * chunks of NORM_CHUNK by many work-groups (norm_partial + norm_apply). */
+#define NORM_SPLIT_MIN 65536
+#define NORM_CHUNK 16384
+
 static hart_status norm_launch(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
                                const hart_tensor *bt, int64_t rows, int64_t L, int groups, int64_t cg, int64_t S,
                                float eps, int rms) {
     size_t gws[1] = {gsz(rows) * 256};
     if (!rows) return HART_OK;
+    if (!rms && L >= NORM_SPLIT_MIN) { /* long rows: chunk statistics, then combine + normalise */
+        int64_t P = (L + NORM_CHUNK - 1) / NORM_CHUNK;
+        cl_mem part;
+        HART_TRY(hart_cl_scratch(be, (size_t)(rows * P * 2) * sizeof(float), &part));
+        size_t g2[2] = {(size_t)P * 256, (size_t)rows}, l2[2] = {256, 1};
+        clb *b = clb_of(be);
+        hart_status s = CLRUN(b, "norm_partial", 2, g2, l2, AM(T_MEM(x)), AI(T_OFF(x)), AI(L), AI(NORM_CHUNK), AM(part));
+        if (!s)
+            s = CLRUN(b, "norm_apply", 2, g2, l2, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)), AI(L),
+                      AI(NORM_CHUNK), AI(P), AM(part), AI(groups), AI(cg), AI(S), AM(g ? T_MEM(g) : T_MEM(x)),
+                      AI(g ? T_OFF(g) : 0), AI(g ? T_DT(g) : 0), AI(g != NULL), AM(bt ? T_MEM(bt) : T_MEM(x)),
+                      AI(bt ? T_OFF(bt) : 0), AI(bt ? T_DT(bt) : 0), AI(bt != NULL), AF(eps));
+        hart_cl_scratch_free(be, part); /* in-order queue: later users of the buffer run after these kernels */
+        return s;
+    }
     return CLRUN(clb_of(be), "norm_rows", 1, gws, L256, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AI(L), AI(groups), AI(cg), AI(S), AM(g ? T_MEM(g) : T_MEM(x)), AI(g ? T_OFF(g) : 0),
                  AI(g ? T_DT(g) : 0), AI(g != NULL), AM(bt ? T_MEM(bt) : T_MEM(x)), AI(bt ? T_OFF(bt) : 0),
