@@ -73,6 +73,22 @@ __kernel void im2col(__global const float *x, int x_off, int H, int W, int kh, i
     col[r * pc + p] = v;
 }
 
+/* im2col for the tensor-core GEMM: colT[p][r] as f16 (pixel-major, the r =
+ * (ci, ky, kx) index contiguous), so the GEMM reads it in place as its
+ * [N][K] operand with no conversion pass; r is the fast work-item index so
+ * that the writes are coalesced. */
+__kernel void im2col_f16t(__global const float *x, int x_off, int H, int W, int kh, int kw, int stride,
+                          int pad, int Wo, int p0, int pc, int rows, __global half *col) {
+    int r = get_global_id(0), p = get_global_id(1);
+    if (p >= pc || r >= rows) return;
+    int kx = r % kw, ky = (r / kw) % kh, ci = r / (kw * kh);
+    int op = p0 + p, oy = op / Wo, ox = op % Wo;
+    int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+    float v = 0.0f;
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = x[x_off + (ci * H + iy) * W + ix];
+    vstore_half_rte(v, (long)p * rows + r, col);
+}
+
 /* Large-problem variant of gemm_tiled (same arguments): 128x128 tile per
  * 16x16 work-group, 8x8 outputs per work-item, K step 16; the next K tile is
  * fetched into registers while the current one is multiplied. */

@@ -173,6 +173,9 @@ static void test_conv2d(void **st) {
         {2, 6, 13, 11, 8, 3, 1, 1, 1, HART_F32, 1}, {1, 6, 9, 7, 4, 3, 2, 0, 2, HART_F16, 0},
         {2, 5, 7, 3, 3, 1, 1, 0, 1, HART_BF16, 1}, {1, 6, 5, 5, 6, 3, 1, 1, 6, HART_F32, 1},
         {1, 3, 17, 17, 5, 4, 2, 1, 1, HART_F32, 0}, {1, 1, 1, 1, 1, 1, 1, 0, 1, HART_F32, 1},
+        /* im2col rows (Ci·k·k) and per-group depths multiples of 8: the tensor-core path's f16
+         * pixel-major im2col, one group and two */
+        {2, 16, 19, 21, 24, 3, 1, 1, 1, HART_F32, 1}, {1, 16, 11, 9, 6, 3, 2, 1, 2, HART_F16, 1},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         int Ho = (cs[i].H + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1, Wo = (cs[i].W + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1;
