@@ -8,8 +8,18 @@
 #include "backend/opencl/opencl.h"
 
 static hart_status cl_sync(hart_backend *be) {
-    cl_int e = clFinish(clb_of(be)->q);
+    clb *b = clb_of(be);
+    cl_int e = clFinish(b->q);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL finish: %s", hart_cl_errname(e));
+    if (b->prof >= 2) { /* kernel time between two syncs (a timed stage, e.g. bench_hart's) */
+        double tot = 0;
+        long n = 0;
+        for (int i = 0; i < b->nkern; i++) tot += b->kern[i].prof_s, n += b->kern[i].prof_n;
+        fprintf(stderr, "hart: sync: %.3f ms of kernel time in %ld launches since the last sync\n",
+                (tot - b->prof_mark_s) * 1e3, n - b->prof_mark_n);
+        b->prof_mark_s = tot;
+        b->prof_mark_n = n;
+    }
     return HART_OK;
 }
 
@@ -189,7 +199,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, hart_cl_errname(err)); }
-    b->prof = getenv("HART_CL_PROFILE") && atoi(getenv("HART_CL_PROFILE"));
+    b->prof = getenv("HART_CL_PROFILE") ? atoi(getenv("HART_CL_PROFILE")) : 0;
     if (b->prof) hart_cl_prof_watch(b);
     b->q = clCreateCommandQueue(b->ctx, b->dev, b->prof ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, hart_cl_errname(err)); }

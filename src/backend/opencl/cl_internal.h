@@ -48,7 +48,10 @@ typedef struct {
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
     struct { char name[48]; cl_kernel k; double prof_s; long prof_n; } kern[CLB_MAX_KERNELS];
-    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close */
+    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close;
+                            * 2: also the kernel time between syncs, at each sync */
+    double prof_mark_s;    /* kernel time and launches counted at the last sync (prof 2) */
+    long prof_mark_n;
     int nkern;
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
     int npool;
