@@ -290,7 +290,7 @@ hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *
         for (int64_t n = 0; n < N && !s; n++)
             for (int64_t p0 = 0; p0 < P && !s; p0 += pc) {
                 int64_t cnt = P - p0 < pc ? P - p0 : pc;
-                size_t gws[2] = {(size_t)rows, (size_t)cnt};
+                size_t gws[2] = {(size_t)rows / 8, (size_t)cnt};
                 s = CLRUN(b, "im2col_f16t", 2, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x) + n * Ci * H * W), AI(H), AI(W),
                           AI(kh), AI(kw), AI(stride), AI(pad), AI(Wo), AI(p0), AI(cnt), AI(rows), AM(col));
                 if (s) break;
