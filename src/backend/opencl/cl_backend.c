@@ -186,6 +186,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_device_type dtype = 0;
     clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof dtype, &dtype, NULL);
     b->is_gpu = (dtype & CL_DEVICE_TYPE_GPU) != 0;
+    be->gpu = b->is_gpu;
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, hart_cl_errname(err)); }
