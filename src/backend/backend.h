@@ -41,10 +41,11 @@ typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;
 /* Precision mode of a backend (docs/precision.md). F32 (zero, what every
  * backend starts in) is the exact path. F16: GEMM and convolution weights are
  * stored as half (converted once at load, hart_weight_to), and the values
- * between GEMMs are rounded to half — the inputs of linear/matmul/conv2d and
- * the attention's q, k, v, and the outputs of linear/matmul/conv2d — while
- * every sum (GEMM, norm, softmax) accumulates in f32, as PyTorch's fp16
- * autocast does. The op front-ends (src/ops/ops.c) apply it, so it means the
+ * between GEMMs are rounded to half — the inputs of linear/conv2d and the
+ * attention's q, k, v, and the outputs of linear/conv2d — while every sum
+ * (GEMM, norm, softmax) accumulates in f32, as PyTorch's fp16 autocast does.
+ * matmul (two activations: DC-AE's linear attention, which the original runs
+ * with autocast off) stays f32. The op front-ends (src/ops/ops.c) apply it, so it means the
  * same on every backend; on NVIDIA sm_80+ the GEMMs run on the tensor cores.
  * AUTO: the device's default, F16 on a GPU and F32 elsewhere. */
 typedef enum { HART_PREC_F32 = 0, HART_PREC_F16 = 1, HART_PREC_AUTO = -1 } hart_precision;

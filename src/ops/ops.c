@@ -111,9 +111,9 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
 }
 
 /* ---- f16 precision mode (backend.h, docs/precision.md) -------------------
- * The values between GEMMs are half: the inputs of linear/matmul/conv2d and
+ * The values between GEMMs are half: the inputs of linear/conv2d and
  * attention's q, k, v are rounded to half on the way in, the outputs of
- * linear/matmul/conv2d on the way out; the kernels accumulate in f32. The
+ * linear/conv2d on the way out; the kernels accumulate in f32. The
  * rounding goes through the copy op's f32 -> f16 -> f32 conversions (round
  * to nearest even, bit-exact on every backend), so f16 mode means the same
  * numbers on every device, tensor cores or not. */
@@ -184,14 +184,9 @@ hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tens
         for (int i = 0; i < na - 2; i++)
             if (b->shape[i] != a->shape[i]) return shape_err(op, "batch dims of b", a, b);
     }
-    if (!half_mode(c)) return matmul_run(c, a, b, ta, tb, alpha);
-    hart_tensor ar, br;
-    HART_TRY(half_rounded(a, &ar));
-    hart_status s = half_rounded(b, &br);
-    if (!s) s = matmul_run(c, &ar, &br, ta, tb, alpha);
-    hart_tensor_free(&ar);
-    hart_tensor_free(&br);
-    return s ? s : half_round_inplace(c);
+    /* f16 mode leaves it f32: a product of two activations (DC-AE's linear
+     * attention), which the originals compute in f32 under autocast too */
+    return matmul_run(c, a, b, ta, tb, alpha);
 }
 
 static hart_status conv2d_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
