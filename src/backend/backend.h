@@ -34,6 +34,16 @@ typedef struct hart_backend_vt {
     int (*supports)(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in);
     /* the ops, from the op list: same contracts as the op_* front-ends */
     HART_OP_LIST(HART_BE_FIELD, )
+
+    /* f16 precision mode's services (src/ops/ops.c), both optional.
+     * round_half: y = x rounded to half (round to nearest even) and widened
+     * back, F32 tensors of equal numel, y may alias x; one pass, no
+     * temporary (NULL: two copies through an F16 tensor).
+     * gemm_rounds_to_half: 1 while the GEMMs of linear and conv2d round their
+     * float operands to half (RNE) themselves, e.g. on the tensor cores, so
+     * that the front-end need not round their inputs (NULL: 0). */
+    hart_status (*round_half)(hart_backend *be, hart_tensor *y, const hart_tensor *x);
+    int (*gemm_rounds_to_half)(hart_backend *be);
 } hart_backend_vt;
 
 typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;

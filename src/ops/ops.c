@@ -120,26 +120,32 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
 /* host tensors (no backend: helper computations at load time) stay exact */
 static int half_mode(const hart_tensor *y) { return y->be && y->be->precision == HART_PREC_F16; }
 
+/* y = x rounded to half: the backend's one-pass service, else two copies. */
+static hart_status round_half_into(hart_tensor *y, const hart_tensor *x) {
+    hart_backend *be = backend_of(y);
+    if (be->vt->round_half && x->be == y->be) return be->vt->round_half(be, y, x);
+    hart_tensor h;
+    HART_TRY(hart_tensor_new(y->be, HART_F16, x->ndim, x->shape, &h));
+    hart_status s = hart_op_copy(&h, x);
+    if (!s) s = hart_op_copy(y, &h);
+    hart_tensor_free(&h);
+    return s;
+}
+
 /* *r = a new f32 tensor beside t holding t rounded to half. */
 static hart_status half_rounded(const hart_tensor *t, hart_tensor *r) {
-    hart_tensor h;
-    memset(r, 0, sizeof *r);
-    HART_TRY(hart_tensor_new(t->be, HART_F16, t->ndim, t->shape, &h));
-    hart_status s = hart_op_copy(&h, t);
-    if (!s) s = hart_tensor_new(t->be, HART_F32, t->ndim, t->shape, r);
-    if (!s) s = hart_op_copy(r, &h);
-    hart_tensor_free(&h);
+    HART_TRY(hart_tensor_new(t->be, HART_F32, t->ndim, t->shape, r));
+    hart_status s = round_half_into(r, t);
     if (s) hart_tensor_free(r);
     return s;
 }
 
-static hart_status half_round_inplace(hart_tensor *t) {
-    hart_tensor h;
-    HART_TRY(hart_tensor_new(t->be, HART_F16, t->ndim, t->shape, &h));
-    hart_status s = hart_op_copy(&h, t);
-    if (!s) s = hart_op_copy(t, &h);
-    hart_tensor_free(&h);
-    return s;
+static hart_status half_round_inplace(hart_tensor *t) { return round_half_into(t, t); }
+
+/* 1 when y's backend rounds GEMM operands to half itself (tensor cores). */
+static int gemm_rounds(const hart_tensor *y) {
+    hart_backend *be = backend_of(y);
+    return be->vt->gemm_rounds_to_half && be->vt->gemm_rounds_to_half(be);
 }
 
 static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
@@ -157,6 +163,10 @@ hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tens
     if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] || mx != my) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
     if (!half_mode(y)) return linear_run(y, x, w, b);
+    if (gemm_rounds(y)) {
+        HART_TRY(linear_run(y, x, w, b));
+        return half_round_inplace(y);
+    }
     hart_tensor xr;
     HART_TRY(half_rounded(x, &xr));
     hart_status s = linear_run(y, &xr, w, b);
@@ -206,6 +216,10 @@ hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tens
     if (y->shape[0] != x->shape[0] || y->shape[2] != Ho || y->shape[3] != Wo) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0])) return shape_err(op, "bias shape", b, w);
     if (!half_mode(y)) return conv2d_run(y, x, w, b, stride, pad, groups);
+    if (gemm_rounds(y)) {
+        HART_TRY(conv2d_run(y, x, w, b, stride, pad, groups));
+        return half_round_inplace(y);
+    }
     hart_tensor xr;
     HART_TRY(half_rounded(x, &xr));
     hart_status s = conv2d_run(y, &xr, w, b, stride, pad, groups);

@@ -149,6 +149,33 @@ static void test_weight_to(void **st) {
     OK(hart_backend_set_precision(cpu, HART_PREC_F32));
 }
 
+/* The backend's one-pass rounding service (backend.h round_half), in place
+ * and not, on special values: ties to even, subnormals, beyond half's range
+ * (inf), signed zero; bit for bit the host conversions. */
+static void round_service_on(hart_backend *be) {
+    assert_non_null(be->vt->round_half);
+    const float v[10] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-25f, 0x1.8p-24f, 3e-8f, 70000.0f, -65519.0f, -0.0f,
+                         0.1f, -1234.567f};
+    hart_tensor h = hart_tensor_wrap((void *)v, HART_F32, 1, (int64_t[]){10}), x = on(be, &h), y;
+    OK(hart_tensor_new4(be, HART_F32, &y, 1, 10, 0, 0, 0));
+    for (int inplace = 0; inplace < 2; inplace++) {
+        OK(be->vt->round_half(be, inplace ? &x : &y, &x));
+        float *got = read_back(inplace ? &x : &y);
+        /* hand-derived: ties to even (1, 1+2^-9, 0, 2^-23), a subnormal step
+         * (3e-8 -> 2^-24), inf past 65520, -65504, -0, 0x2E66, spacing 1 at 1024 */
+        const float want[10] = {1.0f, 1.0f + 0x1p-9f, 0.0f, 0x1p-23f, 0x1p-24f, INFINITY, -65504.0f, -0.0f,
+                                0.0999755859375f, -1235.0f};
+        for (int i = 0; i < 10; i++) {
+            assert_memory_equal(&got[i], &want[i], sizeof want[i]);
+            float host = round_half(v[i]);
+            assert_memory_equal(&got[i], &host, sizeof host);
+        }
+        free(got);
+    }
+    hart_tensor_free(&x);
+    hart_tensor_free(&y);
+}
+
 /* linear, conv2d, attention and matmul in f16 mode on `be` vs the reference. */
 static void ops_f16_on(hart_backend *be) {
     printf("backend %s\n", be->name);
@@ -226,6 +253,7 @@ static void ops_f16_on(hart_backend *be) {
 
 static void test_ops_cpu(void **st) {
     (void)st;
+    round_service_on(hart_backend_cpu());
     ops_f16_on(hart_backend_cpu());
     /* host tensors (no backend) stay exact although the CPU backend is in f16 mode */
     OK(hart_backend_set_precision(hart_backend_cpu(), HART_PREC_F16));
@@ -249,6 +277,7 @@ static void test_ops_opencl(void **st) {
     }
     printf("%s\n", why);
     assert_int_equal(be->precision, hart_precision_default(be)); /* f16 on a GPU, f32 on PoCL */
+    round_service_on(be);
     ops_f16_on(be);
     hart_backend_close(be);
 }

@@ -34,9 +34,13 @@ static void cl_destroy(hart_backend *be) {
 /* ---- the vtable --------------------------------------------------------- */
 
 
+/* f16 precision mode: the tensor-core GEMM converts its operands with RNE */
+static int cl_gemm_rounds_to_half(hart_backend *be) { return clb_of(be)->tc; }
+
 static const hart_backend_vt cl_vt = {
     .sync = cl_sync, .destroy = cl_destroy, .supports = hart_cl_supports,
     HART_OP_LIST(HART_BE_ENTRY, hart_cl_)
+    .round_half = hart_cl_round_half, .gemm_rounds_to_half = cl_gemm_rounds_to_half,
 };
 
 int hart_opencl_set_tensor_cores(hart_backend *be, int on) {

@@ -127,6 +127,8 @@ extern const int hart_cl_hgemm_nvariants;
 
 /* op implementations (one file per family) */
 HART_OP_LIST(HART_BE_DECLARE, hart_cl_)
+/* f16 precision mode: y = x rounded to half (backend.h, round_half) */
+hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x);
 
 /* GEMM core shared by linear/matmul/conv2d:
  * C[z][m][n] = alpha * sum_k A(z,m,k) B(z,k,n) (+ bias), z = z0*nz1 + z1,
