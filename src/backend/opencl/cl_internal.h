@@ -141,6 +141,7 @@ typedef struct {
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
     int b_weight; /* B is a linear layer's weight (may be cached as f16) */
+    int exact;    /* f32 even when the tensor cores are on (f16 precision mode's matmul) */
 } clb_gemm_args;
 /* Tensor-core weight cache: drop entries whose source is buffer m (it was
  * written, released or used as an output); free everything. */
