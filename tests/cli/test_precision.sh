@@ -40,8 +40,8 @@ G=$GROOT/hart-tiny-a
 if [ -d "$G" ]; then
   R="-m $G --context $G/golden.safetensors --replay $G/golden.safetensors"
   # default off a GPU: f32, printed with -v, and the same tensors as --precision f32
-  expect 0 "precision f32 (default off a GPU)" "$BIN" generate $R -v -o "$T/d.png" --dump "$T/d.safetensors"
-  expect 0 "precision f32 (asked for)" "$BIN" generate $R -v --precision f32 -o "$T/e.png" --dump "$T/e.safetensors"
+  expect 0 "precision f32 (default off a GPU)" "$BIN" generate $R -v -d cpu -o "$T/d.png" --dump "$T/d.safetensors"
+  expect 0 "precision f32 (asked for)" "$BIN" generate $R -v -d cpu --precision f32 -o "$T/e.png" --dump "$T/e.safetensors"
   cmp -s "$T/d.safetensors" "$T/e.safetensors" || fail "--precision f32 differs from the CPU default"
   for d in $DEVS; do
     expect 0 "precision f16 (asked for" "$BIN" generate $R -v -d $d --precision f16 -o "$T/h_$d.png" --dump "$T/h_$d.safetensors"
