@@ -70,6 +70,11 @@ typedef struct {
 #define HART_OPT_DEVICE(dest)                                                        \
     {"device", 'd', HART_ARG_DEVICE, (dest), "SPEC",                                    \
      "compute device: cpu, opencl, opencl:P, opencl:P:D or auto ($HART_DEVICE)", "cpu", 0, 0, NULL}
+/* dest: const char** ("f32", "f16" or NULL = the device's default); see docs/precision.md */
+#define HART_OPT_PRECISION(dest)                                                                         \
+    {"precision", 0, HART_ARG_CHOICE, (dest), "P",                                                      \
+     "f32 (exact) or f16 (half weights and GEMM/attention values, f32 sums; tensor cores on NVIDIA)",     \
+     "f16 on a GPU, else f32", 0, 0, "f32|f16"}
 #define HART_OPT_THREADS(dest) \
     {"threads", 't', HART_ARG_INT, (dest), "N", "CPU threads (0 = all cores)", "0", 0, 4096, NULL}
 #define HART_OPT_VERBOSE(dest) \

@@ -90,6 +90,7 @@ static hart_status write_grid(const batch_ctx *b, const char *path) {
 int cmd_batch(int argc, char **argv) {
     if (lpd_cli_wanted(argc, argv)) return cmd_batch_lpd(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL, *neg = NULL;
+    const char *precision = NULL;
     const char *format = "png", *grid = NULL;
     hart_seed_arg seed = {0, 0};
     int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, quiet = 0, top_k = 0, batch_size = 1;
@@ -113,6 +114,7 @@ int cmd_batch(int argc, char **argv) {
         HART_OPT_TEMPERATURE(&temperature),
         HART_OPT_GRID(&grid),
         HART_OPT_DEVICE(&device),
+        HART_OPT_PRECISION(&precision),
         HART_OPT_VERBOSE(&verbose),
         HART_OPT_QUIET(&quiet),
         HART_OPT_END};
@@ -141,7 +143,7 @@ int cmd_batch(int argc, char **argv) {
     /* checks before work: output paths, then the model folders */
     if (hart_cli_check_out_dir("batch", "-o", out_dir) || (grid && hart_cli_check_out_file("batch", "--grid", grid)))
         return 1;
-    hart_t2i_session_opts so = {device, model, text_model, 1};
+    hart_t2i_session_opts so = {device, model, text_model, 1, precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart batch: %s\n", hart_errmsg());
         return 1;

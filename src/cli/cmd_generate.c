@@ -17,7 +17,7 @@
 #include "pipeline/t2i_session.h"
 
 typedef struct {
-    const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid;
+    const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid, *precision;
     hart_seed_arg seed;
     int n_images, timings, verbose, quiet, smooth, top_k;
     double cfg, top_p, temperature;
@@ -90,7 +90,7 @@ static int run(const gen_args *g, hart_t2i_opts *o) {
     o->progress_arg = &pr;
     if (g->timings) o->timings = &timings;
     double t0 = hart_clock();
-    hart_t2i_session_opts so = {g->device, g->model, g->text_model, g->prompt != NULL};
+    hart_t2i_session_opts so = {g->device, g->model, g->text_model, g->prompt != NULL, g->precision};
     hart_progress_note(&pr, "loading %s", g->model);
     if ((st = hart_t2i_session_open(&so, &s)) != HART_OK) goto fail;
     hart_progress_clear(&pr);
@@ -182,6 +182,7 @@ int cmd_generate(int argc, char **argv) {
         {"dump", 0, HART_ARG_STR, &g.dump, "FILE", "write intermediate tensors (golden names) to FILE", NULL, 0, 0,
          NULL},
         HART_OPT_DEVICE(&g.device),
+        HART_OPT_PRECISION(&g.precision),
         {"timings", 0, HART_ARG_FLAG, &g.timings, NULL, "per-stage times on stderr, waited for the device", NULL, 0, 0,
          NULL},
         HART_OPT_VERBOSE(&g.verbose),
@@ -219,7 +220,7 @@ int cmd_generate(int argc, char **argv) {
         (g.dump && hart_cli_check_out_file("generate", "--dump", g.dump)) ||
         (g.grid && hart_cli_check_out_file("generate", "--grid", g.grid)))
         return 1;
-    hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL};
+    hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL, g.precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart generate: %s\n", hart_errmsg());
         return 1;

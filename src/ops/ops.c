@@ -110,6 +110,48 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
     return HART_OK;
 }
 
+/* ---- f16 precision mode (backend.h, docs/precision.md) -------------------
+ * The values between GEMMs are half: the inputs of linear/conv2d and
+ * attention's q, k, v are rounded to half on the way in, the outputs of
+ * linear/conv2d on the way out; the kernels accumulate in f32. The
+ * rounding goes through the copy op's f32 -> f16 -> f32 conversions (round
+ * to nearest even, bit-exact on every backend), so f16 mode means the same
+ * numbers on every device, tensor cores or not. */
+/* host tensors (no backend: helper computations at load time) stay exact */
+static int half_mode(const hart_tensor *y) { return y->be && y->be->precision == HART_PREC_F16; }
+
+/* y = x rounded to half: the backend's one-pass service, else two copies. */
+static hart_status round_half_into(hart_tensor *y, const hart_tensor *x) {
+    hart_backend *be = backend_of(y);
+    if (be->vt->round_half && x->be == y->be) return be->vt->round_half(be, y, x);
+    hart_tensor h;
+    HART_TRY(hart_tensor_new(y->be, HART_F16, x->ndim, x->shape, &h));
+    hart_status s = hart_op_copy(&h, x);
+    if (!s) s = hart_op_copy(y, &h);
+    hart_tensor_free(&h);
+    return s;
+}
+
+/* *r = a new f32 tensor beside t holding t rounded to half. */
+static hart_status half_rounded(const hart_tensor *t, hart_tensor *r) {
+    HART_TRY(hart_tensor_new(t->be, HART_F32, t->ndim, t->shape, r));
+    hart_status s = round_half_into(r, t);
+    if (s) hart_tensor_free(r);
+    return s;
+}
+
+static hart_status half_round_inplace(hart_tensor *t) { return round_half_into(t, t); }
+
+/* 1 when y's backend rounds GEMM operands to half itself (tensor cores). */
+static int gemm_rounds(const hart_tensor *y) {
+    hart_backend *be = backend_of(y);
+    return be->vt->gemm_rounds_to_half && be->vt->gemm_rounds_to_half(be);
+}
+
+static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
+    DISPATCH("hart_op_linear", linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
+}
+
 hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     const char *op = "hart_op_linear";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
@@ -120,7 +162,20 @@ hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tens
     for (int i = 0; i < y->ndim - 1; i++) my *= y->shape[i];
     if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] || mx != my) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
-    DISPATCH(op, linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
+    if (!half_mode(y)) return linear_run(y, x, w, b);
+    if (gemm_rounds(y)) {
+        HART_TRY(linear_run(y, x, w, b));
+        return half_round_inplace(y);
+    }
+    hart_tensor xr;
+    HART_TRY(half_rounded(x, &xr));
+    hart_status s = linear_run(y, &xr, w, b);
+    hart_tensor_free(&xr);
+    return s ? s : half_round_inplace(y);
+}
+
+static hart_status matmul_run(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
+    DISPATCH("hart_op_matmul", matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
 }
 
 hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
@@ -139,7 +194,14 @@ hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tens
         for (int i = 0; i < na - 2; i++)
             if (b->shape[i] != a->shape[i]) return shape_err(op, "batch dims of b", a, b);
     }
-    DISPATCH(op, matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
+    /* f16 mode leaves it f32: a product of two activations (DC-AE's linear
+     * attention), which the originals compute in f32 under autocast too */
+    return matmul_run(c, a, b, ta, tb, alpha);
+}
+
+static hart_status conv2d_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
+                              int stride, int pad, int groups) {
+    DISPATCH("hart_op_conv2d", conv2d, y, 3, L(x, w, b), I_[0], I_[1], I_[2], stride, pad, groups);
 }
 
 hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
@@ -153,7 +215,16 @@ hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tens
     int64_t Ho = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1, Wo = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1;
     if (y->shape[0] != x->shape[0] || y->shape[2] != Ho || y->shape[3] != Wo) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0])) return shape_err(op, "bias shape", b, w);
-    DISPATCH(op, conv2d, y, 3, L(x, w, b), I_[0], I_[1], I_[2], stride, pad, groups);
+    if (!half_mode(y)) return conv2d_run(y, x, w, b, stride, pad, groups);
+    if (gemm_rounds(y)) {
+        HART_TRY(conv2d_run(y, x, w, b, stride, pad, groups));
+        return half_round_inplace(y);
+    }
+    hart_tensor xr;
+    HART_TRY(half_rounded(x, &xr));
+    hart_status s = conv2d_run(y, &xr, w, b, stride, pad, groups);
+    hart_tensor_free(&xr);
+    return s ? s : half_round_inplace(y);
 }
 
 static hart_status check_param(const char *op, const hart_tensor *p, int64_t n, const char *which) {
@@ -344,6 +415,16 @@ done:
     return st;
 }
 
+static hart_status attention_run(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                                 const hart_tensor *mask, float scale) {
+    hart_backend *be = backend_of(out);
+    const hart_tensor *ins[MAX_IN] = {q, k, v, mask};
+    if (be != hart_backend_cpu() && be->vt->supports && !be->vt->supports(be, HART_OP_attention, out, ins) &&
+        k->shape[1] == q->shape[1] && composed_fits(q, k))
+        return attention_composed(out, q, k, v, mask, scale);
+    DISPATCH("hart_op_attention", attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
+}
+
 hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
                          const hart_tensor *mask, float scale) {
     const char *op = "hart_op_attention";
@@ -357,12 +438,19 @@ hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart
             (mask->shape[1] != 1 && mask->shape[1] != q->shape[1]) || mask->shape[2] != q->shape[2] || mask->shape[3] != k->shape[2])
             return shape_err(op, "mask must be [B|1, H|1, Lq, Lk]", mask, q);
     }
-    hart_backend *be = backend_of(out);
-    const hart_tensor *ins[MAX_IN] = {q, k, v, mask};
-    if (be != hart_backend_cpu() && be->vt->supports && !be->vt->supports(be, HART_OP_attention, out, ins) &&
-        k->shape[1] == q->shape[1] && composed_fits(q, k))
-        return attention_composed(out, q, k, v, mask, scale);
-    DISPATCH(op, attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
+    if (!half_mode(out)) return attention_run(out, q, k, v, mask, scale);
+    /* the output is the input of the projection GEMM, rounded there */
+    hart_tensor qr, kr, vr;
+    HART_TRY(half_rounded(q, &qr));
+    hart_status s = half_rounded(k, &kr);
+    if (!s) {
+        s = half_rounded(v, &vr);
+        if (!s) s = attention_run(out, &qr, &kr, &vr, mask, scale);
+        hart_tensor_free(&vr);
+        hart_tensor_free(&kr);
+    }
+    hart_tensor_free(&qr);
+    return s;
 }
 
 hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {

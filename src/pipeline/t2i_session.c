@@ -17,7 +17,7 @@ struct hart_t2i_session {
     hart_text_encoder te;
     int have_te;
     hart_prompt_cache cache;
-    char why[256];
+    char why[768];
 };
 
 static int is_dir(const char *p) {
@@ -48,7 +48,9 @@ hart_status hart_t2i_session_open(const hart_t2i_session_opts *o, hart_t2i_sessi
     HART_TRY(hart_t2i_session_check(o));
     hart_t2i_session *s = calloc(1, sizeof *s);
     if (!s) return hart_fail(HART_ENOMEM, "session");
-    hart_status st = hart_backend_open(o->device, &s->be, s->why, sizeof s->why);
+    hart_precision prec;
+    hart_status st = hart_precision_parse(o->precision, &prec);
+    if (!st) st = hart_backend_open_prec(o->device, prec, &s->be, s->why, sizeof s->why);
     if (!st) st = hart_t2i_load(s->be, o->model_dir, &s->t2i);
     if (!st && o->need_text) {
         char t[PATH_MAX];

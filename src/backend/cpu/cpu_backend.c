@@ -23,6 +23,7 @@ static void cpu_init(void) {
 #define HART_CPU_SET(name) g_cpu_vt.name = hart_cpu_##name;
     HART_CPU_FAST_OPS(HART_CPU_SET)
 #undef HART_CPU_SET
+    g_cpu_vt.round_half = hart_cpu_round_half;
     /* our OpenMP threads drive OpenBLAS; its own pool stays idle (hart_cpu_sgemm) */
     openblas_set_num_threads(1);
     const char *cfg = openblas_get_config();

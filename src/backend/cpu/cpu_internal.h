@@ -46,5 +46,7 @@ void hart_cpu_softmax_row(const float *p, float *o, int64_t D);
 /* The ops with a CPU fast path (HART_CPU_FAST_OPS, cpu_backend.c) are
  * defined; the table takes the others from the reference. */
 HART_OP_LIST(HART_BE_DECLARE, hart_cpu_)
+/* f16 precision mode: y = x rounded to half (backend.h, round_half) */
+hart_status hart_cpu_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x);
 
 #endif

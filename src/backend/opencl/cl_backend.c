@@ -44,9 +44,13 @@ static void cl_destroy(hart_backend *be) {
 /* ---- the vtable --------------------------------------------------------- */
 
 
+/* f16 precision mode: the tensor-core GEMM converts its operands with RNE */
+static int cl_gemm_rounds_to_half(hart_backend *be) { return clb_of(be)->tc; }
+
 static const hart_backend_vt cl_vt = {
     .sync = cl_sync, .destroy = cl_destroy, .supports = hart_cl_supports,
     HART_OP_LIST(HART_BE_ENTRY, hart_cl_)
+    .round_half = hart_cl_round_half, .gemm_rounds_to_half = cl_gemm_rounds_to_half,
 };
 
 int hart_opencl_set_tensor_cores(hart_backend *be, int on) {
@@ -196,6 +200,7 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_device_type dtype = 0;
     clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof dtype, &dtype, NULL);
     b->is_gpu = (dtype & CL_DEVICE_TYPE_GPU) != 0;
+    be->gpu = b->is_gpu;
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, hart_cl_errname(err)); }

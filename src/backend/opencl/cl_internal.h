@@ -130,6 +130,8 @@ extern const int hart_cl_hgemm_nvariants;
 
 /* op implementations (one file per family) */
 HART_OP_LIST(HART_BE_DECLARE, hart_cl_)
+/* f16 precision mode: y = x rounded to half (backend.h, round_half) */
+hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x);
 
 /* GEMM core shared by linear/matmul/conv2d:
  * C[z][m][n] = alpha * sum_k A(z,m,k) B(z,k,n) (+ bias), z = z0*nz1 + z1,
@@ -142,6 +144,7 @@ typedef struct {
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
     int b_weight; /* B is a linear layer's weight (may be cached as f16) */
+    int exact;    /* f32 even when the tensor cores are on (f16 precision mode's matmul) */
 } clb_gemm_args;
 /* Tensor-core weight cache: drop entries whose source is buffer m (it was
  * written, released or used as an output); free everything. */

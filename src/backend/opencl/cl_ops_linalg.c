@@ -171,7 +171,7 @@ hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g) {
     clb *b = clb_of(be);
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     if (b->nwc) hart_cl_wcache_drop(b, g->c); /* the output buffer is written */
-    if (b->tc && g->K > 0) return gemm_tc(be, b, g);
+    if (b->tc && g->K > 0 && !g->exact) return gemm_tc(be, b, g);
     /* 128x128 tiles once there are at least as many of them as compute units
      * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
     static int force_big = -1;
@@ -248,6 +248,7 @@ hart_status hart_cl_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *
     g.b = T_MEM(bm); g.b_off = T_OFF(bm);
     g.b_sk = tb ? 1 : (int)N; g.b_sn = tb ? (int)K : 1; g.b_s0 = bbatch ? (int)(K * N) : 0;
     g.c = T_MEM(c); g.c_off = T_OFF(c); g.c_sm = (int)N; g.c_s0 = (int)(M * N);
+    g.exact = be->precision == HART_PREC_F16; /* f16 mode keeps matmul f32 (src/ops/ops.c) */
     return hart_cl_gemm(be, &g);
 }
 

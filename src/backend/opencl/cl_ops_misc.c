@@ -154,6 +154,14 @@ hart_status hart_cl_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x)
                  AI(T_OFF(y)), AI(T_DT(y)), AI(n));
 }
 
+hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t n = hart_tensor_numel(x);
+    if (!n) return HART_OK;
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "round_half_f32", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AI(n));
+}
+
 hart_status hart_cl_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
     int xs[4], xst[4], ys[4], yst[4], ss[4];
     dims4(x, xs, xst);

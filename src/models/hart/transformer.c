@@ -70,6 +70,18 @@ static hart_status tf_getwf(hart_transformer *tf, hart_tensor *dst, int nd, int6
     return tf_getw(tf, dst, nd, a, b, name);
 }
 
+/* A linear layer's weight [a, b], in the backend's weight dtype (hart_weight_to). */
+static hart_status tf_getlin(hart_transformer *tf, hart_tensor *dst, int64_t a, int64_t b, const char *fmt, int i) {
+    char name[256];
+    hart_tensor h;
+    snprintf(name, sizeof name, fmt, i);
+    HART_TRY(hart_ckpt_get(&tf->ck, name, 2, (int64_t[]){a, b}, &h));
+    hart_status st = hart_weight_to(tf->be, &h, dst);
+    hart_ckpt_release(&tf->ck, &h);
+    if (st != HART_OK) return hart_fail_ctx(st, "uploading %s", name);
+    return HART_OK;
+}
+
 static hart_status cfg_str_is(const cJSON *c, const char *key, const char *dflt, const char *a,
                               const char *b, int *is_a) {
     const char *s;
@@ -163,14 +175,14 @@ static hart_status load_weights(hart_transformer *tf) {
     int C = g->C, Hd = g->mlp_hidden;
     char nm[256];
     if (g->use_context_norm) HART_TRY(tf_getw(tf, &tf->ctx_norm_w, 1, g->ctx_dim, 0, "context_norm.weight"));
-    HART_TRY(tf_getw(tf, &tf->ctx_w, 2, C, g->ctx_dim, "context_embed.weight"));
+    HART_TRY(tf_getlin(tf, &tf->ctx_w, C, g->ctx_dim, "context_embed.weight", 0));
     HART_TRY(tf_getw(tf, &tf->ctx_b, 1, C, 0, "context_embed.bias"));
-    HART_TRY(tf_getw(tf, &tf->word_w, 2, C, g->Cvae, "word_embed.weight"));
+    HART_TRY(tf_getlin(tf, &tf->word_w, C, g->Cvae, "word_embed.weight", 0));
     HART_TRY(tf_getw(tf, &tf->word_b, 1, C, 0, "word_embed.bias"));
     if (g->attn_llama) HART_TRY(tf_getw(tf, &tf->head_nm_ln_w, 1, C, 0, "head_nm.ln_wo_grad.weight"));
-    HART_TRY(tf_getw(tf, &tf->head_ada_w, 2, 2 * C, C, "head_nm.ada_lin.1.weight"));
+    HART_TRY(tf_getlin(tf, &tf->head_ada_w, 2 * C, C, "head_nm.ada_lin.1.weight", 0));
     HART_TRY(tf_getw(tf, &tf->head_ada_b, 1, 2 * C, 0, "head_nm.ada_lin.1.bias"));
-    HART_TRY(tf_getw(tf, &tf->head_w, 2, g->V, C, "head.weight"));
+    HART_TRY(tf_getlin(tf, &tf->head_w, g->V, C, "head.weight", 0));
     HART_TRY(tf_getw(tf, &tf->head_b, 1, g->V, 0, "head.bias"));
     HART_TRY(tf_getw(tf, &tf->dec_norm_w, 1, C, 0, "decoder_norm.weight"));
     if (!g->attn_llama) {
@@ -214,7 +226,7 @@ static hart_status load_weights(hart_transformer *tf) {
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
         if (!g->disable_aln) {
-            HART_TRY(tf_getwf(tf, &b->ada_w, 2, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
+            HART_TRY(tf_getlin(tf, &b->ada_w, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
             HART_TRY(tf_getwf(tf, &b->ada_b, 1, 6 * C, 0, "blocks.%d.ada_lin.1.bias", i));
         } else if (g->shared_aln) {
             HART_TRY(tf_getwf(tf, &b->sst, 2, 6, C, "blocks.%d.scale_shift_table", i));
@@ -222,15 +234,15 @@ static hart_status load_weights(hart_transformer *tf) {
         hart_tensor qkv, view;
         snprintf(nm, sizeof nm, g->attn_llama ? "blocks.%d.attn.qkv_proj.weight" : "blocks.%d.attn.mat_qkv.weight", i);
         HART_TRY(hart_ckpt_get(&tf->ck, nm, 2, (int64_t[]){3 * C, C}, &qkv));
-        HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wq));
-        HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wk));
-        HART_TRY(hart_tensor_rows(&qkv, 2 * C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wv));
+        HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wq));
+        HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wk));
+        HART_TRY(hart_tensor_rows(&qkv, 2 * C, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wv));
         HART_TRY(tf_getwf(tf, &b->bq, 1, C, 0, "blocks.%d.attn.q_bias", i));
         snprintf(nm, sizeof nm, "blocks.%d.attn.zero_k_bias", i);
         if (hart_ckpt_has(&tf->ck, nm)) HART_TRY(tf_getw(tf, &b->bk, 1, C, 0, nm));
         else HART_TRY(tnew(tf->be, &b->bk, 1, C, 0, 0, 0));
         HART_TRY(tf_getwf(tf, &b->bv, 1, C, 0, "blocks.%d.attn.v_bias", i));
-        HART_TRY(tf_getwf(tf, &b->proj_w, 2, C, C, "blocks.%d.attn.proj.weight", i));
+        HART_TRY(tf_getlin(tf, &b->proj_w, C, C, "blocks.%d.attn.proj.weight", i));
         HART_TRY(tf_getwf(tf, &b->proj_b, 1, C, 0, "blocks.%d.attn.proj.bias", i));
         if (g->attn_l2_norm) {
             hart_tensor sm;
@@ -244,13 +256,13 @@ static hart_status load_weights(hart_transformer *tf) {
         }
         if (g->attn_llama) HART_TRY(tf_getwf(tf, &b->ln_w, 1, C, 0, "blocks.%d.ln_wo_grad.weight", i));
         if (g->mlp_llama) {
-            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
-            HART_TRY(tf_getwf(tf, &b->f2, 2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
-            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
         } else {
-            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.fc1.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.fc1.weight", i));
             HART_TRY(tf_getwf(tf, &b->f1b, 1, Hd, 0, "blocks.%d.ffn.fc1.bias", i));
-            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.fc2.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.fc2.weight", i));
             HART_TRY(tf_getwf(tf, &b->f3b, 1, C, 0, "blocks.%d.ffn.fc2.bias", i));
         }
     }
