@@ -30,6 +30,10 @@ hart_status hart_sample_filter_row(float *row, int V, int k, double p);
 /* The draw above (U = u·2^32 for the uniform u); all -inf: index 0. */
 int64_t hart_sample_draw_row(const float *row, int V, uint64_t U);
 
+/* probs = softmax((logits·scale + g) / tau), g = −log(E), E = −log(1−u[i])
+ * ("more smooth" codes; continuous, so devices may differ by rounding). */
+void hart_sample_gumbel_row(float *probs, const float *logits, int V, float scale, float tau, const double *u);
+
 #define HART_SAMPLE_MAX_V (1 << 22) /* row sums of weights stay below 2^63 */
 
 #endif

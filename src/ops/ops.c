@@ -4,11 +4,13 @@
  * (slow but correct): the one fallback path of every backend. */
 #include "ops/ops.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backend/backend.h"
+#include "core/sample_fixed.h"
 
 #define MAX_IN 6
 
@@ -349,4 +351,68 @@ hart_status hart_op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const ha
         hart_tensor_numel(idx) != x->shape[0] || cb->shape[0] < 1)
         return shape_err(op, "idx I64 [N], x [N,D], codebook [V,D]", x, cb);
     DISPATCH(op, argmin_dist, idx, 2, L(x, cb), I_[0], I_[1]);
+}
+
+/* ---- token sampling and the diffusion sampler ---- */
+
+static hart_status need_keys(const char *op, const hart_tensor *keys, int64_t B) {
+    if (keys->dtype != HART_I64 || keys->ndim != 2 || keys->shape[0] != B || keys->shape[1] != 2)
+        return shape_err(op, "keys must be I64 [B,2] (seed, image index) with B images", keys, NULL);
+    return HART_OK;
+}
+
+hart_status hart_op_cfg_mix(hart_tensor *y, const hart_tensor *x, double t) {
+    const char *op = "hart_op_cfg_mix";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || y->ndim != x->ndim || x->shape[0] != 2 * y->shape[0] || !isfinite(t))
+        return shape_err(op, "x [2B,...] -> y [B,...], finite t", y, x);
+    for (int i = 1; i < x->ndim; i++)
+        if (x->shape[i] != y->shape[i]) return shape_err(op, "x [2B,...] -> y [B,...]", y, x);
+    DISPATCH(op, cfg_mix, y, 1, L(x), I_[0], t);
+}
+
+hart_status hart_op_topk_topp(hart_tensor *y, const hart_tensor *x, int k, double p) {
+    const char *op = "hart_op_topk_topp";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || !hart_tensor_same_shape(x, y) || x->shape[x->ndim - 1] < 1 ||
+        x->shape[x->ndim - 1] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "x and y of one shape, last dim 1..2^22", y, x);
+    if (isnan(p)) return hart_fail(HART_EINVAL, "%s: p is NaN", op);
+    DISPATCH(op, topk_topp, y, 1, L(x), I_[0], k, p);
+}
+
+hart_status hart_op_multinomial(hart_tensor *idx, const hart_tensor *x, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_multinomial";
+    HART_TRY(need_f32(op, x, "x"));
+    if (idx->dtype != HART_I64 || x->ndim != 3 || idx->ndim != 2 || idx->shape[0] != x->shape[0] ||
+        idx->shape[1] != x->shape[1] || x->shape[2] < 1 || x->shape[2] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "idx I64 [B,L], x [B,L,V] (V 1..2^22)", idx, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, multinomial, idx, 2, L(x, keys), I_[0], I_[1], site, step);
+}
+
+hart_status hart_op_gumbel_softmax(hart_tensor *y, const hart_tensor *x, const hart_tensor *keys, float scale,
+                                   float tau, int site, int step) {
+    const char *op = "hart_op_gumbel_softmax";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 3 || !hart_tensor_same_shape(x, y) || !(tau > 0)) return shape_err(op, "x, y [B,L,V], tau > 0", y, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, gumbel_softmax, y, 2, L(x, keys), I_[0], I_[1], scale, tau, site, step);
+}
+
+hart_status hart_op_randn(hart_tensor *y, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_randn";
+    HART_TRY(need_f32(op, y, "y"));
+    if (y->ndim != 4) return shape_err(op, "y must be [H,B,L,C]", y, NULL);
+    HART_TRY(need_keys(op, keys, y->shape[1]));
+    DISPATCH(op, randn, y, 1, L(keys), I_[0], site, step);
+}
+
+hart_status hart_op_ddpm_step(hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c) {
+    const char *op = "hart_op_ddpm_step";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, out, "out")); HART_TRY(need_f32(op, noise, "noise"));
+    if (x->ndim != 2 || !hart_tensor_same_shape(x, noise) || out->ndim != 2 || out->shape[0] != x->shape[0] ||
+        out->shape[1] != 2 * x->shape[1] || (c->guided && x->shape[0] % 2))
+        return shape_err(op, "x, noise [n,C], out [n,2C] (n even when guided)", x, out);
+    DISPATCH(op, ddpm_step, x, 2, L(out, noise), I_[0], I_[1], c);
 }

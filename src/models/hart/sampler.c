@@ -33,18 +33,7 @@ int64_t hart_sample_categorical(const float *logits, int V, double u) {
 }
 
 void hart_gumbel_softmax(float *probs, const float *logits, int V, float scale, float tau, const double *u) {
-    float mx = -INFINITY;
-    for (int i = 0; i < V; i++) {
-        double e = -log(1.0 - u[i]);
-        if (e < 1e-300) e = 1e-300;
-        float g = (float)-log(e);
-        float v = logits[i] == -INFINITY ? -INFINITY : (logits[i] * scale + g) / tau;
-        probs[i] = v;
-        if (v > mx) mx = v;
-    }
-    double sum = 0;
-    for (int i = 0; i < V; i++) sum += probs[i] == -INFINITY ? 0 : exp((double)probs[i] - mx);
-    for (int i = 0; i < V; i++) probs[i] = probs[i] == -INFINITY ? 0.0f : (float)(exp((double)probs[i] - mx) / sum);
+    hart_sample_gumbel_row(probs, logits, V, scale, tau, u);
 }
 
 /* ---- random draws ----
