@@ -5,11 +5,6 @@
  * by other routes: bitwise threshold searches over sort keys instead of
  * selection and sorting, prefix sums instead of a sequential walk. Integer
  * sums are exact in any order, so nothing depends on the reduction order. */
-#define SM_U32 uint
-#define SM_U64 ulong
-#define SM_BITS(f) as_uint(f)
-#define SM_FN inline
-
 #define SW 256 /* work-group size of the row kernels */
 
 /* ---- Philox-4x32-10 (core/rng.c), stream = image << 32 | site << 16 | step ---- */
@@ -172,11 +167,7 @@ void multinomial(__global const float *x, int x_off, __global long *idx, int idx
     __local ulong red[SW], scan[SW];
     int row = get_group_id(0), lid = get_local_id(0), b = row / L, j = row % L;
     __global const float *p = x + x_off + (long)row * V;
-    float mx = row_max(p, V, red);
-    if (mx == -INFINITY) {
-        if (lid == 0) idx[idx_off + row] = 0;
-        return;
-    }
+    float mx = row_max(p, V, red); /* all -inf: token 0 (no early return: PoCL mishandles one before barriers) */
     int chunk = (V + SW - 1) / SW, i0 = min(V, lid * chunk), i1 = min(V, i0 + chunk);
     ulong s = 0;
     for (int i = i0; i < i1; i++) s += sm_row_weight(ld_logit(p, i), mx);
@@ -191,15 +182,16 @@ void multinomial(__global const float *x, int x_off, __global long *idx, int idx
     ulong S = scan[SW - 1], before = scan[lid] - s;
     ulong U = (ulong)(philox_word(keys + k_off, b, site, step, (ulong)j) >> 8) << 8;
     ulong target = sm_frac_of(U, S);
-    if (before <= target && target < before + s) {
+    if (mx == -INFINITY) {
+        if (lid == 0) idx[idx_off + row] = 0;
+    } else if (before <= target && target < before + s) {
         ulong cum = before;
-        for (int i = i0; i < i1; i++) {
+        int pick = -1;
+        for (int i = i0; i < i1; i++) { /* no early exit: PoCL lost the store after a break here */
             cum += sm_row_weight(ld_logit(p, i), mx);
-            if (cum > target) {
-                idx[idx_off + row] = i;
-                break;
-            }
+            if (pick < 0 && cum > target) pick = i;
         }
+        idx[idx_off + row] = pick;
     }
 }
 
