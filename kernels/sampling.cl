@@ -267,3 +267,12 @@ __kernel void ddpm_step(__global float *x, int x_off, __global const float *mo, 
     float mean = c1 * px + c2 * xv;
     x[x_off + g] = mean + nzm * exp(0.5f * lv) * nz[nz_off + g] * temperature;
 }
+
+/* y [N, D] = table rows idx (an id outside [0, V) gives zeros) */
+__kernel void gather_rows(__global float *y, int y_off, __global const float *t, int t_off, __global const long *idx,
+                          int i_off, int D, int V, int n) {
+    int g = get_global_id(0);
+    if (g >= n) return;
+    long id = idx[i_off + g / D];
+    y[y_off + g] = id >= 0 && id < V ? t[t_off + id * D + g % D] : 0.0f;
+}

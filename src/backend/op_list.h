@@ -124,6 +124,10 @@ typedef struct {
     X(P, randn, (hart_tensor *y, const hart_tensor *keys, int site, int step))                           \
     /* x [n, C] one denoising step in place from model output out [n, 2C] (eps, variance) and noise     \
      * [n, C]; guided: n even, eps of rows r and r + n/2 both from rows r (cond) and r + n/2 (uncond). */ \
-    X(P, ddpm_step, (hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c))
+    X(P, ddpm_step, (hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c)) \
+    /* y [N, D] = table F32 [V, D] rows idx I64 (N entries); an id outside [0, V) gives a zero row     \
+     * (no error, so a device need not report back: embedding's checked twin for ids made in range,  \
+     * e.g. by multinomial). */                                                                         \
+    X(P, gather_rows, (hart_tensor *y, const hart_tensor *table, const hart_tensor *idx))
 
 #endif

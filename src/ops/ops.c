@@ -416,3 +416,12 @@ hart_status hart_op_ddpm_step(hart_tensor *x, const hart_tensor *out, const hart
         return shape_err(op, "x, noise [n,C], out [n,2C] (n even when guided)", x, out);
     DISPATCH(op, ddpm_step, x, 2, L(out, noise), I_[0], I_[1], c);
 }
+
+hart_status hart_op_gather_rows(hart_tensor *y, const hart_tensor *table, const hart_tensor *idx) {
+    const char *op = "hart_op_gather_rows";
+    HART_TRY(need_f32(op, y, "y")); HART_TRY(need_f32(op, table, "table"));
+    if (idx->dtype != HART_I64 || table->ndim != 2 || y->ndim != 2 || y->shape[0] != hart_tensor_numel(idx) ||
+        y->shape[1] != table->shape[1])
+        return shape_err(op, "y [N,D], table [V,D], idx I64 of N entries", y, table);
+    DISPATCH(op, gather_rows, y, 2, L(table, idx), I_[0], I_[1]);
+}

@@ -57,3 +57,10 @@ hart_status hart_cl_ddpm_step(hart_backend *be, hart_tensor *x, const hart_tenso
                  AM(T_MEM(noise)), AI(T_OFF(noise)), AI(n), AI(C), AI(c->guided), AF(c->g1), AF(c->g0), AF(c->minl),
                  AF(c->maxl), AF(c->sra), AF(c->srm1), AF(c->c1), AF(c->c2), AF(c->nzm), AF(c->temperature));
 }
+
+hart_status hart_cl_gather_rows(hart_backend *be, hart_tensor *y, const hart_tensor *table, const hart_tensor *idx) {
+    int64_t n = hart_tensor_numel(y);
+    size_t gws[1] = {(size_t)n};
+    return CLRUN(clb_of(be), "gather_rows", 1, gws, NULL, AM(T_MEM(y)), AI(T_OFF(y)), AM(T_MEM(table)),
+                 AI(T_OFF(table)), AM(T_MEM(idx)), AI(T_OFF(idx)), AI(y->shape[1]), AI(table->shape[0]), AI(n));
+}
