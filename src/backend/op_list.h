@@ -94,6 +94,11 @@ typedef struct {
      * interleaved=1: pairs (2i, 2i+1). y may alias x. */                                               \
     X(P, rope, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t, \
                 int interleaved))                                                                       \
+    /* Rotate-half rotary embedding with a table entry per element (HART's 2-D rotary gives the two   \
+     * halves of a pair different angles): x, y [B, H, L, D] (D even), cos/sin [B, L, D];             \
+     * y[j] = x[j]·cos[j] − x[j+D/2]·sin[j], y[j+D/2] = x[j+D/2]·cos[j+D/2] + x[j]·sin[j+D/2].       \
+     * y may alias x. */                                                                                \
+    X(P, rope_rows, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t)) \
     /* NCHW resize to y's spatial size. */                                                              \
     X(P, interpolate, (hart_tensor *y, const hart_tensor *x, hart_interp mode))                          \
     /* [N, C·r², H, W] -> [N, C, H·r, W·r] (nn.PixelShuffle) and its inverse. */                        \

@@ -425,3 +425,15 @@ hart_status hart_op_gather_rows(hart_tensor *y, const hart_tensor *table, const 
         return shape_err(op, "y [N,D], table [V,D], idx I64 of N entries", y, table);
     DISPATCH(op, gather_rows, y, 2, L(table, idx), I_[0], I_[1]);
 }
+
+hart_status hart_op_rope_rows(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s) {
+    const char *op = "hart_op_rope_rows";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
+    if (x->ndim != 4 || x->shape[3] % 2 || !hart_tensor_same_shape(x, y))
+        return shape_err(op, "x, y must be [B,H,L,D] with even D", y, x);
+    if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || c->shape[0] != x->shape[0] || c->shape[1] != x->shape[2] ||
+        c->shape[2] != x->shape[3])
+        return shape_err(op, "cos/sin must be [B, L, D]", c, x);
+    DISPATCH(op, rope_rows, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
+}

@@ -1,7 +1,9 @@
 /* HART t2i transformer: loading, per-batch conditioning, block forward with
  * KV cache. Rotary embeddings (1-D over the context, 2-D over the scales,
- * both with full-length cos/sin tables as the reference builds them) and the
- * optional L2 query/key normalisation are host-side helpers here. */
+ * both with full-length cos/sin tables as the reference builds them): the
+ * tables are built on the host and uploaded by begin, the rotation is the
+ * rope_rows op. The optional L2 query/key normalisation (no released config
+ * uses it) is a host-side helper that reads q and k back. */
 #include "models/hart/transformer.h"
 #include "ops/ops.h"
 
@@ -43,6 +45,8 @@ struct hart_transformer {
     hart_tensor sos;              /* [N,T,C] */
     hart_tensor head_scale1p, head_shift; /* [N,1,C] */
     float *ctx_pos;               /* [N,T] context position ids as floats */
+    hart_tensor rope_c[HART_MAX_SCALES], rope_s[HART_MAX_SCALES]; /* llama: [N,l,hd] rotary tables of
+                                     each scale on be, uploaded by begin (the forward never writes) */
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
@@ -321,6 +325,10 @@ static void free_batch(hart_transformer *tf) {
     hart_tensor_free(&tf->head_shift);
     free(tf->ctx_pos);
     tf->ctx_pos = NULL;
+    for (int i = 0; i < HART_MAX_SCALES; i++) {
+        hart_tensor_free(&tf->rope_c[i]);
+        hart_tensor_free(&tf->rope_s[i]);
+    }
     tf->N = 0;
 }
 
@@ -382,6 +390,8 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
                           const hart_tensor *pos) {
     return hart_tf_begin_uncond(tf, context, mask, pos, NULL, NULL, NULL);
 }
+
+static hart_status upload_rope_tables(hart_transformer *tf);
 
 hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
                                  const hart_tensor *pos, const hart_tensor *ucontext, const hart_tensor *umask,
@@ -504,6 +514,7 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
+    if (g->attn_llama) HART_TRY_GOTO(st, upload_rope_tables(tf));
 done:
     free(hc); free(hm); free(pooled);
     hart_tensor_free(&ctx); hart_tensor_free(&ctxn); hart_tensor_free(&cond); hart_tensor_free(&pool);
@@ -587,6 +598,26 @@ static void rope_tables(const hart_transformer *tf, int si, int l, float *cosv, 
     }
 }
 
+/* The rotary tables of every scale for this batch, on the device. */
+static hart_status upload_rope_tables(hart_transformer *tf) {
+    const hart_tf_config *g = &tf->cfg;
+    hart_status st = HART_OK;
+    for (int si = 0; !st && si < g->n_scales; si++) {
+        int l = si == 0 ? g->ctx_tokens : g->patch_nums[si] * g->patch_nums[si];
+        size_t n = (size_t)tf->N * l * g->hd;
+        float *cv = malloc(sizeof(float) * n), *sv = malloc(sizeof(float) * n);
+        if (!cv || !sv) st = hart_fail(HART_ENOMEM, "rope tables");
+        if (!st) rope_tables(tf, si, l, cv, sv);
+        if (!st) st = tnew(tf->be, &tf->rope_c[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = tnew(tf->be, &tf->rope_s[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = hart_tensor_write(&tf->rope_c[si], cv, sizeof(float) * n);
+        if (!st) st = hart_tensor_write(&tf->rope_s[si], sv, sizeof(float) * n);
+        free(cv);
+        free(sv);
+    }
+    return st;
+}
+
 /* In place on x [N,H,l,hd]: optional L2 normalisation (q scaled per head),
  * then x*cos + rotate_half(x)*sin with tables [N,l,hd]. */
 static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *sinv, const float *l2scale,
@@ -637,7 +668,7 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
 }
 
 static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
-                                 const float *sinv) {
+                                 const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
@@ -659,9 +690,12 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&qT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&kT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&vT, &view, perm));
-    if (cosv || g->attn_l2_norm) {
+    if (g->attn_l2_norm) { /* host helper (no released config uses it): reads q and k back */
         HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
         HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+    } else if (rc) { /* on the device, tables uploaded by begin */
+        HART_TRY_GOTO(st, hart_op_rope_rows(&qT, &qT, rc, rs));
+        HART_TRY_GOTO(st, hart_op_rope_rows(&kT, &kT, rc, rs));
     }
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
@@ -716,7 +750,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     hart_status st = HART_OK;
     hart_tensor x = {0}, xn = {0}, xl = {0};
     float *cosv = NULL, *sinv = NULL;
-    if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
+    if (g->attn_llama && g->attn_l2_norm) { /* host path; gpt2: absolute positions, no rotary embedding */
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
@@ -724,7 +758,9 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
+    const hart_tensor *rc = g->attn_llama ? &tf->rope_c[si] : NULL, *rs = g->attn_llama ? &tf->rope_s[si] : NULL;
+    for (int i = 0; i < g->depth; i++)
+        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv, rc, rs));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
