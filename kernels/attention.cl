@@ -73,17 +73,15 @@ ATTENTION_KERNEL(attention_d128, 128)
 /* Rotary embedding; gid over B*H*L*(D/2). y may alias x. */
 __kernel void rope(__global const float *x, int x_off, __global float *y, int y_off, __global const float *c,
                    int c_off, __global const float *sn, int s_off, int H, int L, int D, int cb1, int n,
-                   int interleaved, int full) {
-    /* full: cos/sin hold one angle per element ([., L, D]), else one per pair ([., L, D/2]) */
+                   int interleaved) {
     int gid = get_global_id(0);
     if (gid >= n) return;
     int half_d = D / 2, i = gid % half_d, row = gid / half_d; /* row = (b*H + h)*L + l */
     int l = row % L, b = row / L / H;
+    int cidx = ((cb1 ? 0 : b) * L + l) * half_d + i;
     int i0 = interleaved ? 2 * i : i, i1 = interleaved ? 2 * i + 1 : i + half_d;
-    int cw = full ? D : half_d, cbase = ((cb1 ? 0 : b) * L + l) * cw;
-    int c0 = cbase + (full ? i0 : i), c1 = cbase + (full ? i1 : i);
     long base = (long)row * D;
-    float a = x[x_off + base + i0], bb = x[x_off + base + i1];
-    y[y_off + base + i0] = a * c[c_off + c0] - bb * sn[s_off + c0];
-    y[y_off + base + i1] = bb * c[c_off + c1] + a * sn[s_off + c1];
+    float a = x[x_off + base + i0], bb = x[x_off + base + i1], cc = c[c_off + cidx], ss = sn[s_off + cidx];
+    y[y_off + base + i0] = a * cc - bb * ss;
+    y[y_off + base + i1] = bb * cc + a * ss;
 }

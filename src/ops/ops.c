@@ -4,12 +4,14 @@
  * (slow but correct): the one fallback path of every backend. */
 #include "ops/ops.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
+#include "core/sample_fixed.h"
 
 #define MAX_IN 6
 
@@ -458,8 +460,8 @@ hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor
     HART_TRY(same(op, y, x)); HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
     if (x->ndim != 4 || x->shape[3] % 2) return shape_err(op, "x must be [B,H,L,D] with even D", x, NULL);
     if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || (c->shape[0] != 1 && c->shape[0] != x->shape[0]) ||
-        c->shape[1] != x->shape[2] || (c->shape[2] != x->shape[3] / 2 && c->shape[2] != x->shape[3]))
-        return shape_err(op, "cos/sin must be [B|1, L, D/2] or [B|1, L, D]", c, x);
+        c->shape[1] != x->shape[2] || c->shape[2] != x->shape[3] / 2)
+        return shape_err(op, "cos/sin must be [B|1, L, D/2]", c, x);
     DISPATCH(op, rope, y, 3, L(x, c, s), I_[0], I_[1], I_[2], interleaved);
 }
 
@@ -508,4 +510,89 @@ hart_status hart_op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const ha
         hart_tensor_numel(idx) != x->shape[0] || cb->shape[0] < 1)
         return shape_err(op, "idx I64 [N], x [N,D], codebook [V,D]", x, cb);
     DISPATCH(op, argmin_dist, idx, 2, L(x, cb), I_[0], I_[1]);
+}
+
+/* ---- token sampling and the diffusion sampler ---- */
+
+static hart_status need_keys(const char *op, const hart_tensor *keys, int64_t B) {
+    if (keys->dtype != HART_I64 || keys->ndim != 2 || keys->shape[0] != B || keys->shape[1] != 2)
+        return shape_err(op, "keys must be I64 [B,2] (seed, image index) with B images", keys, NULL);
+    return HART_OK;
+}
+
+hart_status hart_op_cfg_mix(hart_tensor *y, const hart_tensor *x, double t) {
+    const char *op = "hart_op_cfg_mix";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || y->ndim != x->ndim || x->shape[0] != 2 * y->shape[0] || !isfinite(t))
+        return shape_err(op, "x [2B,...] -> y [B,...], finite t", y, x);
+    for (int i = 1; i < x->ndim; i++)
+        if (x->shape[i] != y->shape[i]) return shape_err(op, "x [2B,...] -> y [B,...]", y, x);
+    DISPATCH(op, cfg_mix, y, 1, L(x), I_[0], t);
+}
+
+hart_status hart_op_topk_topp(hart_tensor *y, const hart_tensor *x, int k, double p) {
+    const char *op = "hart_op_topk_topp";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || !hart_tensor_same_shape(x, y) || x->shape[x->ndim - 1] < 1 ||
+        x->shape[x->ndim - 1] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "x and y of one shape, last dim 1..2^22", y, x);
+    if (isnan(p)) return hart_fail(HART_EINVAL, "%s: p is NaN", op);
+    DISPATCH(op, topk_topp, y, 1, L(x), I_[0], k, p);
+}
+
+hart_status hart_op_multinomial(hart_tensor *idx, const hart_tensor *x, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_multinomial";
+    HART_TRY(need_f32(op, x, "x"));
+    if (idx->dtype != HART_I64 || x->ndim != 3 || idx->ndim != 2 || idx->shape[0] != x->shape[0] ||
+        idx->shape[1] != x->shape[1] || x->shape[2] < 1 || x->shape[2] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "idx I64 [B,L], x [B,L,V] (V 1..2^22)", idx, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, multinomial, idx, 2, L(x, keys), I_[0], I_[1], site, step);
+}
+
+hart_status hart_op_gumbel_softmax(hart_tensor *y, const hart_tensor *x, const hart_tensor *keys, float scale,
+                                   float tau, int site, int step) {
+    const char *op = "hart_op_gumbel_softmax";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 3 || !hart_tensor_same_shape(x, y) || !(tau > 0)) return shape_err(op, "x, y [B,L,V], tau > 0", y, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, gumbel_softmax, y, 2, L(x, keys), I_[0], I_[1], scale, tau, site, step);
+}
+
+hart_status hart_op_randn(hart_tensor *y, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_randn";
+    HART_TRY(need_f32(op, y, "y"));
+    if (y->ndim != 4) return shape_err(op, "y must be [H,B,L,C]", y, NULL);
+    HART_TRY(need_keys(op, keys, y->shape[1]));
+    DISPATCH(op, randn, y, 1, L(keys), I_[0], site, step);
+}
+
+hart_status hart_op_ddpm_step(hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c) {
+    const char *op = "hart_op_ddpm_step";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, out, "out")); HART_TRY(need_f32(op, noise, "noise"));
+    if (x->ndim != 2 || !hart_tensor_same_shape(x, noise) || out->ndim != 2 || out->shape[0] != x->shape[0] ||
+        out->shape[1] != 2 * x->shape[1] || (c->guided && x->shape[0] % 2))
+        return shape_err(op, "x, noise [n,C], out [n,2C] (n even when guided)", x, out);
+    DISPATCH(op, ddpm_step, x, 2, L(out, noise), I_[0], I_[1], c);
+}
+
+hart_status hart_op_gather_rows(hart_tensor *y, const hart_tensor *table, const hart_tensor *idx) {
+    const char *op = "hart_op_gather_rows";
+    HART_TRY(need_f32(op, y, "y")); HART_TRY(need_f32(op, table, "table"));
+    if (idx->dtype != HART_I64 || table->ndim != 2 || y->ndim != 2 || y->shape[0] != hart_tensor_numel(idx) ||
+        y->shape[1] != table->shape[1])
+        return shape_err(op, "y [N,D], table [V,D], idx I64 of N entries", y, table);
+    DISPATCH(op, gather_rows, y, 2, L(table, idx), I_[0], I_[1]);
+}
+
+hart_status hart_op_rope_rows(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s) {
+    const char *op = "hart_op_rope_rows";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
+    if (x->ndim != 4 || x->shape[3] % 2 || !hart_tensor_same_shape(x, y))
+        return shape_err(op, "x, y must be [B,H,L,D] with even D", y, x);
+    if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || c->shape[0] != x->shape[0] || c->shape[1] != x->shape[2] ||
+        c->shape[2] != x->shape[3])
+        return shape_err(op, "cos/sin must be [B, L, D]", c, x);
+    DISPATCH(op, rope_rows, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
 }

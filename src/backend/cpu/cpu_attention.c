@@ -84,22 +84,15 @@ hart_status hart_cpu_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x
     int64_t B = x->shape[0], H = x->shape[1], L = x->shape[2], D = x->shape[3], half = D / 2;
     const float *X = x->data, *C = cos_t->data, *Sn = sin_t->data;
     float *Y = y->data;
-    int64_t bc = cos_t->shape[0], cw = cos_t->shape[2]; /* cw: D/2 (per pair) or D (per element) */
+    int64_t bc = cos_t->shape[0];
 #pragma omp parallel for collapse(2) if (B * H * L * D > CPU_PAR_MIN) schedule(static)
     for (int64_t bh = 0; bh < B * H; bh++)
         for (int64_t l = 0; l < L; l++) {
             int64_t cb = bc == 1 ? 0 : bh / H;
-            const float *c = C + (cb * L + l) * cw, *s = Sn + (cb * L + l) * cw;
+            const float *c = C + (cb * L + l) * half, *s = Sn + (cb * L + l) * half;
             const float *xi = X + (bh * L + l) * D;
             float *yi = Y + (bh * L + l) * D;
-            if (cw == D) {
-                for (int64_t i = 0; i < half; i++) {
-                    int64_t i0 = interleaved ? 2 * i : i, i1 = interleaved ? 2 * i + 1 : i + half;
-                    float a = xi[i0], b2 = xi[i1];
-                    yi[i0] = a * c[i0] - b2 * s[i0];
-                    yi[i1] = b2 * c[i1] + a * s[i1];
-                }
-            } else if (interleaved) {
+            if (interleaved) {
                 for (int64_t i = 0; i < half; i++) {
                     float a = xi[2 * i], b2 = xi[2 * i + 1];
                     yi[2 * i] = a * c[i] - b2 * s[i];

@@ -239,7 +239,7 @@ hart_status hart_cl_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x,
     size_t gws[1] = {gsz(n)};
     return CLRUN(clb_of(be), "rope", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AM(T_MEM(c)), AI(T_OFF(c)), AM(T_MEM(s)), AI(T_OFF(s)), AI(x->shape[1]), AI(x->shape[2]),
-                 AI(x->shape[3]), AI(c->shape[0] == 1), AI(n), AI(interleaved), AI(c->shape[2] == x->shape[3]));
+                 AI(x->shape[3]), AI(c->shape[0] == 1), AI(n), AI(interleaved));
 }
 
 hart_status hart_cl_interpolate(hart_backend *be, hart_tensor *y, const hart_tensor *x, hart_interp mode) {
@@ -280,4 +280,13 @@ hart_status hart_cl_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_t
     size_t gws[1] = {gsz(N)};
     return CLRUN(clb_of(be), "argmin_dist", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(cb)), AI(T_OFF(cb)),
                  AI(T_DT(cb)), AM(T_MEM(idx)), AI(T_OFF(idx)), AI(N), AI(D), AI(V));
+}
+
+hart_status hart_cl_rope_rows(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
+                              const hart_tensor *s) {
+    int64_t n = hart_tensor_numel(x) / 2;
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "rope_rows", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AM(T_MEM(c)), AI(T_OFF(c)), AM(T_MEM(s)), AI(T_OFF(s)), AI(x->shape[1]), AI(x->shape[2]),
+                 AI(x->shape[3]), AI(n));
 }

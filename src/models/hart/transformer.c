@@ -1,7 +1,9 @@
 /* HART t2i transformer: loading, per-batch conditioning, block forward with
  * KV cache. Rotary embeddings (1-D over the context, 2-D over the scales,
- * both with full-length cos/sin tables as the reference builds them) and the
- * optional L2 query/key normalisation are host-side helpers here. */
+ * both with full-length cos/sin tables as the reference builds them): the
+ * tables are built on the host and uploaded by begin, the rotation is the
+ * rope_rows op. The optional L2 query/key normalisation (no released config
+ * uses it) is a host-side helper that reads q and k back. */
 #include "models/hart/transformer.h"
 #include "ops/ops.h"
 
@@ -43,6 +45,8 @@ struct hart_transformer {
     hart_tensor sos;              /* [N,T,C] */
     hart_tensor head_scale1p, head_shift; /* [N,1,C] */
     float *ctx_pos;               /* [N,T] context position ids as floats */
+    hart_tensor rope_c[HART_MAX_SCALES], rope_s[HART_MAX_SCALES]; /* llama: [N,l,hd] rotary tables of
+                                     each scale on be, uploaded by begin (the forward never writes) */
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
@@ -68,18 +72,6 @@ static hart_status tf_getwf(hart_transformer *tf, hart_tensor *dst, int nd, int6
     char name[256];
     snprintf(name, sizeof name, fmt, i);
     return tf_getw(tf, dst, nd, a, b, name);
-}
-
-/* A linear layer's weight [a, b], in the backend's weight dtype (hart_weight_to). */
-static hart_status tf_getlin(hart_transformer *tf, hart_tensor *dst, int64_t a, int64_t b, const char *fmt, int i) {
-    char name[256];
-    hart_tensor h;
-    snprintf(name, sizeof name, fmt, i);
-    HART_TRY(hart_ckpt_get(&tf->ck, name, 2, (int64_t[]){a, b}, &h));
-    hart_status st = hart_weight_to(tf->be, &h, dst);
-    hart_ckpt_release(&tf->ck, &h);
-    if (st != HART_OK) return hart_fail_ctx(st, "uploading %s", name);
-    return HART_OK;
 }
 
 static hart_status cfg_str_is(const cJSON *c, const char *key, const char *dflt, const char *a,
@@ -175,14 +167,14 @@ static hart_status load_weights(hart_transformer *tf) {
     int C = g->C, Hd = g->mlp_hidden;
     char nm[256];
     if (g->use_context_norm) HART_TRY(tf_getw(tf, &tf->ctx_norm_w, 1, g->ctx_dim, 0, "context_norm.weight"));
-    HART_TRY(tf_getlin(tf, &tf->ctx_w, C, g->ctx_dim, "context_embed.weight", 0));
+    HART_TRY(tf_getw(tf, &tf->ctx_w, 2, C, g->ctx_dim, "context_embed.weight"));
     HART_TRY(tf_getw(tf, &tf->ctx_b, 1, C, 0, "context_embed.bias"));
-    HART_TRY(tf_getlin(tf, &tf->word_w, C, g->Cvae, "word_embed.weight", 0));
+    HART_TRY(tf_getw(tf, &tf->word_w, 2, C, g->Cvae, "word_embed.weight"));
     HART_TRY(tf_getw(tf, &tf->word_b, 1, C, 0, "word_embed.bias"));
     if (g->attn_llama) HART_TRY(tf_getw(tf, &tf->head_nm_ln_w, 1, C, 0, "head_nm.ln_wo_grad.weight"));
-    HART_TRY(tf_getlin(tf, &tf->head_ada_w, 2 * C, C, "head_nm.ada_lin.1.weight", 0));
+    HART_TRY(tf_getw(tf, &tf->head_ada_w, 2, 2 * C, C, "head_nm.ada_lin.1.weight"));
     HART_TRY(tf_getw(tf, &tf->head_ada_b, 1, 2 * C, 0, "head_nm.ada_lin.1.bias"));
-    HART_TRY(tf_getlin(tf, &tf->head_w, g->V, C, "head.weight", 0));
+    HART_TRY(tf_getw(tf, &tf->head_w, 2, g->V, C, "head.weight"));
     HART_TRY(tf_getw(tf, &tf->head_b, 1, g->V, 0, "head.bias"));
     HART_TRY(tf_getw(tf, &tf->dec_norm_w, 1, C, 0, "decoder_norm.weight"));
     if (!g->attn_llama) {
@@ -226,7 +218,7 @@ static hart_status load_weights(hart_transformer *tf) {
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
         if (!g->disable_aln) {
-            HART_TRY(tf_getlin(tf, &b->ada_w, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
+            HART_TRY(tf_getwf(tf, &b->ada_w, 2, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
             HART_TRY(tf_getwf(tf, &b->ada_b, 1, 6 * C, 0, "blocks.%d.ada_lin.1.bias", i));
         } else if (g->shared_aln) {
             HART_TRY(tf_getwf(tf, &b->sst, 2, 6, C, "blocks.%d.scale_shift_table", i));
@@ -234,15 +226,15 @@ static hart_status load_weights(hart_transformer *tf) {
         hart_tensor qkv, view;
         snprintf(nm, sizeof nm, g->attn_llama ? "blocks.%d.attn.qkv_proj.weight" : "blocks.%d.attn.mat_qkv.weight", i);
         HART_TRY(hart_ckpt_get(&tf->ck, nm, 2, (int64_t[]){3 * C, C}, &qkv));
-        HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wq));
-        HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wk));
-        HART_TRY(hart_tensor_rows(&qkv, 2 * C, C, &view)); HART_TRY(hart_weight_to(tf->be, &view, &b->wv));
+        HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wq));
+        HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wk));
+        HART_TRY(hart_tensor_rows(&qkv, 2 * C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wv));
         HART_TRY(tf_getwf(tf, &b->bq, 1, C, 0, "blocks.%d.attn.q_bias", i));
         snprintf(nm, sizeof nm, "blocks.%d.attn.zero_k_bias", i);
         if (hart_ckpt_has(&tf->ck, nm)) HART_TRY(tf_getw(tf, &b->bk, 1, C, 0, nm));
         else HART_TRY(tnew(tf->be, &b->bk, 1, C, 0, 0, 0));
         HART_TRY(tf_getwf(tf, &b->bv, 1, C, 0, "blocks.%d.attn.v_bias", i));
-        HART_TRY(tf_getlin(tf, &b->proj_w, C, C, "blocks.%d.attn.proj.weight", i));
+        HART_TRY(tf_getwf(tf, &b->proj_w, 2, C, C, "blocks.%d.attn.proj.weight", i));
         HART_TRY(tf_getwf(tf, &b->proj_b, 1, C, 0, "blocks.%d.attn.proj.bias", i));
         if (g->attn_l2_norm) {
             hart_tensor sm;
@@ -256,13 +248,13 @@ static hart_status load_weights(hart_transformer *tf) {
         }
         if (g->attn_llama) HART_TRY(tf_getwf(tf, &b->ln_w, 1, C, 0, "blocks.%d.ln_wo_grad.weight", i));
         if (g->mlp_llama) {
-            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
-            HART_TRY(tf_getlin(tf, &b->f2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
-            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
+            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
+            HART_TRY(tf_getwf(tf, &b->f2, 2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
+            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
         } else {
-            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.fc1.weight", i));
+            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.fc1.weight", i));
             HART_TRY(tf_getwf(tf, &b->f1b, 1, Hd, 0, "blocks.%d.ffn.fc1.bias", i));
-            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.fc2.weight", i));
+            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.fc2.weight", i));
             HART_TRY(tf_getwf(tf, &b->f3b, 1, C, 0, "blocks.%d.ffn.fc2.bias", i));
         }
     }
@@ -333,6 +325,10 @@ static void free_batch(hart_transformer *tf) {
     hart_tensor_free(&tf->head_shift);
     free(tf->ctx_pos);
     tf->ctx_pos = NULL;
+    for (int i = 0; i < HART_MAX_SCALES; i++) {
+        hart_tensor_free(&tf->rope_c[i]);
+        hart_tensor_free(&tf->rope_s[i]);
+    }
     tf->N = 0;
 }
 
@@ -394,6 +390,8 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
                           const hart_tensor *pos) {
     return hart_tf_begin_uncond(tf, context, mask, pos, NULL, NULL, NULL);
 }
+
+static hart_status upload_rope_tables(hart_transformer *tf);
 
 hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
                                  const hart_tensor *pos, const hart_tensor *ucontext, const hart_tensor *umask,
@@ -516,6 +514,7 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
+    if (g->attn_llama) HART_TRY_GOTO(st, upload_rope_tables(tf));
 done:
     free(hc); free(hm); free(pooled);
     hart_tensor_free(&ctx); hart_tensor_free(&ctxn); hart_tensor_free(&cond); hart_tensor_free(&pool);
@@ -599,6 +598,26 @@ static void rope_tables(const hart_transformer *tf, int si, int l, float *cosv, 
     }
 }
 
+/* The rotary tables of every scale for this batch, on the device. */
+static hart_status upload_rope_tables(hart_transformer *tf) {
+    const hart_tf_config *g = &tf->cfg;
+    hart_status st = HART_OK;
+    for (int si = 0; !st && si < g->n_scales; si++) {
+        int l = si == 0 ? g->ctx_tokens : g->patch_nums[si] * g->patch_nums[si];
+        size_t n = (size_t)tf->N * l * g->hd;
+        float *cv = malloc(sizeof(float) * n), *sv = malloc(sizeof(float) * n);
+        if (!cv || !sv) st = hart_fail(HART_ENOMEM, "rope tables");
+        if (!st) rope_tables(tf, si, l, cv, sv);
+        if (!st) st = tnew(tf->be, &tf->rope_c[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = tnew(tf->be, &tf->rope_s[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = hart_tensor_write(&tf->rope_c[si], cv, sizeof(float) * n);
+        if (!st) st = hart_tensor_write(&tf->rope_s[si], sv, sizeof(float) * n);
+        free(cv);
+        free(sv);
+    }
+    return st;
+}
+
 /* In place on x [N,H,l,hd]: optional L2 normalisation (q scaled per head),
  * then x*cos + rotate_half(x)*sin with tables [N,l,hd]. */
 static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *sinv, const float *l2scale,
@@ -648,16 +667,8 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
     return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
-/* The rotary tables of one scale: on the host (the L2-normalised variant
- * rotates there) and, for the plain rotation, once on the device as
- * one angle per element [N, l, hd] for hart_op_rope. */
-typedef struct {
-    float *cosv, *sinv;
-    hart_tensor dcos, dsin; /* empty unless the rotation runs as an op */
-} rope_ctx;
-
-static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const rope_ctx *rc) {
-    const float *cosv = rc->cosv, *sinv = rc->sinv;
+static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
+                                 const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
@@ -679,12 +690,12 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&qT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&kT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&vT, &view, perm));
-    if (rc->dcos.ndim) {
-        HART_TRY_GOTO(st, hart_op_rope(&qT, &qT, &rc->dcos, &rc->dsin, 0));
-        HART_TRY_GOTO(st, hart_op_rope(&kT, &kT, &rc->dcos, &rc->dsin, 0));
-    } else if (cosv || g->attn_l2_norm) {
+    if (g->attn_l2_norm) { /* host helper (no released config uses it): reads q and k back */
         HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
         HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+    } else if (rc) { /* on the device, tables uploaded by begin */
+        HART_TRY_GOTO(st, hart_op_rope_rows(&qT, &qT, rc, rs));
+        HART_TRY_GOTO(st, hart_op_rope_rows(&kT, &kT, rc, rs));
     }
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
@@ -738,23 +749,18 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     if ((si == 0) != (tf->cur == 0)) return hart_fail(HART_EINVAL, "hart_tf_forward: scale %d out of order", si);
     hart_status st = HART_OK;
     hart_tensor x = {0}, xn = {0}, xl = {0};
-    rope_ctx rc = {0};
-    if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
-        size_t nb = sizeof(float) * (size_t)tf->N * l * g->hd;
-        rc.cosv = malloc(nb);
-        rc.sinv = malloc(nb);
-        if (!rc.cosv || !rc.sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
-        rope_tables(tf, si, l, rc.cosv, rc.sinv);
-        if (!g->attn_l2_norm) { /* uploaded once per scale, applied by every block */
-            HART_TRY_GOTO(st, tnew(tf->be, &rc.dcos, 3, tf->N, l, g->hd, 0));
-            HART_TRY_GOTO(st, tnew(tf->be, &rc.dsin, 3, tf->N, l, g->hd, 0));
-            HART_TRY_GOTO(st, hart_tensor_write(&rc.dcos, rc.cosv, nb));
-            HART_TRY_GOTO(st, hart_tensor_write(&rc.dsin, rc.sinv, nb));
-        }
+    float *cosv = NULL, *sinv = NULL;
+    if (g->attn_llama && g->attn_l2_norm) { /* host path; gpt2: absolute positions, no rotary embedding */
+        cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
+        sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
+        if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
+        rope_tables(tf, si, l, cosv, sinv);
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, &rc));
+    const hart_tensor *rc = g->attn_llama ? &tf->rope_c[si] : NULL, *rs = g->attn_llama ? &tf->rope_s[si] : NULL;
+    for (int i = 0; i < g->depth; i++)
+        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv, rc, rs));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
@@ -770,10 +776,8 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         HART_TRY_GOTO(st, hart_op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
-    free(rc.cosv);
-    free(rc.sinv);
-    hart_tensor_free(&rc.dcos);
-    hart_tensor_free(&rc.dsin);
+    free(cosv);
+    free(sinv);
     hart_tensor_free(&x);
     hart_tensor_free(&xn);
     hart_tensor_free(&xl);
