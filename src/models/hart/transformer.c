@@ -3,6 +3,7 @@
  * both with full-length cos/sin tables as the reference builds them) and the
  * optional L2 query/key normalisation are host-side helpers here. */
 #include "models/hart/transformer.h"
+#include "models/hart/sparse_attn.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -43,6 +44,10 @@ struct hart_transformer {
     hart_tensor sos;              /* [N,T,C] */
     hart_tensor head_scale1p, head_shift; /* [N,1,C] */
     float *ctx_pos;               /* [N,T] context position ids as floats */
+    /* sparse attention (kind NONE: dense) and the density used per scale */
+    hart_sparse_cfg sparse;
+    double dens_sum[HART_MAX_SCALES];
+    int dens_n[HART_MAX_SCALES];
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
@@ -304,6 +309,7 @@ hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae,
     hart_transformer *tf = calloc(1, sizeof *tf);
     if (!tf) return hart_fail(HART_ENOMEM, "transformer");
     tf->be = be ? be : hart_backend_cpu();
+    hart_sparse_default(&tf->sparse);
     hart_status st = hart_ckpt_open(llm_dir, "config.json", NULL, &tf->ck);
     if (st) { free(tf); return st; }
     HART_TRY_GOTO(st, parse_config(tf, V, Cvae));
@@ -413,6 +419,8 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         return hart_fail(HART_EINVAL, "unconditional context: expected [%d,%d,%d] with mask and positions [%d,%d]", B,
                          T, Cc, B, T);
     free_batch(tf);
+    memset(tf->dens_sum, 0, sizeof tf->dens_sum);
+    memset(tf->dens_n, 0, sizeof tf->dens_n);
     hart_status st = HART_OK;
     float *hc = NULL, *hm = NULL, *pooled = NULL;
     hart_tensor ctx = {0}, ctxn = {0}, cond = {0}, pool = {0}, spool = {0}, ada = {0}, hada = {0};
@@ -648,6 +656,30 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
     return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
+/* o = attention of scale si's queries over the cache: dense, or sparse
+ * under tf->sparse from its first sparse scale on */
+static hart_status attend(hart_transformer *tf, int si, hart_tensor *o, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, float scale) {
+    const hart_tf_config *g = &tf->cfg;
+    if (!hart_sparse_active(&tf->sparse, si, g->n_scales)) return hart_op_attention(o, q, k, v, NULL, scale);
+    hart_sparse_geom geo = {g->ctx_tokens, g->n_scales, g->patch_nums, si, tf->sparse.block};
+    double d = 1;
+    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &d));
+    tf->dens_sum[si] += d;
+    tf->dens_n[si]++;
+    return HART_OK;
+}
+
+void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c) {
+    if (c) tf->sparse = *c;
+    else hart_sparse_default(&tf->sparse);
+}
+
+double hart_tf_sparse_density(const hart_transformer *tf, int si) {
+    if (si < 0 || si >= tf->cfg.n_scales || !tf->dens_n[si]) return -1;
+    return tf->dens_sum[si] / tf->dens_n[si];
+}
+
 /* The rotary tables of one scale: on the host (the L2-normalised variant
  * rotates there) and, for the plain rotation, once on the device as
  * one angle per element [N, l, hd] for hart_op_rope. */
@@ -656,7 +688,7 @@ typedef struct {
     hart_tensor dcos, dsin; /* empty unless the rotation runs as an op */
 } rope_ctx;
 
-static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const rope_ctx *rc) {
+static hart_status block_forward(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l, const rope_ctx *rc) {
     const float *cosv = rc->cosv, *sinv = rc->sinv;
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
@@ -694,7 +726,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    HART_TRY_GOTO(st, hart_op_attention(&o, &qT, &ka, &va, NULL, scale));
+    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, scale));
     HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
     HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
@@ -754,7 +786,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, &rc));
+    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], si, &x, l, &rc));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
