@@ -2,21 +2,24 @@
  * A work-group of 64 work-items handles 64 query rows of one (batch, head);
  * K/V tiles of 32 keys are staged in local memory. Head dims up to DH are
  * zero-padded, so one instance serves every D <= DH.
- * SPARSE instances also take a block mask Bm (u8 [Bb, Hb, nqb, nkb] of
- * bq x bk tiles, 0 = skipped): a K/V tile that no row of the work-group keeps
- * is neither loaded nor scored (the test is the same for every work-item, so
- * the barriers stay uniform); inside a tile that straddles kept and skipped
- * blocks the skipped scores are -inf. The block-mask interface (layout, bq,
- * bk) is the one a tensor-core flash kernel would take as well. */
+ * With has_blocks (op attention_sparse) a block mask Bm (u8 [Bb, Hb, nqb,
+ * nkb] of bq x bk tiles, 0 = skipped) applies: a K/V tile that no row of the
+ * work-group keeps is neither loaded nor scored (the test is the same for
+ * every work-item, so the barriers stay uniform); inside a tile that
+ * straddles kept and skipped blocks the skipped scores are -inf. Dense and
+ * sparse attention are one kernel, so all tiles kept is the dense result bit
+ * for bit. The block-mask interface (layout, bq, bk) is the one a tensor-core
+ * flash kernel would take as well. */
 #define ATT_BQ 64
 #define ATT_BK 32
 
-#define ATTENTION_KERNEL(NAME, DH, SPARSE)                                                               \
+#define ATTENTION_KERNEL(NAME, DH)                                                               \
 __kernel __attribute__((reqd_work_group_size(ATT_BQ, 1, 1)))                                            \
 void NAME(__global const float *Q, int q_off, __global const float *K, int k_off,                      \
           __global const float *V, int v_off, __global const float *Mk, int m_off, int has_mask,       \
           int mb_stride, int mh_stride, __global float *O, int o_off, int H, int Hkv, int Lq, int Lk,     \
-          int D, float scale SPARSE_PARAMS_##SPARSE) {                                                   \
+          int D, float scale, __global const uchar *Bm, int b_off, int has_blocks, int bb_stride,       \
+          int bh_stride, int nkb, int bq, int bk) {                                                   \
     __local float Ks[ATT_BK][DH];                                                                        \
     __local float Vs[ATT_BK][DH];                                                                        \
     int lid = get_local_id(0), bh = get_group_id(1), b = bh / H, h = bh % H;                             \
@@ -29,10 +32,10 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
     float q[DH], acc[DH], s[ATT_BK];                                                                     \
     for (int d = 0; d < DH; d++) { q[d] = d < D ? Q[qrow + d] * scale : 0.0f; acc[d] = 0.0f; }          \
     float m = -INFINITY, l = 0.0f;                                                                       \
-    SPARSE_SETUP_##SPARSE                                                                                \
+    BLOCKS_SETUP                                                                                         \
     for (int j0 = 0; j0 < Lk; j0 += ATT_BK) {                                                            \
         int nk = min(ATT_BK, Lk - j0);                                                                   \
-        SPARSE_TILE_##SPARSE                                                                             \
+        BLOCKS_TILE                                                                                      \
         for (int e = lid; e < ATT_BK * DH; e += ATT_BQ) {                                                \
             int jj = e / DH, d = e % DH;                                                                 \
             int ok = jj < nk && d < D;                                                                   \
@@ -49,7 +52,7 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
                     t = 0.0f;                                                                            \
                     for (int d = 0; d < DH; d++) t = mad(q[d], Ks[jj][d], t);                           \
                     if (has_mask) t += mrow[j0 + jj];                                                    \
-                    SPARSE_ELEM_##SPARSE                                                                 \
+                    BLOCKS_ELEM                                                                          \
                 }                                                                                        \
                 s[jj] = t;                                                                               \
                 bm = fmax(bm, t);                                                                        \
@@ -75,23 +78,18 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
     }                                                                                                    \
 }
 
-/* The dense instances have none of the block-mask code. */
-#define SPARSE_PARAMS_0
-#define SPARSE_SETUP_0
-#define SPARSE_TILE_0
-#define SPARSE_ELEM_0
-/* bb_stride/bh_stride: 0 when the block mask broadcasts over batch/heads. */
-#define SPARSE_PARAMS_1 , __global const uchar *Bm, int b_off, int bb_stride, int bh_stride, int nkb, int bq, int bk
-/* the work-group's query blocks [qb0, qb1] and this row's block-mask row */
-#define SPARSE_SETUP_1                                                                                   \
+/* bb_stride/bh_stride: 0 when the block mask broadcasts over batch/heads.
+ * The work-group's query blocks are [qb0, qb1]; brow is this row's
+ * block-mask row. */
+#define BLOCKS_SETUP                                                                                     \
     int r0 = get_group_id(0) * ATT_BQ, qb0 = r0 / bq, qb1 = (min(r0 + ATT_BQ, Lq) - 1) / bq;             \
     __global const uchar *bbase = Bm + b_off + (long)b * bb_stride + (long)h * bh_stride;                \
     __global const uchar *brow = bbase + (long)((live ? i : r0) / bq) * nkb;                             \
     int mixed = 0;
 /* skip the tile unless some (query block, key block) pair under it is kept;
  * `mixed`: some pair is skipped too, so scores are tested one by one */
-#define SPARSE_TILE_1                                                                                    \
-    {                                                                                                    \
+#define BLOCKS_TILE                                                                                      \
+    if (has_blocks) {                                                                                    \
         int kb0 = j0 / bk, kb1 = (j0 + nk - 1) / bk, any = 0, all = 1;                                   \
         for (int qb = qb0; qb <= qb1; qb++)                                                              \
             for (int kb = kb0; kb <= kb1; kb++) {                                                        \
@@ -102,14 +100,11 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
         if (!any) continue;                                                                              \
         mixed = !all;                                                                                    \
     }
-#define SPARSE_ELEM_1 if (mixed && !brow[(j0 + jj) / bk]) t = -INFINITY;
+#define BLOCKS_ELEM if (mixed && !brow[(j0 + jj) / bk]) t = -INFINITY;
 
-ATTENTION_KERNEL(attention_d32, 32, 0)
-ATTENTION_KERNEL(attention_d64, 64, 0)
-ATTENTION_KERNEL(attention_d128, 128, 0)
-ATTENTION_KERNEL(attention_sparse_d32, 32, 1)
-ATTENTION_KERNEL(attention_sparse_d64, 64, 1)
-ATTENTION_KERNEL(attention_sparse_d128, 128, 1)
+ATTENTION_KERNEL(attention_d32, 32)
+ATTENTION_KERNEL(attention_d64, 64)
+ATTENTION_KERNEL(attention_d128, 128)
 
 /* Rotary embedding; gid over B*H*L*(D/2). y may alias x. */
 __kernel void rope(__global const float *x, int x_off, __global float *y, int y_off, __global const float *c,

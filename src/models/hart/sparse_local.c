@@ -11,8 +11,11 @@
 
 #include <string.h>
 
-/* distance from x to [lo, hi) along one axis (0 inside) */
-static double gap(double x, double lo, double hi) {
+/* Lengths are counted in units of 1/(2·ps) of a current-grid cell, where
+ * every coordinate is an integer: a query centre on row r is at (2r+1)·ps,
+ * key row kr of scale s spans [2·kr·pn, 2·(kr+1)·pn), and R becomes 2·R·ps;
+ * so the test is exact, with no rounding at the boundary. */
+static int64_t gap(int64_t x, int64_t lo, int64_t hi) {
     if (x < lo) return lo - x;
     if (x > hi) return x - hi;
     return 0;
@@ -28,20 +31,20 @@ void hart_sparse_local(const hart_sparse_geom *g, double R, uint8_t *mask) {
         for (int64_t j = 0; j < nsink; j += bs) row[j / bs] = 1;
         int r_first = (int)(i0 / pn), r_last = (int)((i1 - 1) / pn);
         for (int s = 1; s <= g->si; s++) {
-            int ps = g->patch_nums[s];
-            int64_t start = hart_sparse_scale_start(g, s);
-            double f = (double)pn / ps;
-            for (int64_t t = 0; t < (int64_t)ps * ps; t++) {
+            int64_t ps = g->patch_nums[s], start = hart_sparse_scale_start(g, s);
+            double lim = 2.0 * R * (double)ps;
+            for (int64_t t = 0; t < ps * ps; t++) {
                 int64_t key = start + t;
                 if (key < nsink || row[key / bs]) continue;
-                int kr = (int)(t / ps), kc = (int)(t % ps);
-                double rlo = kr * f, rhi = (kr + 1) * f, clo = kc * f, chi = (kc + 1) * f;
-                for (int r = r_first; r <= r_last; r++) {
-                    if (gap(r + 0.5, rlo, rhi) > R) continue;
+                int64_t kr = t / ps, kc = t % ps;
+                int64_t rlo = 2 * kr * pn, rhi = rlo + 2 * pn, clo = 2 * kc * pn, chi = clo + 2 * pn;
+                for (int64_t r = r_first; r <= r_last; r++) {
+                    if ((double)gap((2 * r + 1) * ps, rlo, rhi) > lim) continue;
                     /* the block's queries on row r: columns [c0, c1] */
-                    int c0 = r == r_first ? (int)(i0 % pn) : 0, c1 = r == r_last ? (int)((i1 - 1) % pn) : pn - 1;
-                    double dc = clo > c1 + 0.5 ? clo - (c1 + 0.5) : (c0 + 0.5 > chi ? c0 + 0.5 - chi : 0);
-                    if (dc <= R) {
+                    int64_t c0 = r == r_first ? i0 % pn : 0, c1 = r == r_last ? (i1 - 1) % pn : pn - 1;
+                    int64_t x0 = (2 * c0 + 1) * ps, x1 = (2 * c1 + 1) * ps;
+                    int64_t dc = clo > x1 ? clo - x1 : (x0 > chi ? x0 - chi : 0);
+                    if ((double)dc <= lim) {
                         row[key / bs] = 1;
                         break;
                     }
