@@ -2,8 +2,8 @@
  * A work-group of 64 work-items handles 64 query rows of one (batch, head);
  * K/V tiles of 32 keys are staged in local memory. Head dims up to DH are
  * zero-padded, so one instance serves every D <= DH.
- * With has_blocks (op attention_sparse) a block mask Bm (u8 [Bb, Hb, nqb,
- * nkb] of bq x bk tiles, 0 = skipped) applies: a K/V tile that no row of the
+ * A block mask Bm (u8 [Bb, Hb, nqb, nkb] of bq x bk tiles, 0 = skipped;
+ * dense attention passes one kept tile covering everything) applies: a K/V tile that no row of the
  * work-group keeps is neither loaded nor scored (the test is the same for
  * every work-item, so the barriers stay uniform); inside a tile that
  * straddles kept and skipped blocks the skipped scores are -inf. Dense and
@@ -18,8 +18,8 @@ __kernel __attribute__((reqd_work_group_size(ATT_BQ, 1, 1)))                    
 void NAME(__global const float *Q, int q_off, __global const float *K, int k_off,                      \
           __global const float *V, int v_off, __global const float *Mk, int m_off, int has_mask,       \
           int mb_stride, int mh_stride, __global float *O, int o_off, int H, int Hkv, int Lq, int Lk,     \
-          int D, float scale, __global const uchar *Bm, int b_off, int has_blocks, int bb_stride,       \
-          int bh_stride, int nkb, int bq, int bk) {                                                   \
+          int D, float scale, __global const uchar *Bm, int b_off, int bb_stride, int bh_stride,         \
+          int nkb, int bq, int bk) {                                                   \
     __local float Ks[ATT_BK][DH];                                                                        \
     __local float Vs[ATT_BK][DH];                                                                        \
     int lid = get_local_id(0), bh = get_group_id(1), b = bh / H, h = bh % H;                             \
@@ -89,7 +89,7 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
 /* skip the tile unless some (query block, key block) pair under it is kept;
  * `mixed`: some pair is skipped too, so scores are tested one by one */
 #define BLOCKS_TILE                                                                                      \
-    if (has_blocks) {                                                                                    \
+    {                                                                                                    \
         int kb0 = j0 / bk, kb1 = (j0 + nk - 1) / bk, any = 0, all = 1;                                   \
         for (int qb = qb0; qb <= qb1; qb++)                                                              \
             for (int kb = kb0; kb <= kb1; kb++) {                                                        \
