@@ -5,7 +5,11 @@
  * on the host, uploaded, hart_op_attention_sparse). Shapes of HART-0.7B
  * (24 heads of 64, guidance batch N = 2 for one image, context 300 tokens):
  * scale si attends its pn² queries to 300 + Σ_{k=1..si} pn_k² keys. The
- * backend is synced before every clock reading. Inputs are random, so the
+ * backend is synced before every clock reading. Columns: "mask ms" the
+ * policy alone on host copies of q and k, "op ms" hart_op_attention_sparse
+ * alone with that mask, "total ms" the product path (hart_sparse_attention:
+ * device -> host copies for xattn/quest, policy, mask upload, op); speedups
+ * are dense / total and dense / op. Inputs are random, so the
  * data-dependent policies (xattn, quest) see flat attention: their density
  * here is what random logits give, not what a trained model gives.
  *
@@ -44,11 +48,59 @@ static void die(const char *what) {
     exit(1);
 }
 
+/* the policy's mask on host copies (q, k host tensors), its density */
+static uint8_t *build_mask(const hart_sparse_cfg *c, const hart_sparse_geom *g, const hart_tensor *q,
+                           const hart_tensor *k, int64_t *nb, int64_t *nh, double *dens) {
+    int N = (int)q->shape[0], H = (int)q->shape[1], D = (int)q->shape[3], Hkv = (int)k->shape[1];
+    int per_head = c->kind != HART_SPARSE_LOCAL;
+    *nb = per_head ? N : 1;
+    *nh = per_head ? H : 1;
+    uint8_t *m = malloc((size_t)(*nb * *nh * hart_sparse_nqb(g) * hart_sparse_nkb(g)));
+    if (!m) die("mask");
+    hart_status st = HART_OK;
+    if (c->kind == HART_SPARSE_LOCAL) hart_sparse_local(g, c->param, m);
+    else if (c->kind == HART_SPARSE_XATTN) st = hart_sparse_xattn(g, c->param, q->data, k->data, N, H, Hkv, D, 0.03125f, m);
+    else st = hart_sparse_quest(g, (int)c->param, q->data, k->data, N, H, Hkv, D, m);
+    if (st) die("policy");
+    *dens = hart_sparse_density(g, m, *nb, *nh);
+    return m;
+}
+
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof t[0], cmp_d);
+    return t[n / 2];
+}
+
+/* median seconds of: the policy alone (*mask_s) and the op alone with its mask (*op_s) */
+static void time_parts(hart_backend *be, const hart_sparse_cfg *c, const hart_sparse_geom *g, hart_tensor *o,
+                       const hart_tensor *hq, const hart_tensor *hk, const hart_tensor *q, const hart_tensor *k,
+                       const hart_tensor *v, int reps, double *mask_s, double *op_s) {
+    double tm[64], to[64];
+    if (reps > 64) reps = 64;
+    for (int r = 0; r < reps; r++) {
+        int64_t nb, nh;
+        double dens, t0 = hart_clock();
+        uint8_t *m = build_mask(c, g, hq, hk, &nb, &nh, &dens);
+        tm[r] = hart_clock() - t0;
+        hart_tensor mh = hart_tensor_wrap(m, HART_U8, 4, (int64_t[]){nb, nh, hart_sparse_nqb(g), hart_sparse_nkb(g)});
+        hart_tensor md;
+        if (hart_tensor_to(be, &mh, &md) || hart_backend_wait(be)) die("mask upload");
+        t0 = hart_clock();
+        if (hart_op_attention_sparse(o, q, k, v, NULL, &md, g->block, g->block, 0.03125f) || hart_backend_wait(be))
+            die("attention_sparse");
+        to[r] = hart_clock() - t0;
+        hart_tensor_free(&md);
+        free(m);
+    }
+    *mask_s = median(tm, reps);
+    *op_s = median(to, reps);
+}
+
 /* median seconds of reps runs; c NULL = dense */
 static double time_one(hart_backend *be, const hart_sparse_cfg *c, const hart_sparse_geom *g, hart_tensor *o,
                        const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, int reps, double *density) {
     double t[64];
-    float scale = 0.25f / 8.0f; /* HART: 0.25 / sqrt(64) */
+    float scale = 0.03125f; /* HART: 0.25 / sqrt(64) */
     if (reps > 64) reps = 64;
     for (int r = -1; r < reps; r++) { /* one untimed warm-up run */
         if (hart_backend_wait(be)) die("sync");
@@ -58,8 +110,7 @@ static double time_one(hart_backend *be, const hart_sparse_cfg *c, const hart_sp
         if (st || hart_backend_wait(be)) die("attention");
         if (r >= 0) t[r] = hart_clock() - t0;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_d);
-    return t[reps / 2];
+    return median(t, reps);
 }
 
 int main(int argc, char **argv) {
@@ -90,11 +141,12 @@ int main(int argc, char **argv) {
     int S = size == 512 ? 10 : 14, N = 2 * images;
     printf("sparse attention, one layer of HART-0.7B (N=%d rows, %d heads x %d), %d px, block %d, device %s\n", N,
            HEADS, HD, size, block, why);
-    printf("%-5s %-7s %-7s %-12s %8s %10s %8s\n", "scale", "queries", "keys", "policy", "density", "time ms", "speedup");
+    printf("%-5s %-7s %-7s %-12s %8s %9s %9s %9s %8s %8s\n", "scale", "queries", "keys", "policy", "density", "mask ms",
+           "op ms", "total ms", "speedup", "op spdup");
     double sum_dense = 0;
     char list[1024];
     int np = 0;
-    double sum_pol[32] = {0};
+    double sum_pol[32] = {0}, sum_op[32] = {0};
     for (int si = S - 3; si < S; si++) {
         hart_sparse_geom g = {CTX, S, pn, si, block};
         int64_t nq = hart_sparse_nq(&g), nk = hart_sparse_nk(&g);
@@ -111,8 +163,8 @@ int main(int argc, char **argv) {
             die("upload");
         double td = time_one(be, NULL, &g, &o, &q, &k, &v, reps, NULL);
         sum_dense += td;
-        printf("%-5d %-7lld %-7lld %-12s %8.3f %10.2f %8s\n", si, (long long)nq, (long long)nk, "dense", 1.0, td * 1e3,
-               "1.00");
+        printf("%-5d %-7lld %-7lld %-12s %8.3f %9s %9.2f %9.2f %8s %8s\n", si, (long long)nq, (long long)nk, "dense", 1.0,
+               "-", td * 1e3, td * 1e3, "1.00", "1.00");
         snprintf(list, sizeof list, "%s", policies);
         np = 0;
         for (char *tok = strtok(list, ","); tok && np < 32; tok = strtok(NULL, ","), np++) {
@@ -120,10 +172,12 @@ int main(int argc, char **argv) {
             hart_sparse_default(&c);
             c.block = block;
             if (hart_sparse_parse(tok, &c)) die("policy");
-            double dens = 1, ts = time_one(be, &c, &g, &o, &q, &k, &v, reps, &dens);
+            double dens = 1, ts = time_one(be, &c, &g, &o, &q, &k, &v, reps, &dens), tmask, top;
+            time_parts(be, &c, &g, &o, &hq, &hk, &q, &k, &v, reps, &tmask, &top);
             sum_pol[np] += ts;
-            printf("%-5d %-7lld %-7lld %-12s %8.3f %10.2f %8.2f\n", si, (long long)nq, (long long)nk, tok, dens,
-                   ts * 1e3, td / ts);
+            sum_op[np] += top;
+            printf("%-5d %-7lld %-7lld %-12s %8.3f %9.2f %9.2f %9.2f %8.2f %8.2f\n", si, (long long)nq, (long long)nk,
+                   tok, dens, tmask * 1e3, top * 1e3, ts * 1e3, td / ts, td / top);
         }
         hart_tensor *ts[] = {&hq, &hk, &hv, &q, &k, &v, &o};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
@@ -132,7 +186,8 @@ int main(int argc, char **argv) {
     snprintf(list, sizeof list, "%s", policies);
     int i = 0;
     for (char *tok = strtok(list, ","); tok && i < np; tok = strtok(NULL, ","), i++)
-        printf("; %s %.2f ms (%.2fx)", tok, sum_pol[i] * 1e3, sum_dense / sum_pol[i]);
+        printf("; %s %.2f ms (%.2fx; op alone %.2fx)", tok, sum_pol[i] * 1e3, sum_dense / sum_pol[i],
+               sum_dense / sum_op[i]);
     printf("\n");
     hart_backend_close(be);
     return 0;

@@ -62,24 +62,61 @@ static void select_blocks(const hart_sparse_geom *g, int64_t a, const double *sc
     }
 }
 
+/* One head's block scores from its strided logits A [na, nb] and the
+ * selection into m [nqb, nkb]; sc: [nqb, nkb] scratch, tmp: [nkb]. */
+static void score_head(const hart_sparse_geom *g, double T, int S, const float *A, int64_t na, int64_t nb, double *sc,
+                       scored *tmp, uint8_t *m) {
+    int64_t nqb = hart_sparse_nqb(g), nkb = hart_sparse_nkb(g), bs = g->block;
+    memset(sc, 0, sizeof(double) * (size_t)(nqb * nkb));
+    for (int64_t a = 0; a < na; a++) {
+        const float *r = A + a * nb;
+        float mx = -INFINITY;
+        for (int64_t b = 0; b < nb; b++) mx = r[b] > mx ? r[b] : mx;
+        double sum = 0, *acc = sc + (a * S / bs) * nkb;
+        for (int64_t b = 0; b < nb; b++) sum += exp((double)r[b] - mx);
+        double inv = 1.0 / sum;
+        for (int64_t b = 0; b < nb; b++) acc[b * S / bs] += exp((double)r[b] - mx) * inv;
+    }
+    for (int64_t qb = 0; qb < nqb; qb++) {
+        int64_t rows = (qb == nqb - 1) ? na - qb * (bs / S) : bs / S; /* strided rows of the block */
+        for (int64_t b = 0; b < nkb; b++) sc[qb * nkb + b] /= (double)rows;
+        select_blocks(g, qb, sc + qb * nkb, T, tmp, m + qb * nkb);
+    }
+}
+
+/* heads per matrix product: the strided logits of a chunk stay under 64 MiB */
+#define XATTN_CHUNK_BYTES (64u << 20)
+
 hart_status hart_sparse_xattn(const hart_sparse_geom *g, double T, const float *q, const float *k, int N, int H,
                               int Hkv, int D, float scale, uint8_t *mask) {
     int64_t nq = hart_sparse_nq(g), nk = hart_sparse_nk(g), nqb = hart_sparse_nqb(g), nkb = hart_sparse_nkb(g);
-    int S = stride_for(g->block), bs = g->block;
-    int64_t na = (nq + S - 1) / S, nb = (nk + S - 1) / S, w = (int64_t)S * D;
+    int S = stride_for(g->block);
+    int64_t na = (nq + S - 1) / S, nb = (nk + S - 1) / S, w = (int64_t)S * D, NH = (int64_t)N * H;
+    if (T >= 1) { /* the whole mass: every block */
+        memset(mask, 1, (size_t)(NH * nqb * nkb));
+        return HART_OK;
+    }
+    int64_t chunk = (int64_t)(XATTN_CHUNK_BYTES / (sizeof(float) * (size_t)(na * nb + 1)));
+    chunk = chunk < 1 ? 1 : chunk > NH ? NH : chunk;
     hart_status st = HART_OK;
     hart_tensor Qs = {0}, Ks = {0}, A = {0};
-    double *sc = malloc(sizeof(double) * (size_t)(nqb * nkb));
-    scored *tmp = malloc(sizeof(scored) * (size_t)nkb);
+    double *sc = malloc(sizeof(double) * (size_t)(chunk * nqb * nkb) + 1);
+    scored *tmp = malloc(sizeof(scored) * (size_t)(chunk * nkb) + 1);
     if (!sc || !tmp) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "xattn scores"));
-    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &Qs, 2, na, w, 0, 0));
-    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &Ks, 2, nb, w, 0, 0));
-    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &A, 2, na, nb, 0, 0));
-    float *qs = Qs.data, *ks = Ks.data, *pa = A.data;
-    for (int n = 0; n < N; n++)
-        for (int h = 0; h < H; h++) {
-            const float *qh = q + ((size_t)n * H + h) * nq * D;
-            const float *kh = k + ((size_t)n * Hkv + h / (H / Hkv)) * nk * D;
+    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &Qs, 3, chunk, na, w, 0));
+    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &Ks, 3, chunk, nb, w, 0));
+    HART_TRY_GOTO(st, hart_tensor_new4(NULL, HART_F32, &A, 3, chunk, na, nb, 0));
+    for (int64_t h0 = 0; h0 < NH; h0 += chunk) {
+        int64_t nc = NH - h0 < chunk ? NH - h0 : chunk;
+        hart_tensor Qv, Kv, Av;
+        HART_TRY_GOTO(st, hart_tensor_rows(&Qs, 0, nc, &Qv));
+        HART_TRY_GOTO(st, hart_tensor_rows(&Ks, 0, nc, &Kv));
+        HART_TRY_GOTO(st, hart_tensor_rows(&A, 0, nc, &Av));
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < nc; c++) {
+            int64_t nh = h0 + c, n = nh / H, h = nh % H;
+            const float *qh = q + nh * nq * D, *kh = k + (n * Hkv + h / (H / Hkv)) * nk * D;
+            float *qs = (float *)Qs.data + c * na * w, *ks = (float *)Ks.data + c * nb * w;
             for (int64_t a = 0; a < na; a++)
                 for (int u = 0; u < S; u++) {
                     int64_t i = a * S + u;
@@ -94,23 +131,13 @@ hart_status hart_sparse_xattn(const hart_sparse_geom *g, double T, const float *
                     if (j < nk) memcpy(dst, kh + j * D, sizeof(float) * (size_t)D);
                     else memset(dst, 0, sizeof(float) * (size_t)D);
                 }
-            HART_TRY_GOTO(st, hart_op_matmul(&A, &Qs, &Ks, 0, 1, scale / (float)S));
-            memset(sc, 0, sizeof(double) * (size_t)(nqb * nkb));
-            for (int64_t a = 0; a < na; a++) {
-                const float *r = pa + a * nb;
-                double mx = -INFINITY, sum = 0;
-                for (int64_t b = 0; b < nb; b++) mx = r[b] > mx ? r[b] : mx;
-                for (int64_t b = 0; b < nb; b++) sum += exp((double)r[b] - mx);
-                double *acc = sc + (a * S / bs) * nkb;
-                for (int64_t b = 0; b < nb; b++) acc[b * S / bs] += exp((double)r[b] - mx) / sum;
-            }
-            uint8_t *m = mask + ((size_t)n * H + h) * nqb * nkb;
-            for (int64_t qb = 0; qb < nqb; qb++) {
-                int64_t rows = (qb == nqb - 1) ? na - qb * (bs / S) : bs / S; /* strided rows of the block */
-                for (int64_t b = 0; b < nkb; b++) sc[qb * nkb + b] /= (double)rows;
-                select_blocks(g, qb, sc + qb * nkb, T, tmp, m + qb * nkb);
-            }
         }
+        HART_TRY_GOTO(st, hart_op_matmul(&Av, &Qv, &Kv, 0, 1, scale / (float)S));
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t c = 0; c < nc; c++)
+            score_head(g, T, S, (const float *)A.data + c * na * nb, na, nb, sc + c * nqb * nkb, tmp + c * nkb,
+                       mask + (h0 + c) * nqb * nkb);
+    }
 done:
     free(sc);
     free(tmp);
