@@ -198,6 +198,8 @@ int main(void) {
         test_skip_part("test_attention_sparse: no usable OpenCL device (%s)", hart_errmsg());
         g_cl = NULL;
     } else {
+        /* the portable kernel serves both ops; the tensor-core flash kernel (dense only) is tested elsewhere */
+        hart_opencl_set_tensor_cores(g_cl, 0);
         printf("OpenCL: %s\n", why);
     }
     const struct CMUnitTest tests[] = {
