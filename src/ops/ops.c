@@ -427,9 +427,8 @@ static hart_status attention_run(hart_tensor *out, const hart_tensor *q, const h
     DISPATCH("hart_op_attention", attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
 }
 
-hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
-                         const hart_tensor *mask, float scale) {
-    const char *op = "hart_op_attention";
+static hart_status attention_shapes(const char *op, const hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                    const hart_tensor *v, const hart_tensor *mask) {
     HART_TRY(need_f32(op, q, "q")); HART_TRY(need_f32(op, k, "k")); HART_TRY(need_f32(op, v, "v"));
     HART_TRY(same(op, out, q)); HART_TRY(need_f32(op, mask, "mask"));
     if (q->ndim != 4 || !hart_tensor_same_shape(k, v) || k->ndim != 4) return shape_err(op, "q/k/v must be 4-D and k, v alike", q, k);
@@ -440,6 +439,12 @@ hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart
             (mask->shape[1] != 1 && mask->shape[1] != q->shape[1]) || mask->shape[2] != q->shape[2] || mask->shape[3] != k->shape[2])
             return shape_err(op, "mask must be [B|1, H|1, Lq, Lk]", mask, q);
     }
+    return HART_OK;
+}
+
+hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                         const hart_tensor *mask, float scale) {
+    HART_TRY(attention_shapes("hart_op_attention", out, q, k, v, mask));
     if (!half_mode(out)) return attention_run(out, q, k, v, mask, scale);
     /* the output is the input of the projection GEMM, rounded there */
     hart_tensor qr, kr, vr;
@@ -448,6 +453,42 @@ hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart
     if (!s) {
         s = half_rounded(v, &vr);
         if (!s) s = attention_run(out, &qr, &kr, &vr, mask, scale);
+        hart_tensor_free(&vr);
+        hart_tensor_free(&kr);
+    }
+    hart_tensor_free(&qr);
+    return s;
+}
+
+static hart_status attention_sparse_run(hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                        const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,
+                                        int block_q, int block_k, float scale) {
+    const char *op = "hart_op_attention_sparse";
+    DISPATCH(op, attention_sparse, out, 5, L(q, k, v, mask, blocks), I_[0], I_[1], I_[2], I_[3], I_[4], block_q, block_k,
+             scale);
+}
+
+hart_status hart_op_attention_sparse(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                                    const hart_tensor *mask, const hart_tensor *blocks, int block_q, int block_k,
+                                    float scale) {
+    const char *op = "hart_op_attention_sparse";
+    HART_TRY(attention_shapes(op, out, q, k, v, mask));
+    if (block_q < 1 || block_k < 1)
+        return hart_fail(HART_EINVAL, "%s: block sizes must be >= 1 (got %d x %d)", op, block_q, block_k);
+    if (!blocks || blocks->dtype != HART_U8) return hart_fail(HART_EINVAL, "%s: the block mask must be a U8 tensor", op);
+    int64_t nqb = (q->shape[2] + block_q - 1) / block_q, nkb = (k->shape[2] + block_k - 1) / block_k;
+    if (blocks->ndim != 4 || (blocks->shape[0] != 1 && blocks->shape[0] != q->shape[0]) ||
+        (blocks->shape[1] != 1 && blocks->shape[1] != q->shape[1]) || blocks->shape[2] != nqb || blocks->shape[3] != nkb)
+        return hart_fail(HART_EINVAL, "%s: block mask must be [B|1, H|1, %lld, %lld] for %d x %d blocks", op,
+                         (long long)nqb, (long long)nkb, block_q, block_k);
+    if (!half_mode(out)) return attention_sparse_run(out, q, k, v, mask, blocks, block_q, block_k, scale);
+    /* as hart_op_attention: q, k, v rounded to half first */
+    hart_tensor qr, kr, vr;
+    HART_TRY(half_rounded(q, &qr));
+    hart_status s = half_rounded(k, &kr);
+    if (!s) {
+        s = half_rounded(v, &vr);
+        if (!s) s = attention_sparse_run(out, &qr, &kr, &vr, mask, blocks, block_q, block_k, scale);
         hart_tensor_free(&vr);
         hart_tensor_free(&kr);
     }

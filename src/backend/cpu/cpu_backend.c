@@ -11,7 +11,7 @@
 /* The ops with a fast path here; the others run the reference code. */
 #define HART_CPU_FAST_OPS(X)                                                                   \
     X(linear) X(matmul) X(conv2d) X(group_norm) X(layer_norm) X(rms_norm) X(softmax) X(act)      \
-    X(binary) X(scale) X(transpose) X(attention) X(rope) X(interpolate) X(pixel_shuffle)        \
+    X(binary) X(scale) X(transpose) X(attention) X(attention_sparse) X(rope) X(interpolate) X(pixel_shuffle)        \
     X(pixel_unshuffle) X(reduce) X(argmin_dist)
 
 static hart_backend_vt g_cpu_vt;

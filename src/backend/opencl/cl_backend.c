@@ -32,6 +32,7 @@ static void cl_destroy(hart_backend *be) {
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
         if (b->flag) clReleaseMemObject(b->flag);
+        if (b->ones) clReleaseMemObject(b->ones);
         if (b->prog) clReleaseProgram(b->prog);
         if (b->prog_nv) clReleaseProgram(b->prog_nv);
         if (b->q) clReleaseCommandQueue(b->q);
@@ -210,6 +211,10 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, hart_cl_errname(err)); }
     b->flag = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (!b->flag) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, hart_cl_errname(err)); }
+    unsigned char ones[16];
+    memset(ones, 1, sizeof ones);
+    b->ones = clCreateBuffer(b->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof ones, ones, &err);
+    if (!b->ones) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, hart_cl_errname(err)); }
     char info[1200] = "", tcinfo[400] = "";
     hart_status s = hart_cl_build_program(b, 0, &b->prog, info, sizeof info);
     if (s) { cl_destroy(be); return hart_fail_ctx(s, "opencl on %s", dn); }

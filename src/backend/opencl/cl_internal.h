@@ -57,6 +57,7 @@ typedef struct {
     int npool;
     size_t pooled_bytes;
     cl_mem flag;           /* 1 int, error flag for kernels (embedding ids) */
+    cl_mem ones;           /* 16 bytes of 1: the one-tile block mask of dense attention */
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
     int is_gpu;            /* CL_DEVICE_TYPE_GPU */
     clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */

@@ -135,7 +135,8 @@ static int copy_overlaps(const hart_tensor *y, const hart_tensor *x) {
 int hart_cl_supports(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in) {
     switch (op) {
     case HART_OP_copy: return !copy_overlaps(y, in[0]);
-    case HART_OP_attention: return in[0]->shape[3] <= 128; /* kernels up to head dim 128 */
+    case HART_OP_attention:
+    case HART_OP_attention_sparse: return in[0]->shape[3] <= 128; /* kernels up to head dim 128 */
     default: return 1;
     }
 }
@@ -209,18 +210,29 @@ hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tenso
     return HART_OK;
 }
 
-hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
-                          const hart_tensor *v, const hart_tensor *mask, float scale) {
+/* One kernel serves both ops (so all tiles kept is the dense result bit for
+ * bit): blocks NULL runs it with one kept tile covering everything. With
+ * tensor cores on, dense attention takes the flash kernel instead. */
+static hart_status attention_run(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                 const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks, int block_q,
+                                 int block_k, float scale) {
     int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3], Hkv = k->shape[1], Lk = k->shape[2];
     const char *kn = D <= 32 ? "attention_d32" : D <= 64 ? "attention_d64" : "attention_d128";
-    int mb = 0, mh = 0;
+    int mb = 0, mh = 0, bb = 0, bh = 0, nkb = 1;
     if (mask) {
         mh = mask->shape[1] == 1 ? 0 : (int)(Lq * Lk);
         mb = mask->shape[0] == 1 ? 0 : (int)(mask->shape[1] * Lq * Lk);
     }
+    if (!blocks) block_q = block_k = 1 << 30;
+    if (blocks) {
+        int64_t nqb = blocks->shape[2];
+        nkb = (int)blocks->shape[3];
+        bh = blocks->shape[1] == 1 ? 0 : (int)(nqb * nkb);
+        bb = blocks->shape[0] == 1 ? 0 : (int)(blocks->shape[1] * nqb * nkb);
+    }
     if (!Lq || !B || !H || !D) return HART_OK;
     clb *b = clb_of(be);
-    if (b->tc && (D == 64 || D == 128)) { /* tensor cores: f16 operands, f32 accumulation (flash_nv.cl) */
+    if (!blocks && b->tc && (D == 64 || D == 128)) { /* tensor cores: f16 operands, f32 accumulation (flash_nv.cl) */
         size_t tgws[2] = {(size_t)(Lq + 63) / 64 * 128, (size_t)(B * H)}, tlws[2] = {128, 1};
         return CLRUN(b, D == 64 ? "nv_flash_d64" : "nv_flash_d128", 2, tgws, tlws, AM(T_MEM(q)), AI(T_OFF(q)),
                      AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)), AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)),
@@ -230,7 +242,20 @@ hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_ten
     size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
     return CLRUN(b, kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
                  AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)), AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb),
-                 AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale));
+                 AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale),
+                 AM(blocks ? T_MEM(blocks) : b->ones), AI(blocks ? T_OFF(blocks) : 0), AI(bb), AI(bh), AI(nkb),
+                 AI(block_q), AI(block_k));
+}
+
+hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, const hart_tensor *mask, float scale) {
+    return attention_run(be, out, q, k, v, mask, NULL, 0, 0, scale);
+}
+
+hart_status hart_cl_attention_sparse(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                     const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,
+                                     int block_q, int block_k, float scale) {
+    return attention_run(be, out, q, k, v, mask, blocks, block_q, block_k, scale);
 }
 
 hart_status hart_cl_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
