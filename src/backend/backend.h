@@ -41,9 +41,15 @@ typedef struct hart_backend_vt {
      * temporary (NULL: two copies through an F16 tensor).
      * gemm_rounds_to_half: 1 while the GEMMs of linear and conv2d round their
      * float operands to half (RNE) themselves, e.g. on the tensor cores, so
-     * that the front-end need not round their inputs (NULL: 0). */
+     * that the front-end need not round their inputs (NULL: 0).
+     * gemm_rounds_output: 1 while those GEMMs also round their outputs to
+     * half in their epilogue (no output pass; NULL: 0).
+     * attention_rounds_to_half: 1 when attention with this q rounds q, k, v
+     * to half itself, e.g. a tensor-core kernel (NULL: 0). */
     hart_status (*round_half)(hart_backend *be, hart_tensor *y, const hart_tensor *x);
     int (*gemm_rounds_to_half)(hart_backend *be);
+    int (*gemm_rounds_output)(hart_backend *be);
+    int (*attention_rounds_to_half)(hart_backend *be, const hart_tensor *q);
 } hart_backend_vt;
 
 typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;

@@ -150,6 +150,12 @@ static int gemm_rounds(const hart_tensor *y) {
     return be->vt->gemm_rounds_to_half && be->vt->gemm_rounds_to_half(be);
 }
 
+/* 1 when it rounds their outputs too (in the GEMM's epilogue). */
+static int gemm_rounds_out(const hart_tensor *y) {
+    hart_backend *be = backend_of(y);
+    return be->vt->gemm_rounds_output && be->vt->gemm_rounds_output(be);
+}
+
 static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     DISPATCH("hart_op_linear", linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
 }
@@ -167,7 +173,7 @@ hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tens
     if (!half_mode(y)) return linear_run(y, x, w, b);
     if (gemm_rounds(y)) {
         HART_TRY(linear_run(y, x, w, b));
-        return half_round_inplace(y);
+        return gemm_rounds_out(y) ? HART_OK : half_round_inplace(y);
     }
     hart_tensor xr;
     HART_TRY(half_rounded(x, &xr));
@@ -220,7 +226,7 @@ hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tens
     if (!half_mode(y)) return conv2d_run(y, x, w, b, stride, pad, groups);
     if (gemm_rounds(y)) {
         HART_TRY(conv2d_run(y, x, w, b, stride, pad, groups));
-        return half_round_inplace(y);
+        return gemm_rounds_out(y) ? HART_OK : half_round_inplace(y);
     }
     hart_tensor xr;
     HART_TRY(half_rounded(x, &xr));
@@ -445,7 +451,9 @@ static hart_status attention_shapes(const char *op, const hart_tensor *out, cons
 hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
                          const hart_tensor *mask, float scale) {
     HART_TRY(attention_shapes("hart_op_attention", out, q, k, v, mask));
-    if (!half_mode(out)) return attention_run(out, q, k, v, mask, scale);
+    hart_backend *be = backend_of(out);
+    if (!half_mode(out) || (be->vt->attention_rounds_to_half && be->vt->attention_rounds_to_half(be, q)))
+        return attention_run(out, q, k, v, mask, scale);
     /* the output is the input of the projection GEMM, rounded there */
     hart_tensor qr, kr, vr;
     HART_TRY(half_rounded(q, &qr));

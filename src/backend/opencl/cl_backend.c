@@ -47,11 +47,18 @@ static void cl_destroy(hart_backend *be) {
 
 /* f16 precision mode: the tensor-core GEMM converts its operands with RNE */
 static int cl_gemm_rounds_to_half(hart_backend *be) { return clb_of(be)->tc; }
+/* ... and their outputs (hgemm epilogue, round_out in the GEMM args) */
+static int cl_gemm_rounds_output(hart_backend *be) { return clb_of(be)->tc && be->precision == HART_PREC_F16; }
+/* the tensor-core flash attention (head dims 64 and 128) converts q, k, v to half */
+static int cl_attention_rounds(hart_backend *be, const hart_tensor *q) {
+    return clb_of(be)->tc && q->ndim == 4 && (q->shape[3] == 64 || q->shape[3] == 128);
+}
 
 static const hart_backend_vt cl_vt = {
     .sync = cl_sync, .destroy = cl_destroy, .supports = hart_cl_supports,
     HART_OP_LIST(HART_BE_ENTRY, hart_cl_)
     .round_half = hart_cl_round_half, .gemm_rounds_to_half = cl_gemm_rounds_to_half,
+    .gemm_rounds_output = cl_gemm_rounds_output, .attention_rounds_to_half = cl_attention_rounds,
 };
 
 int hart_opencl_set_tensor_cores(hart_backend *be, int on) {

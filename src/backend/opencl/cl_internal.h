@@ -146,6 +146,7 @@ typedef struct {
     float alpha;
     int b_weight; /* B is a linear layer's weight (may be cached as f16) */
     int exact;    /* f32 even when the tensor cores are on (f16 precision mode's matmul) */
+    int round_out; /* tensor cores: outputs rounded to half (f16 mode's linear/conv2d), set by hart_cl_gemm */
 } clb_gemm_args;
 /* Tensor-core weight cache: drop entries whose source is buffer m (it was
  * written, released or used as an output); free everything. */

@@ -71,7 +71,7 @@ static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
                  AM(h->b), AI(h->b_off), AI(h->ldb), AI(h->b_s0), AI(h->b_s1),
                  AM(g->c), AI(g->c_off), AI(g->c_sm), AI(g->c_s0), AI(g->c_s1),
                  AM(bias), AI(g->bias_off), AI(g->bias_dt), AI(g->bias ? g->bias_mode : 0), AI(g->bias_s1),
-                 AF(g->alpha));
+                 AF(g->alpha), AI(g->round_out));
 }
 
 /* Operand (rows R, depth K; element (z0, z1, r, k) at off + z0*s0 + z1*s1 +
@@ -171,7 +171,11 @@ hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g) {
     clb *b = clb_of(be);
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     if (b->nwc) hart_cl_wcache_drop(b, g->c); /* the output buffer is written */
-    if (b->tc && g->K > 0 && !g->exact) return gemm_tc(be, b, g);
+    if (b->tc && g->K > 0 && !g->exact) {
+        clb_gemm_args gr = *g; /* f16 mode: the epilogue rounds (cl_gemm_rounds_output) */
+        gr.round_out = be->precision == HART_PREC_F16;
+        return gemm_tc(be, b, &gr);
+    }
     /* 128x128 tiles once there are at least as many of them as compute units
      * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
     static int force_big = -1;
@@ -279,7 +283,7 @@ hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *
     int64_t rows = Ci * kh * kw;
     /* tensor cores: the im2col matrix written as f16 [pixels][rows], the GEMM's
      * operand in place (rows and group offsets must be multiples of 8 halves) */
-    int f16t = b->tc && rows % 8 == 0 && Kc % 8 == 0;
+    int f16t = (b->tc || be->precision == HART_PREC_F16) && rows % 8 == 0 && Kc % 8 == 0;
     int64_t esz = f16t ? 2 : 4, pc = (int64_t)(COL_BYTES / esz) / (rows ? rows : 1);
     if (pc < 1) pc = 1;
     if (pc > P) pc = P;
