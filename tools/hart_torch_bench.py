@@ -508,6 +508,8 @@ def main():
         sys.exit("hart_torch_bench: CUDA is not available (use --device cpu for a dry run)")
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    if dev.type == "cpu":  # dry runs on a shared machine: OpenMP threads spinning against each other cost more
+        torch.set_num_threads(int(os.environ.get("HART_TORCH_THREADS", "1")))
     torch.manual_seed(0)
     notes = shim_imports(a, torch)
     kernels, knote = provide_kernels(a, torch)
