@@ -67,6 +67,7 @@ step() {
     fi
     [ "$lim" -gt "$l" ] && lim=$l
     echo "=== $name (limit ${lim}s, $(date -u +%H:%M:%S) UTC, ${l}s of the budget left)" | tee -a "$log"
+    # shellcheck disable=SC2086 # HART_SBS_OURS_ARGS is split into words on purpose
     case $kind in
     tc) set -- env HART_CL_TENSOR_CORES=1 "$d/bench_hart" --device "$dev" --layers 0 --warmup "$@" $HART_SBS_OURS_ARGS ;;
     default) set -- "$d/bench_hart" --device "$dev" --layers 0 --warmup "$@" $HART_SBS_OURS_ARGS ;;
@@ -112,29 +113,40 @@ kernel_build_wait() {
     nvcc --version 2>&1 | tail -1; nproc; date -u"
 [ "$plan" = dry ] || kernel_build_start
 
+kernel_build_running() { [ -n "$kpid" ] && kill -0 "$kpid" 2>/dev/null; }
+
 main_rows() {
-    # 1. hart.c, tensor cores, B=1 (the kernel build runs beside these)
+    # 1. hart.c, tensor cores, B=1 (the kernel build runs beside these; B=4 too while it lasts)
     step ours_tc_rel_1024_b1 120 tc --config "$rel" --size 1024 --batch 1 --runs "$runs1"
     step ours_tc_d16_1024_b1 120 tc --config "$d16" --size 1024 --batch 1 --runs "$runs1"
+    b4=0
+    if kernel_build_running; then
+        step ours_tc_rel_1024_b4 150 tc --config "$rel" --size 1024 --batch 4 --runs 1
+        step ours_tc_d16_1024_b4 150 tc --config "$d16" --size 1024 --batch 4 --runs 1
+        b4=1
+    fi
     # 2. the original, 1024 px, B=1 and 4, both configs, with the stage split
     kernel_build_wait
     step torch_1024 200 torch --config "$rel,$d16" --size 1024 --batch 1,4 --runs 5 --warmup 2 --split \
         --split-runs 3 --max-seconds 8
-    # 3. hart.c, tensor cores, B=4; then the default (portable f32 GEMM)
-    step ours_tc_rel_1024_b4 150 tc --config "$rel" --size 1024 --batch 4 --runs 1
-    step ours_tc_d16_1024_b4 150 tc --config "$d16" --size 1024 --batch 4 --runs 1
+    # 3. hart.c, tensor cores, B=4 (if not run yet); then the default (portable f32 GEMM)
+    if [ $b4 = 0 ]; then
+        step ours_tc_rel_1024_b4 150 tc --config "$rel" --size 1024 --batch 4 --runs 1
+        step ours_tc_d16_1024_b4 150 tc --config "$d16" --size 1024 --batch 4 --runs 1
+    fi
     step ours_def_rel_1024_b1 120 default --config "$rel" --size 1024 --batch 1 --runs 1
     step ours_def_d16_1024_b1 120 default --config "$d16" --size 1024 --batch 1 --runs 1
     step ours_def_rel_1024_b4 150 default --config "$rel" --size 1024 --batch 4 --runs 1
     step ours_def_d16_1024_b4 150 default --config "$d16" --size 1024 --batch 4 --runs 1
 }
 more_rows() {
+    step ours_tc_rel_512 120 tc --config "$rel" --size 512 --batch 1 --runs "$runs1"
+    step ours_tc_d16_512 120 tc --config "$d16" --size 512 --batch 1 --runs "$runs1"
+    kernel_build_running && step ours_tc_rel_512_b4 120 tc --config "$rel" --size 512 --batch 4 --runs 1 && b4_512=1
     kernel_build_wait
     step torch_512 150 torch --config "$rel,$d16" --size 512 --batch 1,4 --runs 5 --warmup 2 --split --split-runs 3 \
         --max-seconds 5
-    step ours_tc_rel_512 120 tc --config "$rel" --size 512 --batch 1 --runs "$runs1"
-    step ours_tc_d16_512 120 tc --config "$d16" --size 512 --batch 1 --runs "$runs1"
-    step ours_tc_rel_512_b4 120 tc --config "$rel" --size 512 --batch 4 --runs 1
+    [ -n "$b4_512" ] || step ours_tc_rel_512_b4 120 tc --config "$rel" --size 512 --batch 4 --runs 1
     step ours_tc_d16_512_b4 120 tc --config "$d16" --size 512 --batch 4 --runs 1
     # text encoder and DC-AE: the PyTorch counterparts (if transformers / diffusers are there), then ours
     step torch_extra 120 torch --no-hart --extra qwen2,dcae --runs 5

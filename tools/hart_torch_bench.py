@@ -34,7 +34,8 @@ with --kernel-timeout; the original's nvcc flags except -std, targets the GPU's 
 arch; the outcome is kept in KERNEL_DIR/STATUS so later runs reuse it); else a
 plain-PyTorch stand-in with the same math (rms_norm: x * rsqrt(mean(x^2) + eps) in
 float32, cast to x's dtype, times the weight; the RoPE functions as the original's
-non-fused apply_rotary_pos_emb). --kernels standin forces the stand-in; --build-kernels
+non-fused apply_rotary_pos_emb; the header gives the largest difference between the module
+in use and those plain paths). --kernels standin forces the stand-in; --build-kernels
 only builds (tools/hart_side_by_side.sh starts it in the background). The header line
 says which was used, and which attention ran (flash_attn if importable, else PyTorch's
 scaled_dot_product_attention: xformers is hard-wired off in the original).
@@ -191,6 +192,29 @@ def provide_kernels(a, torch):
         why = "build " + st
     register_kernels(standin_kernels(torch))
     return "standin", "fused_kernels: plain-PyTorch stand-in (%s)" % why
+
+
+def kernel_check(torch, dev, bh):
+    """The fused module in use (built or stand-in) against the original's own plain-PyTorch
+    paths: LlamaRMSNorm (the formula) and apply_rotary_pos_emb (the non-fused RoPE)."""
+    g = torch.Generator(device="cpu").manual_seed(7)
+    worst = []
+    for dt in (torch.float32, torch.float16):
+        x = torch.randn(4, 5, 256, generator=g).to(dev, dt)
+        fused, plain = bh.LlamaRMSNormFused(256, eps=1e-6).to(dev), bh.LlamaRMSNorm(256, eps=1e-6).to(dev, dt)
+        w = torch.rand(256, generator=g) + 0.5
+        fused.weight.data.copy_(w)
+        plain.weight.data.copy_(w)
+        worst.append((fused(x).float() - plain(x).float()).abs().max().item())
+    # RoPE: t [b, s, h, d] with freqs [s, 1, 1, d] (fused, bshd) against q*cos + rotate_half(q)*sin
+    t = torch.randn(2, 6, 3, 16, generator=g).to(dev)
+    freqs = torch.rand(6, 1, 1, 16, generator=g).to(dev) * 3
+    got = bh.FusedRoPEFunc.apply(t, freqs, "bshd")
+    cos, sin = freqs.cos()[:, 0, 0].unsqueeze(0), freqs.sin()[:, 0, 0].unsqueeze(0)  # [1, s, d]
+    ref, _ = bh.apply_rotary_pos_emb(t, t, cos, sin, unsqueeze_dim=2)
+    worst.append((got - ref).abs().max().item())
+    return "fused_kernels vs the original's plain paths: rms_norm max |diff| f32 %.1e, f16 %.1e; rope %.1e" % tuple(
+        worst)
 
 
 def shim_imports(a, torch):
@@ -426,10 +450,11 @@ def bench_qwen2(a, torch, dev, sync):
             with torch.inference_mode():
                 return m(input_ids=ids, attention_mask=am).last_hidden_state
 
-        med, n = timed_median(fwd, sync, max(3, a.runs), 2)
+        med, n = timed_median(fwd, sync, 1 if a.tiny else max(3, a.runs), 1 if a.tiny else 2)
         attn = getattr(m.config, "_attn_implementation", "?")
         say("RESULT impl=torch config=%s stage=encode B=%d tokens=%d total_s=%.4f runs=%d dtype=%s attn=%s "
-            "transformers=%s" % (name, B, L, med, n, str(dt).replace("torch.", ""), attn, transformers.__version__))
+            "params_m=%.0f transformers=%s" % (name, B, L, med, n, str(dt).replace("torch.", ""), attn,
+                                               sum(p.numel() for p in m.parameters()) / 1e6, transformers.__version__))
         del m
     except Exception as e:  # noqa: BLE001
         say('RESULT impl=torch config=%s stage=encode B=%d error="%s"' % (name, B, first_line(e)))
@@ -457,7 +482,7 @@ def bench_dcae(a, torch, dev, sync, repo):
               decoder_norm_types=[norm[n] for n in dec["norm"]], decoder_act_fns=dec["act"],
               scaling_factor=c.get("scaling_factor", 1.0))
     S = 128 if a.tiny else 1024
-    dt = torch.bfloat16
+    dt = torch.bfloat16 if dev.type == "cuda" else torch.float32
     name = "dc-ae-f32c32-in-1.0"
     try:
         with torch.device(dev):
@@ -466,9 +491,11 @@ def bench_dcae(a, torch, dev, sync, repo):
         z = torch.randn(1, c["latent_channels"], S // 32, S // 32, device=dev, dtype=dt)
         for stage, fn in (("decode", lambda: m.decode(z).sample), ("encode", lambda: m.encode(x).latent)):
             with torch.inference_mode():
-                med, n = timed_median(fn, sync, max(3, a.runs), 2)
-            say("RESULT impl=torch config=%s stage=%s px=%d B=1 total_s=%.4f runs=%d dtype=bf16 diffusers=%s" % (
-                name, stage, S, med, n, diffusers.__version__))
+                med, n = timed_median(fn, sync, 1 if a.tiny else max(3, a.runs), 1 if a.tiny else 2)
+            say("RESULT impl=torch config=%s stage=%s px=%d B=1 total_s=%.4f runs=%d dtype=%s params_m=%.0f "
+                "diffusers=%s" % (name, stage, S, med, n, str(dt).replace("torch.", ""),
+                                  sum(p.numel() for p in getattr(m, stage + "r").parameters()) / 1e6,
+                                  diffusers.__version__))
         del m
     except Exception as e:  # noqa: BLE001
         say('RESULT impl=torch config=%s px=%d error="%s"' % (name, S, first_line(e)))
@@ -519,6 +546,10 @@ def main():
         from hart.modules.networks import basic_hart  # the original code (imports hart_backend.fused_kernels)
     except Exception as e:  # noqa: BLE001
         sys.exit("hart_torch_bench: cannot import the original from %s: %s" % (a.src, first_line(e)))
+    try:
+        notes.append(kernel_check(torch, dev, basic_hart))
+    except Exception as e:  # noqa: BLE001
+        notes.append("fused_kernels check FAILED: %s" % first_line(e))
     attn = "flash_attn" if basic_hart.flash_attn_func is not None else "sdpa"
     notes.append("attention: %s" % ("flash_attn.flash_attn_func" if attn == "flash_attn" else
                                     "torch.nn.functional.scaled_dot_product_attention (no flash_attn)"))
