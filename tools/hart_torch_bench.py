@@ -453,7 +453,7 @@ def bench_qwen2(a, torch, dev, sync):
         med, n = timed_median(fwd, sync, 1 if a.tiny else max(3, a.runs), 1 if a.tiny else 2)
         attn = getattr(m.config, "_attn_implementation", "?")
         say("RESULT impl=torch config=%s stage=encode B=%d tokens=%d total_s=%.4f runs=%d dtype=%s attn=%s "
-            "params_m=%.0f transformers=%s" % (name, B, L, med, n, str(dt).replace("torch.", ""), attn,
+            "params_m=%.1f transformers=%s" % (name, B, L, med, n, str(dt).replace("torch.", ""), attn,
                                                sum(p.numel() for p in m.parameters()) / 1e6, transformers.__version__))
         del m
     except Exception as e:  # noqa: BLE001

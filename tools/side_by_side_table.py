@@ -71,6 +71,9 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     hart, torch, extra_torch, extra_ours = read(sys.argv[1:])
+    info = sorted({"dtype=%s kernels=%s attn=%s" % (r.get("dtype"), r.get("kernels"), r.get("attn")) for r in torch.values()})
+    if info:
+        print("Original (PyTorch HART): %s. Times: medians, seconds.\n" % "; ".join(info))
     keys = sorted({k[:3] for k in hart} | set(torch), key=lambda k: (k[0] or "", -int(k[1] or 0), int(k[2] or 0)))
     print("| config | px | B | original (PyTorch fp16) s/image | ours, tensor cores s/image | ratio | "
           "ours, default s/image | ratio |")
@@ -96,8 +99,7 @@ def main():
             a, b = num(t, key), num(o1, key)
             print("| %s | %s | %s | %s |" % (label, fmt(a), fmt(b), ratio(b, a)))
     if extra_torch or extra_ours:
-        print("\n| stage | original s | ours, tensor cores s | ratio | ours, default s | ratio |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        lines = []
         rows = (("qwen2-1.5b", "encode", "qwen2", "Qwen2-1.5B text encoder, B=2 × 439 tokens (transformers fp16)"),
                 ("dc-ae-f32c32-in-1.0", "decode", "dcae1024", "DC-AE f32c32 decode 1024² (diffusers bf16)"),
                 ("dc-ae-f32c32-in-1.0", "encode", "dcae1024", "DC-AE f32c32 encode 1024² (diffusers bf16)"))
@@ -106,7 +108,12 @@ def main():
             b1, b0 = extra_ours.get((ours_key, stage, "1")), extra_ours.get((ours_key, stage, "0"))
             if a is None and b1 is None and b0 is None:
                 continue
-            print("| %s | %s | %s | %s | %s | %s |" % (label, fmt(a), fmt(b1), ratio(b1, a), fmt(b0), ratio(b0, a)))
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (label, fmt(a), fmt(b1), ratio(b1, a), fmt(b0),
+                                                             ratio(b0, a)))
+        if lines:
+            print("\n| stage | original s | ours, tensor cores s | ratio | ours, default s | ratio |")
+            print("| --- | ---: | ---: | ---: | ---: | ---: |")
+            print("\n".join(lines))
 
 
 if __name__ == "__main__":
