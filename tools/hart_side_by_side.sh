@@ -92,8 +92,8 @@ kernel_build_start() {
     [ "${HART_SBS_KERNELS:-auto}" = standin ] && return 0
     [ -f "$kdir/STATUS" ] && return 0
     command -v nvcc >/dev/null || { mkdir -p "$kdir"; echo "failed: no nvcc" >"$kdir/STATUS"; return 0; }
-    echo "=== kernel_build (background, limit 240s, $(date -u +%H:%M:%S) UTC)" | tee -a "$log"
-    (timeout -k 5 240 nice "$PY" "$d/hart_torch_bench.py" --build-kernels --src "$d/hart-src" --kernel-dir "$kdir" \
+    echo "=== kernel_build (background, limit 300s, $(date -u +%H:%M:%S) UTC)" | tee -a "$log"
+    (timeout -k 5 300 nice "$PY" "$d/hart_torch_bench.py" --build-kernels --src "$d/hart-src" --kernel-dir "$kdir" \
         >"$steps/kernel_build.txt" 2>&1) &
     kpid=$!
 }
