@@ -8,6 +8,7 @@
 #include "backend/opencl/opencl.h"
 
 static hart_status cl_sync(hart_backend *be) {
+    clb_of(be)->n_sync++;
     cl_int e = clFinish(clb_of(be)->q);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL finish: %s", hart_cl_errname(e));
     return HART_OK;
@@ -229,4 +230,11 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
         snprintf(why, why_n, "%s (%s, vendor %s; %s%s)", be->name, reason, vendor, info, tcinfo);
     *out = be;
     return HART_OK;
+}
+
+void hart_opencl_wait_stats(hart_backend *be, long *reads, long *writes, long *syncs) {
+    clb *b = clb_of(be);
+    *reads = b->n_read;
+    *writes = b->n_write;
+    *syncs = b->n_sync;
 }
