@@ -91,6 +91,14 @@ typedef struct {
      * (use -INFINITY to exclude; a fully masked row yields zeros). out [B, H, Lq, D]. */               \
     X(P, attention, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, \
                      const hart_tensor *mask, float scale))                                             \
+    /* Block-sparse attention: attention() restricted to the kept tiles of a                          \
+     * block mask. blocks U8 [Bb, Hb, ceil(Lq/block_q), ceil(Lk/block_k)], Bb ∈ {1,B},                 \
+     * Hb ∈ {1,H}; 0 = tile skipped (its scores count as -inf), nonzero = kept. The additive          \
+     * mask (NULL or as in attention) still applies inside kept tiles. All tiles kept gives            \
+     * attention()'s result (bit for bit on the CPU backend with block_q = 64). */                     \
+    X(P, attention_sparse, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k,                \
+                            const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,   \
+                            int block_q, int block_k, float scale))                                     \
     /* Rotary embedding. x [B, H, L, D]; cos/sin [Bc, L, D/2] with Bc ∈ {1, B}.                        \
      * interleaved=0: rotate-half (pairs (i, i+D/2), Qwen2/HF-llama style);                             \
      * interleaved=1: pairs (2i, 2i+1). y may alias x. */                                               \

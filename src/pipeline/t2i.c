@@ -266,6 +266,11 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         tm->n_scales = S;
         memcpy(tm->patch_nums, c->patch_nums, sizeof(int) * (size_t)S);
     }
+    if (opts->sparse && opts->sparse->block < 1) return hart_fail(HART_EINVAL, "sparse attention: block size must be >= 1");
+    if (opts->sparse && opts->sparse->kind != HART_SPARSE_NONE && opts->sparse->from_scale >= c->n_scales)
+        return hart_fail(HART_EINVAL, "--sparse-from-scale %d: this model has scales 0..%d", opts->sparse->from_scale,
+                         c->n_scales - 1);
+    hart_tf_set_sparse(p->tf, opts->sparse);
     STAMP(t_start);
     /* everything the loop takes from the host goes to the device here, once */
     HART_TRY_GOTO(st, upload_inputs(p, opts, c, B, &in));
@@ -371,7 +376,17 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
             STAMP(t1);
             if (tm) tm->diffusion_s = t1 - t2;
         }
-        if (opts->verbose) fprintf(stderr, "hart: scale %d/%d (%dx%d) done\n", si + 1, S, pn, pn);
+        double dens = hart_tf_sparse_density(p->tf, si);
+        if (opts->sparse_density) opts->sparse_density[si] = dens;
+        if (opts->verbose && dens >= 0) {
+            char spec[64];
+            hart_sparse_format(opts->sparse, spec, sizeof spec);
+            fprintf(stderr, "hart: scale %d/%d (%dx%d) done, sparse attention %s: density %.4f\n", si + 1, S, pn, pn,
+                    spec, dens);
+        } else if (opts->verbose) {
+            fprintf(stderr, "hart: scale %d/%d (%dx%d) done%s\n", si + 1, S, pn, pn,
+                    opts->sparse && opts->sparse->kind != HART_SPARSE_NONE ? ", dense attention" : "");
+        }
         if (opts->progress) opts->progress(opts->progress_arg, si + 1, S + 1);
     }
     if (opts->skip_decode) {

@@ -84,7 +84,8 @@ static hart_status dh_getw(hart_diffhead *d, const hart_checkpoint *ck, hart_ten
     snprintf(name, sizeof name, "%snet.%s", prefix, sub);
     hart_tensor h;
     HART_TRY(hart_ckpt_get(ck, name, nd, (int64_t[]){a, b}, &h));
-    hart_status s = hart_tensor_to(d->be, &h, dst);
+    /* every 2-D tensor here is a linear layer's weight */
+    hart_status s = nd == 2 ? hart_weight_to(d->be, &h, dst) : hart_tensor_to(d->be, &h, dst);
     hart_ckpt_release(ck, &h);
     return s;
 }

@@ -5,6 +5,7 @@
  * rope_rows op. The optional L2 query/key normalisation (no released config
  * uses it) is a host-side helper that reads q and k back. */
 #include "models/hart/transformer.h"
+#include "models/hart/sparse_attn.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -47,6 +48,10 @@ struct hart_transformer {
     float *ctx_pos;               /* [N,T] context position ids as floats */
     hart_tensor rope_c[HART_MAX_SCALES], rope_s[HART_MAX_SCALES]; /* llama: [N,l,hd] rotary tables of
                                      each scale on be, uploaded by begin (the forward never writes) */
+    /* sparse attention (kind NONE: dense) and the density used per scale */
+    hart_sparse_cfg sparse;
+    double dens_sum[HART_MAX_SCALES];
+    int dens_n[HART_MAX_SCALES];
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
@@ -296,6 +301,7 @@ hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae,
     hart_transformer *tf = calloc(1, sizeof *tf);
     if (!tf) return hart_fail(HART_ENOMEM, "transformer");
     tf->be = be ? be : hart_backend_cpu();
+    hart_sparse_default(&tf->sparse);
     hart_status st = hart_ckpt_open(llm_dir, "config.json", NULL, &tf->ck);
     if (st) { free(tf); return st; }
     HART_TRY_GOTO(st, parse_config(tf, V, Cvae));
@@ -411,6 +417,8 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         return hart_fail(HART_EINVAL, "unconditional context: expected [%d,%d,%d] with mask and positions [%d,%d]", B,
                          T, Cc, B, T);
     free_batch(tf);
+    memset(tf->dens_sum, 0, sizeof tf->dens_sum);
+    memset(tf->dens_n, 0, sizeof tf->dens_n);
     hart_status st = HART_OK;
     float *hc = NULL, *hm = NULL, *pooled = NULL;
     hart_tensor ctx = {0}, ctxn = {0}, cond = {0}, pool = {0}, spool = {0}, ada = {0}, hada = {0};
@@ -667,8 +675,32 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
     return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
-static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
-                                 const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
+/* o = attention of scale si's queries over the cache: dense, or sparse
+ * under tf->sparse from its first sparse scale on */
+static hart_status attend(hart_transformer *tf, int si, hart_tensor *o, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, float scale) {
+    const hart_tf_config *g = &tf->cfg;
+    if (!hart_sparse_active(&tf->sparse, si, g->n_scales)) return hart_op_attention(o, q, k, v, NULL, scale);
+    hart_sparse_geom geo = {g->ctx_tokens, g->n_scales, g->patch_nums, si, tf->sparse.block};
+    double d = 1;
+    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &d));
+    tf->dens_sum[si] += d;
+    tf->dens_n[si]++;
+    return HART_OK;
+}
+
+void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c) {
+    if (c) tf->sparse = *c;
+    else hart_sparse_default(&tf->sparse);
+}
+
+double hart_tf_sparse_density(const hart_transformer *tf, int si) {
+    if (si < 0 || si >= tf->cfg.n_scales || !tf->dens_n[si]) return -1;
+    return tf->dens_sum[si] / tf->dens_n[si];
+}
+
+static hart_status block_forward(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l,
+                                 const float *cosv, const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
@@ -705,7 +737,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    HART_TRY_GOTO(st, hart_op_attention(&o, &qT, &ka, &va, NULL, scale));
+    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, scale));
     HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
     HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
@@ -760,7 +792,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
     const hart_tensor *rc = g->attn_llama ? &tf->rope_c[si] : NULL, *rs = g->attn_llama ? &tf->rope_s[si] : NULL;
     for (int i = 0; i < g->depth; i++)
-        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv, rc, rs));
+        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], si, &x, l, cosv, sinv, rc, rs));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
