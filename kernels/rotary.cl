@@ -12,3 +12,11 @@ __kernel void rope_rows(__global const float *x, int x_off, __global float *y, i
     y[y_off + xi] = a * c[c_off + ti] + (-bb) * s[s_off + ti];
     y[y_off + xi + h2] = bb * c[c_off + ti + h2] + a * s[s_off + ti + h2];
 }
+
+/* y = clamp(x, lo, hi), NaN kept (the host's comparison order) */
+__kernel void clamp_f32(__global const float *x, int x_off, __global float *y, int y_off, int n, float lo, float hi) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float v = x[x_off + i];
+    y[y_off + i] = v < lo ? lo : v > hi ? hi : v;
+}

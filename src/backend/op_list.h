@@ -70,6 +70,8 @@ typedef struct {
     X(P, binary, (hart_tensor *y, const hart_tensor *a, const hart_tensor *b, hart_binop op))            \
     /* y = alpha · x + beta (y may alias x) */                                                          \
     X(P, scale, (hart_tensor *y, const hart_tensor *x, float alpha, float beta))                         \
+    /* y = x < lo ? lo : x > hi ? hi : x (NaN stays NaN; y may alias x) */                                \
+    X(P, clamp, (hart_tensor *y, const hart_tensor *x, float lo, float hi))                              \
     /* Same numel; converts f32/f16/bf16 x to y's dtype (f32 usually). */                               \
     X(P, copy, (hart_tensor *y, const hart_tensor *x))                                                  \
     /* y.shape[i] = x.shape[perm[i]] for i < x.ndim. */                                                 \

@@ -645,3 +645,11 @@ hart_status hart_op_rope_rows(hart_tensor *y, const hart_tensor *x, const hart_t
         return shape_err(op, "cos/sin must be [B, L, D]", c, x);
     DISPATCH(op, rope_rows, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
 }
+
+hart_status hart_op_clamp(hart_tensor *y, const hart_tensor *x, float lo, float hi) {
+    const char *op = "hart_op_clamp";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err(op, "x and y of one size", y, x);
+    if (!(lo <= hi)) return hart_fail(HART_EINVAL, "%s: lo %g > hi %g", op, (double)lo, (double)hi);
+    DISPATCH(op, clamp, y, 1, L(x), I_[0], lo, hi);
+}

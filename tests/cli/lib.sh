@@ -4,6 +4,11 @@
 # SUBSTRING is empty, SUBSTRING in its stderr; stdout in $T/out, stderr $T/err).
 T=$(mktemp -d)
 trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+# The sanitizer build of the CLI runs OpenCL on PoCL, whose kernel JIT (LLVM)
+# keeps allocations for the life of the process: not ours (the test binaries
+# suppress the same libraries). A cold PoCL cache otherwise fails the run.
+printf 'leak:libpocl\nleak:libLLVM\nleak:libOpenCL\n' >"$T/lsan.supp"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$T/lsan.supp"
 fail() { echo "FAIL: $*"; exit 1; }
 expect() {
   want=$1; sub=$2; shift 2

@@ -419,6 +419,16 @@ static void test_rope_rows(void **st) {
     drop(&xd); drop(&cd); drop(&sd); drop(&yd);
 }
 
+static void test_clamp(void **st) {
+    skip_if_none();
+    pair x = mk(HART_F32, 2, 5, 37, 0, 0, -3, 3), y = out(HART_F32, 2, 5, 37, 0, 0);
+    BOTH(hart_op_clamp(&y.h, &x.h, -1.0f, 1.0f), hart_op_clamp(&y.d, &x.d, -1.0f, 1.0f));
+    check(&y, "clamp");
+    const float *v = y.h.data;
+    for (int i = 0; i < 5 * 37; i++) assert_true(v[i] >= -1.0f && v[i] <= 1.0f);
+    drop(&x); drop(&y);
+}
+
 static void test_resample(void **st) {
     skip_if_none();
     static const char *names[] = {"nearest", "bilinear", "bicubic", "area"};
@@ -544,7 +554,8 @@ int main(void) {
         cmocka_unit_test(test_linear),      cmocka_unit_test(test_matmul),       cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),      cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_copy_convert), cmocka_unit_test(test_shape_ops),   cmocka_unit_test(test_embedding),
-        cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_resample),
+        cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_clamp),
+        cmocka_unit_test(test_resample),
         cmocka_unit_test(test_reduce_argmin), cmocka_unit_test(test_open_specs), cmocka_unit_test(test_kernel_cache),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 static hart_status cl_sync(hart_backend *be) {
     clb *b = clb_of(be);
+    b->n_sync++;
     cl_int e = clFinish(b->q);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL finish: %s", hart_cl_errname(e));
     if (b->prof >= 2) { /* kernel time between two syncs (a timed stage, e.g. bench_hart's) */
@@ -256,4 +257,11 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
         snprintf(why, why_n, "%s (%s, vendor %s; %s%s)", be->name, reason, vendor, info, tcinfo);
     *out = be;
     return HART_OK;
+}
+
+void hart_opencl_wait_stats(hart_backend *be, long *reads, long *writes, long *syncs) {
+    clb *b = clb_of(be);
+    *reads = b->n_read;
+    *writes = b->n_write;
+    *syncs = b->n_sync;
 }

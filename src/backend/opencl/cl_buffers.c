@@ -81,6 +81,7 @@ void hart_cl_scratch_free(hart_backend *be, cl_mem m) { cl_release(be, m); }
 static hart_status cl_write(hart_backend *be, void *dev, size_t off, const void *src, size_t n) {
     if (!n) return HART_OK;
     hart_cl_wcache_drop(clb_of(be), dev);
+    clb_of(be)->n_write++;
     cl_int e = clEnqueueWriteBuffer(clb_of(be)->q, dev, CL_TRUE, off, n, src, 0, NULL, NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL write of %zu bytes: %s", n, hart_cl_errname(e));
     return HART_OK;
@@ -88,6 +89,7 @@ static hart_status cl_write(hart_backend *be, void *dev, size_t off, const void 
 
 static hart_status cl_read(hart_backend *be, const void *dev, size_t off, void *dst, size_t n) {
     if (!n) return HART_OK;
+    clb_of(be)->n_read++;
     cl_int e = clEnqueueReadBuffer(clb_of(be)->q, (cl_mem)dev, CL_TRUE, off, n, dst, 0, NULL, NULL);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL read of %zu bytes: %s", n, hart_cl_errname(e));
     return HART_OK;

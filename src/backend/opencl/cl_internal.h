@@ -61,6 +61,7 @@ typedef struct {
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
     int is_gpu;            /* CL_DEVICE_TYPE_GPU */
     clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */
+    long n_read, n_write, n_sync; /* blocking host reads / writes and queue syncs (hart_opencl_wait_stats) */
     int wc_on;             /* f16 copies of linear weights kept ($HART_CL_TC_WEIGHT_CACHE=1) */
     struct clb_wc { cl_mem src, f16; int off, R, K, dt, s_r, s_k; } *wc;
     int nwc, cwc;

@@ -204,6 +204,7 @@ hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tenso
     HART_TRY(CLRUN(b, "embedding", 2, gws, NULL, AM(T_MEM(table)), AI(T_OFF(table)), AI(T_DT(table)), AM(T_MEM(ids)),
                    AI(T_OFF(ids)), AI(ids->dtype == HART_I64), AM(T_MEM(y)), AI(T_OFF(y)), AI(n), AI(D), AI(V),
                    AM(b->flag)));
+    b->n_read++;
     e = clEnqueueReadBuffer(b->q, b->flag, CL_TRUE, 0, sizeof flag, &flag, 0, NULL, NULL);
     if (e) return hart_fail(HART_EDEVICE, "hart_op_embedding: flag read: %s", hart_cl_errname(e));
     if (flag) return hart_fail(HART_EINVAL, "embedding: an id is outside the vocabulary of %lld", (long long)V);
@@ -314,4 +315,11 @@ hart_status hart_cl_rope_rows(hart_backend *be, hart_tensor *y, const hart_tenso
     return CLRUN(clb_of(be), "rope_rows", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AM(T_MEM(c)), AI(T_OFF(c)), AM(T_MEM(s)), AI(T_OFF(s)), AI(x->shape[1]), AI(x->shape[2]),
                  AI(x->shape[3]), AI(n));
+}
+
+hart_status hart_cl_clamp(hart_backend *be, hart_tensor *y, const hart_tensor *x, float lo, float hi) {
+    int64_t n = hart_tensor_numel(x);
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "clamp_f32", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)), AI(n),
+                 AF(lo), AF(hi));
 }

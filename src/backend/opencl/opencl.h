@@ -40,4 +40,8 @@ hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tenso
 int hart_opencl_set_hgemm_variant(hart_backend *be, int v); /* returns the number of variants */
 const char *hart_opencl_hgemm_variant_name(int v);
 
+/* Host waits so far: blocking reads (device to host, the embedding op's
+ * error-flag check included), blocking writes and queue syncs (hart_backend_wait).
+ * The tests use them to check that the generation loop never waits. */
+void hart_opencl_wait_stats(hart_backend *be, long *reads, long *writes, long *syncs);
 #endif

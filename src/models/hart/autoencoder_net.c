@@ -135,7 +135,6 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
                          hart_shape_str(img, a, sizeof a), hart_shape_str(fh, b, sizeof b));
     const vae_coder *d = &v->dec;
     hart_tensor h = {0}, in = {0};
-    float *buf = NULL;
     hart_status s;
     const hart_tensor *x = fh;
     if (!hart_vae_on_backend(v, fh)) {
@@ -158,15 +157,10 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     }
     HART_VQGAN_STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
     HART_VQGAN_STEP(hart_vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
-    /* clamp to [-1, 1] (no clamp op: done on the host) */
-    int64_t n = hart_tensor_numel(&h);
-    buf = malloc(sizeof(float) * (size_t)n);
-    if (!buf) { s = hart_fail(HART_ENOMEM, "out of memory"); goto done; }
-    HART_TRY_GOTO(s, hart_tensor_read(&h, buf, sizeof(float) * (size_t)n));
-    for (int64_t i = 0; i < n; i++) buf[i] = buf[i] < -1.0f ? -1.0f : buf[i] > 1.0f ? 1.0f : buf[i];
-    s = hart_tensor_write(img, buf, sizeof(float) * (size_t)n);
+    /* clamp to [-1, 1], on the backend (the image stays there until the caller reads it) */
+    if (hart_vae_on_backend(v, img)) s = hart_op_clamp(img, &h, -1.0f, 1.0f);
+    else if (!(s = hart_op_clamp(&h, &h, -1.0f, 1.0f))) s = hart_vae_store(v, img, &h);
 done:
-    free(buf);
     hart_tensor_free(&in);
     hart_tensor_free(&h);
     return s;
