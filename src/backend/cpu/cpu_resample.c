@@ -175,3 +175,36 @@ hart_status hart_cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_
     free(etmp);
     return HART_OK;
 }
+
+/* pool2d: the reference's loop over output pixels, planes split over threads. */
+hart_status hart_cpu_pool2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, int k, int stride, int pad,
+                            hart_pool mode) {
+    int64_t NC = x->shape[0] * x->shape[1], H = x->shape[2], W = x->shape[3];
+    int64_t Ho = y->shape[2], Wo = y->shape[3];
+    const float *xin = x->data;
+    float *yout = y->data;
+#pragma omp parallel for schedule(static) if (NC * Ho * Wo * k * k > CPU_PAR_MIN)
+    for (int64_t p = 0; p < NC; p++) {
+        const float *in = xin + p * H * W;
+        float *out = yout + p * Ho * Wo;
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            int64_t y0 = oy * stride - pad, y1 = y0 + k;
+            y0 = y0 < 0 ? 0 : y0;
+            y1 = y1 > H ? H : y1;
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                int64_t x0 = ox * stride - pad, x1 = x0 + k;
+                x0 = x0 < 0 ? 0 : x0;
+                x1 = x1 > W ? W : x1;
+                float acc = mode == HART_POOL_MAX ? -INFINITY : 0.0f;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        float v = in[iy * W + ix];
+                        if (mode == HART_POOL_MAX) acc = v > acc || isnan(v) ? v : acc;
+                        else acc += v;
+                    }
+                out[oy * Wo + ox] = mode == HART_POOL_MAX ? acc : acc / (float)((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+    return HART_OK;
+}
