@@ -8,11 +8,14 @@
 
 #include "core/tensor.h"
 
-/* ---- zip (pth_zip.c): stored (uncompressed) entries only ---- */
+/* ---- zip (pth_zip.c): stored entries (torch.save), and deflated ones on request (.npz) ---- */
 typedef struct {
     char *name;
     size_t data_off; /* offset of the entry's bytes in the archive */
-    size_t size;
+    size_t size;     /* uncompressed size */
+    size_t csize;    /* bytes at data_off (== size when stored) */
+    int deflated;    /* method 8 (only with hart_zip_parse(..., allow_deflate = 1)) */
+    uint32_t crc;    /* CRC-32 of the uncompressed bytes */
 } pth_zip_entry;
 
 typedef struct {
@@ -21,6 +24,8 @@ typedef struct {
 } pth_zip;
 
 hart_status hart_pth_zip_parse(const uint8_t *buf, size_t size, const char *label, pth_zip *z);
+/* Same; allow_deflate: deflated entries are listed (deflated = 1) instead of refused. */
+hart_status hart_zip_parse(const uint8_t *buf, size_t size, const char *label, int allow_deflate, pth_zip *z);
 const pth_zip_entry *hart_pth_zip_find(const pth_zip *z, const char *name);
 void hart_pth_zip_free(pth_zip *z);
 
