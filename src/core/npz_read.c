@@ -34,7 +34,13 @@ hart_status hart_npz_parse(const void *buf, size_t size, const char *label, hart
     f->buf = buf;
     f->size = size;
     hart_status s = hart_zip_parse(buf, size, label, 1, &f->z);
-    if (s) { free(f->label); free(f); return hart_fail(s, "%s (not a .npz file?)", hart_errmsg()); }
+    if (s) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", hart_errmsg());
+        free(f->label);
+        free(f);
+        return hart_fail(s, "%s (not a .npz file?)", msg);
+    }
     *out = f;
     return HART_OK;
 }

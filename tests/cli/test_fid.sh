@@ -9,11 +9,11 @@ set -u
 BIN=${HART_BIN:-bin/hart}
 G=tests/data/golden/fid-tiny
 
-want=$(python3 -c "import json;print(json.load(open('$G/golden.json'))['s64_fid'])")
+gold=$(python3 -c "import json;print(json.load(open('$G/golden.json'))['s64_fid'])")
 expect 0 "" "$BIN" fid "$G/stats64_a.npz" "$G/stats64_b.npz"
 got=$(sed -n 's/^FID: //p' "$T/out")
-python3 -c "import sys; g,w=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(g-w) <= 1e-9*w else 1)" "$got" "$want" \
-  || fail "FID $got, pytorch-fid $want"
+python3 -c "import sys; g,w=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(g-w) <= 1e-9*w else 1)" "$got" "$gold" \
+  || fail "FID $got, pytorch-fid $gold"
 
 # --save-stats round trip (stored .npz, a valid zip with mu.npy and sigma.npy) gives the same FID
 expect 0 "" "$BIN" fid --save-stats "$T/a.npz" "$G/stats64_a.npz"

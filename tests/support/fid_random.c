@@ -1,5 +1,5 @@
 /* See fid_random.h. */
-#include "support/fid_random.h"
+#include "fid_random.h"
 
 #include <stdint.h>
 #include <stdio.h>
