@@ -10,7 +10,8 @@ Writes tests/data/golden/fid-tiny/:
                      >> 40) / 2^24, computed in double and rounded to float32.
                      The C test (tests/support/fid_random.c) regenerates them.
   golden.safetensors prep_sub (the network input, every 7th row/column),
-                     feat_a / feat_b (2048-d pool features), mu_a, mu_b
+                     feat_a / feat_b (2048-d pool features), feat_a0 (feat_a's
+                     first row), mu_a, mu_b
   golden.json        fid (pytorch-fid's calculate_frechet_distance of the two
                      sets) and s64_fid (the FID math alone, full-rank 64-d case)
   stats64_a.npz, stats64_b.npz  the 64-d stats as np.savez_compressed writes
@@ -152,6 +153,7 @@ def main():
     g = {
         "prep_sub": prep[:, :, ::7, ::7].astype(np.float32),
         "feat_a": feat_a.astype(np.float32),
+        "feat_a0": feat_a[:1].astype(np.float32),  # the one image the float64 oracle runs (test time)
         "feat_b": feat_b.astype(np.float32),
         "mu_a": mu_a.astype(np.float32),
         "mu_b": mu_b.astype(np.float32),

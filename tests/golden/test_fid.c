@@ -110,14 +110,15 @@ static void test_prep(void **st) {
     for (int i = 0; i < n; i++) hart_image_free(&imgs[i]);
 }
 
-/* features of one set on the model's backend -> feat [n, 2048] */
-static void set_features(hart_inception *m, const char *set, hart_tensor *feat) {
+/* features of images `names` (paths under the golden folder) -> feat [n, 2048] on the model's backend */
+static void features_of(hart_inception *m, const char *set, int first, int count, hart_tensor *feat) {
     hart_image imgs[8];
     int n = read_set(set, imgs, 8);
+    if (count < 0) count = n - first;
     hart_tensor x;
-    assert_int_equal(hart_tensor_new4(hart_inception_backend(m), HART_F32, &x, 4, n, 3, HART_INCEPTION_SIZE,
+    assert_int_equal(hart_tensor_new4(hart_inception_backend(m), HART_F32, &x, 4, count, 3, HART_INCEPTION_SIZE,
                                       HART_INCEPTION_SIZE), HART_OK);
-    for (int i = 0; i < n; i++) assert_int_equal(hart_inception_prep_image(m, &imgs[i], &x, i), HART_OK);
+    for (int i = 0; i < count; i++) assert_int_equal(hart_inception_prep_image(m, &imgs[first + i], &x, i), HART_OK);
     hart_status s = hart_inception_forward(m, &x, feat);
     if (s) printf("  forward: %s\n", hart_errmsg());
     assert_int_equal(s, HART_OK);
@@ -137,35 +138,70 @@ static void stats_of(const hart_tensor *feat, hart_fid_stats *st) {
     free(f);
 }
 
+static double rel_max(const double *a, const double *b, int64_t n) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (fabs(a[i] - b[i]) > num) num = fabs(a[i] - b[i]);
+        if (fabs(b[i]) > den) den = fabs(b[i]);
+    }
+    return den > 0 ? num / den : num;
+}
+
+/* The features of image a/img00 on every backend, the float64 oracle first
+ * (golden_check: limits from the measured float32 stray); the float32
+ * backends also run both whole sets, whose features must lie within the
+ * limit of that stray, and whose FID must be within the issue's 1e-4 of
+ * pytorch-fid's (the oracle runs one image only: a 299x299 Inception in naive
+ * double under ASan takes minutes). */
 static void test_features_and_fid(void **st) {
-    double want = json_num("fid"), worst = 0;
+    const int64_t D = HART_INCEPTION_DIM;
+    double *f64 = malloc(sizeof(double) * D), *f32 = malloc(sizeof(double) * D), stray = 0;
+    hart_tensor fa[TEST_MAX_BACKENDS], fb[TEST_MAX_BACKENDS];
+    memset(fa, 0, sizeof fa);
+    memset(fb, 0, sizeof fb);
     for (int b = 0; b < g_tb.n; b++) {
+        int oracle = g_tb.be[b] == golden_oracle();
         hart_inception *m = NULL;
-        printf("  on %s\n", g_tb.be[b]->name);
         assert_int_equal(hart_inception_load(g_tb.be[b], g_weights, &m), HART_OK);
         golden_run_begin(g_tb.be[b]);
-        hart_tensor fa, fb;
-        set_features(m, "a", &fa);
-        golden_check(&g_gs, "feat_a", &fa);
-        set_features(m, "b", &fb);
-        golden_check(&g_gs, "feat_b", &fb);
-        hart_fid_stats sa, sb;
-        stats_of(&fa, &sa);
-        stats_of(&fb, &sb);
-        double fid = 0;
-        assert_int_equal(hart_fid_distance(&sa, &sb, &fid), HART_OK);
-        double rel = fabs(fid - want) / fabs(want);
-        printf("  fid %.10g (pytorch-fid %.10g): rel %.3g\n", fid, want, rel);
-        if (rel > worst) worst = rel;
-        assert_true(rel < 1e-4);
-        hart_fid_stats_free(&sa);
-        hart_fid_stats_free(&sb);
-        hart_tensor_free(&fa);
-        hart_tensor_free(&fb);
+        hart_tensor h, row;
+        features_of(m, "a", 0, oracle ? 1 : -1, &fa[b]);
+        assert_int_equal(hart_tensor_to(NULL, &fa[b], &h), HART_OK);
+        assert_int_equal(hart_tensor_rows(&h, 0, 1, &row), HART_OK);
+        golden_check(&g_gs, "feat_a0", &row);
+        if (oracle) {
+            assert_int_equal(hart_tensor_read_f64(&fa[b], f64), HART_OK);
+        } else {
+            for (int64_t i = 0; i < D; i++) f32[i] = ((const float *)h.data)[i];
+            if (rel_max(f32, f64, D) > stray) stray = rel_max(f32, f64, D);
+            features_of(m, "b", 0, -1, &fb[b]);
+        }
+        hart_tensor_free(&h);
         hart_inception_free(m);
     }
     golden_verify();
-    printf("  fid: worst rel %.3g of the 1e-4 target\n", worst);
+    free(f64);
+    free(f32);
+    double limit = golden_limit(stray), want = json_num("fid");
+    printf("  both sets: limit %.3g (8 x the float32 stray %.3g of feat_a0)\n", limit, stray);
+    for (int b = 0; b < g_tb.n; b++) {
+        if (g_tb.be[b] == golden_oracle()) { hart_tensor_free(&fa[b]); continue; }
+        double ea = golden_compare(&g_gs, "feat_a", &fa[b]), eb = golden_compare(&g_gs, "feat_b", &fb[b]);
+        printf("  %s: feat_a %.3g, feat_b %.3g from golden (limit %.3g)\n", g_tb.be[b]->name, ea, eb, limit);
+        assert_true(ea <= limit && eb <= limit);
+        hart_fid_stats sa, sb;
+        stats_of(&fa[b], &sa);
+        stats_of(&fb[b], &sb);
+        double fid = 0;
+        assert_int_equal(hart_fid_distance(&sa, &sb, &fid), HART_OK);
+        double rel = fabs(fid - want) / fabs(want);
+        printf("  %s: fid %.10g, pytorch-fid %.10g: rel %.3g (target 1e-4)\n", g_tb.be[b]->name, fid, want, rel);
+        assert_true(rel < 1e-4);
+        hart_fid_stats_free(&sa);
+        hart_fid_stats_free(&sb);
+        hart_tensor_free(&fa[b]);
+        hart_tensor_free(&fb[b]);
+    }
 }
 
 /* The FID math alone: the 64-d full-rank stats that np.savez_compressed wrote
