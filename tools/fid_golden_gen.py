@@ -10,8 +10,9 @@ Writes tests/data/golden/fid-tiny/:
                      >> 40) / 2^24, computed in double and rounded to float32.
                      The C test (tests/support/fid_random.c) regenerates them.
   golden.safetensors prep_sub (the network input, every 7th row/column),
-                     feat_a / feat_b (2048-d pool features), feat_a0 (feat_a's
-                     first row), mu_a, mu_b
+                     feat_a / feat_b (2048-d pool features), mu_a, mu_b,
+                     small_in [1,3,83,91] (uniform [0,1)) and feat_small: its
+                     features without the resize (resize_input=False)
   golden.json        fid (pytorch-fid's calculate_frechet_distance of the two
                      sets) and s64_fid (the FID math alone, full-rank 64-d case)
   stats64_a.npz, stats64_b.npz  the 64-d stats as np.savez_compressed writes
@@ -138,6 +139,13 @@ def main():
     feat_a = get_activations(files_a, model, batch_size=1, dims=2048, device="cpu")
     feat_b = get_activations(files_b, model, batch_size=1, dims=2048, device="cpu")
     fid = calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b)
+
+    # a small input straight into the network (pytorch-fid's resize_input=False;
+    # 2x-1 still applied): cheap enough for the C test's float64 oracle
+    small_in = np.random.default_rng(4).random((1, 3, 83, 91)).astype(np.float32)
+    small = pfi.InceptionV3([3], resize_input=False).eval()
+    with torch.no_grad():
+        feat_small = small(torch.from_numpy(small_in))[0].squeeze(3).squeeze(2).numpy()
     prep = np.concatenate(preps[: len(files_a) + len(files_b)], 0)
 
     # the FID math alone: full-rank 64-d stats from 400 samples each
@@ -153,7 +161,8 @@ def main():
     g = {
         "prep_sub": prep[:, :, ::7, ::7].astype(np.float32),
         "feat_a": feat_a.astype(np.float32),
-        "feat_a0": feat_a[:1].astype(np.float32),  # the one image the float64 oracle runs (test time)
+        "small_in": small_in,
+        "feat_small": feat_small.astype(np.float32),
         "feat_b": feat_b.astype(np.float32),
         "mu_a": mu_a.astype(np.float32),
         "mu_b": mu_b.astype(np.float32),

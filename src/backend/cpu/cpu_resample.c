@@ -42,8 +42,9 @@ static void axis_taps(taps *t, int64_t out_n, int64_t in_n, hart_interp mode) {
             p->n = 2; /* [start, end) */
             p->idx[0] = (int64_t)floor((double)o * in_n / out_n);
             p->idx[1] = (int64_t)ceil((double)(o + 1) * in_n / out_n);
-        } else if (mode == HART_INTERP_BILINEAR) {
-            double s = (o + 0.5) * sc - 0.5;
+        } else if (mode == HART_INTERP_BILINEAR) { /* source coordinate in float, as PyTorch (see ref) */
+            volatile float scf = (float)in_n / (float)out_n, tf = ((float)o + 0.5f) * scf;
+            double s = (double)(tf - 0.5f);
             if (s < 0) s = 0;
             int64_t i0 = (int64_t)s, i1 = i0 + 1 < in_n ? i0 + 1 : in_n - 1;
             double l = s - i0;

@@ -14,6 +14,7 @@
 
 #define HART_INCEPTION_SIZE 299
 #define HART_INCEPTION_DIM 2048
+#define HART_INCEPTION_MIN_SIZE 75 /* the smallest input the stride-2 layers leave non-empty */
 
 typedef struct hart_inception hart_inception;
 
@@ -30,8 +31,9 @@ hart_status hart_inception_prep(hart_inception *m, const hart_tensor *x, hart_te
 /* Same from an 8-bit RGB image. */
 hart_status hart_inception_prep_image(hart_inception *m, const hart_image *img, hart_tensor *y, int64_t index);
 
-/* Features: x [N,3,299,299] (output of prep) -> new tensor feat [N,2048]
- * on the model's backend. */
+/* Features: x [N,3,H,W] in [-1,1] (prep's output: 299x299; the network is
+ * fully convolutional, so any H, W >= 75 runs, as pytorch-fid's
+ * resize_input=False) -> new tensor feat [N,2048] on the model's backend. */
 hart_status hart_inception_forward(hart_inception *m, const hart_tensor *x, hart_tensor *feat);
 
 #endif

@@ -55,17 +55,11 @@ static hart_status block_fwd(hart_inception *m, const inc_block *b, const hart_t
         }
         if (!s) s = hart_inc_conv_fwd(m, &b->c[i], in, &t[i]);
     }
-    int64_t Ho = 0, Wo = 0;
-    for (int i = 0; i < b->d->n_outs && !s; i++) {
+    for (int i = 0; i < b->d->n_outs && !s; i++) { /* the pool branch, then y shaped like the first branch */
         int o = b->d->outs[i];
         if (o == INC_OUT_MAXPOOL) s = pool(m, x, 3, 2, 0, HART_POOL_MAX, &mp);
         const hart_tensor *src = o == INC_OUT_MAXPOOL ? &mp : &t[o];
-        if (!s && i == 0) {
-            Ho = src->shape[2];
-            Wo = src->shape[3];
-            s = hart_tensor_new4(m->be, HART_F32, y, 4, x->shape[0], b->out_ch, Ho, Wo);
-        }
-        (void)Ho; (void)Wo;
+        if (!s && i == 0) s = hart_tensor_new4(m->be, HART_F32, y, 4, x->shape[0], b->out_ch, src->shape[2], src->shape[3]);
     }
     int64_t at = 0;
     for (int i = 0; i < b->d->n_outs && !s; i++) {
@@ -93,11 +87,11 @@ static hart_status block_fwd(hart_inception *m, const inc_block *b, const hart_t
 
 hart_status hart_inception_forward(hart_inception *m, const hart_tensor *x, hart_tensor *feat) {
     memset(feat, 0, sizeof *feat);
-    if (x->ndim != 4 || x->shape[1] != 3 || x->shape[0] < 1 || x->shape[2] != HART_INCEPTION_SIZE ||
-        x->shape[3] != HART_INCEPTION_SIZE) {
+    if (x->ndim != 4 || x->shape[1] != 3 || x->shape[0] < 1 || x->shape[2] < HART_INCEPTION_MIN_SIZE ||
+        x->shape[3] < HART_INCEPTION_MIN_SIZE) {
         char sb[96];
-        return hart_fail(HART_EINVAL, "inception: input must be [N,3,%d,%d] (is %s)", HART_INCEPTION_SIZE,
-                         HART_INCEPTION_SIZE, hart_shape_str(x, sb, sizeof sb));
+        return hart_fail(HART_EINVAL, "inception: input must be [N,3,H,W] with H, W >= %d (is %s)",
+                         HART_INCEPTION_MIN_SIZE, hart_shape_str(x, sb, sizeof sb));
     }
     hart_status s = HART_OK;
     hart_tensor h = {0};
