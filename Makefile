@@ -13,8 +13,8 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas
-DEB_PKGS  := build-essential pkg-config libpng-dev libjpeg-dev libopenblas-dev \
+PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas zlib
+DEB_PKGS  := build-essential pkg-config libpng-dev zlib1g-dev libjpeg-dev libopenblas-dev \
              ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpcre2-dev \
              libutf8proc-dev libcjson-dev libcmocka-dev libclblast-dev clang \
              libclang-rt-14-dev libdnnl-dev python3

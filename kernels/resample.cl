@@ -43,3 +43,22 @@ __kernel void interpolate(__global const float *x, int x_off, __global float *y,
     }
     y[y_off + gid] = v;
 }
+
+/* k×k max (mode 0, padding = -inf) or average (mode 1, count_include_pad=False) pooling. */
+__kernel void pool2d(__global const float *x, int x_off, __global float *y, int y_off, int H, int W, int Ho, int Wo,
+                     int n, int k, int stride, int pad, int mode) {
+    int gid = get_global_id(0);
+    if (gid >= n) return;
+    int ox = gid % Wo, oy = (gid / Wo) % Ho, p = gid / (Wo * Ho);
+    __global const float *in = x + x_off + (long)p * H * W;
+    int y0 = max(oy * stride - pad, 0), y1 = min(oy * stride - pad + k, H);
+    int x0 = max(ox * stride - pad, 0), x1 = min(ox * stride - pad + k, W);
+    float acc = mode == 0 ? -INFINITY : 0.0f;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) {
+            float v = in[iy * W + ix];
+            if (mode == 0) acc = (v > acc || isnan(v)) ? v : acc;
+            else acc += v;
+        }
+    y[y_off + gid] = mode == 0 ? acc : acc / (float)((y1 - y0) * (x1 - x0));
+}

@@ -30,6 +30,11 @@ typedef enum {
     HART_INTERP_AREA,        /* adaptive_avg_pool2d */
     HART_INTERP_COUNT
 } hart_interp;
+typedef enum {
+    HART_POOL_MAX = 0, /* F.max_pool2d (padding counts as -inf) */
+    HART_POOL_AVG,     /* F.avg_pool2d with count_include_pad=False */
+    HART_POOL_COUNT
+} hart_pool;
 
 /* One step of the iDDPM ancestral sampler (op ddpm_step), float32 as the
  * reference: eps guided as g1·cond − g0·uncond when `guided`; variance
@@ -111,6 +116,9 @@ typedef struct {
     X(P, rope_rows, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t)) \
     /* NCHW resize to y's spatial size. */                                                              \
     X(P, interpolate, (hart_tensor *y, const hart_tensor *x, hart_interp mode))                          \
+    /* NCHW k×k pooling, square stride and padding, ceil_mode=False:                                    \
+     * y [N, C, (H+2·pad-k)/stride+1, (W+2·pad-k)/stride+1]; pad <= k/2. */                            \
+    X(P, pool2d, (hart_tensor *y, const hart_tensor *x, int k, int stride, int pad, hart_pool mode))     \
     /* [N, C·r², H, W] -> [N, C, H·r, W·r] (nn.PixelShuffle) and its inverse. */                        \
     X(P, pixel_shuffle, (hart_tensor *y, const hart_tensor *x, int r))                                   \
     X(P, pixel_unshuffle, (hart_tensor *y, const hart_tensor *x, int r))                                 \

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"encode", cmd_encode, "image -> latent tokens (autoencoder + quantizer)"},
     {"decode", cmd_decode, "latent tokens -> image"},
     {"reconstruct", cmd_reconstruct, "image -> latent -> image, prints PSNR/SSIM"},
+    {"fid", cmd_fid, "Frechet Inception Distance of image folders / stats (.npz)"},
     {"tokenize", cmd_tokenize, "print the Qwen2 token ids of a text"},
     {"info", cmd_info, "list compute devices and backend settings"},
 };

@@ -100,3 +100,76 @@ hart_status hart_npz_finish(hart_npz_writer *w) {
 void hart_npz_abort(hart_npz_writer *w) {
     if (w->f.f) hart_file_abort(&w->f);
 }
+
+/* ---- a small .npz of float64 arrays, written whole (hart_npz_save_f64) ---- */
+
+/* The .npy header of a float64 array (NPY 1.0, padded to 64 bytes). */
+static int npy_f64_header(char *hdr, size_t cap, int ndim, const int64_t *shape) {
+    char dims[200] = "";
+    for (int i = 0; i < ndim; i++)
+        snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%lld%s", (long long)shape[i],
+                 ndim == 1 || i + 1 < ndim ? ", " : "");
+    int len = snprintf(hdr + 10, cap - 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }", dims);
+    int total = (10 + len + 1 + 63) / 64 * 64;
+    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+    hdr[8] = (char)((total - 10) & 255);
+    hdr[9] = (char)((total - 10) >> 8);
+    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len));
+    hdr[total - 1] = '\n';
+    return total;
+}
+
+hart_status hart_npz_save_f64(const char *path, int n, const char *const *names, const int *ndims,
+                              const int64_t *const *shapes, const double *const *data) {
+    if (n < 1 || n > 16) return hart_fail(HART_EINVAL, "npz: 1 to 16 arrays");
+    uint32_t crc[16];
+    uint64_t size[16], off[16], pos = 0;
+    char hdr[16][320], fname[16][64];
+    int hl[16];
+    for (int i = 0; i < n; i++) {
+        if (ndims[i] < 1 || ndims[i] > 8 || strlen(names[i]) > 40) return hart_fail(HART_EINVAL, "npz: bad array rank or name");
+        uint64_t numel = 1;
+        for (int k = 0; k < ndims[i]; k++) numel *= (uint64_t)shapes[i][k];
+        snprintf(fname[i], sizeof fname[i], "%s.npy", names[i]);
+        hl[i] = npy_f64_header(hdr[i], sizeof hdr[i], ndims[i], shapes[i]);
+        size[i] = (uint64_t)hl[i] + numel * 8;
+        if (size[i] >= 0xFFFFFFFFu) return hart_fail(HART_EINVAL, "npz: array '%s' too large for this writer", names[i]);
+        crc[i] = crc_update(crc_update(0, (const uint8_t *)hdr[i], (size_t)hl[i]), (const uint8_t *)data[i], numel * 8);
+    }
+    hart_npz_writer w; /* only its file */
+    memset(&w, 0, sizeof w);
+    HART_TRY(hart_file_begin(&w.f, path));
+    hart_status s = HART_OK;
+    for (int i = 0; i < n && !s; i++) {
+        rec r = {.n = 0};
+        size_t fl = strlen(fname[i]);
+        off[i] = pos;
+        p32(&r, 0x04034b50); p16(&r, 20); p16(&r, 0); p16(&r, 0); p16(&r, 0); p16(&r, 0x21);
+        p32(&r, crc[i]); p32(&r, (uint32_t)size[i]); p32(&r, (uint32_t)size[i]); p16(&r, (uint32_t)fl); p16(&r, 0);
+        s = hart_file_put(&w.f, r.b, r.n);
+        if (!s) s = hart_file_put(&w.f, fname[i], fl);
+        if (!s) s = hart_file_put(&w.f, hdr[i], (size_t)hl[i]);
+        if (!s) s = hart_file_put(&w.f, data[i], size[i] - (uint64_t)hl[i]);
+        pos += 30 + fl + size[i];
+    }
+    uint64_t cd = pos, cdlen = 0;
+    for (int i = 0; i < n && !s; i++) {
+        rec r = {.n = 0};
+        size_t fl = strlen(fname[i]);
+        p32(&r, 0x02014b50); p16(&r, 20); p16(&r, 20); p16(&r, 0); p16(&r, 0); p16(&r, 0); p16(&r, 0x21);
+        p32(&r, crc[i]); p32(&r, (uint32_t)size[i]); p32(&r, (uint32_t)size[i]); p16(&r, (uint32_t)fl); p16(&r, 0);
+        p16(&r, 0); p16(&r, 0); p16(&r, 0); p32(&r, 0); p32(&r, (uint32_t)off[i]);
+        s = hart_file_put(&w.f, r.b, r.n);
+        if (!s) s = hart_file_put(&w.f, fname[i], fl);
+        cdlen += 46 + fl;
+    }
+    if (!s && (cd >= 0xFFFFFFFFu)) s = hart_fail(HART_EINVAL, "npz: archive too large for this writer");
+    if (!s) {
+        rec r = {.n = 0};
+        p32(&r, 0x06054b50); p16(&r, 0); p16(&r, 0); p16(&r, (uint32_t)n); p16(&r, (uint32_t)n);
+        p32(&r, (uint32_t)cdlen); p32(&r, (uint32_t)cd); p16(&r, 0);
+        s = hart_file_put(&w.f, r.b, r.n);
+    }
+    if (s) { hart_file_abort(&w.f); return s; }
+    return hart_file_commit(&w.f);
+}

@@ -16,7 +16,7 @@
 #include "core/pth_internal.h"
 
 int hart_pth_sniff(const void *buf, size_t size) {
-    return size >= 4 && !memcmp(buf, "PK\x03\x04", 4);
+    return (size >= 4 && !memcmp(buf, "PK\x03\x04", 4)) || hart_pth_legacy_sniff(buf, size);
 }
 
 /* "<stem>/data.pkl": the one pickle of the archive; prefix gets "<stem>/". */
@@ -90,8 +90,8 @@ static void gather(const uint8_t *src, const item *it, uint8_t *dst) {
                 }
 }
 
-static hart_status build(const char *label, const char *prefix, const pth_zip *z, const uint8_t *buf, size_t size,
-                         const pv *sd, hart_safetensors *st) {
+hart_status hart_pth_build(const char *label, const char *prefix, const pth_zip *z, const uint8_t *buf, size_t size,
+                           const pv *sd, hart_safetensors *st) {
     size_t n = sd->n / 2;
     item *its = calloc(n + 1, sizeof *its);
     st->entries = calloc(n + 1, sizeof *st->entries);
@@ -151,8 +151,9 @@ static hart_status build(const char *label, const char *prefix, const pth_zip *z
 
 hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart_safetensors *st) {
     memset(st, 0, sizeof *st);
+    if (hart_pth_legacy_sniff(buf, size)) return hart_pth_legacy_parse(buf, size, label, st);
     if (!hart_pth_sniff(buf, size))
-        return hart_fail(HART_EFORMAT, "%s: not a PyTorch zip checkpoint (the legacy torch < 1.6 format is not supported)", label);
+        return hart_fail(HART_EFORMAT, "%s: not a PyTorch checkpoint (neither a torch.save zip archive nor the legacy stream)", label);
     pth_zip z;
     HART_TRY(hart_pth_zip_parse(buf, size, label, &z));
     char prefix[256];
@@ -172,7 +173,7 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
         const pv *model = hart_pv_dict_get(root, "model");
         const pv *sd = model && model->kind == PV_DICT ? model : root;
         if (sd->kind != PV_DICT) s = hart_fail(HART_EFORMAT, "%s: the pickled object is not a dict (no state dict)", label);
-        else s = build(label, prefix, &z, b, size, sd, st);
+        else s = hart_pth_build(label, prefix, &z, b, size, sd, st);
     }
     hart_pv_pool_free(pool);
     hart_pth_zip_free(&z);
@@ -209,10 +210,10 @@ hart_status hart_pth_open(const char *path, hart_safetensors *st) {
 
 hart_status hart_ckpt_open_file(const char *path, hart_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
-    unsigned char head[4] = {0};
+    unsigned char head[16] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) return hart_fail(HART_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t got = fread(head, 1, 4, f);
+    size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     ck->dir = strdup(path);
     ck->files = calloc(1, sizeof *ck->files);

@@ -6,13 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/safetensors.h"
 #include "core/tensor.h"
 
-/* ---- zip (pth_zip.c): stored (uncompressed) entries only ---- */
+/* ---- zip (pth_zip.c): stored entries (torch.save), and deflated ones on request (.npz) ---- */
 typedef struct {
     char *name;
     size_t data_off; /* offset of the entry's bytes in the archive */
-    size_t size;
+    size_t size;     /* uncompressed size */
+    size_t csize;    /* bytes at data_off (== size when stored) */
+    int deflated;    /* method 8 (only with hart_zip_parse(..., allow_deflate = 1)) */
+    uint32_t crc;    /* CRC-32 of the uncompressed bytes */
 } pth_zip_entry;
 
 typedef struct {
@@ -21,6 +25,8 @@ typedef struct {
 } pth_zip;
 
 hart_status hart_pth_zip_parse(const uint8_t *buf, size_t size, const char *label, pth_zip *z);
+/* Same; allow_deflate: deflated entries are listed (deflated = 1) instead of refused. */
+hart_status hart_zip_parse(const uint8_t *buf, size_t size, const char *label, int allow_deflate, pth_zip *z);
 const pth_zip_entry *hart_pth_zip_find(const pth_zip *z, const char *name);
 void hart_pth_zip_free(pth_zip *z);
 
@@ -60,7 +66,22 @@ typedef struct pv_pool pv_pool;
 
 /* Unpickle `buf`; *root is owned by *pool (free with hart_pv_pool_free). */
 hart_status hart_pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root);
+/* Same for a pickle followed by other bytes: *used = the bytes up to and including its STOP. */
+hart_status hart_pth_unpickle_prefix(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root,
+                                     size_t *used);
 void hart_pv_pool_free(pv_pool *pool);
+
+/* ---- pth.c / pth_legacy.c ---- */
+/* Entries of st for the tensors of state dict sd, their storages being the
+ * entries "<prefix>data/<key>" of z (bytes in buf). */
+hart_status hart_pth_build(const char *label, const char *prefix, const pth_zip *z, const uint8_t *buf, size_t size,
+                           const pv *sd, hart_safetensors *st);
+/* 1 if buf starts with the legacy torch.save magic-number pickle. */
+int hart_pth_legacy_sniff(const void *buf, size_t size);
+/* The legacy (torch < 1.6, _use_new_zipfile_serialization=False) stream. */
+hart_status hart_pth_legacy_parse(const uint8_t *buf, size_t size, const char *label, hart_safetensors *st);
+/* a storage value (PV_STORAGE) of key `key` made by this pool's pickle, or NULL */
+const pv *hart_pv_pool_find_storage(const pv_pool *p, const char *key);
 /* value of string key `key` in DICT d, or NULL */
 pv *hart_pv_dict_get(const pv *d, const char *key);
 

@@ -213,7 +213,9 @@ static int is_int(const pv *v) { return v->kind == PV_INT || v->kind == PV_BOOL;
 static hart_status persid(up *u) {
     pv *t = NULL;
     HART_TRY(pop(u, &t));
-    if (t->kind != PV_TUPLE || t->n != 5 || t->items[0]->kind != PV_STR || strcmp(t->items[0]->s, "storage") ||
+    /* torch.save's zip format: 5 entries; the legacy format adds view metadata (None) */
+    if (t->kind != PV_TUPLE || (t->n != 5 && !(t->n == 6 && t->items[5]->kind == PV_NONE)) ||
+        t->items[0]->kind != PV_STR || strcmp(t->items[0]->s, "storage") ||
         t->items[1]->kind != PV_GLOBAL || t->items[1]->g != PG_STORAGE_TYPE || t->items[2]->kind != PV_STR ||
         !is_int(t->items[4]) || t->items[4]->i < 0)
         return bad(u, "persistent id is not a tensor storage ('storage', type, key, location, numel)");
@@ -395,6 +397,12 @@ static hart_status step(up *u, int *done) {
 }
 
 hart_status hart_pth_unpickle(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root) {
+    size_t used;
+    return hart_pth_unpickle_prefix(buf, size, label, pool, root, &used);
+}
+
+hart_status hart_pth_unpickle_prefix(const uint8_t *buf, size_t size, const char *label, pv_pool **pool, pv **root,
+                                     size_t *used) {
     up u;
     memset(&u, 0, sizeof u);
     u.b = buf;
@@ -410,10 +418,17 @@ hart_status hart_pth_unpickle(const uint8_t *buf, size_t size, const char *label
     if (!s) {
         *root = u.stack[0];
         *pool = u.pool;
+        *used = u.pos;
     } else {
         hart_pv_pool_free(u.pool);
     }
     free(u.stack);
     free(u.memo);
     return s;
+}
+
+const pv *hart_pv_pool_find_storage(const pv_pool *p, const char *key) {
+    for (size_t i = 0; p && i < p->n; i++)
+        if (p->v[i]->kind == PV_STORAGE && !strcmp(p->v[i]->s, key)) return p->v[i];
+    return NULL;
 }

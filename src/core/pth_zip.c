@@ -1,6 +1,8 @@
-/* The zip container of torch.save: the central directory (with its ZIP64
- * extensions, since release checkpoints exceed 4 GiB) and stored entries.
- * torch.save never compresses, so a compressed entry is an error. */
+/* The zip container of torch.save and of NumPy's .npz: the central directory
+ * (with its ZIP64 extensions, since release checkpoints exceed 4 GiB) and
+ * stored entries. torch.save never compresses, so for it a compressed entry
+ * is an error; .npz readers (np.savez_compressed) also take deflated ones. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +86,10 @@ static hart_status zip64_extra(const uint8_t *x, size_t n, const char *label, ui
 }
 
 hart_status hart_pth_zip_parse(const uint8_t *b, size_t size, const char *label, pth_zip *z) {
+    return hart_zip_parse(b, size, label, 0, z);
+}
+
+hart_status hart_zip_parse(const uint8_t *b, size_t size, const char *label, int allow_deflate, pth_zip *z) {
     memset(z, 0, sizeof *z);
     uint64_t off = 0, len = 0, count = 0;
     HART_TRY(find_cd(b, size, label, &off, &len, &count));
@@ -112,14 +118,23 @@ hart_status hart_pth_zip_parse(const uint8_t *b, size_t size, const char *label,
         if (memchr(name, 0, nlen)) { s = hart_fail(HART_EFORMAT, "%s: zip entry name with a NUL byte", label); break; }
         s = zip64_extra(p + 46 + nlen, xlen, label, &usize, &csize, &loc);
         if (s) break;
-        if (method != 0) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s' is compressed (method %u); torch.save stores entries uncompressed", label, name, method); break; }
+        int deflated = method == 8 && allow_deflate;
+        if (method != 0 && !deflated) {
+            s = allow_deflate ? hart_fail(HART_EFORMAT, "%s: zip entry '%s' uses compression method %u (only stored and deflated are supported)", label, name, method)
+                              : hart_fail(HART_EFORMAT, "%s: zip entry '%s' is compressed (method %u); torch.save stores entries uncompressed", label, name, method);
+            break;
+        }
         if (flags & 1) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s' is encrypted", label, name); break; }
-        if (csize != usize) { s = hart_fail(HART_EFORMAT, "%s: stored zip entry '%s' has different sizes (%llu, %llu)", label, name, (unsigned long long)csize, (unsigned long long)usize); break; }
+        if (!deflated && csize != usize) { s = hart_fail(HART_EFORMAT, "%s: stored zip entry '%s' has different sizes (%llu, %llu)", label, name, (unsigned long long)csize, (unsigned long long)usize); break; }
         if (loc > size || size - loc < 30 || rd32(b + loc) != SIG_LOC) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s': bad local header offset %llu", label, name, (unsigned long long)loc); break; }
         uint64_t data = loc + 30 + rd16(b + loc + 26) + rd16(b + loc + 28);
-        if (data > size || usize > size - data) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s' (%llu bytes) runs past the end of the file", label, name, (unsigned long long)usize); break; }
+        if (data > size || csize > size - data) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s' (%llu bytes) runs past the end of the file", label, name, (unsigned long long)csize); break; }
+        if (usize > SIZE_MAX || csize > SIZE_MAX) { s = hart_fail(HART_EFORMAT, "%s: zip entry '%s' is too large", label, name); break; }
         z->e[z->n - 1].data_off = (size_t)data;
         z->e[z->n - 1].size = (size_t)usize;
+        z->e[z->n - 1].csize = (size_t)csize;
+        z->e[z->n - 1].deflated = deflated;
+        z->e[z->n - 1].crc = rd32(p + 16);
         p += 46 + nlen + xlen + clen;
     }
     if (s) hart_pth_zip_free(z);

@@ -524,6 +524,19 @@ hart_status hart_op_interpolate(hart_tensor *y, const hart_tensor *x, hart_inter
     DISPATCH(op, interpolate, y, 1, L(x), I_[0], mode);
 }
 
+hart_status hart_op_pool2d(hart_tensor *y, const hart_tensor *x, int k, int stride, int pad, hart_pool mode) {
+    const char *op = "hart_op_pool2d";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (k < 1 || stride < 1 || pad < 0 || pad > k / 2 || (unsigned)mode >= HART_POOL_COUNT)
+        return hart_fail(HART_EINVAL, "%s: bad kernel %d / stride %d / pad %d / mode %d", op, k, stride, pad, (int)mode);
+    if (x->ndim != 4 || y->ndim != 4 || x->shape[2] + 2 * pad < k || x->shape[3] + 2 * pad < k)
+        return shape_err(op, "x must be NCHW and at least the window", x, y);
+    int64_t Ho = (x->shape[2] + 2 * pad - k) / stride + 1, Wo = (x->shape[3] + 2 * pad - k) / stride + 1;
+    if (y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1] || y->shape[2] != Ho || y->shape[3] != Wo)
+        return shape_err(op, "output shape", y, x);
+    DISPATCH(op, pool2d, y, 1, L(x), I_[0], k, stride, pad, mode);
+}
+
 hart_status hart_op_pixel_shuffle(hart_tensor *y, const hart_tensor *x, int r) {
     const char *op = "hart_op_pixel_shuffle";
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));

@@ -21,7 +21,7 @@ static const struct {
     int (*fn)(int, char **);
 } commands[] = {{"generate", cmd_generate}, {"batch", cmd_batch},   {"encode", cmd_encode},
                 {"decode", cmd_decode},     {"reconstruct", cmd_reconstruct}, {"tokenize", cmd_tokenize},
-                {"info", cmd_info}};
+                {"info", cmd_info},         {"fid", cmd_fid}};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 #define MAX_ARGS 64
 

@@ -429,6 +429,22 @@ static void test_clamp(void **st) {
     drop(&x); drop(&y);
 }
 
+static void test_pool2d(void **st) {
+    skip_if_none();
+    static const int sz[][5] = {{35, 35, 3, 1, 1}, {147, 147, 3, 2, 0}, {5, 7, 3, 2, 0}, {9, 6, 2, 2, 1}};
+    for (int m = 0; m < HART_POOL_COUNT; m++)
+        for (int z = 0; z < 4; z++) {
+            int k = sz[z][2], s = sz[z][3], p = sz[z][4];
+            pair x = mkf(4, 2, 3, sz[z][0], sz[z][1]);
+            pair y = out(HART_F32, 4, 2, 3, (sz[z][0] + 2 * p - k) / s + 1, (sz[z][1] + 2 * p - k) / s + 1);
+            BOTH(hart_op_pool2d(&y.h, &x.h, k, s, p, (hart_pool)m), hart_op_pool2d(&y.d, &x.d, k, s, p, (hart_pool)m));
+            char what[64];
+            snprintf(what, sizeof what, "pool2d %s %dx%d k%d s%d p%d", m ? "avg" : "max", sz[z][0], sz[z][1], k, s, p);
+            check(&y, what);
+            drop(&x); drop(&y);
+        }
+}
+
 static void test_resample(void **st) {
     skip_if_none();
     static const char *names[] = {"nearest", "bilinear", "bicubic", "area"};
@@ -555,7 +571,7 @@ int main(void) {
         cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),      cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_copy_convert), cmocka_unit_test(test_shape_ops),   cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_clamp),
-        cmocka_unit_test(test_resample),
+        cmocka_unit_test(test_resample),    cmocka_unit_test(test_pool2d),
         cmocka_unit_test(test_reduce_argmin), cmocka_unit_test(test_open_specs), cmocka_unit_test(test_kernel_cache),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

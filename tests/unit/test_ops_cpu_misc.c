@@ -293,6 +293,25 @@ static void test_interpolate(void **st) {
         }
 }
 
+static void test_pool2d(void **st) {
+    static const int sz[][5] = {{35, 35, 3, 1, 1}, {17, 17, 3, 1, 1}, {147, 147, 3, 2, 0}, {8, 8, 3, 1, 1},
+                                {5, 7, 3, 2, 0},   {3, 3, 3, 1, 1},   {9, 6, 2, 2, 1}};
+    unsigned seed = 7500;
+    for (size_t c = 0; c < sizeof sz / sizeof sz[0]; c++)
+        for (int m = 0; m < HART_POOL_COUNT; m++) {
+            int k = sz[c][2], s = sz[c][3], p = sz[c][4];
+            hart_tensor x = rnd(HART_F32, 4, 2, 3, sz[c][0], sz[c][1], seed++);
+            outpair o = outs(HART_F32, 4, 2, 3, (sz[c][0] + 2 * p - k) / s + 1, (sz[c][1] + 2 * p - k) / s + 1);
+            CHECK_OK(hart_op_pool2d(&o.cpu, &x, k, s, p, (hart_pool)m));
+            CHECK_OK(hart_op_pool2d(&o.ref, &x, k, s, p, (hart_pool)m));
+            char what[32];
+            snprintf(what, sizeof what, "case %zu mode %d", c, m);
+            assert_true(cmp_f32("hart_op_pool2d", what, &o) <= OPS_TOL);
+            outs_free(&o);
+            hart_tensor_free(&x);
+        }
+}
+
 static void test_shuffle_reduce(void **st) {
     for (int r = 1; r <= 3; r++) {
         hart_tensor x = rnd(HART_F32, 4, 2, 3 * r * r, 5, 7, 8000 + r);
@@ -328,7 +347,7 @@ int main(void) {
         cmocka_unit_test(test_norms),     cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_act_scale), cmocka_unit_test(test_binary),
         cmocka_unit_test(test_transpose), cmocka_unit_test(test_copy_concat_slice_embedding),
-        cmocka_unit_test(test_rope),      cmocka_unit_test(test_interpolate),
+        cmocka_unit_test(test_rope),      cmocka_unit_test(test_interpolate), cmocka_unit_test(test_pool2d),
         cmocka_unit_test(test_shuffle_reduce),
     };
     return cmocka_run_group_tests(tests, NULL, print_stats);

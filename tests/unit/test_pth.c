@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/fileio.h"
 #include "core/pth.h"
 #include "support/golden.h"
 #include "support/test_skip.h"
@@ -326,8 +327,50 @@ static void test_training_checkpoint(void **s) {
     hart_ckpt_close(&ck);
 }
 
+/* The legacy torch.save stream (tools/make_pth_legacy_fixture.py, written by
+ * torch itself with _use_new_zipfile_serialization=False): a strided view and
+ * an offset view of one storage, f16 and a 0-dim int64 - values from the
+ * script's docstring. Then every truncation of it must fail cleanly. */
+static void test_legacy_stream(void **s) {
+    hart_checkpoint ck;
+    hart_status st0 = hart_ckpt_open_file("tests/data/pth/legacy_small.pth", &ck);
+    if (st0) printf("%s\n", hart_errmsg());
+    assert_int_equal(st0, HART_OK);
+    assert_int_equal(ck.files[0].n_entries, 6);
+    hart_tensor w, wt, tail, rv, steps, half;
+    assert_int_equal(hart_ckpt_get(&ck, "w", 2, (int64_t[]){2, 3}, &w), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "w_t", 2, (int64_t[]){3, 2}, &wt), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "tail", 1, (int64_t[]){2}, &tail), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "bn.running_var", 1, (int64_t[]){3}, &rv), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "steps", 0, NULL, &steps), HART_OK);
+    assert_int_equal(hart_ckpt_get(&ck, "half", 1, (int64_t[]){2}, &half), HART_OK);
+    const float *a = w.data, *t = wt.data, *tl = tail.data, *r = rv.data;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) assert_true(a[i * 3 + j] == (float)(i * 3 + j) && t[j * 2 + i] == a[i * 3 + j]);
+    assert_true(tl[0] == 4.0f && tl[1] == 5.0f);
+    assert_true(r[0] == 0.5f && r[1] == 1.5f && r[2] == 2.5f);
+    assert_int_equal(steps.dtype, HART_I64);
+    assert_int_equal(*(int64_t *)steps.data, 7);
+    assert_int_equal(half.dtype, HART_F16);
+    assert_true(hart_f16_to_f32(((uint16_t *)half.data)[0]) == 1.5f && hart_f16_to_f32(((uint16_t *)half.data)[1]) == -2.0f);
+    hart_ckpt_close(&ck);
+
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(hart_file_read_all("tests/data/pth/legacy_small.pth", &data, &size), HART_OK);
+    for (size_t n = 0; n < size; n++) {
+        uint8_t *cut = malloc(n ? n : 1);
+        memcpy(cut, data, n);
+        hart_safetensors sx;
+        assert_int_not_equal(hart_pth_parse(cut, n, "cut", &sx), HART_OK);
+        free(cut);
+    }
+    free(data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_legacy_stream),
         cmocka_unit_test(test_views), cmocka_unit_test(test_malicious), cmocka_unit_test(test_bad_archives),
         cmocka_unit_test(test_golden_files), cmocka_unit_test(test_seed_corpus),
         cmocka_unit_test(test_training_checkpoint),

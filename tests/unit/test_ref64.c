@@ -106,6 +106,9 @@ static hart_status f_rope(hart_tensor *y, const hart_tensor *const *in, const in
 static hart_status f_interp(hart_tensor *y, const hart_tensor *const *in, const int *p) {
     return hart_op_interpolate(y, IN(0), (hart_interp)p[1]);
 }
+static hart_status f_pool(hart_tensor *y, const hart_tensor *const *in, const int *p) {
+    return hart_op_pool2d(y, IN(0), 3, p[2], p[2] == 1, (hart_pool)p[1]);
+}
 static hart_status f_shuffle(hart_tensor *y, const hart_tensor *const *in, const int *p) {
     return p[1] ? hart_op_pixel_shuffle(y, IN(0), 2) : hart_op_pixel_unshuffle(y, IN(0), 2);
 }
@@ -297,6 +300,15 @@ static void test_attention_rope_resample(void **st) {
             hart_tensor y = up ? mk(HART_F32, 4, 2, 3, 9, 11) : mk(HART_F32, 4, 2, 3, 3, 2);
             int p[] = {mode, mode};
             assert_true(run_pair("hart_op_interpolate", f_interp, p, &y, 1, &x, F64_TOL) <= F64_TOL);
+            hart_tensor_free(&x);
+            hart_tensor_free(&y);
+        }
+    for (int mode = 0; mode < HART_POOL_COUNT; mode++)
+        for (int stride = 1; stride <= 2; stride++) { /* 3x3: stride 1 pad 1, stride 2 pad 0 */
+            hart_tensor x = rnd(HART_F32, 4, 2, 3, 7, 8, seed++);
+            hart_tensor y = stride == 1 ? mk(HART_F32, 4, 2, 3, 7, 8) : mk(HART_F32, 4, 2, 3, 3, 3);
+            int p[] = {mode, mode, stride};
+            assert_true(run_pair("hart_op_pool2d", f_pool, p, &y, 1, &x, F64_TOL) <= F64_TOL);
             hart_tensor_free(&x);
             hart_tensor_free(&y);
         }

@@ -49,6 +49,28 @@ static void test_bicubic_constant(void **st) { /* a constant image stays constan
     for (int i = 0; i < 49; i++) assert_float_equal(y[i], 3.0f, 1e-5);
 }
 
+/* 3x3 pooling of 0..15 on a 4x4 grid, by hand. */
+static void test_pool2d(void **st) {
+    float x[16], y[16];
+    for (int i = 0; i < 16; i++) x[i] = (float)i;
+    hart_tensor tx = T(x, 4, 1, 1, 4, 4), ty = T(y, 4, 1, 1, 4, 4), t2 = T(y, 4, 1, 1, 1, 1);
+    /* stride 1, pad 1, average without the padding: corner (0,1,4,5)/4, edge (0,1,2,4,5,6)/6, inner 3x3/9 */
+    assert_int_equal(hart_op_pool2d(&ty, &tx, 3, 1, 1, HART_POOL_AVG), HART_OK);
+    assert_float_equal(y[0], 2.5f, 1e-6); assert_float_equal(y[1], 3.0f, 1e-6); assert_float_equal(y[5], 5.0f, 1e-6);
+    assert_float_equal(y[15], 12.5f, 1e-6);
+    /* max, padding never wins: -x */
+    for (int i = 0; i < 16; i++) x[i] = -(float)i;
+    assert_int_equal(hart_op_pool2d(&ty, &tx, 3, 1, 1, HART_POOL_MAX), HART_OK);
+    assert_float_equal(y[0], 0.0f, 0); assert_float_equal(y[15], -10.0f, 0); assert_float_equal(y[5], 0.0f, 0);
+    /* stride 2, no padding: one 3x3 window at the origin: max of -{0,1,2,4,5,6,8,9,10} */
+    assert_int_equal(hart_op_pool2d(&t2, &tx, 3, 2, 0, HART_POOL_MAX), HART_OK);
+    assert_float_equal(y[0], 0.0f, 0);
+    assert_int_equal(hart_op_pool2d(&t2, &tx, 3, 2, 0, HART_POOL_AVG), HART_OK);
+    assert_float_equal(y[0], -5.0f, 1e-6);
+    assert_int_equal(hart_op_pool2d(&ty, &tx, 3, 2, 0, HART_POOL_MAX), HART_EINVAL); /* wrong output size */
+    assert_int_equal(hart_op_pool2d(&ty, &tx, 3, 1, 2, HART_POOL_MAX), HART_EINVAL); /* pad > k/2 */
+}
+
 static void test_shape_errors(void **st) {
     float x[6], y[6];
     hart_tensor tx = T(x, 2, 2, 3, 0, 0), ty = T(y, 2, 3, 2, 0, 0);
@@ -61,7 +83,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear), cmocka_unit_test(test_softmax_masked_row),
         cmocka_unit_test(test_area_and_nearest), cmocka_unit_test(test_bicubic_constant),
-        cmocka_unit_test(test_shape_errors),
+        cmocka_unit_test(test_pool2d), cmocka_unit_test(test_shape_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

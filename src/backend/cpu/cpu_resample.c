@@ -42,8 +42,9 @@ static void axis_taps(taps *t, int64_t out_n, int64_t in_n, hart_interp mode) {
             p->n = 2; /* [start, end) */
             p->idx[0] = (int64_t)floor((double)o * in_n / out_n);
             p->idx[1] = (int64_t)ceil((double)(o + 1) * in_n / out_n);
-        } else if (mode == HART_INTERP_BILINEAR) {
-            double s = (o + 0.5) * sc - 0.5;
+        } else if (mode == HART_INTERP_BILINEAR) { /* source coordinate in float, as PyTorch (see ref) */
+            volatile float scf = (float)in_n / (float)out_n, tf = ((float)o + 0.5f) * scf;
+            double s = (double)(tf - 0.5f);
             if (s < 0) s = 0;
             int64_t i0 = (int64_t)s, i1 = i0 + 1 < in_n ? i0 + 1 : in_n - 1;
             double l = s - i0;
@@ -173,5 +174,38 @@ hart_status hart_cpu_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_
     free(en);
     free(S);
     free(etmp);
+    return HART_OK;
+}
+
+/* pool2d: the reference's loop over output pixels, planes split over threads. */
+hart_status hart_cpu_pool2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, int k, int stride, int pad,
+                            hart_pool mode) {
+    int64_t NC = x->shape[0] * x->shape[1], H = x->shape[2], W = x->shape[3];
+    int64_t Ho = y->shape[2], Wo = y->shape[3];
+    const float *xin = x->data;
+    float *yout = y->data;
+#pragma omp parallel for schedule(static) if (NC * Ho * Wo * k * k > CPU_PAR_MIN)
+    for (int64_t p = 0; p < NC; p++) {
+        const float *in = xin + p * H * W;
+        float *out = yout + p * Ho * Wo;
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            int64_t y0 = oy * stride - pad, y1 = y0 + k;
+            y0 = y0 < 0 ? 0 : y0;
+            y1 = y1 > H ? H : y1;
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                int64_t x0 = ox * stride - pad, x1 = x0 + k;
+                x0 = x0 < 0 ? 0 : x0;
+                x1 = x1 > W ? W : x1;
+                float acc = mode == HART_POOL_MAX ? -INFINITY : 0.0f;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        float v = in[iy * W + ix];
+                        if (mode == HART_POOL_MAX) acc = v > acc || isnan(v) ? v : acc;
+                        else acc += v;
+                    }
+                out[oy * Wo + ox] = mode == HART_POOL_MAX ? acc : acc / (float)((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
     return HART_OK;
 }

@@ -276,6 +276,17 @@ hart_status hart_cl_interpolate(hart_backend *be, hart_tensor *y, const hart_ten
                  AI(H), AI(W), AI(Ho), AI(Wo), AI(n), AF(sh), AF(sw), AI(mode));
 }
 
+hart_status hart_cl_pool2d(hart_backend *be, hart_tensor *y, const hart_tensor *x, int k, int stride, int pad,
+                           hart_pool mode) {
+    int64_t n = hart_tensor_numel(y);
+    if (hart_tensor_numel(x) > INT32_MAX || n > INT32_MAX)
+        return hart_fail(HART_EUNSUPPORTED, "hart_op_pool2d: tensor exceeds the OpenCL kernels' 2^31 limit");
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "pool2d", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AI(x->shape[2]), AI(x->shape[3]), AI(y->shape[2]), AI(y->shape[3]), AI(n), AI(k), AI(stride),
+                 AI(pad), AI(mode));
+}
+
 static hart_status shuffle(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *big,
                            const hart_tensor *small, int r, int to_big) {
     int64_t n = hart_tensor_numel(big);
