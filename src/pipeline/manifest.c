@@ -88,8 +88,12 @@ static int rel_path_ok(const char *s) {
 /* The exact digits of the top-level "seed" (a double rounds above 2^53). */
 static int exact_seed(const char *line, const cJSON *sd, uint64_t *seed) {
     double d = sd->valuedouble;
-    if (!cJSON_IsNumber(sd) || !(d >= 0) || d >= 18446744073709551616.0 || d != (double)(uint64_t)d) return 0;
-    if (d < MAX_EXACT) { *seed = (uint64_t)d; return 1; }
+    if (!cJSON_IsNumber(sd) || !(d >= 0) || d > 18446744073709551616.0) return 0; /* 2^64 - 1 reads as 2^64 */
+    if (d < MAX_EXACT) {
+        if (d != (double)(uint64_t)d) return 0;
+        *seed = (uint64_t)d;
+        return 1;
+    }
     /* "seed" cannot occur unescaped inside a JSON string, and entries have no nested objects */
     const char *p = strstr(line, "\"seed\"");
     if (!p) return 0;
