@@ -217,6 +217,11 @@ int cmd_batch(int argc, char **argv) {
                           .shard = 0, .n_shards = 1, .digits = digits, .batch_size = batch_size, .force = force,
                           .quiet = quiet};
     bo.layout = batch_layout_parse(layout_s, a.pos[0]);
+    batch_devices devs = {0};
+    if (devices_s && strcmp(devices_s, "all")) { /* syntax now; "all" asks the driver later */
+        if (batch_devices_parse(devices_s, &devs)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
+        batch_devices_free(&devs);
+    }
     if (shard_s && (rc = hart_args_parse_shard(&spec, shard_s, &bo.shard, &bo.n_shards)) >= 0) return rc;
     /* checks before work: output paths, then the model folders */
     if (hart_cli_check_out_dir("batch", "-o", out_dir) || (grid && hart_cli_check_out_file("batch", "--grid", grid)))
@@ -229,7 +234,6 @@ int cmd_batch(int argc, char **argv) {
     if (hart_args_parse_only) return 0;
 
     hart_prompt_list prompts = {0};
-    batch_devices devs = {0};
     header_options ho;
     batch_ctx b;
     memset(&b, 0, sizeof b);

@@ -65,7 +65,9 @@ static hart_status open_worker(void *vctx, const char *device, int worker, int n
     HART_TRY(lpd_cli_open(&b->o, &b->c));
     b->opened = 1;
     int n = hart_lpd_get_config(b->c.m)->n_classes;
-    if (b->max_class >= n) return hart_fail(HART_EINVAL, "--classes: class %d, but the model has %d classes", b->max_class, n);
+    if (b->max_class >= n)
+        return hart_fail(HART_EINVAL, "--classes: classes must lie in 0..%d (class %d asked; the model has %d)", n - 1,
+                         b->max_class, n);
     return HART_OK;
 }
 
