@@ -112,7 +112,7 @@ hart_status hart_batch_merge(const char *const *dirs, int n_dirs, const char *ou
         hart_manifest h = ms[i];
         h.shard = ms[0].shard;
         h.n_shards = ms[0].n_shards;
-        char *diff = hart_manifest_header_diff(&h, &ms[0]);
+        char *diff = hart_manifest_header_diff(&ms[0], &h); /* "first -> this one" */
         if (diff) s = hart_fail(HART_EINVAL, "%s and %s are not shards of one job: %s", paths[0], paths[i], diff);
         free(diff);
     }
