@@ -5,7 +5,7 @@
 # (opencl:0:0 twice, e.g. PoCL) where a device exists. Shards (--shard I/N)
 # into one folder, then --merge: the merged manifest equals the one-device
 # run's; shards in two folders merge with absolute names; a missing shard,
-# a duplicate and a bad --devices list are reported.
+# a duplicate and a bad --devices list are reported. LPD batches too.
 BIN=${HART_BIN:-bin/hart}
 D=models/hart-tiny-demo
 . "$(dirname "$0")/lib.sh" # $T, fail, expect
@@ -52,6 +52,18 @@ if "$BIN" info 2>/dev/null | grep -q "device opencl:0:0"; then
   echo "  opencl: two workers on opencl:0:0 and --devices all equal one"
 else
   echo "  opencl: no OpenCL device, CPU workers only"
+fi
+
+# LPD class-to-image batches (the golden lpd-tiny-a model): two CPU workers, same files and npz
+G=${HART_GOLDEN:-tests/data/golden}/lpd-tiny-a
+if [ -d "$G" ]; then
+  L="-m $G/lpd.pth --vq $G/vq.pt --group-sizes 1,2,3,4,6,8,10,12,18 --classes 0-2 -n 2 --seed 10"
+  expect 0 "6 rendered" "$BIN" batch $L -o "$T/lp1" --npz "$T/lp1.npz"
+  expect 0 "6 rendered" "$BIN" batch $L -o "$T/lp2" --npz "$T/lp2.npz" --devices cpu,cpu
+  same_dirs "$T/lp1" "$T/lp2"
+  cmp -s "$T/lp1.npz" "$T/lp2.npz" || fail "LPD npz differs between one and two workers"
+  expect 1 "cfg: " "$BIN" batch $L -o "$T/lp2" --cfg 2
+  echo "  lpd: two workers equal one"
 fi
 
 # shards into one folder, then merge: the one-device manifest, byte for byte
