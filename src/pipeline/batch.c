@@ -143,7 +143,8 @@ static hart_status prepare(const hart_batch_opts *o, job_set *js, const char *ma
         char why_text[256];
         if (!diff)
             snprintf(why_text, sizeof why_text, "%lld image%s there but %s", (long long)present, present == 1 ? " is" : "s are",
-                     exists ? "the manifest has no header (an older hart, or damaged)" : "no manifest");
+                     exists ? "the manifest has no header (an older hart, or damaged)"
+                            : "no manifest; the shards of a job are joined by `hart batch --merge DIR`");
         if (!o->force) {
             s = hart_fail(HART_EINVAL,
                           "%s: this folder holds another job's images (%s); use another -o folder, or --force to keep the "

@@ -10,7 +10,7 @@
 #include "io/image.h"
 #include "pipeline/manifest.h"
 
-enum { SHOW = 20 };
+enum { SHOW = 20, MAX_IMAGES = 1 << 26 }; /* an untrusted header must not ask for gigabytes */
 
 typedef struct {
     const hart_manifest_entry *e;
@@ -116,6 +116,9 @@ hart_status hart_batch_merge(const char *const *dirs, int n_dirs, const char *ou
         if (diff) s = hart_fail(HART_EINVAL, "%s and %s are not shards of one job: %s", paths[0], paths[i], diff);
         free(diff);
     }
+    if (!s && ms[0].images > MAX_IMAGES)
+        s = hart_fail(HART_EFORMAT, "%s: %lld images: more than this merge takes (%d)", paths[0], (long long)ms[0].images,
+                      MAX_IMAGES);
     if (!s) s = hart_ranges_parse(ms[0].indices, ms[0].images, &want, &n_want);
     if (!s && n_want != ms[0].images)
         s = hart_fail(HART_EFORMAT, "%s: header lists %lld indices for %lld images", paths[0], (long long)n_want,
