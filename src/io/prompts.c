@@ -70,6 +70,17 @@ static hart_status parse_json_line(const char *path, int lineno, const char *lin
     return s;
 }
 
+/* The header line of a batch manifest (pipeline/manifest.h): an object with
+ * "hart_manifest" and no "prompt". */
+static int is_manifest_header(const char *line) {
+    if (!strstr(line, "\"hart_manifest\"")) return 0;
+    cJSON *j = cJSON_Parse(line);
+    int yes = cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "hart_manifest") &&
+              !cJSON_GetObjectItemCaseSensitive(j, "prompt");
+    cJSON_Delete(j);
+    return yes;
+}
+
 static int by_name(const void *a, const void *b) {
     const hart_prompt *x = *(const hart_prompt *const *)a, *y = *(const hart_prompt *const *)b;
     return strcmp(x->name, y->name);
@@ -158,6 +169,11 @@ hart_status hart_prompts_parse(const char *path, char *text, size_t size, int fo
             hart_prompt p = {0};
             p.line = lineno;
             p.index = out->n;
+            if (jsonl && is_manifest_header(t)) { /* a batch manifest is a prompt file too */
+                if (!end) break;
+                line = end + 1;
+                continue;
+            }
             if (jsonl) s = parse_json_line(path, lineno, t, &p);
             else if (!(p.prompt = strdup(line))) s = hart_fail(HART_ENOMEM, "out of memory");
             if (!s) s = push(out, &p);

@@ -3,7 +3,8 @@
  * are skipped. JSON Lines (.jsonl): one object per line with "prompt"
  * (required), optional "seed" (integer), "name" (output file stem) and
  * "category" (or GenEval's "tag": a category name); the line itself is kept
- * (GenEval's per-prompt metadata.jsonl). JSON (.json): MJHQ-30K's
+ * (GenEval's per-prompt metadata.jsonl); a batch manifest's header line is
+ * skipped, so a manifest is a prompt file. JSON (.json): MJHQ-30K's
  * meta_data.json, one object {"<id>": {"prompt": ..., "category": ...}, ...};
  * the id becomes the name. Errors name the file and line (or the id). */
 #ifndef HART_PROMPTS_H

@@ -235,9 +235,10 @@ hart_status hart_batch_run(const hart_prompt_list *prompts, const hart_batch_opt
     unsigned char *done = s ? NULL : calloc((size_t)(js.n_mine ? js.n_mine : 1), 1);
     batch_job **todo = s ? NULL : calloc((size_t)(js.n_mine ? js.n_mine : 1), sizeof *todo);
     if (!s && (!done || !todo)) s = hart_fail(HART_ENOMEM, "out of memory");
+    if (!s) s = prepare(o, &js, manifest_path, manifest_name, done, &st);
+    /* folders and GenEval metadata once the folder is known to be this job's */
     if (!s) s = batch_make_dirs(o->out_dir, js.mine, js.n_mine);
     if (!s && o->layout == HART_LAYOUT_GENEVAL) s = batch_write_geneval_metadata(o->out_dir, js.mine, js.n_mine);
-    if (!s) s = prepare(o, &js, manifest_path, manifest_name, done, &st);
     int64_t n_todo = 0, rendered = 0;
     for (int64_t i = 0; !s && i < js.n_mine; i++) {
         if (done[i]) st.skipped++;

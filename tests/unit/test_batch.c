@@ -81,6 +81,16 @@ static void test_jsonl_and_errors(void **st) {
     assert_string_equal(l.items[1].json, "{\"prompt\":\"y\",\"tag\":\"counting\"}");
     hart_prompts_free(&l);
 
+    /* a batch manifest is a prompt file: its header line is skipped */
+    write_text(p, "{\"hart_manifest\":1,\"prompts\":\"ab\",\"images\":1,\"indices\":\"0\",\"shard\":\"0/1\",\"options\":{}}\n"
+                  "{\"index\":0,\"file\":\"00000.png\",\"seed\":9,\"prompt\":\"a fox\"}\n");
+    assert_int_equal(hart_prompts_load(p, &l), HART_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0].prompt, "a fox");
+    assert_int_equal(l.items[0].seed, 9);
+    assert_int_equal(l.items[0].line, 2);
+    hart_prompts_free(&l);
+
     write_text(p, "{\"prompt\":\"x\"}\n{\"seed\":1}\n");
     assert_int_equal(hart_prompts_load(p, &l), HART_EFORMAT);
     assert_non_null(strstr(hart_errmsg(), ":2:"));
