@@ -36,3 +36,9 @@ inline float wg_max(float v, __local float *red) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
 }
+
+/* The includer's side of sample_math.cl (shared with the host's C). */
+#define SM_U32 uint
+#define SM_U64 ulong
+#define SM_BITS(f) as_uint(f)
+#define SM_FN inline

@@ -118,12 +118,14 @@ static hart_status write_grid(const batch_ctx *b, const char *path) {
 /* The settings that change pixels or names (the manifest header). */
 typedef struct {
     char model_fp[17], text_fp[17], seed[32], per[16], cfg[32], top_k[16], top_p[32], temp[32], digits[16];
-    const char *kv[40];
+    char sparse[160];
+    const char *kv[48];
 } header_options;
 
 static hart_status header_options_fill(header_options *h, const char *model, const char *text_model,
                                        const hart_batch_opts *bo, const hart_t2i_opts *t, const char *neg,
-                                       const char *categories) {
+                                       const char *categories, const char *precision, const char *sparse_s,
+                                       int sparse_from, int sparse_block) {
     char text_dir[4096];
     if (!text_model) snprintf(text_dir, sizeof text_dir, "%s/text_encoder", model);
     HART_TRY(hart_fingerprint_path(model, h->model_fp));
@@ -135,11 +137,13 @@ static hart_status header_options_fill(header_options *h, const char *model, con
     snprintf(h->top_p, sizeof h->top_p, "%.17g", t->top_p);
     snprintf(h->temp, sizeof h->temp, "%.9g", (double)t->temperature);
     snprintf(h->digits, sizeof h->digits, "%d", bo->digits);
+    snprintf(h->sparse, sizeof h->sparse, "%s from %d block %d", sparse_s ? sparse_s : "none", sparse_from, sparse_block);
     const char *kv[] = {"generator", "hart t2i", "model", h->model_fp, "text_model", h->text_fp, "seed", h->seed,
                         "per_prompt", h->per, "cfg", h->cfg, "top_k", h->top_k, "top_p", h->top_p,
                         "smooth", t->more_smooth ? "1" : "0", "temperature", h->temp,
                         "negative_prompt", neg ? neg : "", "format", bo->ext, "digits", h->digits,
-                        "layout", batch_layout_name(bo->layout), "categories", categories ? categories : "", NULL};
+                        "layout", batch_layout_name(bo->layout), "categories", categories ? categories : "",
+                        "precision", precision ? precision : "(device default)", "sparse_attn", h->sparse, NULL};
     memcpy(h->kv, kv, sizeof kv);
     return HART_OK;
 }
@@ -150,7 +154,9 @@ int cmd_batch(int argc, char **argv) {
         if (!strcmp(argv[i], "--merge")) return cmd_batch_merge(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL, *neg = NULL;
     const char *format = "png", *grid = NULL, *devices_s = NULL, *layout_s = "auto", *categories = NULL;
+    const char *precision = NULL, *sparse_s = NULL;
     hart_seed_arg seed = {0, 0};
+    int sparse_from = -1, sparse_block = 0;
     int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, quiet = 0, top_k = 0, batch_size = 1, force = 0;
     double cfg = 4.5, top_p = 0, temperature = 1.0;
     const hart_opt opts[] = {
@@ -183,7 +189,11 @@ int cmd_batch(int argc, char **argv) {
         HART_OPT_SMOOTH(&smooth),
         HART_OPT_TEMPERATURE(&temperature),
         HART_OPT_GRID(&grid),
+        HART_OPT_SPARSE_ATTN(&sparse_s),
+        HART_OPT_SPARSE_FROM(&sparse_from),
+        HART_OPT_SPARSE_BLOCK(&sparse_block),
         HART_OPT_DEVICE(&device),
+        HART_OPT_PRECISION(&precision),
         HART_OPT_VERBOSE(&verbose),
         HART_OPT_QUIET(&quiet),
         HART_OPT_END};
@@ -211,6 +221,8 @@ int cmd_batch(int argc, char **argv) {
     if (verbose && quiet) return hart_args_usage_error(&spec, "-v and -q are exclusive");
     if (devices_s && device) return hart_args_usage_error(&spec, "--device and --devices are exclusive");
     if (grid && devices_s) return hart_args_usage_error(&spec, "--grid needs a single device (not --devices)");
+    hart_sparse_cfg sparse;
+    if ((rc = hart_args_parse_sparse(&spec, sparse_s, sparse_from, sparse_block, &sparse)) >= 0) return rc;
     if (grid && hart_image_format_of(grid) == HART_IMG_UNKNOWN)
         return hart_args_usage_error(&spec, "--grid %s: unknown image extension (expected .png, .jpg or .jpeg)", grid);
     hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = 0, .per_prompt = per_prompt,
@@ -226,7 +238,7 @@ int cmd_batch(int argc, char **argv) {
     /* checks before work: output paths, then the model folders */
     if (hart_cli_check_out_dir("batch", "-o", out_dir) || (grid && hart_cli_check_out_file("batch", "--grid", grid)))
         return 1;
-    hart_t2i_session_opts so = {device, model, text_model, 1};
+    hart_t2i_session_opts so = {device, model, text_model, 1, precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart batch: %s\n", hart_errmsg());
         return 1;
@@ -257,12 +269,16 @@ int cmd_batch(int argc, char **argv) {
     b.opts.more_smooth = smooth;
     b.opts.temperature = (float)temperature;
     b.opts.negative_prompt = neg;
+    b.opts.sparse = &sparse;
+    b.opts.verbose = verbose && sparse.kind != HART_SPARSE_NONE; /* -v: the density per scale */
     b.model = model;
     b.neg = neg;
     b.verbose = verbose;
     b.quiet = quiet;
     b.workers = 1;
-    if ((st = header_options_fill(&ho, model, text_model, &bo, &b.opts, neg, categories)) != HART_OK) goto fail;
+    if ((st = header_options_fill(&ho, model, text_model, &bo, &b.opts, neg, categories, precision, sparse_s, sparse_from,
+                                  sparse_block)) != HART_OK)
+        goto fail;
     bo.options = ho.kv;
     bo.devices = (const char *const *)devs.specs;
     bo.n_devices = devs.n;

@@ -64,6 +64,7 @@ static hart_status open_worker(void *vctx, const char *device, int worker, int n
     if (device) b->o.device = device;
     HART_TRY(lpd_cli_open(&b->o, &b->c));
     b->opened = 1;
+    if (b->verbose) fprintf(stderr, "hart batch: %sdevice: %s\n", n_workers > 1 ? "worker " : "", b->c.why);
     int n = hart_lpd_get_config(b->c.m)->n_classes;
     if (b->max_class >= n)
         return hart_fail(HART_EINVAL, "--classes: classes must lie in 0..%d (class %d asked; the model has %d)", n - 1,
@@ -102,7 +103,8 @@ static hart_status header_fill(lpd_header *h, const lpd_cli_opts *o, const hart_
                         "steps", h->steps, "group_sizes", o->group_sizes ? o->group_sizes : "",
                         "schedule", o->schedule ? o->schedule : "", "top_k", h->top_k, "cfg", h->cfg,
                         "temperature", h->temp, "top_p", h->top_p, "repulsion", h->rep, "proximity", h->prox,
-                        "format", bo->ext, "digits", h->digits, NULL};
+                        "format", bo->ext, "digits", h->digits,
+                        "precision", o->precision ? o->precision : "(device default)", NULL};
     memcpy(h->kv, kv, sizeof kv);
     return HART_OK;
 }

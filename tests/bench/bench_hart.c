@@ -253,12 +253,13 @@ done:
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_hart [--device SPEC] [--size 256|512|1024[,...]] [--layers N (0 = all)]\n"
-                    "                  [--config llm-config.json] [--batch B] [--no-decode] [--small] [--warmup]\n");
+                    "                  [--config llm-config.json] [--batch B] [--no-decode] [--small] [--warmup]\n"
+                    "                  [--precision f32|f16 (default: f16 on a GPU, else f32)]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    const char *dev = NULL, *res_list = "512", *cfg_path = NULL;
+    const char *dev = NULL, *res_list = "512", *cfg_path = NULL, *prec_s = NULL;
     int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1;
     out = stdout;
     for (int i = 1; i < argc; i++) {
@@ -266,6 +267,7 @@ int main(int argc, char **argv) {
         if ((!strcmp(a, "--device") || !strcmp(a, "-d")) && v) dev = argv[++i];
         else if ((!strcmp(a, "--size") || !strcmp(a, "--res")) && v) res_list = argv[++i];
         else if (!strcmp(a, "--config") && v) cfg_path = argv[++i];
+        else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else if (!strcmp(a, "--layers") && v) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -308,8 +310,11 @@ int main(int argc, char **argv) {
     }
     z.depth = layers && layers < z.full_depth ? layers : z.full_depth;
     hart_backend *be = NULL;
-    char why[256];
-    if (hart_backend_open(dev, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_hart: %s\n", hart_errmsg()); return 1; }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); return 2; }
+    char why[768];
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_hart: %s\n", hart_errmsg()); return 1; }
+    printf("bench_hart: precision %s\n", hart_precision_name(be->precision));
     count_device_memory(be);
     const int V = 4096, Zc = 32;
     double aln = z.disable_aln ? (z.shared_aln ? 6.0 * z.C : 0) : 6.0 * z.C * z.C;

@@ -9,6 +9,8 @@
 #include "backend/ref/ref_linalg.inc"
 #include "backend/ref/ref_norm.inc"
 #include "backend/ref/ref_resample.inc"
+#include "backend/ref/ref_rotary.inc"
+#include "backend/ref/ref_sample.inc"
 #include "backend/ref/ref_shape.inc"
 
 const hart_backend_vt hart_ref64_vt = {.sync = hart_ref64_sync, HART_OP_LIST(HART_BE_ENTRY, hart_ref64_)};
