@@ -164,6 +164,7 @@ int cmd_batch_lpd(int argc, char **argv) {
     int k = lpd_cli_options(&b.o, opts);
     b.verbose = 0;
     b.opened = 0;
+    b.max_class = 0;
     const hart_opt more[] = {
         {"output", 'o', HART_ARG_STR, &out_dir, "DIR", "output folder (created if missing)", NULL, 0, 0, NULL},
         {"classes", 0, HART_ARG_STR, &classes, "LIST", "classes, e.g. 0-999 or 1,5,7", NULL, 0, 0, NULL},
