@@ -11,16 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/batch_cli.h"
 #include "cli/commands.h"
 #include "cli/lpd_cli.h"
 #include "core/npz.h"
+#include "io/fingerprint.h"
 #include "io/image.h"
 #include "pipeline/batch.h"
 
 typedef struct {
     lpd_cli_opts o;
     lpd_cli c;
-    int verbose;
+    int verbose, opened, max_class;
+    hart_progress pr;
 } batch_lpd;
 
 /* One image (LPD renders one image per call). */
@@ -51,6 +54,59 @@ static hart_status render(void *vctx, const hart_batch_item *items, int n) {
     hart_status s = HART_OK;
     for (int i = 0; i < n && !s; i++) s = render_one(vctx, items[i].prompt, items[i].seed, items[i].index, items[i].path);
     return s;
+}
+
+/* In the worker: one device each (several workers); a single device is
+ * opened before the run (the class list is checked against the model). */
+static hart_status open_worker(void *vctx, const char *device, int worker, int n_workers) {
+    batch_lpd *b = vctx;
+    if (b->opened) return HART_OK;
+    if (device) b->o.device = device;
+    HART_TRY(lpd_cli_open(&b->o, &b->c));
+    b->opened = 1;
+    if (b->verbose) fprintf(stderr, "hart batch: %sdevice: %s\n", n_workers > 1 ? "worker " : "", b->c.why);
+    int n = hart_lpd_get_config(b->c.m)->n_classes;
+    if (b->max_class >= n)
+        return hart_fail(HART_EINVAL, "--classes: classes must lie in 0..%d (class %d asked; the model has %d)", n - 1,
+                         b->max_class, n);
+    return HART_OK;
+}
+
+static void progress(void *vctx, int64_t done, int64_t todo) {
+    batch_progress_note(&((batch_lpd *)vctx)->pr, done, todo);
+}
+
+/* The settings that change pixels (the manifest header). */
+typedef struct {
+    char fp[4][17], seed[32], per[16], steps[16], top_k[16], cfg[32], temp[32], top_p[32], rep[32], prox[32], digits[16];
+    const char *kv[48];
+} lpd_header;
+
+static hart_status header_fill(lpd_header *h, const lpd_cli_opts *o, const hart_batch_opts *bo) {
+    HART_TRY(hart_fingerprint_path(o->model, h->fp[0]));
+    HART_TRY(hart_fingerprint_path(o->vq, h->fp[1]));
+    int order_file = strcmp(o->order, "lpd") && strcmp(o->order, "random");
+    if (order_file) HART_TRY(hart_fingerprint_path(o->order, h->fp[2]));
+    if (o->config) HART_TRY(hart_fingerprint_path(o->config, h->fp[3]));
+    snprintf(h->seed, sizeof h->seed, "%llu", (unsigned long long)bo->seed);
+    snprintf(h->per, sizeof h->per, "%d", bo->per_prompt);
+    snprintf(h->steps, sizeof h->steps, "%d", o->steps);
+    snprintf(h->top_k, sizeof h->top_k, "%d", o->top_k);
+    snprintf(h->cfg, sizeof h->cfg, "%.17g", o->cfg);
+    snprintf(h->temp, sizeof h->temp, "%.17g", o->temperature);
+    snprintf(h->top_p, sizeof h->top_p, "%.17g", o->top_p);
+    snprintf(h->rep, sizeof h->rep, "%.17g", o->repulsion);
+    snprintf(h->prox, sizeof h->prox, "%.17g", o->proximity);
+    snprintf(h->digits, sizeof h->digits, "%d", bo->digits);
+    const char *kv[] = {"generator", "hart lpd", "model", h->fp[0], "vq", h->fp[1], "config", o->config ? h->fp[3] : "",
+                        "order", order_file ? h->fp[2] : o->order, "seed", h->seed, "per_class", h->per,
+                        "steps", h->steps, "group_sizes", o->group_sizes ? o->group_sizes : "",
+                        "schedule", o->schedule ? o->schedule : "", "top_k", h->top_k, "cfg", h->cfg,
+                        "temperature", h->temp, "top_p", h->top_p, "repulsion", h->rep, "proximity", h->prox,
+                        "format", bo->ext, "digits", h->digits,
+                        "precision", o->precision ? o->precision : "(device default)", NULL};
+    memcpy(h->kv, kv, sizeof kv);
+    return HART_OK;
 }
 
 /* "0-999", "1,5,7", "0-9,20" -> classes */
@@ -102,11 +158,13 @@ static hart_status write_npz(const char *npz, const hart_batch_opts *bo, const h
 
 int cmd_batch_lpd(int argc, char **argv) {
     batch_lpd b;
-    const char *out_dir = NULL, *classes = NULL, *shard_s = NULL, *npz = NULL, *format = "png";
-    int per_class = 1, digits = 5;
+    const char *out_dir = NULL, *classes = NULL, *shard_s = NULL, *npz = NULL, *format = "png", *devices_s = NULL;
+    int per_class = 1, digits = 5, force = 0;
     hart_opt opts[40];
     int k = lpd_cli_options(&b.o, opts);
     b.verbose = 0;
+    b.opened = 0;
+    b.max_class = 0;
     const hart_opt more[] = {
         {"output", 'o', HART_ARG_STR, &out_dir, "DIR", "output folder (created if missing)", NULL, 0, 0, NULL},
         {"classes", 0, HART_ARG_STR, &classes, "LIST", "classes, e.g. 0-999 or 1,5,7", NULL, 0, 0, NULL},
@@ -114,13 +172,18 @@ int cmd_batch_lpd(int argc, char **argv) {
         {"shard", 0, HART_ARG_STR, &shard_s, "I/N", "render only images with index % N == I", "0/1", 0, 0, NULL},
         {"format", 'f', HART_ARG_CHOICE, &format, "EXT", "image format", "png", 0, 0, "png|jpg"},
         {"digits", 0, HART_ARG_INT, &digits, "N", "zero padding of numbered file names", "5", 1, 18, NULL},
+        {"devices", 0, HART_ARG_STR, &devices_s, "LIST",
+         "one worker process per device, e.g. opencl:0:0,opencl:0:1 or all (every OpenCL GPU)", NULL, 0, 0, NULL},
+        {"force", 0, HART_ARG_FLAG, &force, NULL,
+         "resume although the folder's manifest was written for other settings", NULL, 0, 0, NULL},
         {"npz", 0, HART_ARG_STR, &npz, "FILE", "also write all images as uint8 arr_0 [N,H,W,3]", NULL, 0, 0, NULL},
         HART_OPT_VERBOSE(&b.verbose),
         HART_OPT_END};
     memcpy(opts + k, more, sizeof more);
     const hart_cmd_spec spec = {"batch", "-m LPD.pth --vq VQ.pt --classes LIST -o DIR [options]",
                                 "Render -n images of each class with an LPD model (image k: seed base + k); "
-                                "a rerun skips the images already written.", opts, 0, 0, 0};
+                                "a rerun checks the images already written and renders the rest (see docs/batch.md).",
+                                opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
@@ -129,12 +192,18 @@ int cmd_batch_lpd(int argc, char **argv) {
     int shard = 0, nsh = 1;
     if (shard_s && (rc = hart_args_parse_shard(&spec, shard_s, &shard, &nsh)) >= 0) return rc;
     if (hart_args_parse_only) return 0;
+    if (devices_s && b.o.device) return hart_args_usage_error(&spec, "--device and --devices are exclusive");
     lpd_cli_seed(&b.o, "batch");
     int *cls = NULL, ncls = 0;
     hart_prompt_list pl = {NULL, 0};
-    hart_status s = lpd_cli_open(&b.o, &b.c);
-    if (!s && b.verbose) fprintf(stderr, "hart batch: device: %s\n", b.c.why);
-    if (!s) s = parse_classes(classes, hart_lpd_get_config(b.c.m)->n_classes, &cls, &ncls);
+    batch_devices devs = {0};
+    lpd_header hd;
+    memset(&b.c, 0, sizeof b.c);
+    hart_progress_init(&b.pr, "batch", b.o.quiet);
+    hart_status s = devices_s ? batch_devices_parse(devices_s, &devs) : HART_OK;
+    if (!s) s = parse_classes(classes, 1 << 30, &cls, &ncls);
+    for (int i = 0; !s && i < ncls; i++) b.max_class = cls[i] > b.max_class ? cls[i] : b.max_class;
+    if (!s && devs.n <= 1) s = open_worker(&b, devs.n ? devs.specs[0] : NULL, 0, 1); /* checks before work */
     if (!s) {
         pl.items = calloc((size_t)ncls, sizeof *pl.items);
         if (!pl.items) s = hart_fail(HART_ENOMEM, "out of memory");
@@ -144,20 +213,28 @@ int cmd_batch_lpd(int argc, char **argv) {
         snprintf(t, sizeof t, "%d", cls[i]);
         pl.items[i].prompt = strdup(t);
         pl.items[i].line = i + 1;
+        pl.items[i].index = i;
         pl.n++;
         if (!pl.items[i].prompt) s = hart_fail(HART_ENOMEM, "out of memory");
     }
     if (!s && mkdir(out_dir, 0777) != 0 && access(out_dir, W_OK) != 0)
         s = hart_fail(HART_EIO, "%s: cannot create the output folder", out_dir);
-    hart_batch_opts bo = {out_dir, format, b.o.seed, per_class, shard, nsh, digits, 1};
-    hart_batch_stats stats = {0, 0, 0};
-    if (!s) s = hart_batch_run(&pl, &bo, render, &b, &stats);
+    hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = b.o.seed, .per_prompt = per_class, .shard = shard,
+                          .n_shards = nsh, .digits = digits, .batch_size = 1, .force = force, .quiet = b.o.quiet,
+                          .devices = (const char *const *)devs.specs, .n_devices = devs.n};
+    hart_batch_stats stats = {0};
+    hart_batch_renderer r = {open_worker, render, NULL, progress, &b};
+    if (!s) s = header_fill(&hd, &b.o, &bo);
+    bo.options = hd.kv;
+    if (!s) s = hart_batch_run(&pl, &bo, &r, &stats);
+    hart_progress_clear(&b.pr);
     if (!s) fprintf(stderr, "hart batch: %d rendered, %d already present, %d in this shard\n", stats.rendered, stats.skipped, stats.total);
     if (!s && npz) s = write_npz(npz, &bo, &pl);
     if (s) fprintf(stderr, "hart batch: %s\n", hart_errmsg());
     for (int i = 0; i < pl.n; i++) free(pl.items[i].prompt);
     free(pl.items);
     free(cls);
+    batch_devices_free(&devs);
     lpd_cli_close(&b.c);
     return s ? 1 : 0;
 }

@@ -10,6 +10,8 @@ int cmd_generate_lpd(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 /* hart batch for LPD models (argv has --vq), cmd_batch_lpd.c */
 int cmd_batch_lpd(int argc, char **argv);
+/* hart batch --merge DIR... (argv has --merge), cmd_batch_merge.c */
+int cmd_batch_merge(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
