@@ -116,8 +116,8 @@ def encode_contexts(te, caps, T, table, dev, bs=512):
 
 
 # ------------------------------------------------------------------ tokenizer
-def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None):
-    opt = torch.optim.AdamW(tok.parameters(), lr=4e-4, betas=(0.9, 0.95), weight_decay=0.0)
+def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None, lr0=4e-4, warmup=200, amp=False):
+    opt = torch.optim.AdamW(tok.parameters(), lr=lr0, betas=(0.9, 0.95), weight_decay=0.0)
     N = imgs.shape[0]
     V = tok.cfg["vocab_size"]
     usage = torch.zeros(V, device=dev)
@@ -128,16 +128,18 @@ def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None
         if el > seconds or (max_steps and step >= max_steps):
             break
         frac = el / seconds
-        lr = 4e-4 * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        lr = lr0 * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for pg in opt.param_groups:
             pg["lr"] = lr
         idx = torch.randint(0, N, (bs,), generator=g)
         x = imgs[idx.to(imgs.device)].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
-        f = tok.encode(x)
-        idxs, fhat, _, vq_loss, zins = tok.quantize.quantize(f)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            f = tok.encode(x).float()
+        idxs, fhat, _, vq_loss, zins = tok.quantize.quantize(f)  # nearest codes in float32
         f_st = f + (fhat - f).detach()
-        rc = tok.decode_raw(f)
-        rd = tok.decode_raw(f_st)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            rc = tok.decode_raw(torch.cat([f, f_st])).float()
+        rc, rd = rc[:bs], rc[bs:]
         rec_c = F.l1_loss(rc, x) + F.mse_loss(rc, x)
         rec_d = F.l1_loss(rd, x) + F.mse_loss(rd, x)
         loss = rec_c + 0.5 * rec_d + vq_loss + 1e-3 * f.pow(2).mean()
@@ -157,7 +159,7 @@ def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None
                 usage.zero_()
         if step % log_every == 0:
             e = dict(stage="tokenizer", step=step, t=round(time.time() - t0, 1), lr=lr, loss=loss.item(),
-                     rec_cont=rec_c.item(), rec_disc=rec_d.item(), vq=float(vq_loss))
+                     rec_cont=rec_c.item(), rec_disc=rec_d.item(), vq=float(vq_loss.detach()))
             hist.append(e)
             log(json.dumps(e))
         step += 1
@@ -200,12 +202,11 @@ def rescale_latent(tok, s):
 
 # ------------------------------------------------------------------ transformer
 def train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, seconds, bs, log_every, hist,
-                      max_steps=None, amp=False):
+                      max_steps=None, amp=False, lr0=6e-4, warmup=300):
     Z = codebook.shape[1]
     decay, no_decay = [], []
     for n, p in tf.named_parameters():
         (no_decay if p.ndim < 2 or "embed" in n else decay).append(p)
-    lr0 = 6e-4
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr0, betas=(0.9, 0.95))
     fin = tf.diffloss.net.final_layer.linear
@@ -219,7 +220,7 @@ def train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, se
         if el > seconds or (max_steps and step >= max_steps):
             break
         frac = min(el / seconds, 1.0)
-        lr = lr0 * min(1.0, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = lr0 * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for pg in opt.param_groups:
             pg["lr"] = lr
         i = torch.randint(0, N, (bs,), generator=g).to(dev)
@@ -286,17 +287,19 @@ def init_transformer(tf):
         fin.adaLN_modulation[1].bias.zero_()
 
 
-def save_model(out, tok, tf, tok_cfg, llm_cfg):
+def save_model(out, tok, tf, tok_cfg, llm_cfg, copy_text=True):
     from safetensors.torch import save_file
-    for sub in ("llm", "tokenizer", "text_encoder"):
+    for sub in ("llm", "tokenizer") + (("text_encoder",) if copy_text else ()):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     sd = {"vae." + k: v.detach().float().cpu().contiguous() for k, v in tok.state_dict().items()}
     save_file(sd, os.path.join(out, "tokenizer", "model.safetensors"))
     json.dump(tok_cfg, open(os.path.join(out, "tokenizer", "config.json"), "w"), indent=2)
+    if tf is None:
+        return
     sd = {k: v.detach().float().cpu().contiguous() for k, v in tf.state_dict().items()}
     save_file(sd, os.path.join(out, "llm", "model.safetensors"))
     json.dump(llm_cfg, open(os.path.join(out, "llm", "config.json"), "w"), indent=2)
-    for f in ("config.json", "model.safetensors", "tokenizer.json"):
+    for f in () if not copy_text else ("config.json", "model.safetensors", "tokenizer.json"):
         shutil.copy(os.path.join(TEXT_MODEL, f), os.path.join(out, "text_encoder", f))
 
 
@@ -311,7 +314,13 @@ def main():
     ap.add_argument("--tf-seconds", type=float, default=270)
     ap.add_argument("--tok-bs", type=int, default=128)
     ap.add_argument("--tf-bs", type=int, default=256)
-    ap.add_argument("--smoke", action="store_true", help="tiny run: 64 images, 3 steps per stage, small widths")
+    ap.add_argument("--smoke", action="store_true", help="tiny run: 16 images, 2 steps per stage, small widths")
+    ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many steps")
+    ap.add_argument("--budget", type=float, default=None, help="whole run in seconds: the transformer stage is cut to fit")
+    ap.add_argument("--init", help="start from this model folder (release layout, e.g. an earlier run's OUT/model)")
+    ap.add_argument("--tok-lr", type=float, default=4e-4)
+    ap.add_argument("--tf-lr", type=float, default=6e-4)
+    ap.add_argument("--no-text-copy", action="store_true", help="do not copy the text encoder into OUT/model")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed % (1 << 31))
@@ -319,9 +328,10 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     tok_cfg, llm_cfg = dict(TOK_CFG), dict(LLM_CFG)
-    max_steps = None
+    max_steps = a.max_steps
     if a.smoke:
-        a.n, a.tok_bs, a.tf_bs, max_steps = 64, 8, 8, 3
+        torch.set_num_threads(min(2, torch.get_num_threads()))
+        a.n, a.tok_bs, a.tf_bs, max_steps = 16, 2, 2, 2
         llm_cfg.update(depth=1, embed_dim=64, diff_depth=1, diff_width=32)
     os.makedirs(a.out, exist_ok=True)
     hist, t_all = [], time.time()
@@ -340,9 +350,17 @@ def main():
     log(f"data ready in {info['data_s']} s: images {tuple(imgs.shape)}, contexts {tuple(ctx.shape)}")
 
     tok = ht.HartTokenizer(tok_cfg).to(dev)
+    init_sd = None
+    if a.init:
+        from safetensors.torch import load_file
+        sd = load_file(os.path.join(a.init, "tokenizer", "model.safetensors"))
+        tok.load_state_dict({k[4:]: v.float() for k, v in sd.items()})
+        init_sd = {k: v.float() for k, v in load_file(os.path.join(a.init, "llm", "model.safetensors")).items()}
+        info["init"] = a.init
     t = time.time()
     info["tok_steps"] = train_tokenizer(tok, imgs, dev, a.tok_seconds, a.tok_bs, 100 if not a.smoke else 1, hist,
-                                        max_steps)
+                                        max_steps, lr0=a.tok_lr, warmup=20 if a.init else 200,
+                                        amp=dev.type == "cuda")
     info["tok_s"] = round(time.time() - t, 1)
     tok.eval()
     idx_all, xin_all, res_all = tokenize_all(tok, imgs, dev)
@@ -366,18 +384,26 @@ def main():
     log(json.dumps({k: v for k, v in info.items()}))
     for p in tok.parameters():
         p.requires_grad_(False)
+    save_model(os.path.join(a.out, "model"), tok, None, tok_cfg, None, False)
+    json.dump(dict(info=info, history=hist), open(os.path.join(a.out, "train_log.json"), "w"), indent=1)
+    tf_seconds = a.tf_seconds
+    if a.budget:
+        tf_seconds = max(10.0, min(tf_seconds, a.budget - (time.time() - t_all) - 30))
+    info["tf_seconds_planned"] = tf_seconds
 
     tf = ht.HartTransformer(llm_cfg, tok_cfg["vocab_size"], tok_cfg["z_channels"]).to(dev)
     init_transformer(tf)
+    if init_sd is not None:
+        tf.load_state_dict(init_sd)
     info["llm_params"] = sum(p.numel() for p in tf.parameters())
     info["tok_params"] = sum(p.numel() for p in tok.parameters())
     codebook = tok.quantize.embedding.weight.detach()
     t = time.time()
-    info["tf_steps"] = train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, a.tf_seconds,
+    info["tf_steps"] = train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, tf_seconds,
                                          a.tf_bs, 100 if not a.smoke else 1, hist, max_steps,
-                                         amp=dev.type == "cuda")
+                                         amp=dev.type == "cuda", lr0=a.tf_lr, warmup=50 if a.init else 300)
     info["tf_s"] = round(time.time() - t, 1)
-    save_model(os.path.join(a.out, "model"), tok, tf, tok_cfg, llm_cfg)
+    save_model(os.path.join(a.out, "model"), tok, tf, tok_cfg, llm_cfg, not a.no_text_copy)
     info["total_s"] = round(time.time() - t_all, 1)
     json.dump(dict(info=info, history=hist), open(os.path.join(a.out, "train_log.json"), "w"), indent=1)
     log("done: " + json.dumps(info))
