@@ -360,7 +360,9 @@ class DiffNet(nn.Module):
         self.final_layer = FinalLayer(W, 2 * target)
 
     def forward(self, x, t, c):
-        y = F.silu(self.time_embed(t) + self.cond_embed(c))
+        # y is not passed through SiLU here: every adaLN_modulation starts with its own SiLU
+        # (the C code computes silu(y) once and feeds it to each modulation linear)
+        y = self.time_embed(t) + self.cond_embed(c)
         h = self.input_proj(x)
         for b in self.res_blocks:
             h = b(h, y)
