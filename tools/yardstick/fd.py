@@ -37,7 +37,7 @@ class ShapesNet(nn.Module):
         super().__init__()
         ch = [3, 24, 48, 64, 64]
         self.convs = nn.ModuleList([nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(4)])
-        self.feat = nn.Linear(64, 64)
+        self.feat = nn.Linear(64 * 4 * 4, 64)  # the 4x4 map is kept: positions matter
         self.heads = nn.ModuleDict(dict(cls=nn.Linear(64, shapes.N_CLASSES), pos=nn.Linear(64, 9),
                                         size=nn.Linear(64, 3), bg=nn.Linear(64, len(grammar.COLOUR_NAMES))))
 
@@ -45,7 +45,7 @@ class ShapesNet(nn.Module):
         h = x.permute(0, 3, 1, 2).float() / 127.5 - 1
         for c in self.convs:
             h = F.relu(c(h))
-        return self.feat(h.mean((2, 3)))
+        return self.feat(h.flatten(1))
 
     def forward(self, x):
         f = F.relu(self.features(x))
@@ -66,7 +66,7 @@ def train(n, epochs):
     imgs, _, _, specs = shapes.batch(TRAIN_SEED, 0, n)
     x, y = torch.from_numpy(imgs), labels(specs)
     net = ShapesNet()
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for ep in range(epochs):
         perm = torch.randperm(n)
         tot, acc = 0.0, {k: 0 for k in y}
