@@ -4,7 +4,7 @@
 Why it exists: the GPU runs of 2026-11-27 trained the head with a forward pass that applied
 SiLU twice before the AdaLN modulations (silu(silu(t + c)) instead of the C port's
 silu(t + c)); tools/train/check_export.py caught the mismatch (gen.diff.out off by 100 %).
-hart_torch.py is fixed; this script re-fits the head (0.3 M parameters) on the CPU with the
+hart_torch.py is fixed; this script re-fits the head (0.35 M parameters) on the CPU with the
 corrected forward, starting from the trained weights:
   1. N dataset images (seed --seed) -> contexts (10 % null contexts, as in training),
      tokenizer indices, teacher-forcing inputs and last-scale residuals (train_hart.py helpers);

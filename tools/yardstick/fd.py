@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Fréchet distance on the features of a small classifier trained on the shapes dataset.
 
-The classifier (ShapesNet below: four stride-2 convolutions, global average pooling, a 64-dim
-feature, four heads: shape x colour class, position, size, background top colour) is trained
+The classifier (ShapesNet below: 2x2 mean to 32x32, three stride-2 convolutions to a 4x4 map, a
+linear 64-dim feature, four heads: shape x colour class, position, size, background top colour) is trained
 once, seeded, on dataset images (seed 31337) and stored in tools/yardstick/shapes_classifier.safetensors.
 The distance between two image sets is the Fréchet distance between Gaussians fitted to their
 64-dim features: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1^½ S2 S1^½)^½).
 
-  fd.py train [--n 6000] [--epochs 6]                  (re)make the classifier
+  fd.py train [--n 4000] [--epochs 8]                  (re)make the classifier
   fd.py distance GEN_DIR [--ref-seed 4242 --ref-n 1000] FD of GEN_DIR/*.png vs held-out dataset images
   fd.py baseline [--n 200]                             FD of n dataset images vs the reference set
 Needs numpy, Pillow and PyTorch (CPU is enough).
@@ -35,14 +35,14 @@ TRAIN_SEED = 31337
 class ShapesNet(nn.Module):
     def __init__(self):
         super().__init__()
-        ch = [3, 24, 48, 64, 64]
-        self.convs = nn.ModuleList([nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(4)])
+        ch = [3, 32, 64, 64]
+        self.convs = nn.ModuleList([nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(3)])
         self.feat = nn.Linear(64 * 4 * 4, 64)  # the 4x4 map is kept: positions matter
         self.heads = nn.ModuleDict(dict(cls=nn.Linear(64, shapes.N_CLASSES), pos=nn.Linear(64, 9),
                                         size=nn.Linear(64, 3), bg=nn.Linear(64, len(grammar.COLOUR_NAMES))))
 
-    def features(self, x):  # x uint8 [B,64,64,3]
-        h = x.permute(0, 3, 1, 2).float() / 127.5 - 1
+    def features(self, x):  # x uint8 [B,64,64,3]; analysed at 32x32 (2x2 mean)
+        h = F.avg_pool2d(x.permute(0, 3, 1, 2).float() / 127.5 - 1, 2)
         for c in self.convs:
             h = F.relu(c(h))
         return self.feat(h.flatten(1))
@@ -66,12 +66,12 @@ def train(n, epochs):
     imgs, _, _, specs = shapes.batch(TRAIN_SEED, 0, n)
     x, y = torch.from_numpy(imgs), labels(specs)
     net = ShapesNet()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     for ep in range(epochs):
         perm = torch.randperm(n)
         tot, acc = 0.0, {k: 0 for k in y}
-        for s in range(0, n, 128):
-            i = perm[s:s + 128]
+        for s in range(0, n, 32):
+            i = perm[s:s + 32]
             out = net(x[i])
             loss = sum(F.cross_entropy(out[k], y[k][i]) for k in y)
             opt.zero_grad()
@@ -126,14 +126,14 @@ def main():
     ap.add_argument("cmd", choices=["train", "distance", "baseline"])
     ap.add_argument("dir", nargs="?")
     ap.add_argument("--n", type=int, default=None)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--ref-seed", type=int, default=4242)
     ap.add_argument("--ref-n", type=int, default=1000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.cmd == "train":
-        return train(a.n or 6000, a.epochs)
+        return train(a.n or 4000, a.epochs)
     net = load()
     fr = feats(net, ref_images(a.ref_seed, a.ref_n))
     if a.cmd == "baseline":
