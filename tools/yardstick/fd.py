@@ -8,7 +8,7 @@ The distance between two image sets is the Fréchet distance between Gaussians f
 64-dim features: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1^½ S2 S1^½)^½).
 
   fd.py train [--n 4000] [--epochs 8]                  (re)make the classifier
-  fd.py distance GEN_DIR [--ref-seed 4242 --ref-n 1000] FD of GEN_DIR/*.png vs held-out dataset images
+  fd.py distance DIR... [--ref-seed 4242 --ref-n 1000]  FD of DIR/*.png vs held-out dataset images
   fd.py baseline [--n 200]                             FD of n dataset images vs the reference set
 Needs numpy, Pillow and PyTorch (CPU is enough).
 """
@@ -124,7 +124,7 @@ def read_dir(d):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("cmd", choices=["train", "distance", "baseline"])
-    ap.add_argument("dir", nargs="?")
+    ap.add_argument("dirs", nargs="*", help="folders of generated PNGs (distance)")
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--ref-seed", type=int, default=4242)
@@ -137,14 +137,16 @@ def main():
     net = load()
     fr = feats(net, ref_images(a.ref_seed, a.ref_n))
     if a.cmd == "baseline":
-        imgs = ref_images(a.ref_seed + 1, a.n or 200)
+        sets = [(f"dataset seed {a.ref_seed + 1}", ref_images(a.ref_seed + 1, a.n or 200))]
     else:
-        if not a.dir:
-            raise SystemExit("fd.py distance: give a folder of generated images")
-        imgs = read_dir(a.dir)
-    d = frechet(feats(net, imgs), fr)
-    res = dict(fd=d, images=len(imgs), ref_seed=a.ref_seed, ref_n=a.ref_n)
-    print(json.dumps(res) if a.json else f"FD {d:.3f} ({len(imgs)} images vs {a.ref_n} dataset images, seed {a.ref_seed})")
+        if not a.dirs:
+            raise SystemExit("fd.py distance: give one or more folders of generated images")
+        sets = [(d, read_dir(d)) for d in a.dirs]
+    for name, imgs in sets:
+        d = frechet(feats(net, imgs), fr)
+        res = dict(set=name, fd=d, images=len(imgs), ref_seed=a.ref_seed, ref_n=a.ref_n)
+        print(json.dumps(res) if a.json else
+              f"FD {d:.3f}  {name} ({len(imgs)} images vs {a.ref_n} dataset images, seed {a.ref_seed})")
 
 
 if __name__ == "__main__":
