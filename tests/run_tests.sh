@@ -11,6 +11,11 @@
 # Under CI=true (or HART_TEST_STRICT=1) every skip is a failure: on a
 # prepared machine nothing may be missing. Exit status is non-zero on any
 # failure.
+# The one exception is an optional dependency that the project deliberately
+# does not install (see docs/testing.md, "Optional dependencies"): a CLI script
+# that prints "SKIP-OPTIONAL: NAME: why" and exits 0 is counted as
+# "optional", not as a skip, in every mode, but only when NAME is in
+# OPTIONAL_DEPS below; any other name counts as an ordinary skip.
 # Per-item logs go to BUILD_DIR/test-logs/; a failing item's log is printed.
 # TEST_TIMEOUT (seconds, default 900) bounds each item.
 # HART_TEST_STOP_ON_FAIL=1 stops after the first failing item.
@@ -31,7 +36,11 @@ tmo=${TEST_TIMEOUT:-900}
 strict=0
 if [ -n "${HART_TEST_STRICT:-}" ]; then [ "$HART_TEST_STRICT" != 0 ] && strict=1
 elif [ "${CI:-}" = true ]; then strict=1; fi
-pass=0; fail=0; skipped=0; failed_items=()
+pass=0; fail=0; skipped=0; optional=0; failed_items=()
+# Dependencies whose absence is not a failure even under CI=true: PyTorch (the
+# training code under tools/train is not part of the product; the CI image does
+# not ship it).
+OPTIONAL_DEPS=" pytorch "
 
 run_item() { # $1 = kind (bin|cli), $2 = path
     local kind=$1 t=$2 log rc p f k name
@@ -67,6 +76,22 @@ run_item() { # $1 = kind (bin|cli), $2 = path
         k=0
         if [ "$rc" -eq 0 ]; then p=1; f=0; elif [ "$rc" -eq 77 ]; then p=0; f=0; k=1; rc=0; else p=0; f=1; fi
         k=$((k + $(grep -c '^SKIP: ' "$log")))
+        local opt_lines opt_bad=0 dep
+        opt_lines=$(grep '^SKIP-OPTIONAL: ' "$log")
+        if [ -n "$opt_lines" ]; then
+            while IFS= read -r line; do
+                dep=$(echo "$line" | sed -n 's/^SKIP-OPTIONAL: \([a-z0-9_-]*\):.*/\1/p')
+                case "$OPTIONAL_DEPS" in *" $dep "*) [ -n "$dep" ] || opt_bad=$((opt_bad + 1)) ;; *) opt_bad=$((opt_bad + 1)) ;; esac
+            done <<<"$opt_lines"
+            if [ "$opt_bad" -gt 0 ]; then
+                echo "$opt_bad SKIP-OPTIONAL line(s) name a dependency outside OPTIONAL_DEPS ($OPTIONAL_DEPS): ordinary skips" >>"$log"
+                k=$((k + opt_bad))
+            elif [ "$rc" -eq 0 ] && [ "$p" -eq 1 ]; then
+                p=0; optional=$((optional + 1))
+                printf 'SKIP %-50s optional dependency: %s\n' "$t" "$(echo "$opt_lines" | head -n 1 | cut -c16-100)"
+                return
+            fi
+        fi
     fi
     if [ "$strict" = 1 ] && [ "$k" -gt 0 ]; then
         echo "$k skip(s) under CI=true / HART_TEST_STRICT: counted as failures" >>"$log"
@@ -101,5 +126,5 @@ done
 if [ ${#failed_items[@]} -gt 0 ]; then
     echo "failed: ${failed_items[*]}"
 fi
-echo "$pass passed, $fail failed, $skipped skipped"
+echo "$pass passed, $fail failed, $skipped skipped$([ "$optional" -gt 0 ] && echo ", $optional optional (dependency not installed)")"
 [ "$fail" -eq 0 ]

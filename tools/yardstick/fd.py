@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Fréchet distance on the features of a small classifier trained on the shapes dataset.
+
+The classifier (ShapesNet below: 2x2 mean to 32x32, three stride-2 convolutions to a 4x4 map, a
+linear 64-dim feature, four heads: shape x colour class, position, size, background top colour) is trained
+once, seeded, on dataset images (seed 31337) and stored in tools/yardstick/shapes_classifier.safetensors.
+The distance between two image sets is the Fréchet distance between Gaussians fitted to their
+64-dim features: |mu1 - mu2|² + tr(S1 + S2 - 2 (S1^½ S2 S1^½)^½).
+
+  fd.py train [--n 4000] [--epochs 8]                  (re)make the classifier
+  fd.py distance DIR... [--ref-seed 4242 --ref-n 1000]  FD of DIR/*.png vs held-out dataset images
+  fd.py baseline [--n 200]                             FD of n dataset images vs the reference set
+Needs numpy, Pillow and PyTorch (CPU is enough).
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "dataset"))
+import grammar  # noqa: E402
+import shapes  # noqa: E402
+
+WEIGHTS = os.path.join(HERE, "shapes_classifier.safetensors")
+TRAIN_SEED = 31337
+
+
+class ShapesNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        ch = [3, 32, 64, 64]
+        self.convs = nn.ModuleList([nn.Conv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(3)])
+        self.feat = nn.Linear(64 * 4 * 4, 64)  # the 4x4 map is kept: positions matter
+        self.heads = nn.ModuleDict(dict(cls=nn.Linear(64, shapes.N_CLASSES), pos=nn.Linear(64, 9),
+                                        size=nn.Linear(64, 3), bg=nn.Linear(64, len(grammar.COLOUR_NAMES))))
+
+    def features(self, x):  # x uint8 [B,64,64,3]; analysed at 32x32 (2x2 mean)
+        h = F.avg_pool2d(x.permute(0, 3, 1, 2).float() / 127.5 - 1, 2)
+        for c in self.convs:
+            h = F.relu(c(h))
+        return self.feat(h.flatten(1))
+
+    def forward(self, x):
+        f = F.relu(self.features(x))
+        return {k: m(f) for k, m in self.heads.items()}
+
+
+def labels(specs):
+    o = [s["objects"][0] for s in specs]
+    return dict(cls=torch.tensor([shapes.class_label(a["shape"], a["colour"]) for a in o]),
+                pos=torch.tensor([grammar.POSITION_NAMES.index(a["position"]) for a in o]),
+                size=torch.tensor([grammar.SIZE_NAMES.index(a["size"]) for a in o]),
+                bg=torch.tensor([grammar.COLOUR_NAMES.index(s["bg"]["colour"] if s["bg"]["kind"] == "solid"
+                                                            else s["bg"]["top"]) for s in specs]))
+
+
+def train(n, epochs):
+    torch.manual_seed(0)
+    imgs, _, _, specs = shapes.batch(TRAIN_SEED, 0, n)
+    x, y = torch.from_numpy(imgs), labels(specs)
+    net = ShapesNet()
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    for ep in range(epochs):
+        perm = torch.randperm(n)
+        tot, acc = 0.0, {k: 0 for k in y}
+        for s in range(0, n, 32):
+            i = perm[s:s + 32]
+            out = net(x[i])
+            loss = sum(F.cross_entropy(out[k], y[k][i]) for k in y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item() * len(i)
+            for k in y:
+                acc[k] += (out[k].argmax(1) == y[k][i]).sum().item()
+        print(f"epoch {ep}: loss {tot / n:.3f} " + " ".join(f"{k} {acc[k] / n:.3f}" for k in y), flush=True)
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, WEIGHTS,
+              metadata={"train_seed": str(TRAIN_SEED), "n": str(n), "epochs": str(epochs)})
+    print(f"wrote {WEIGHTS}")
+
+
+def load():
+    from safetensors.torch import load_file
+    net = ShapesNet()
+    net.load_state_dict(load_file(WEIGHTS))
+    return net.eval()
+
+
+@torch.no_grad()
+def feats(net, imgs):
+    return torch.cat([net.features(torch.from_numpy(imgs[s:s + 256])) for s in range(0, len(imgs), 256)]).double().numpy()
+
+
+def frechet(f1, f2):
+    m1, m2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    w, v = np.linalg.eigh(s1)
+    r1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = r1 @ s2 @ r1
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+
+
+def ref_images(seed, n):
+    return shapes.batch(seed, 0, n)[0]
+
+
+def read_dir(d):
+    from PIL import Image
+    files = sorted(glob.glob(os.path.join(d, "*.png")))
+    if not files:
+        raise SystemExit(f"fd.py: no PNG files in {d}")
+    return np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cmd", choices=["train", "distance", "baseline"])
+    ap.add_argument("dirs", nargs="*", help="folders of generated PNGs (distance)")
+    ap.add_argument("--n", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--ref-seed", type=int, default=4242)
+    ap.add_argument("--ref-n", type=int, default=1000)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    if a.cmd == "train":
+        return train(a.n or 4000, a.epochs)
+    net = load()
+    fr = feats(net, ref_images(a.ref_seed, a.ref_n))
+    if a.cmd == "baseline":
+        sets = [(f"dataset seed {a.ref_seed + 1}", ref_images(a.ref_seed + 1, a.n or 200))]
+    else:
+        if not a.dirs:
+            raise SystemExit("fd.py distance: give one or more folders of generated images")
+        sets = [(d, read_dir(d)) for d in a.dirs]
+    for name, imgs in sets:
+        d = frechet(feats(net, imgs), fr)
+        res = dict(set=name, fd=d, images=len(imgs), ref_seed=a.ref_seed, ref_n=a.ref_n)
+        print(json.dumps(res) if a.json else
+              f"FD {d:.3f}  {name} ({len(imgs)} images vs {a.ref_n} dataset images, seed {a.ref_seed})")
+
+
+if __name__ == "__main__":
+    main()
