@@ -94,7 +94,9 @@ static void save_binary(clb *b, const char *path) {
     free(bin);
 }
 
-static int is_nv(const char *name) { return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv"); }
+static int is_nv(const char *name) {
+    return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "qgemm_nv");
+}
 
 static int wanted(const char *name, int nv) {
     if (!strcmp(name, "common")) return 1;

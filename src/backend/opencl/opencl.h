@@ -40,4 +40,10 @@ hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tenso
 int hart_opencl_set_hgemm_variant(hart_backend *be, int v); /* returns the number of variants */
 const char *hart_opencl_hgemm_variant_name(int v);
 
+/* Int8 GEMM of the quantized linear (docs/quant.md): variant 0 portable
+ * (qgemm_i8), on NVIDIA sm_80+ also 1 dp4a and 2 mma.sync s8 tiles. Force v
+ * (-1: chosen per call); returns how many variants this device has. */
+int hart_opencl_set_qgemm_variant(hart_backend *be, int v);
+const char *hart_opencl_qgemm_variant_name(int v);
+
 #endif
