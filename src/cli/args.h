@@ -70,6 +70,10 @@ typedef struct {
 #define HART_OPT_DEVICE(dest)                                                        \
     {"device", 'd', HART_ARG_DEVICE, (dest), "SPEC",                                    \
      "compute device: cpu, opencl, opencl:P, opencl:P:D or auto ($HART_DEVICE)", "cpu", 0, 0, NULL}
+#define HART_OPT_QUANT(dest)                                                                                \
+    {"quant", 0, HART_ARG_CHOICE, (dest), "FMT",                                                            \
+     "quantize the linear layers on load, round-to-nearest (docs/quant.md); a quantized model folder "      \
+     "needs no flag", NULL, 0, 0, "w8a8|w4a16|w4a8"}
 #define HART_OPT_THREADS(dest) \
     {"threads", 't', HART_ARG_INT, (dest), "N", "CPU threads (0 = all cores)", "0", 0, 4096, NULL}
 #define HART_OPT_VERBOSE(dest) \

@@ -64,6 +64,7 @@ hart_status hart_qweight_to(struct hart_backend *be, const hart_qweight *src, ha
     if (!s) s = part_to(be, &src->scale, &out->scale);
     if (!s) s = part_to(be, &src->zero, &out->zero);
     if (!s) s = part_to(be, &src->gscale, &out->gscale);
+    if (!s) s = part_to(be, &src->insmooth, &out->insmooth);
     if (s) hart_qweight_free(out);
     return s;
 }
@@ -74,13 +75,14 @@ void hart_qweight_free(hart_qweight *w) {
     hart_tensor_free(&w->scale);
     hart_tensor_free(&w->zero);
     hart_tensor_free(&w->gscale);
+    hart_tensor_free(&w->insmooth);
     memset(w, 0, sizeof *w);
 }
 
 size_t hart_qweight_bytes(const hart_qweight *w) {
     size_t n = 0;
-    const hart_tensor *ts[] = {&w->q, &w->scale, &w->zero, &w->gscale};
-    for (int i = 0; i < 4; i++)
+    const hart_tensor *ts[] = {&w->q, &w->scale, &w->zero, &w->gscale, &w->insmooth};
+    for (int i = 0; i < 5; i++)
         if (ts[i]->ndim) n += hart_tensor_nbytes(ts[i]);
     return n;
 }
@@ -106,4 +108,26 @@ int hart_qweight_int8_at(const hart_qweight *w, int64_t n, int64_t k) {
     const uint8_t *row = (const uint8_t *)w->q.data + n * ((w->K + 1) / 2);
     int64_t g = n * w->ngroups + k / w->group;
     return hart_w4a8_int8(hart_q4_at(row, k), ((const uint8_t *)w->gscale.data)[g], ((const uint8_t *)w->zero.data)[g]);
+}
+
+static hart_status part_rows(const hart_tensor *src, int64_t r0, int64_t n, hart_tensor *dst) {
+    if (!src->ndim) return HART_OK;
+    hart_tensor v;
+    HART_TRY(hart_tensor_rows(src, r0, n, &v));
+    return hart_tensor_to(NULL, &v, dst);
+}
+
+hart_status hart_qweight_rows(const hart_qweight *src, int64_t r0, int64_t n, hart_qweight *out) {
+    memset(out, 0, sizeof *out);
+    if (r0 < 0 || n < 1 || r0 + n > src->N) return hart_fail(HART_EINVAL, "quantized weight: rows %lld+%lld of %lld", (long long)r0, (long long)n, (long long)src->N);
+    *out = *src;
+    out->N = n;
+    out->q = out->scale = out->zero = out->gscale = out->insmooth = (hart_tensor){0};
+    hart_status s = part_rows(&src->q, r0, n, &out->q);
+    if (!s) s = part_rows(&src->scale, r0, n, &out->scale);
+    if (!s) s = part_rows(&src->zero, r0, n, &out->zero);
+    if (!s) s = part_rows(&src->gscale, r0, n, &out->gscale);
+    if (!s && src->insmooth.ndim) s = hart_tensor_to(NULL, &src->insmooth, &out->insmooth);
+    if (s) hart_qweight_free(out);
+    return s;
 }

@@ -28,6 +28,8 @@ typedef struct hart_qweight {
     int group;       /* 4-bit formats: k per group; 0 for W8A8 */
     int64_t ngroups; /* ceil(K / group); 0 for W8A8 */
     hart_tensor q, scale, zero, gscale; /* see above; unused ones are empty */
+    hart_tensor insmooth; /* optional F32 [K]: x[..., k] is multiplied by it before the
+                             product (SmoothQuant / AWQ per-input-channel scales 1/s) */
 } hart_qweight;
 
 /* 4-bit value k of a packed row, and W4A8's integer dequantization. */
@@ -53,6 +55,8 @@ hart_status hart_qweight_new(struct hart_backend *be, hart_qformat fmt, int64_t 
 /* Copy to another backend. */
 hart_status hart_qweight_to(struct hart_backend *be, const hart_qweight *src, hart_qweight *out);
 void hart_qweight_free(hart_qweight *w);
+/* Rows r0..r0+n of a host weight (insmooth copied whole). */
+hart_status hart_qweight_rows(const hart_qweight *src, int64_t r0, int64_t n, hart_qweight *out);
 /* Bytes of all parts (what the weight costs in memory). */
 size_t hart_qweight_bytes(const hart_qweight *w);
 

@@ -12,6 +12,8 @@
 
 #define MAX_IN 6
 
+void (*hart_linear_observer)(const hart_tensor *w, const hart_tensor *x);
+
 static hart_backend *backend_of(const hart_tensor *y) { return y->be ? y->be : hart_backend_cpu(); }
 
 static int is_float(const hart_tensor *t) {
@@ -112,6 +114,7 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
 hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     const char *op = "hart_op_linear";
     if (w->quant) return hart_op_qlinear(y, x, w->quant, b);
+    if (hart_linear_observer) hart_linear_observer(w, x);
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
     if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
@@ -385,6 +388,17 @@ hart_status hart_op_qlinear(hart_tensor *y, const hart_tensor *x, const hart_qwe
     hart_backend *be = backend_of(y);
     const hart_tensor *ins[4] = {x, b, &w->q, &w->scale};
     HART_TRY(check_placement(op, be, 4, ins));
+    if (w->insmooth.ndim) { /* x · diag(insmooth) first, then the same op on the product */
+        if (w->insmooth.ndim != 1 || w->insmooth.shape[0] != w->K) return hart_fail(HART_EINVAL, "%s: insmooth must be [K]", op);
+        hart_tensor xs;
+        HART_TRY(hart_tensor_new(y->be, HART_F32, x->ndim, x->shape, &xs));
+        hart_qweight plain = *w;
+        plain.insmooth = (hart_tensor){0};
+        hart_status s = hart_op_binary(&xs, x, &w->insmooth, HART_BIN_MUL);
+        if (!s) s = hart_op_qlinear(y, &xs, &plain, b);
+        hart_tensor_free(&xs);
+        return s;
+    }
     if (be->vt->qlinear) return be->vt->qlinear(be, y, x, w, b);
     fb_note(op, be);
     hart_tensor xh = {0}, bh = {0}, yh = {0};
