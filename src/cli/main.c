@@ -20,6 +20,7 @@ static const command commands[] = {
     {"decode", cmd_decode, "latent tokens -> image"},
     {"reconstruct", cmd_reconstruct, "image -> latent -> image, prints PSNR/SSIM"},
     {"tokenize", cmd_tokenize, "print the Qwen2 token ids of a text"},
+    {"quantize", cmd_quantize, "write a quantized model folder (w8a8, w4a16, w4a8)"},
     {"info", cmd_info, "list compute devices and backend settings"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -95,13 +95,20 @@ static hart_status read_quant(const hart_checkpoint *ck, const char *name, int64
     char in[512];
     part_name(name, "insmooth", in, sizeof in);
     if (!s && hart_ckpt_has(ck, in)) s = get_part(ck, name, "insmooth", HART_F32, 1, &K, &q->insmooth);
-    /* validate what the kernels rely on: 4-bit fields, W4A8 int8 range */
+    /* validate what the kernels rely on: 4-bit fields, group scales 1..16, every W4A8 int8 value in [-127, 127] */
     for (int64_t i = 0; !s && fmt != HART_QF_W8A8 && i < N * ng; i++) {
         int z = ((uint8_t *)q->zero.data)[i], g = fmt == HART_QF_W4A8 ? ((uint8_t *)q->gscale.data)[i] : 1;
         if (z > 15 || g < 1 || g > 16) s = hart_fail(HART_EFORMAT, "%s: '%s': zero %d / group scale %d out of range", ck->dir, nm, z, g);
-        else if (fmt == HART_QF_W4A8 && (hart_w4a8_int8(15, g, z) > 127 || hart_w4a8_int8(0, g, z) < -127))
-            s = hart_fail(HART_EFORMAT, "%s: '%s': group scale %d with zero %d leaves the int8 range", ck->dir, nm, g, z);
     }
+    for (int64_t n = 0; !s && fmt == HART_QF_W4A8 && n < N; n++)
+        for (int64_t k = 0; k < K; k++) {
+            int v = hart_qweight_int8_at(q, n, k);
+            if (v < -127 || v > 127) {
+                s = hart_fail(HART_EFORMAT, "%s: '%s': element [%lld, %lld] dequantizes to %d, outside [-127, 127]", ck->dir, nm,
+                              (long long)n, (long long)k, v);
+                break;
+            }
+        }
     for (int64_t i = 0; !s && fmt == HART_QF_W8A8 && i < N * K; i++)
         if (((int8_t *)q->q.data)[i] == -128) s = hart_fail(HART_EFORMAT, "%s: '%s' holds -128 (int8 weights are in [-127, 127])", ck->dir, nm);
     if (s) hart_qweight_free(q);

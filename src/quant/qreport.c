@@ -75,10 +75,10 @@ hart_status hart_quant_report(FILE *f, const char *dir) {
         hart_checkpoint ck;
         HART_TRY(hart_ckpt_open(p, "config.json", NULL, &ck));
         const cJSON *qc = ck.config ? cJSON_GetObjectItemCaseSensitive(ck.config, "quantization_config") : NULL;
-        char *qs = qc ? cJSON_PrintUnformatted(qc) : NULL;
+        const cJSON *qf = cJSON_GetObjectItemCaseSensitive(qc, "format"), *qm = cJSON_GetObjectItemCaseSensitive(qc, "method");
         char label[256];
-        snprintf(label, sizeof label, "%s, quantization_config %s", subs[i], qs ? qs : "none");
-        free(qs);
+        snprintf(label, sizeof label, "%s, quantization_config: %s%s%s", subs[i], cJSON_IsString(qf) ? qf->valuestring : qc ? "?" : "none",
+                 cJSON_IsString(qm) ? " by " : "", cJSON_IsString(qm) ? qm->valuestring : "");
         report_ckpt(f, label, &ck);
         hart_ckpt_close(&ck);
         done++;
