@@ -30,7 +30,7 @@ int cmd_quantize(int argc, char **argv) {
         "Write a quantized copy of a HART model folder: every linear layer of the transformer, the diffusion head and "
         "the Qwen2 text encoder (embeddings, output heads and norms stay float). With --calib the prompts are "
         "rendered first and each layer's inputs recorded for SmoothQuant / AWQ scales. The folder appears complete "
-        "or not at all (built as OUTDIR.partial-PID, then renamed). `hart generate -m OUTDIR` runs it.",
+        "or not at all (built as .OUTDIR.partial-PID beside it, then renamed). `hart generate -m OUTDIR` runs it.",
         opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "core/checkpoint.h"
@@ -220,6 +221,36 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
     return s;
 }
 
+/* "<parent>/.<base>.partial-<pid>": where the folder is built */
+static void partial_name(const char *out, long pid, char *buf, size_t n) {
+    const char *sl = strrchr(out, '/');
+    int plen = sl ? (int)(sl - out + 1) : 0;
+    snprintf(buf, n, "%.*s.%s.partial-%ld", plen, out, sl ? sl + 1 : out, pid);
+}
+
+/* Remove folders left by killed runs for the same output (their process is gone). */
+static void remove_stale(const char *out) {
+    char pre[PATH_MAX], dir[PATH_MAX];
+    partial_name(out, 0, pre, sizeof pre);
+    pre[strlen(pre) - 1] = 0; /* strip the "0": prefix up to "partial-" */
+    const char *sl = strrchr(pre, '/');
+    snprintf(dir, sizeof dir, "%.*s", sl ? (int)(sl - pre) : 1, sl ? pre : ".");
+    const char *base = sl ? sl + 1 : pre;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, base, strlen(base))) continue;
+        long pid = atol(de->d_name + strlen(base));
+        if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH) {
+            char p[PATH_MAX + 256];
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            rm_rf(p);
+        }
+    }
+    closedir(d);
+}
+
 static hart_status calibrate(const hart_quantize_model_opts *o, const char *text_dir, int *calibrated, FILE *log) {
     hart_prompt_list pl = {0};
     if (o->calib) HART_TRY(hart_prompts_load(o->calib, &pl));
@@ -259,8 +290,8 @@ hart_status hart_quantize_model(const hart_quantize_model_opts *o, FILE *log) {
     int have_text = is_dir(text);
     if (o->text_model && !have_text) return hart_fail(HART_EIO, "text encoder folder '%s' not found", o->text_model);
     if (o->calib && !have_text) return hart_fail(HART_EINVAL, "--calib needs a text encoder (give --text-model DIR)");
-    snprintf(tmp, sizeof tmp, "%s.partial-%ld", o->out_dir, (long)getpid());
-    rm_rf(tmp);
+    partial_name(o->out_dir, (long)getpid(), tmp, sizeof tmp);
+    remove_stale(o->out_dir);
     int calibrated = 0;
     hart_status s = calibrate(o, have_text ? text : NULL, &calibrated, log);
     if (!s && mkdir(tmp, 0755)) s = hart_fail(HART_EIO, "cannot create %s: %s", tmp, strerror(errno));

@@ -6,8 +6,9 @@
  * release layout: model.safetensors with the packed tensors (names in
  * quant/qload.h; the text encoder's W4A16 weights in the AutoAWQ layout),
  * config.json with a "quantization_config", every other file copied. The
- * folder is built under "<out>.partial-<pid>" and renamed to <out> at the end;
- * a failure removes it, so <out> either is complete or does not exist. */
+ * folder is built under ".<out>.partial-<pid>" beside it and renamed to <out>
+ * at the end; a failure removes it, so <out> either is complete or does not
+ * exist (a killed run's folder is removed by the next run for the same <out>). */
 #ifndef HART_PIPELINE_QUANTIZE_MODEL_H
 #define HART_PIPELINE_QUANTIZE_MODEL_H
 
