@@ -325,6 +325,44 @@ static hart_status w4a16_linear(const float *x, int64_t M, const hart_qweight *w
     return HART_OK;
 }
 
+/* W4A16 for few rows (memory-bound): each weight row is dequantized once into
+ * a thread-local f32 row and dotted with the M input rows; the packed weight
+ * is read exactly once. */
+#define W4A16_SMALL_M 16
+static hart_status w4a16_small(const float *x, int64_t M, const hart_qweight *w, const float *bias, float *y) {
+    int64_t K = w->K, N = w->N, rb = (K + 1) / 2;
+    float *buf = malloc((size_t)hart_cpu_threads() * (size_t)(K + 1) * sizeof(float));
+    if (!buf) return hart_fail(HART_ENOMEM, "hart_op_qlinear: out of memory");
+    int par = !omp_in_parallel() && hart_cpu_threads() > 1 && N * K > 65536;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t n = 0; n < N; n++) {
+        float *d = buf + (size_t)omp_get_thread_num() * (K + 1);
+        const uint8_t *row = (const uint8_t *)w->q.data + n * rb;
+        const uint8_t *z = (const uint8_t *)w->zero.data + n * w->ngroups;
+        const float *sc = (const float *)w->scale.data + n * w->ngroups;
+        for (int64_t g = 0; g < w->ngroups; g++) {
+            int64_t k0 = g * w->group, k1 = k0 + w->group < K ? k0 + w->group : K;
+            float s = sc[g], zs = (float)z[g] * s;
+            for (int64_t j = k0 / 2; j < (k1 + 1) / 2; j++) { /* group sizes are even: whole bytes */
+                d[2 * j] = (float)(row[j] & 15) * s - zs;
+                d[2 * j + 1] = (float)(row[j] >> 4) * s - zs;
+            }
+        }
+        for (int64_t m = 0; m < M; m++) {
+            const float *xr = x + m * K;
+            float p[8] = {0}; /* 8 partial sums: a loop the compiler vectorizes */
+            int64_t k = 0;
+            for (; k + 8 <= K; k += 8)
+                for (int i = 0; i < 8; i++) p[i] += xr[k + i] * d[k + i];
+            float acc = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+            for (; k < K; k++) acc += xr[k] * d[k];
+            y[m * N + n] = acc + (bias ? bias[n] : 0.0f);
+        }
+    }
+    free(buf);
+    return HART_OK;
+}
+
 hart_status hart_cpu_qlinear(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_qweight *w,
                              const hart_tensor *b) {
     int64_t K = w->K, N = w->N, M = hart_tensor_numel(x) / K, Kp = kpad(K);
@@ -333,7 +371,8 @@ hart_status hart_cpu_qlinear(hart_backend *be, hart_tensor *y, const hart_tensor
     if (b && !bias) return hart_fail(HART_ENOMEM, "hart_op_qlinear: out of memory");
     bias_f32(b, bias);
     hart_status s;
-    if (w->fmt == HART_QF_W4A16) s = w4a16_linear(x->data, M, w, bias, y->data);
+    if (w->fmt == HART_QF_W4A16)
+        s = M <= W4A16_SMALL_M ? w4a16_small(x->data, M, w, bias, y->data) : w4a16_linear(x->data, M, w, bias, y->data);
     else {
         int8_t *ap = malloc((size_t)(M * Kp));
         float *sx = malloc((size_t)M * sizeof(float));
