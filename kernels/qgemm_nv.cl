@@ -105,10 +105,14 @@ void nv_qgemm_mma(int M, int N, int K, __global const char *A, int a_off,
     __global const char *Ab = A + a_off;
     __global const uchar *wqb = wq + wq_off, *gsb = gs + gs_off, *zb = zr + z_off;
     int acc[2][4][4];
+    #pragma unroll
     for (int i = 0; i < 2; i++)
+        #pragma unroll
         for (int j = 0; j < 4; j++)
+            #pragma unroll
             for (int r = 0; r < 4; r++) acc[i][j][r] = 0;
     for (int k0 = 0; k0 < K; k0 += 32) {
+        #pragma unroll
         for (int e = 0; e < 4; e++) { /* 64 rows x 8 words = 512 words per operand, 4 per work-item */
             int idx = tid + e * 128, rr = idx >> 3, kw = idx & 7;
             As[rr][kw] = nv_pack_a(Ab, M, K, m0 + rr, k0 + 4 * kw);
@@ -116,6 +120,7 @@ void nv_qgemm_mma(int M, int N, int K, __global const char *A, int a_off,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         uint af[2][4], bf[4][2];
+        #pragma unroll
         for (int i = 0; i < 2; i++) {
             int r = wm + 16 * i + g;
             af[i][0] = As[r][t];
@@ -123,16 +128,21 @@ void nv_qgemm_mma(int M, int N, int K, __global const char *A, int a_off,
             af[i][2] = As[r][t + 4];
             af[i][3] = As[r + 8][t + 4];
         }
+        #pragma unroll
         for (int j = 0; j < 4; j++) {
             int c = wn + 8 * j + g;
             bf[j][0] = Ws[c][t];
             bf[j][1] = Ws[c][t + 4];
         }
+        #pragma unroll
         for (int i = 0; i < 2; i++)
+            #pragma unroll
             for (int j = 0; j < 4; j++) NV_Q_MMA(acc[i][j], af[i], bf[j]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+    #pragma unroll
     for (int i = 0; i < 2; i++)
+        #pragma unroll
         for (int j = 0; j < 4; j++) {
             int r = m0 + wm + 16 * i + g, c = n0 + wn + 8 * j + 2 * t;
             nv_q_store(mode, M, N, r, c, acc[i][j][0], acc_out, acc_off, y, y_off, sx, sx_off, sw, sw_off, bias,
