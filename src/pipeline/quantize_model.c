@@ -154,6 +154,78 @@ static hart_status write_config(const hart_checkpoint *ck, const char *dst, cons
     return s;
 }
 
+/* Weights that read the output of one RMSNorm (Qwen2: q/k/v after
+ * input_layernorm, gate/up after post_attention_layernorm) share one
+ * smoothing scale s, folded into the norm's weight (γ/s) as SmoothQuant and
+ * AWQ do, so the layers carry no insmooth. */
+typedef struct {
+    char norm[512];
+    float *norm_w;       /* folded γ/s [K] */
+    int64_t K;
+    int n;
+    char names[3][512];
+    hart_qweight q[3];
+    hart_smooth_result r;
+} fold_group;
+
+static hart_status read_f32(const hart_checkpoint *ck, const char *name, int64_t n0, int64_t n1, float **out) {
+    hart_tensor v;
+    HART_TRY(hart_ckpt_get(ck, name, n1 ? 2 : 1, (int64_t[]){n0, n1}, &v));
+    *out = malloc(sizeof(float) * (size_t)(n0 * (n1 ? n1 : 1)));
+    if (!*out) return hart_fail(HART_ENOMEM, "quantize: out of memory");
+    hart_status s = hart_tensor_read_f32(&v, *out);
+    if (s) { free(*out); *out = NULL; }
+    return s;
+}
+
+static hart_status fold_one(const hart_checkpoint *ck, const char *prefix /* < 256 */, const char *norm, const char *const *mem, int n,
+                            const hart_quantize_model_opts *o, fold_group *g) {
+    memset(g, 0, sizeof *g);
+    snprintf(g->norm, sizeof g->norm, "%s%s", prefix, norm);
+    hart_calib_entry *ce[3];
+    for (int j = 0; j < n; j++) {
+        snprintf(g->names[j], sizeof g->names[j], "%s%s", prefix, mem[j]);
+        ce[j] = hart_calib_find(g->names[j]);
+        if (!ce[j] || !ce[j]->nsample || hart_ckpt_has_quant(ck, g->names[j])) return HART_OK; /* not a group here */
+    }
+    if (!hart_ckpt_has(ck, g->norm)) return HART_OK;
+    int64_t K = ce[0]->K, N[3];
+    float *w[3] = {0};
+    hart_status s = HART_OK;
+    for (int j = 0; !s && j < n; j++) {
+        N[j] = ce[j]->N;
+        if (ce[j]->K != K) s = hart_fail(HART_EFORMAT, "%s: input widths differ", g->names[j]);
+        else s = read_f32(ck, g->names[j], N[j], K, &w[j]);
+    }
+    float *sc = malloc(sizeof(float) * (size_t)K);
+    if (!s && !sc) s = hart_fail(HART_ENOMEM, "quantize: out of memory");
+    if (!s) s = hart_quantize_calibrated_group((const float *const *)w, N, n, K, o->fmt, ce[0], o->alpha, g->q, sc, &g->r);
+    if (!s) s = read_f32(ck, g->norm, K, 0, &g->norm_w);
+    if (!s) {
+        for (int64_t k = 0; k < K; k++) g->norm_w[k] /= sc[k];
+        g->K = K;
+        g->n = n;
+    }
+    for (int j = 0; j < n; j++) free(w[j]);
+    free(sc);
+    return s;
+}
+
+static fold_group *find_member(fold_group *gs, int ng, const char *name, int *j) {
+    for (int i = 0; i < ng; i++)
+        for (*j = 0; *j < gs[i].n; (*j)++)
+            if (!strcmp(gs[i].names[*j], name)) return &gs[i];
+    return NULL;
+}
+
+static void free_groups(fold_group *gs, int ng) {
+    for (int i = 0; i < ng; i++) {
+        for (int j = 0; j < 3; j++) hart_qweight_free(&gs[i].q[j]);
+        free(gs[i].norm_w);
+    }
+    free(gs);
+}
+
 /* One checkpoint folder: quantize the registered linear weights, copy the rest. */
 static hart_status quantize_ckpt(const char *src, const char *dst, const hart_quantize_model_opts *o, int awq_ok,
                                  int calibrated, FILE *log) {
@@ -165,7 +237,31 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
     cJSON *layers = cJSON_CreateObject();
     int awq_all = awq_ok && o->fmt == HART_QF_W4A16;
     double sum_rtn = 0, sum_err = 0;
-    int nq = 0, nawq = 0;
+    int nq = 0, nawq = 0, ng = 0;
+    fold_group *groups = NULL;
+    if (!s && calibrated) { /* Qwen2 norm-fed groups */
+        static const char *const qkv[3] = {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"};
+        static const char *const gu[2] = {"mlp.gate_proj.weight", "mlp.up_proj.weight"};
+        int cap = 0;
+        for (int fi = 0; fi < ck.n_files; fi++) cap += ck.files[fi].n_entries;
+        groups = calloc((size_t)cap + 1, sizeof *groups);
+        if (!groups) s = hart_fail(HART_ENOMEM, "quantize: out of memory");
+        for (int fi = 0; !s && fi < ck.n_files; fi++)
+            for (int i = 0; !s && i < ck.files[fi].n_entries; i++) {
+                const char *nm = ck.files[fi].entries[i].name;
+                size_t l = strlen(nm);
+                const char *suf = NULL, *norm = NULL;
+                const char *const *mem = NULL;
+                int n = 0;
+                if (l > strlen(qkv[0]) && !strcmp(nm + l - strlen(qkv[0]), qkv[0])) { suf = qkv[0]; mem = qkv; n = 3; norm = "input_layernorm.weight"; }
+                if (l > strlen(gu[0]) && !strcmp(nm + l - strlen(gu[0]), gu[0])) { suf = gu[0]; mem = gu; n = 2; norm = "post_attention_layernorm.weight"; }
+                if (!suf) continue;
+                char prefix[256];
+                snprintf(prefix, sizeof prefix, "%.*s", (int)(l - strlen(suf)), nm);
+                s = fold_one(&ck, prefix, norm, mem, n, o, &groups[ng]);
+                if (!s && groups[ng].n) ng++;
+            }
+    }
     for (int fi = 0; !s && fi < ck.n_files; fi++)
         for (int i = 0; !s && i < ck.files[fi].n_entries; i++) {
             const hart_st_entry *e = &ck.files[fi].entries[i];
@@ -173,6 +269,30 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
             hart_tensor v;
             s = hart_st_tensor(&ck.files[fi], e->name, &v);
             if (s) break;
+            int gj = 0;
+            fold_group *g = find_member(groups, ng, e->name, &gj);
+            if (g) { /* quantized with its group's shared scale */
+                int awq = awq_all && g->K % HART_QGROUP == 0 && g->q[gj].N % 8 == 0;
+                s = add_quant(wr, e->name, &g->q[gj], awq);
+                nawq += awq;
+                cJSON *lj = cJSON_CreateObject();
+                cJSON_AddStringToObject(lj, "format", awq ? "w4a16-autoawq" : hart_qformat_name(o->fmt));
+                cJSON_AddNumberToObject(lj, o->fmt == HART_QF_W4A16 ? "awq_ratio" : "alpha", g->r.param);
+                cJSON_AddStringToObject(lj, "smoothing_folded_into", g->norm);
+                cJSON_AddNumberToObject(lj, "calib_rel_err_rtn", g->r.err_rtn);
+                cJSON_AddNumberToObject(lj, "calib_rel_err", g->r.err);
+                cJSON_AddItemToObject(layers, e->name, lj);
+                if (gj == 0) { sum_rtn += g->r.err_rtn * g->n; sum_err += g->r.err * g->n; }
+                nq++;
+                continue;
+            }
+            int is_norm = 0;
+            for (int i2 = 0; i2 < ng && !is_norm; i2++)
+                if (!strcmp(groups[i2].norm, e->name)) {
+                    is_norm = 1;
+                    s = hart_st_writer_add_raw(wr, e->name, HART_F32, 1, &groups[i2].K, groups[i2].norm_w);
+                }
+            if (is_norm) continue;
             if (!ce || hart_ckpt_has_quant(&ck, e->name) || e->ndim != 2) {
                 s = hart_st_writer_add(wr, e->name, &v); /* not a linear layer the models quantize: as is */
                 continue;
@@ -217,6 +337,7 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
         fprintf(log, "  mean relative output error on the calibration rows: %.4f (round-to-nearest: %.4f)\n", sum_err / nq,
                 sum_rtn / nq);
     if (wr) hart_st_writer_free(wr);
+    free_groups(groups, ng);
     hart_ckpt_close(&ck);
     return s;
 }

@@ -59,30 +59,58 @@ static void scale_for(hart_qformat fmt, const hart_calib_entry *e, const float *
     }
 }
 
-hart_status hart_quantize_calibrated(const float *w, int64_t N, int64_t K, hart_qformat fmt, const hart_calib_entry *e,
-                                     double alpha, hart_qweight *out, hart_smooth_result *res) {
+hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t *N, int nw, int64_t K, hart_qformat fmt,
+                                           const hart_calib_entry *e, double alpha, hart_qweight *outs, float *s_out,
+                                           hart_smooth_result *res) {
     res->param = -1;
     res->err = res->err_rtn = 0;
-    if (!e || e->nsample < 1) return hart_quantize_rtn(w, N, K, fmt, HART_QGROUP, out);
-    int64_t S = e->nsample;
-    float *Y = malloc(sizeof(float) * (size_t)(S * N)), *yq = malloc(sizeof(float) * (size_t)(S * N));
-    float *xs = malloc(sizeof(float) * (size_t)(S * K)), *tmp = malloc(sizeof(float) * (size_t)(N * K));
+    int have_s = 0;
+    for (int j = 0; j < nw; j++) memset(&outs[j], 0, sizeof outs[j]);
+    if (!e || e->nsample < 1) {
+        for (int j = 0; j < nw; j++) {
+            hart_status st = hart_quantize_rtn(w[j], N[j], K, fmt, HART_QGROUP, &outs[j]);
+            if (st) { for (int i = 0; i < j; i++) hart_qweight_free(&outs[i]); return st; }
+        }
+        if (s_out) for (int64_t k = 0; k < K; k++) s_out[k] = 1.0f;
+        return HART_OK;
+    }
+    int64_t S = e->nsample, Nmax = 0;
+    for (int j = 0; j < nw; j++) Nmax = N[j] > Nmax ? N[j] : Nmax;
+    float **Y = calloc((size_t)nw, sizeof *Y);
+    float *yq = malloc(sizeof(float) * (size_t)(S * Nmax));
+    float *xs = malloc(sizeof(float) * (size_t)(S * K)), *tmp = malloc(sizeof(float) * (size_t)(Nmax * K));
     float *s = malloc(sizeof(float) * (size_t)K), *best_s = malloc(sizeof(float) * (size_t)K);
+    float *inv = malloc(sizeof(float) * (size_t)K);
     float *wmax = calloc((size_t)K, sizeof(float));
     hart_status st = HART_OK;
-    if (!Y || !yq || !xs || !tmp || !s || !best_s || !wmax) st = hart_fail(HART_ENOMEM, "quantize: out of memory");
-    hart_qweight q;
-    memset(&q, 0, sizeof q);
-    double best = INFINITY, best_p = -1;
-    if (!st) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)N, (int)K, 1.0f, e->sample, (int)K, w, (int)K,
-                    0.0f, Y, (int)N);
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0; k < K; k++) wmax[k] = fmaxf(wmax[k], fabsf(w[n * K + k]));
-        st = quant_scaled(w, N, K, fmt, NULL, tmp, &q);
-        if (!st) st = eval(e->sample, S, Y, &q, NULL, xs, yq, &res->err_rtn);
-        hart_qweight_free(&q);
+    if (!Y || !yq || !xs || !tmp || !s || !best_s || !inv || !wmax) st = hart_fail(HART_ENOMEM, "quantize: out of memory");
+    for (int j = 0; !st && j < nw; j++) {
+        Y[j] = malloc(sizeof(float) * (size_t)(S * N[j]));
+        if (!Y[j]) { st = hart_fail(HART_ENOMEM, "quantize: out of memory"); break; }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)S, (int)N[j], (int)K, 1.0f, e->sample, (int)K, w[j],
+                    (int)K, 0.0f, Y[j], (int)N[j]);
+        for (int64_t n = 0; n < N[j]; n++)
+            for (int64_t k = 0; k < K; k++) wmax[k] = fmaxf(wmax[k], fabsf(w[j][n * K + k]));
     }
+    /* group error: sqrt(Σ_j |Y_j − Yq_j|² / Σ_j |Y_j|²) for scale sc (NULL: none) */
+#define GROUP_ERR(sc, out_err)                                                                    \
+    do {                                                                                          \
+        double d_ = 0, n_ = 0;                                                                    \
+        for (int j_ = 0; !st && j_ < nw; j_++) {                                                  \
+            hart_qweight q_;                                                                      \
+            st = quant_scaled(w[j_], N[j_], K, fmt, sc, tmp, &q_);                                \
+            if (sc) for (int64_t k_ = 0; k_ < K; k_++) inv[k_] = 1.0f / (sc)[k_];                 \
+            double e_ = 0;                                                                        \
+            if (!st) st = eval(e->sample, S, Y[j_], &q_, (sc) ? inv : NULL, xs, yq, &e_);         \
+            hart_qweight_free(&q_);                                                               \
+            double yy_ = 0;                                                                       \
+            for (int64_t i_ = 0; i_ < S * N[j_]; i_++) yy_ += (double)Y[j_][i_] * Y[j_][i_];      \
+            d_ += e_ * e_ * (yy_ > 0 ? yy_ : 1);                                                  \
+            n_ += yy_;                                                                            \
+        }                                                                                         \
+        out_err = n_ > 0 ? sqrt(d_ / n_) : sqrt(d_);                                              \
+    } while (0)
+    if (!st) GROUP_ERR((const float *)NULL, res->err_rtn);
     double grid[20];
     int ng = 0;
     if (fmt == HART_QF_W4A16)
@@ -90,30 +118,50 @@ hart_status hart_quantize_calibrated(const float *w, int64_t N, int64_t K, hart_
     else if (alpha >= 0) grid[ng++] = alpha;
     else
         for (int i = 0; i <= 12; i++) grid[ng++] = 0.30 + 0.05 * i;
+    double best = INFINITY, best_p = -1;
     for (int i = 0; !st && i < ng; i++) {
         scale_for(fmt, e, wmax, grid[i], s);
-        st = quant_scaled(w, N, K, fmt, s, tmp, &q);
-        for (int64_t k = 0; k < K; k++) s[k] = 1.0f / s[k];
         double err = 0;
-        if (!st) st = eval(e->sample, S, Y, &q, s, xs, yq, &err);
-        hart_qweight_free(&q);
+        GROUP_ERR(s, err);
         if (!st && err < best) {
             best = err;
             best_p = grid[i];
             memcpy(best_s, s, sizeof(float) * (size_t)K);
         }
     }
-    if (!st) {
-        for (int64_t k = 0; k < K; k++) s[k] = 1.0f / best_s[k];
-        st = quant_scaled(w, N, K, fmt, s, tmp, out);
+#undef GROUP_ERR
+    /* a searched SmoothQuant α that does worse than no smoothing is dropped */
+    have_s = !st && (alpha >= 0 || fmt == HART_QF_W4A16 || best < res->err_rtn);
+    if (!st && !have_s) {
+        for (int64_t k = 0; k < K; k++) best_s[k] = 1.0f;
+        best = res->err_rtn;
+        best_p = -1;
+    }
+    for (int j = 0; !st && j < nw; j++) {
+        st = quant_scaled(w[j], N[j], K, fmt, best_s, tmp, &outs[j]);
+        if (st) for (int i = 0; i < j; i++) hart_qweight_free(&outs[i]);
     }
     if (!st) {
-        st = hart_tensor_new4(NULL, HART_F32, &out->insmooth, 1, K, 0, 0, 0);
-        if (!st) memcpy(out->insmooth.data, best_s, sizeof(float) * (size_t)K);
-        else hart_qweight_free(out);
+        if (s_out) memcpy(s_out, best_s, sizeof(float) * (size_t)K);
         res->param = best_p;
         res->err = best;
     }
-    free(Y); free(yq); free(xs); free(tmp); free(s); free(best_s); free(wmax);
+    for (int j = 0; Y && j < nw; j++) free(Y[j]);
+    free(Y); free(yq); free(xs); free(tmp); free(s); free(best_s); free(inv); free(wmax);
+    return st;
+}
+
+hart_status hart_quantize_calibrated(const float *w, int64_t N, int64_t K, hart_qformat fmt, const hart_calib_entry *e,
+                                     double alpha, hart_qweight *out, hart_smooth_result *res) {
+    float *s = malloc(sizeof(float) * (size_t)K);
+    if (!s) return hart_fail(HART_ENOMEM, "quantize: out of memory");
+    hart_status st = hart_quantize_calibrated_group(&w, &N, 1, K, fmt, e, alpha, out, s, res);
+    if (!st && res->param >= 0) {
+        st = hart_tensor_new4(NULL, HART_F32, &out->insmooth, 1, K, 0, 0, 0);
+        if (!st)
+            for (int64_t k = 0; k < K; k++) ((float *)out->insmooth.data)[k] = 1.0f / s[k];
+        else hart_qweight_free(out);
+    }
+    free(s);
     return st;
 }
