@@ -12,12 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_quant.h"
 #include "backend/opencl/opencl.h"
 #include "ops/ops.h"
+#include "core/checkpoint.h"
+#include "core/safetensors.h"
+#include "quant/qload.h"
 #include "quant/quantize.h"
 #include "support/golden.h"
 #include "support/test_skip.h"
@@ -320,6 +324,76 @@ static void test_awq_layout(void **st) {
     hart_qweight_free(&w);
 }
 
+/* Checkpoint files: a weight in the AutoAWQ layout and one in this port's
+ * W4A8 layout load back to the same packed values; damaged ones are errors. */
+static void write_ckpt(const char *dir, hart_st_writer *w) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{}\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    assert_int_equal(hart_st_writer_save(w, p), HART_OK);
+    hart_st_writer_free(w);
+}
+
+static void test_checkpoint_layouts(void **st) {
+    char dir[] = "/tmp/hart_qckpt_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int64_t N = 16, K = 256, G = 2;
+    hart_qweight a, b;
+    mk_weight(HART_QF_W4A16, N, K, &a);
+    mk_weight(HART_QF_W4A8, N, K, &b);
+    int32_t *qw = malloc(sizeof(int32_t) * (size_t)(K * N / 8)), *qz = malloc(sizeof(int32_t) * (size_t)(G * N / 8));
+    uint16_t *sc = malloc(sizeof(uint16_t) * (size_t)(G * N));
+    assert_int_equal(hart_awq_pack(&a, qw, qz, sc), HART_OK);
+    for (int bad = 0; bad < 3; bad++) {
+        hart_st_writer *w = hart_st_writer_new();
+        assert_int_equal(hart_st_writer_add_raw(w, "l.qweight", HART_I32, 2, (int64_t[]){K, N / 8}, qw), HART_OK);
+        assert_int_equal(hart_st_writer_add_raw(w, "l.qzeros", HART_I32, 2, (int64_t[]){bad == 1 ? 1 : G, N / 8}, qz), HART_OK);
+        assert_int_equal(hart_st_writer_add_raw(w, "l.scales", HART_F16, 2, (int64_t[]){G, N}, sc), HART_OK);
+        assert_int_equal(hart_st_writer_add(w, "m.qweight", &b.q), HART_OK);
+        assert_int_equal(hart_st_writer_add(w, "m.wscale", &b.scale), HART_OK);
+        assert_int_equal(hart_st_writer_add(w, "m.wzero", &b.zero), HART_OK);
+        if (bad == 2) ((uint8_t *)b.gscale.data)[3] = 0; /* group scale 0: not a valid W4A8 weight */
+        assert_int_equal(hart_st_writer_add(w, "m.wgscale", &b.gscale), HART_OK);
+        write_ckpt(dir, w);
+        hart_checkpoint ck;
+        assert_int_equal(hart_ckpt_open(dir, "config.json", NULL, &ck), HART_OK);
+        hart_tensor la, lb;
+        hart_status sa = hart_ckpt_get_linear(&ck, NULL, "l.weight", N, K, &la);
+        hart_status sb = hart_ckpt_get_linear(&ck, NULL, "m.weight", N, K, &lb);
+        if (bad == 0) {
+            assert_int_equal(sa, HART_OK);
+            assert_int_equal(sb, HART_OK);
+            assert_int_equal(la.quant->fmt, HART_QF_W4A16);
+            assert_int_equal(lb.quant->fmt, HART_QF_W4A8);
+            assert_memory_equal(la.quant->q.data, a.q.data, hart_tensor_nbytes(&a.q));
+            assert_memory_equal(la.quant->zero.data, a.zero.data, hart_tensor_nbytes(&a.zero));
+            assert_memory_equal(la.quant->scale.data, a.scale.data, hart_tensor_nbytes(&a.scale)); /* f16-exact scales */
+            assert_memory_equal(lb.quant->q.data, b.q.data, hart_tensor_nbytes(&b.q));
+            assert_memory_equal(lb.quant->gscale.data, b.gscale.data, hart_tensor_nbytes(&b.gscale));
+            hart_tensor_free(&la);
+            hart_tensor_free(&lb);
+        } else if (bad == 1) {
+            assert_int_equal(sa, HART_EMISMATCH); /* qzeros shape */
+            hart_tensor_free(&lb);
+        } else {
+            assert_int_equal(sb, HART_EFORMAT);
+            assert_non_null(strstr(hart_errmsg(), "m.qweight"));
+            hart_tensor_free(&la);
+        }
+        hart_ckpt_close(&ck);
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/config.json", dir); unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir); unlink(p);
+    rmdir(dir);
+    free(qw); free(qz); free(sc);
+    hart_qweight_free(&a); hart_qweight_free(&b);
+}
+
 static void test_bad_calls(void **st) {
     hart_qweight w;
     mk_weight(HART_QF_W8A8, 4, 10, &w);
@@ -367,7 +441,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qgemm_exact), cmocka_unit_test(test_qgemm_extremes), cmocka_unit_test(test_quant_rows),
         cmocka_unit_test(test_qlinear),     cmocka_unit_test(test_rtn_bounds),     cmocka_unit_test(test_awq_layout),
-        cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_checkpoint_layouts), cmocka_unit_test(test_bad_calls),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     printf("qlinear worst relative error vs the reference: cpu %.2e, opencl %.2e\n", g_worst_cpu, g_worst_cl);
