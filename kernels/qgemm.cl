@@ -18,7 +18,7 @@ void quant_rows_i8(int K, __global const float *x, int x_off, __global char *q, 
     if (lid == 0) s[s_off + m] = a / 127.0f;
     for (int k = lid; k < K; k += 256) {
         float r = rint(xr[k] * inv);
-        q[q_off + (long)m * K + k] = (char)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+        q[q_off + (long)m * K + k] = (char)(r > 127.0f ? 127 : r < -127.0f ? -127 : isnan(r) ? 0 : (int)r);
     }
 }
 

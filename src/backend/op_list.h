@@ -101,7 +101,8 @@ typedef enum {
      * weight (q − zero) · scale. hart_op_linear on a tensor with .quant set comes here. */             \
     X(P, qlinear, (hart_tensor *y, const hart_tensor *x, const hart_qweight *w, const hart_tensor *b))   \
     /* Per-row symmetric int8 (dynamic per-token activations): a = max|x[m,:]|,                        \
-     * s[m] = a / 127, q[m,k] = clamp(rint(x[m,k] · (127 / a)), −127, 127); a zero row gives s = 0, q = 0. \
+     * s[m] = a / 127, q[m,k] = clamp(rint(x[m,k] · (127 / a)), −127, 127); a zero row gives s = 0, q = 0;\
+     * NaN gives 0. \
      * q I8 [M, K], s F32 [M], x F32 [M, K]. */                                                        \
     X(P, quant_rows, (hart_tensor *q, hart_tensor *s, const hart_tensor *x))                             \
     /* Integer part of W8A8/W4A8: acc I32 [M, N] = Σ_k a[m,k] · w8[n,k] exactly; a I8 [M, K] with        \

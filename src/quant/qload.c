@@ -95,6 +95,14 @@ static hart_status read_quant(const hart_checkpoint *ck, const char *name, int64
     char in[512];
     part_name(name, "insmooth", in, sizeof in);
     if (!s && hart_ckpt_has(ck, in)) s = get_part(ck, name, "insmooth", HART_F32, 1, &K, &q->insmooth);
+    const hart_tensor *fl[2] = {&q->scale, &q->insmooth};
+    for (int t = 0; !s && t < 2; t++)
+        for (int64_t i = 0; fl[t]->ndim && i < hart_tensor_numel(fl[t]); i++)
+            if (!isfinite(((float *)fl[t]->data)[i])) {
+                s = hart_fail(HART_EFORMAT, "%s: weight %s: %s element %lld is not finite", ck->dir, name,
+                              t ? "insmooth" : "wscale", (long long)i);
+                break;
+            }
     /* validate what the kernels rely on: 4-bit fields, group scales 1..16, every W4A8 int8 value in [-127, 127] */
     for (int64_t i = 0; !s && fmt != HART_QF_W8A8 && i < N * ng; i++) {
         int z = ((uint8_t *)q->zero.data)[i], g = fmt == HART_QF_W4A8 ? ((uint8_t *)q->gscale.data)[i] : 1;

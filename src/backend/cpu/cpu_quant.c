@@ -266,7 +266,7 @@ static void quant_rows_into(const float *x, int64_t M, int64_t K, int8_t *q, int
         int8_t *qr = q + m * ldq;
         for (int64_t k = 0; k < K; k++) {
             float r = rintf(xr[k] * inv);
-            qr[k] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+            qr[k] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r == r ? (int)r : 0);
         }
         memset(qr + K, 0, (size_t)(ldq - K));
     }

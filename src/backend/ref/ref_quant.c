@@ -18,7 +18,7 @@ hart_status hart_ref_quant_rows(hart_backend *be, hart_tensor *q, hart_tensor *s
         float inv = a > 0.0f ? 127.0f / a : 0.0f;
         for (int64_t k = 0; k < K; k++) {
             float r = rintf(xp[m * K + k] * inv);
-            qp[m * K + k] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+            qp[m * K + k] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r == r ? (int)r : 0);
         }
     }
     return HART_OK;
