@@ -231,7 +231,15 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
                                  int calibrated, FILE *log) {
     hart_checkpoint ck;
     HART_TRY(hart_ckpt_open(src, "config.json", NULL, &ck));
-    hart_status s = copy_tree(src, dst, skip_weights);
+    hart_status s = HART_OK;
+    for (int fi = 0; !s && fi < ck.n_files; fi++)
+        for (int i = 0; !s && i < ck.files[fi].n_entries; i++) {
+            const char *nm = ck.files[fi].entries[i].name;
+            size_t l = strlen(nm);
+            if (l > 8 && !strcmp(nm + l - 8, ".qweight"))
+                s = hart_fail(HART_EINVAL, "%s is already quantized (%s): quantize the float model", src, nm);
+        }
+    if (!s) s = copy_tree(src, dst, skip_weights);
     hart_st_writer *wr = s ? NULL : hart_st_writer_new();
     if (!s && !wr) s = hart_fail(HART_ENOMEM, "quantize: out of memory");
     cJSON *layers = cJSON_CreateObject();

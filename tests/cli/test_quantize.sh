@@ -33,6 +33,8 @@ for f in w8a8 w4a16 w4a8; do
   grep -q "layers.0.mlp.down_proj  *$f" "$T/out" || fail "$f: info lacks the text encoder's layers"
   grep -q "head  *F32" "$T/out" || fail "$f: the output head must stay float"
 done
+expect 1 "is already quantized" "$BIN" quantize -m "$T/rtn_w8a8" --format w4a8 -o "$T/q"
+[ -e "$T/q" ] && fail "a failed quantize left $T/q"
 expect 0 "" "$BIN" generate -m "$M" -p "a red fox" --seed 3 -o "$T/f.png" -q
 [ "$(python3 tests/cli/png_maxdiff.py "$T/f.png" "$T/a_w8a8.png")" = 0 ] && fail "w8a8 image identical to the float one (quantization not applied?)"
 
