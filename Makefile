@@ -17,7 +17,7 @@ PKGS      := cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas
 DEB_PKGS  := build-essential pkg-config libpng-dev libjpeg-dev libopenblas-dev \
              ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libpcre2-dev \
              libutf8proc-dev libcjson-dev libcmocka-dev libclblast-dev clang \
-             libclang-rt-14-dev python3
+             libclang-rt-14-dev libdnnl-dev python3
 
 # Install missing build dependencies once (stamp file), before anything else.
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -33,7 +33,7 @@ endif
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg -lm -lpthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljpeg -lm -lpthread -ldl
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CSTD    := -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120
@@ -43,6 +43,10 @@ CFLAGS_ALL  := $(CSTD) $(WARN) $(CFLAGS) -fopenmp -march=x86-64-v2 $(INCS) $(PKG
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 CFLAGS_SAN  := $(CSTD) $(WARN) -O1 -g $(SAN) -fopenmp $(INCS) $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp
+# Sanitizer builds load libdnnl at start-up (static TLS): LeakSanitizer
+# misreads the dynamic TLS of a dlopen()ed libdnnl and crashes at exit.
+# Other builds open it at run time only (src/backend/cpu/cpu_conv_dnnl.c).
+LDLIBS_SAN := $(LDLIBS) -Wl,--no-as-needed -ldnnl -Wl,--as-needed
 
 LIB_SRCS := $(shell find src tokenizer -name '*.c' -not -path 'src/cli/*' 2>/dev/null | sort)
 CLI_SRCS := $(shell find src/cli -name '*.c' 2>/dev/null | sort)
@@ -129,14 +133,14 @@ $(BIN): $(CLI_OBJS) $(LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 $(BIN_SAN): $(CLI_OBJS_SAN) $(LIB_SAN)
-	$(CC) $(CFLAGS_SAN) -o $@ $(CLI_OBJS_SAN) $(LIB_SAN) $(LDLIBS)
+	$(CC) $(CFLAGS_SAN) -o $@ $(CLI_OBJS_SAN) $(LIB_SAN) $(LDLIBS_SAN)
 $(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_FUZZ)
-	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(LIB_FUZZ) $(LDLIBS)
+	$(CLANG) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(LIB_FUZZ) $(LDLIBS_SAN)
 
 # Unit and golden tests link the sanitizer build.
 $(BUILD)/tests/%: tests/%.c $(LIB_SAN) $(TEST_SUPPORT_SAN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS)
+	$(CC) $(CFLAGS_SAN) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_SAN) $(LIB_SAN) $(LDLIBS_SAN)
 # Benchmarks link the optimised build (a static pattern rule, so the
 # sanitizer rule above never wins when the release support objects are new).
 $(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL)

@@ -1,16 +1,25 @@
 /* Fused attention (one pass over K/V, online softmax, additive mask, GQA).
  * A work-group of 64 work-items handles 64 query rows of one (batch, head);
  * K/V tiles of 32 keys are staged in local memory. Head dims up to DH are
- * zero-padded, so one instance serves every D <= DH. */
+ * zero-padded, so one instance serves every D <= DH.
+ * A block mask Bm (u8 [Bb, Hb, nqb, nkb] of bq x bk tiles, 0 = skipped;
+ * dense attention passes one kept tile covering everything) applies: a K/V tile that no row of the
+ * work-group keeps is neither loaded nor scored (the test is the same for
+ * every work-item, so the barriers stay uniform); inside a tile that
+ * straddles kept and skipped blocks the skipped scores are -inf. Dense and
+ * sparse attention are one kernel, so all tiles kept is the dense result bit
+ * for bit. The block-mask interface (layout, bq, bk) is the one a tensor-core
+ * flash kernel would take as well. */
 #define ATT_BQ 64
 #define ATT_BK 32
 
-#define ATTENTION_KERNEL(NAME, DH)                                                                       \
+#define ATTENTION_KERNEL(NAME, DH)                                                               \
 __kernel __attribute__((reqd_work_group_size(ATT_BQ, 1, 1)))                                            \
 void NAME(__global const float *Q, int q_off, __global const float *K, int k_off,                      \
           __global const float *V, int v_off, __global const float *Mk, int m_off, int has_mask,       \
           int mb_stride, int mh_stride, __global float *O, int o_off, int H, int Hkv, int Lq, int Lk,     \
-          int D, float scale) {                                                                          \
+          int D, float scale, __global const uchar *Bm, int b_off, int bb_stride, int bh_stride,         \
+          int nkb, int bq, int bk) {                                                   \
     __local float Ks[ATT_BK][DH];                                                                        \
     __local float Vs[ATT_BK][DH];                                                                        \
     int lid = get_local_id(0), bh = get_group_id(1), b = bh / H, h = bh % H;                             \
@@ -23,8 +32,10 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
     float q[DH], acc[DH], s[ATT_BK];                                                                     \
     for (int d = 0; d < DH; d++) { q[d] = d < D ? Q[qrow + d] * scale : 0.0f; acc[d] = 0.0f; }          \
     float m = -INFINITY, l = 0.0f;                                                                       \
+    BLOCKS_SETUP                                                                                         \
     for (int j0 = 0; j0 < Lk; j0 += ATT_BK) {                                                            \
         int nk = min(ATT_BK, Lk - j0);                                                                   \
+        BLOCKS_TILE                                                                                      \
         for (int e = lid; e < ATT_BK * DH; e += ATT_BQ) {                                                \
             int jj = e / DH, d = e % DH;                                                                 \
             int ok = jj < nk && d < D;                                                                   \
@@ -41,6 +52,7 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
                     t = 0.0f;                                                                            \
                     for (int d = 0; d < DH; d++) t = mad(q[d], Ks[jj][d], t);                           \
                     if (has_mask) t += mrow[j0 + jj];                                                    \
+                    BLOCKS_ELEM                                                                          \
                 }                                                                                        \
                 s[jj] = t;                                                                               \
                 bm = fmax(bm, t);                                                                        \
@@ -65,6 +77,30 @@ void NAME(__global const float *Q, int q_off, __global const float *K, int k_off
         for (int d = 0; d < D && d < DH; d++) O[o_off + qrow - q_off + d] = acc[d] * inv;                \
     }                                                                                                    \
 }
+
+/* bb_stride/bh_stride: 0 when the block mask broadcasts over batch/heads.
+ * The work-group's query blocks are [qb0, qb1]; brow is this row's
+ * block-mask row. */
+#define BLOCKS_SETUP                                                                                     \
+    int r0 = get_group_id(0) * ATT_BQ, qb0 = r0 / bq, qb1 = (min(r0 + ATT_BQ, Lq) - 1) / bq;             \
+    __global const uchar *bbase = Bm + b_off + (long)b * bb_stride + (long)h * bh_stride;                \
+    __global const uchar *brow = bbase + (long)((live ? i : r0) / bq) * nkb;                             \
+    int mixed = 0;
+/* skip the tile unless some (query block, key block) pair under it is kept;
+ * `mixed`: some pair is skipped too, so scores are tested one by one */
+#define BLOCKS_TILE                                                                                      \
+    {                                                                                                    \
+        int kb0 = j0 / bk, kb1 = (j0 + nk - 1) / bk, any = 0, all = 1;                                   \
+        for (int qb = qb0; qb <= qb1; qb++)                                                              \
+            for (int kb = kb0; kb <= kb1; kb++) {                                                        \
+                int keep = bbase[(long)qb * nkb + kb] != 0;                                              \
+                any |= keep;                                                                             \
+                all &= keep;                                                                             \
+            }                                                                                            \
+        if (!any) continue;                                                                              \
+        mixed = !all;                                                                                    \
+    }
+#define BLOCKS_ELEM if (mixed && !brow[(j0 + jj) / bk]) t = -INFINITY;
 
 ATTENTION_KERNEL(attention_d32, 32)
 ATTENTION_KERNEL(attention_d64, 64)

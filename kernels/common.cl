@@ -37,6 +37,11 @@ inline float wg_max(float v, __local float *red) {
     return r;
 }
 
+/* The includer's side of sample_math.cl (shared with the host's C). */
+#define SM_U32 uint
+#define SM_U64 ulong
+#define SM_BITS(f) as_uint(f)
+#define SM_FN inline
 /* Quantized weights (qgemm.cl, qgemm_nv.cl): int8 value (n, k) of an int8-activation weight */
 inline int qw_int8(__global const uchar *wq, int fmt, int K, int n, int k, __global const uchar *gs,
                    __global const uchar *zr, int ng, int group) {

@@ -58,3 +58,13 @@ __kernel void dtype_convert(__global const void *x, int x_off, int x_dt, __globa
         ((__global ushort *)y)[y_off + i] = h;
     }
 }
+
+/* f16 precision mode: y = x rounded to half (RNE) and widened back; y may be x.
+ * Through a private ushort: without cl_khr_fp16 half exists only behind pointers. */
+__kernel void round_half_f32(__global const float *x, int x_off, __global float *y, int y_off, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    ushort h;
+    vstore_half_rte(x[x_off + i], 0, (__private half *)&h);
+    y[y_off + i] = vload_half(0, (__private const half *)&h);
+}

@@ -73,6 +73,27 @@ __kernel void im2col(__global const float *x, int x_off, int H, int W, int kh, i
     col[r * pc + p] = v;
 }
 
+/* im2col for the tensor-core GEMM: colT[p][r] as f16 (pixel-major, the r =
+ * (ci, ky, kx) index contiguous), so the GEMM reads it in place as its
+ * [N][K] operand with no conversion pass. A work-item makes 8 consecutive r
+ * of one pixel and stores them as one 16-byte chunk (rows % 8 == 0); the
+ * chunk index is the fast work-item index, so the stores are coalesced and
+ * the gathered reads of x hit the cache (each value is read kh*kw times). */
+__kernel void im2col_f16t(__global const float *x, int x_off, int H, int W, int kh, int kw, int stride,
+                          int pad, int Wo, int p0, int pc, int rows, __global half *col) {
+    int c8 = get_global_id(0), p = get_global_id(1);
+    if (p >= pc || c8 * 8 >= rows) return;
+    int op = p0 + p, oy = op / Wo, ox = op % Wo, khw = kh * kw;
+    int r = c8 * 8, ci = r / khw, rem = r % khw, ky = rem / kw, kx = rem % kw;
+    float v[8];
+    for (int j = 0; j < 8; j++) {
+        int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+        v[j] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[x_off + (ci * H + iy) * W + ix] : 0.0f;
+        if (++kx == kw) { kx = 0; if (++ky == kh) { ky = 0; ci++; } }
+    }
+    vstore_half8_rte((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ((long)p * rows + r) / 8, col);
+}
+
 /* Large-problem variant of gemm_tiled (same arguments): 128x128 tile per
  * 16x16 work-group, 8x8 outputs per work-item, K step 16; the next K tile is
  * fetched into registers while the current one is multiplied. */

@@ -22,6 +22,14 @@
 #ifndef HG_ONCE
 #define HG_ONCE
 
+/* x rounded to half (nearest even) and widened back: f16 precision mode's
+ * rounding of a GEMM output, done in the epilogue */
+inline float hg_round_half(float x) {
+    ushort h[1];
+    vstore_half_rte(x, 0, (half *)h);
+    return vload_half(0, (const half *)h);
+}
+
 /* local-memory pointer -> shared-window address for PTX */
 inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
 
@@ -97,7 +105,8 @@ void HG_NAME(int M, int N, int K, int nz1,
              __global const ushort *A, int a_off, int lda, int a_s0, int a_s1,
              __global const ushort *B, int b_off, int ldb, int b_s0, int b_s1,
              __global float *C, int c_off, int ldc, int c_s0, int c_s1,
-             __global const void *bias, int bias_off, int bias_dt, int bias_mode, int bias_s1, float alpha) {
+             __global const void *bias, int bias_off, int bias_dt, int bias_mode, int bias_s1, float alpha,
+             int round_out) {
     __local uint4 smem[HG_ST * HG_STAGE_BYTES / 16];
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int wm = (warp / HG_WARPS_N) * HG_WM, wn = (warp % HG_WARPS_N) * HG_WN;
@@ -270,6 +279,7 @@ void HG_NAME(int M, int N, int K, int nz1,
                     v0 += ldf(bias, bias_off + z1 * bias_s1 + n, bias_dt);
                     if (n + 1 < N) v1 += ldf(bias, bias_off + z1 * bias_s1 + n + 1, bias_dt);
                 }
+                if (round_out) { v0 = hg_round_half(v0); v1 = hg_round_half(v1); }
                 int idx = co + m * ldc + n;
                 if (n + 1 < N && !(idx & 1)) *(__global float2 *)(C + idx) = (float2)(v0, v1);
                 else {

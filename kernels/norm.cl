@@ -78,3 +78,57 @@ __kernel void argmin_dist(__global const float *x, int x_off, __global const voi
     }
     idx[idx_off + i] = bi;
 }
+
+/* Split reduction for long rows (group norm over large images: a row per
+ * (n, group) gives too few work-groups). norm_partial: work-group (c, row)
+ * takes elements [c*chunk, (c+1)*chunk) of its row and writes that chunk's
+ * mean and sum of squared deviations (two passes over the chunk). */
+__kernel __attribute__((reqd_work_group_size(256, 1, 1)))
+void norm_partial(__global const float *x, int x_off, int L, int chunk, __global float *part) {
+    __local float red[256];
+    int c = get_group_id(0), row = get_group_id(1), lid = get_local_id(0), P = get_num_groups(0);
+    int lo = c * chunk, hi = min(L, lo + chunk);
+    __global const float *p = x + x_off + (long)row * L;
+    float s = 0.0f;
+    for (int i = lo + lid; i < hi; i += 256) s += p[i];
+    float mean = wg_sum(s, red) / (float)(hi - lo);
+    float sq = 0.0f;
+    for (int i = lo + lid; i < hi; i += 256) {
+        float d = p[i] - mean;
+        sq = mad(d, d, sq);
+    }
+    sq = wg_sum(sq, red);
+    if (lid == 0) {
+        part[((long)row * P + c) * 2] = mean;
+        part[((long)row * P + c) * 2 + 1] = sq;
+    }
+}
+
+/* norm_apply: combines the row's P chunk statistics (Chan et al.'s pairwise
+ * update of count, mean and squared deviations) and normalises chunk c. */
+__kernel __attribute__((reqd_work_group_size(256, 1, 1)))
+void norm_apply(__global const float *x, int x_off, __global float *y, int y_off, int L, int chunk, int P,
+                __global const float *part, int groups, int cg, int S, __global const void *g, int g_off,
+                int g_dt, int has_g, __global const void *bt, int b_off, int b_dt, int has_b, float eps) {
+    int c = get_group_id(0), row = get_group_id(1), lid = get_local_id(0);
+    __global const float *pp = part + (long)row * P * 2;
+    float n = 0.0f, mean = 0.0f, m2 = 0.0f;
+    for (int j = 0; j < P; j++) {
+        float nb = (float)(min(L, (j + 1) * chunk) - j * chunk), mb = pp[2 * j], delta = mb - mean;
+        float nn = n + nb;
+        mean += delta * (nb / nn);
+        m2 += pp[2 * j + 1] + delta * delta * (n * nb / nn);
+        n = nn;
+    }
+    float inv = rsqrt(m2 / (float)L + eps);
+    int lo = c * chunk, hi = min(L, lo + chunk), cbase = (row % groups) * cg;
+    __global const float *p = x + x_off + (long)row * L;
+    __global float *q = y + y_off + (long)row * L;
+    for (int i = lo + lid; i < hi; i += 256) {
+        int ch = cbase + i / S;
+        float v = (p[i] - mean) * inv;
+        if (has_g) v *= ldf(g, g_off + ch, g_dt);
+        if (has_b) v += ldf(bt, b_off + ch, b_dt);
+        q[i] = v;
+    }
+}

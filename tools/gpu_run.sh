@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest quant tune models golden cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -73,6 +73,13 @@ for step in "$@"; do
             echo "--- $(basename "$t") (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
             HART_GOLDEN="$d/golden" HART_TEST_DEVICES=opencl timeout 120 "$t" 2>&1 | grep -E "rel err|differ|PASSED|FAILED|backend" | tee -a "$out/golden.txt" | tail -40
         done ;;
+    precision)
+        # f16 mode against the golden sets (docs/precision.md): the unit test, then the CLI
+        # acceptance script (needs DIR/hart: stage with `tools/gpu_stage.sh DIR bin/hart`, and
+        # GOLDEN=tests/data/golden for the sets; python3 for the image/tensor comparisons)
+        [ -x "$d/test_precision" ] && timeout 120 "$d/test_precision" 2>&1 | tee -a "$out/precision.txt" | tail -20
+        [ -x "$d/hart" ] && HART_BIN="$d/hart" HART_GOLDEN="$d/golden" timeout 600 sh "$d/cli/test_precision.sh" 2>&1 |
+            tee -a "$out/precision.txt" | tail -40 ;;
     cache)
         ls -la "$HART_CACHE_DIR"; cp "$HART_CACHE_DIR"/tune-*.txt "$out/" 2>/dev/null; cat "$HART_CACHE_DIR"/tune-*.txt ;;
     *)

@@ -13,7 +13,7 @@ shift
 mkdir -p "$dest/lib"
 make -s build/libhart.a build/tests/bench/bench_opencl_gemm build/tests/bench/bench_qgemm >/dev/null
 LIBS="$(pkg-config --libs cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas) -ljpeg -lm -lpthread -fopenmp"
-for src in tests/unit/test_opencl_ops.c tests/unit/test_quant_ops.c tests/golden/test_*.c; do
+for src in tests/unit/test_opencl_ops.c tests/unit/test_quant_ops.c tests/unit/test_precision.c tests/golden/test_*.c; do
     [ -f "$src" ] || continue
     t=$(basename "$src" .c)
     # shellcheck disable=SC2086
@@ -23,6 +23,8 @@ done
 cp build/tests/bench/bench_opencl_gemm build/tests/bench/bench_qgemm "$dest/"
 for b in "$@"; do cp "$b" "$dest/"; done
 cp tools/gpu_run.sh "$dest/"
+mkdir -p "$dest/cli" # gpu_run.sh's precision step
+cp tests/cli/test_precision.sh tests/cli/lib.sh tests/cli/png_psnr.py tests/cli/png_maxdiff_lib.py tests/cli/st_relerr.py "$dest/cli/"
 [ -n "$GOLDEN" ] && cp -a "$GOLDEN" "$dest/golden"
 # libraries not on a bare CUDA image (system ones are left to the target)
 for bin in "$dest"/bench_* "$dest"/test_* "$@"; do ldd "$bin" 2>/dev/null; done | awk '{print $3}' | sort -u |

@@ -32,6 +32,16 @@ typedef enum {
     HART_INTERP_COUNT
 } hart_interp;
 
+/* One step of the iDDPM ancestral sampler (op ddpm_step), float32 as the
+ * reference: eps guided as g1·cond − g0·uncond when `guided`; variance
+ * interpolated between minl and maxl (log scale); x0 predicted with sra,
+ * srm1 and clamped to [-1, 1]; mean c1·x0 + c2·x; noise scaled by
+ * nzm·exp(lv/2)·temperature. */
+typedef struct {
+    int guided;
+    float g1, g0, minl, maxl, sra, srm1, c1, c2, nzm, temperature;
+} hart_ddpm_coef;
+
 
 #define HART_OP_LIST(X, P)                                                                              \
     /* y[..., N] = x[..., K] · w[N, K]^T + b[N]   (nn.Linear; w f32/f16/bf16; b may be NULL) */         \
@@ -80,11 +90,24 @@ typedef enum {
      * (use -INFINITY to exclude; a fully masked row yields zeros). out [B, H, Lq, D]. */               \
     X(P, attention, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, \
                      const hart_tensor *mask, float scale))                                             \
+    /* Block-sparse attention: attention() restricted to the kept tiles of a                          \
+     * block mask. blocks U8 [Bb, Hb, ceil(Lq/block_q), ceil(Lk/block_k)], Bb ∈ {1,B},                 \
+     * Hb ∈ {1,H}; 0 = tile skipped (its scores count as -inf), nonzero = kept. The additive          \
+     * mask (NULL or as in attention) still applies inside kept tiles. All tiles kept gives            \
+     * attention()'s result (bit for bit on the CPU backend with block_q = 64). */                     \
+    X(P, attention_sparse, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k,                \
+                            const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,   \
+                            int block_q, int block_k, float scale))                                     \
     /* Rotary embedding. x [B, H, L, D]; cos/sin [Bc, L, D/2] with Bc ∈ {1, B}.                        \
      * interleaved=0: rotate-half (pairs (i, i+D/2), Qwen2/HF-llama style);                             \
      * interleaved=1: pairs (2i, 2i+1). y may alias x. */                                               \
     X(P, rope, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t, \
                 int interleaved))                                                                       \
+    /* Rotate-half rotary embedding with a table entry per element (HART's 2-D rotary gives the two   \
+     * halves of a pair different angles): x, y [B, H, L, D] (D even), cos/sin [B, L, D];             \
+     * y[j] = x[j]·cos[j] − x[j+D/2]·sin[j], y[j+D/2] = x[j+D/2]·cos[j+D/2] + x[j]·sin[j+D/2].       \
+     * y may alias x. */                                                                                \
+    X(P, rope_rows, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t)) \
     /* NCHW resize to y's spatial size. */                                                              \
     X(P, interpolate, (hart_tensor *y, const hart_tensor *x, hart_interp mode))                          \
     /* [N, C·r², H, W] -> [N, C, H·r, W·r] (nn.PixelShuffle) and its inverse. */                        \
@@ -95,6 +118,31 @@ typedef enum {
     /* idx[i] (I64) = argmin_v ||x[i] - codebook[v]||² (first minimum on ties).                         \
      * x [N, D], codebook [V, D]. */                                                                    \
     X(P, argmin_dist, (hart_tensor *idx, const hart_tensor *x, const hart_tensor *codebook))              \
+    /* ---- token sampling and the diffusion sampler (the generation loop on the device) ---- */        \
+    /* Guidance: y [B, ...] = (1+t)·x[b] − t·x[B+b] for x [2B, ...], float32 products (hart_cfg_mix). */  \
+    X(P, cfg_mix, (hart_tensor *y, const hart_tensor *x, double t))                                      \
+    /* Each row of the last dim (V <= 2^22): top-k, then top-p, of core/sample_fixed.h; y may alias    \
+     * x. k <= 0 or k >= V: no top-k; p outside (0, 1): no top-p. A NaN logit is EINVAL on the host;  \
+     * device kernels cannot fail and treat it as -inf. */                                              \
+    X(P, topk_topp, (hart_tensor *y, const hart_tensor *x, int k, double p))                             \
+    /* idx I64 [B, L]: token of row (b, j) of x [B, L, V], drawn as core/sample_fixed.h says with the   \
+     * keyed uniform hart_gen_uniform(keys[b][0], keys[b][1], site, step, j); keys I64 [B, 2] =         \
+     * (seed, image index) per image. */                                                                \
+    X(P, multinomial, (hart_tensor *idx, const hart_tensor *x, const hart_tensor *keys, int site, int step)) \
+    /* y [B, L, V] = softmax((x·scale + g) / tau) per row, g = −log(−log(1 − u)), u the keyed uniform  \
+     * of (keys[b], site, step, index j·V + v); -inf logits give 0 (hart_gumbel_softmax). */            \
+    X(P, gumbel_softmax, (hart_tensor *y, const hart_tensor *x, const hart_tensor *keys, float scale,     \
+                          float tau, int site, int step))                                               \
+    /* y F32 [H, B, L, C]: element (h, b, l, c) = hart_gen_normal(keys[b][0], keys[b][1], site, step,   \
+     * h·L·C + l·C + c). keys I64 [B, 2]. */                                                            \
+    X(P, randn, (hart_tensor *y, const hart_tensor *keys, int site, int step))                           \
+    /* x [n, C] one denoising step in place from model output out [n, 2C] (eps, variance) and noise     \
+     * [n, C]; guided: n even, eps of rows r and r + n/2 both from rows r (cond) and r + n/2 (uncond). */ \
+    X(P, ddpm_step, (hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c)) \
+    /* y [N, D] = table F32 [V, D] rows idx I64 (N entries); an id outside [0, V) gives a zero row     \
+     * (no error, so a device need not report back: embedding's checked twin for ids made in range,  \
+     * e.g. by multinomial). */                                                                         \
+    X(P, gather_rows, (hart_tensor *y, const hart_tensor *table, const hart_tensor *idx))\
     /* Quantized linear (core/qweight.h, docs/quant.md): y[..., N] = x[..., K] · deq(w)ᵀ + b[N].        \
      * W8A8/W4A8: x rows to int8 (quant_rows), int32 sums (qgemm), then                                \
      * y = (float)acc · (sx[m] · w.scale[n]) + b[n]. W4A16: float x times the dequantized                \

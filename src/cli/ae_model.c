@@ -21,9 +21,10 @@ static int is_file(const char *p) {
 
 /* Open the backend of `device` and load ae->dir as ae->kind; 1 on error
  * (message printed, nothing left open). */
-static int open_and_load(cli_ae *ae, const char *cmd, const char *device) {
-    char why[256] = "";
-    if (hart_backend_open(device, &ae->be, why, sizeof why)) {
+static int open_and_load(cli_ae *ae, const char *cmd, const char *device, const char *precision) {
+    char why[768] = "";
+    hart_precision prec;
+    if (hart_precision_parse(precision, &prec) || hart_backend_open_prec(device, prec, &ae->be, why, sizeof why)) {
         fprintf(stderr, "hart %s: %s\n", cmd, hart_errmsg());
         return 1;
     }
@@ -38,7 +39,7 @@ static int open_and_load(cli_ae *ae, const char *cmd, const char *device) {
     return 0;
 }
 
-int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *ae) {
+int cli_ae_open(const char *cmd, const char *model, const char *device, const char *precision, cli_ae *ae) {
     memset(ae, 0, sizeof *ae);
     if (!model || !*model) {
         fprintf(stderr, "hart %s: no model given (use -m DIR: a release folder with tokenizer/, the tokenizer folder, "
@@ -52,7 +53,7 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
     if (hart_dcae_detect(model)) {
         snprintf(ae->dir, sizeof ae->dir, "%s", model);
         ae->kind = CLI_AE_DCAE;
-        return open_and_load(ae, cmd, device);
+        return open_and_load(ae, cmd, device, precision);
     }
     /* a release folder holds tokenizer/; otherwise the folder itself */
     char sub[4096], cfgp[4200];
@@ -84,7 +85,7 @@ int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *
     }
     cJSON_Delete(cfg);
     ae->kind = CLI_AE_HART;
-    return open_and_load(ae, cmd, device);
+    return open_and_load(ae, cmd, device, precision);
 }
 
 void cli_ae_close(cli_ae *ae) {

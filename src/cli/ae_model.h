@@ -23,7 +23,7 @@ typedef struct {
 
 /* Open device `device` (NULL = $HART_DEVICE / cpu) and load the model.
  * Prints "hart CMD: ..." on failure and returns 1; 0 on success. */
-int cli_ae_open(const char *cmd, const char *model, const char *device, cli_ae *ae);
+int cli_ae_open(const char *cmd, const char *model, const char *device, const char *precision, cli_ae *ae);
 void cli_ae_close(cli_ae *ae);
 
 /* 1 if MODEL is a folder holding a DC-AE (decided before loading, so a

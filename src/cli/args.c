@@ -275,3 +275,15 @@ int hart_args_parse_shard(const hart_cmd_spec *spec, const char *s, int *shard, 
     *n = k;
     return -1;
 }
+
+int hart_args_parse_sparse(const hart_cmd_spec *spec, const char *s, int from, int block, hart_sparse_cfg *cfg) {
+    hart_sparse_default(cfg);
+    if (s && hart_sparse_parse(s, cfg) != HART_OK)
+        return hart_args_usage_error(spec, "invalid value for --sparse-attn: %s", hart_errmsg());
+    if (cfg->kind == HART_SPARSE_NONE && (from >= 0 || block > 0))
+        return hart_args_usage_error(spec, "--%s needs --sparse-attn local:R, xattn:T or quest:B",
+                                     from >= 0 ? "sparse-from-scale" : "sparse-block");
+    cfg->from_scale = from;
+    if (block > 0) cfg->block = block;
+    return -1;
+}

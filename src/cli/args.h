@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "models/hart/sparse_attn.h"
+
 typedef enum {
     HART_ARG_FLAG,   /* int*: set to 1 when given, no value */
     HART_ARG_STR,    /* const char**: points into argv */
@@ -70,6 +72,12 @@ typedef struct {
 #define HART_OPT_DEVICE(dest)                                                        \
     {"device", 'd', HART_ARG_DEVICE, (dest), "SPEC",                                    \
      "compute device: cpu, opencl, opencl:P, opencl:P:D or auto ($HART_DEVICE)", "cpu", 0, 0, NULL}
+/* dest: const char** ("f32", "f16" or NULL = the device's default); see docs/precision.md */
+#define HART_OPT_PRECISION(dest)                                                                         \
+    {"precision", 0, HART_ARG_CHOICE, (dest), "P",                                                      \
+     "f32 (exact) or f16 (half weights and GEMM/attention values, f32 sums; tensor cores on NVIDIA)",     \
+     "f16 on a GPU, else f32", 0, 0, "f32|f16"}
+
 #define HART_OPT_QUANT(dest)                                                                                \
     {"quant", 0, HART_ARG_CHOICE, (dest), "FMT",                                                            \
      "quantize the linear layers on load, round-to-nearest (docs/quant.md); a quantized model folder "      \
@@ -139,6 +147,21 @@ int hart_args_usage_error(const hart_cmd_spec *spec, const char *fmt, ...)
 #define HART_OPT_GRID(dest)                                                                                       \
     {"grid", 0, HART_ARG_STR, (dest), "FILE", "also tile this run's images into one sheet (PNG/JPEG), seed under each", \
      NULL, 0, 0, NULL}
+
+/* Sparse attention (docs/sparse.md), spelled the same in generate and batch. */
+#define HART_OPT_SPARSE_ATTN(dest)                                                                          \
+    {"sparse-attn", 0, HART_ARG_STR, (dest), "SPEC",                                                        \
+     "block-sparse attention on the largest scales: none, local:R, xattn:T or quest:B (docs/sparse.md)", "none", 0, \
+     0, NULL}
+#define HART_OPT_SPARSE_FROM(dest)                                                                              \
+    {"sparse-from-scale", 0, HART_ARG_INT, (dest), "N", "first scale with sparse attention (0 = the text step)", \
+     "the last three scales", 1, 1000, NULL}
+#define HART_OPT_SPARSE_BLOCK(dest) \
+    {"sparse-block", 0, HART_ARG_INT, (dest), "N", "sparse attention tile size in tokens", "64", 1, 4096, NULL}
+
+/* --sparse-attn SPEC (NULL: none), --sparse-from-scale (-1: not given) and
+ * --sparse-block (0: not given) into *cfg: -1 when valid, else the usage error's exit code. */
+int hart_args_parse_sparse(const hart_cmd_spec *spec, const char *s, int from, int block, hart_sparse_cfg *cfg);
 
 /* --shard "I/N" (0 <= I < N, decimals without overflow) into *shard, *n:
  * -1 when valid, else the usage error's exit code. */

@@ -91,8 +91,10 @@ static hart_status write_grid(const batch_ctx *b, const char *path) {
 int cmd_batch(int argc, char **argv) {
     if (lpd_cli_wanted(argc, argv)) return cmd_batch_lpd(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL, *neg = NULL;
-    const char *format = "png", *grid = NULL, *quant = NULL;
+    const char *precision = NULL, *quant = NULL;
+    const char *format = "png", *grid = NULL, *sparse_s = NULL;
     hart_seed_arg seed = {0, 0};
+    int sparse_from = -1, sparse_block = 0;
     int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, quiet = 0, top_k = 0, batch_size = 1;
     double cfg = 4.5, top_p = 0, temperature = 1.0;
     const hart_opt opts[] = {
@@ -114,7 +116,11 @@ int cmd_batch(int argc, char **argv) {
         HART_OPT_SMOOTH(&smooth),
         HART_OPT_TEMPERATURE(&temperature),
         HART_OPT_GRID(&grid),
+        HART_OPT_SPARSE_ATTN(&sparse_s),
+        HART_OPT_SPARSE_FROM(&sparse_from),
+        HART_OPT_SPARSE_BLOCK(&sparse_block),
         HART_OPT_DEVICE(&device),
+        HART_OPT_PRECISION(&precision),
         HART_OPT_VERBOSE(&verbose),
         HART_OPT_QUIET(&quiet),
         HART_OPT_END};
@@ -135,6 +141,8 @@ int cmd_batch(int argc, char **argv) {
     if (!model) return hart_args_usage_error(&spec, "-m/--model is required");
     if (!out_dir) return hart_args_usage_error(&spec, "-o/--output DIR is required");
     if (verbose && quiet) return hart_args_usage_error(&spec, "-v and -q are exclusive");
+    hart_sparse_cfg sparse;
+    if ((rc = hart_args_parse_sparse(&spec, sparse_s, sparse_from, sparse_block, &sparse)) >= 0) return rc;
     if (grid && hart_image_format_of(grid) == HART_IMG_UNKNOWN)
         return hart_args_usage_error(&spec, "--grid %s: unknown image extension (expected .png, .jpg or .jpeg)", grid);
     hart_batch_opts bo = {.out_dir = out_dir, .ext = format, .seed = 0, .per_prompt = per_prompt,
@@ -148,7 +156,7 @@ int cmd_batch(int argc, char **argv) {
         if (hart_qformat_parse(quant, &qf)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
         hart_quant_set_on_load(qf);
     }
-    hart_t2i_session_opts so = {device, model, text_model, 1};
+    hart_t2i_session_opts so = {device, model, text_model, 1, precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart batch: %s\n", hart_errmsg());
         return 1;
@@ -179,6 +187,8 @@ int cmd_batch(int argc, char **argv) {
     b.opts.more_smooth = smooth;
     b.opts.temperature = (float)temperature;
     b.opts.negative_prompt = neg;
+    b.opts.sparse = &sparse;
+    b.opts.verbose = verbose && sparse.kind != HART_SPARSE_NONE; /* -v: the density per scale */
     b.model = model;
     b.neg = neg;
     b.verbose = verbose;

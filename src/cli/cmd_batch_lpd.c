@@ -133,6 +133,7 @@ int cmd_batch_lpd(int argc, char **argv) {
     int *cls = NULL, ncls = 0;
     hart_prompt_list pl = {NULL, 0};
     hart_status s = lpd_cli_open(&b.o, &b.c);
+    if (!s && b.verbose) fprintf(stderr, "hart batch: device: %s\n", b.c.why);
     if (!s) s = parse_classes(classes, hart_lpd_get_config(b.c.m)->n_classes, &cls, &ncls);
     if (!s) {
         pl.items = calloc((size_t)ncls, sizeof *pl.items);

@@ -20,10 +20,10 @@ static void indexed_path(const char *out, int i, char *buf, size_t n) {
 }
 
 /* DC-AE: latent file (hart encode's format) -> image(s) */
-static int decode_dcae(const char *latent, const char *model, const char *device, const char *tname, int tile,
+static int decode_dcae(const char *latent, const char *model, const char *device, const char *precision, const char *tname, int tile,
                        int overlap, const char *out) {
     cli_ae ae;
-    if (cli_ae_open("decode", model, device, &ae)) return 1;
+    if (cli_ae_open("decode", model, device, precision, &ae)) return 1;
     const hart_dcae_info *in = hart_dcae_get_info(ae.dcae);
     hart_tensor img = {0};
     int rc = 1;
@@ -54,9 +54,10 @@ done:
 }
 
 int cmd_decode(int argc, char **argv) {
-    const char *out = "out.png", *model = NULL, *device = NULL, *tname = NULL;
+    const char *out = "out.png", *model = NULL, *device = NULL, *tname = NULL, *precision = NULL;
     int tile = -1, overlap = -1;
     const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "out.png"), HART_OPT_MODEL(&model), HART_OPT_DEVICE(&device),
+                             HART_OPT_PRECISION(&precision),
                              {"tensor", 0, HART_ARG_STR, &tname, "NAME",
                               "latent tensor to decode (HART default: gen.final_f_hat, else vae.enc.f, else "
                               "vae.enc.f_hat_discrete; DC-AE default: latent)",
@@ -82,7 +83,7 @@ int cmd_decode(int argc, char **argv) {
     if (tile > 0 && overlap >= tile)
         return hart_args_usage_error(&spec, "--tile-overlap %d must be smaller than --tile %d", overlap, tile);
     if (hart_args_parse_only) return 0;
-    if (cli_ae_is_dcae(model)) return decode_dcae(a.pos[0], model, device, tname, tile, overlap, out);
+    if (cli_ae_is_dcae(model)) return decode_dcae(a.pos[0], model, device, precision, tname, tile, overlap, out);
     if (tile >= 0 || overlap >= 0)
         return hart_args_usage_error(&spec, "--tile/--tile-overlap apply to DC-AE models only (%s is not one)", model);
 
@@ -108,7 +109,7 @@ int cmd_decode(int argc, char **argv) {
         return 1;
     }
     cli_ae ae;
-    if (cli_ae_open("decode", model, device, &ae)) { hart_st_close(&st); return 1; }
+    if (cli_ae_open("decode", model, device, precision, &ae)) { hart_st_close(&st); return 1; }
     const hart_vae_info *I = hart_vae_get_info(ae.hart);
     char shp[96];
     if (lat.ndim != 4 || lat.shape[1] != I->z_channels || lat.shape[0] < 1 ||

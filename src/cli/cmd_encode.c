@@ -12,9 +12,9 @@
 #include "models/dcae/dcae_run.h"
 
 /* DC-AE: image -> "latent" [1,C,H/r,W/r] (+ "latent_scale") */
-static int encode_dcae(const char *image, const char *model, const char *device, int scaled, const char *out) {
+static int encode_dcae(const char *image, const char *model, const char *device, const char *precision, int scaled, const char *out) {
     cli_ae ae;
-    if (cli_ae_open("encode", model, device, &ae)) return 1;
+    if (cli_ae_open("encode", model, device, precision, &ae)) return 1;
     const hart_dcae_info *in = hart_dcae_get_info(ae.dcae);
     hart_tensor x = {0};
     int rc = 1;
@@ -33,10 +33,10 @@ done:
 }
 
 int cmd_encode(int argc, char **argv) {
-    const char *out = "latent.safetensors", *model = NULL, *device = NULL;
+    const char *out = "latent.safetensors", *model = NULL, *device = NULL, *precision = NULL;
     int scaled = 0;
     const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "latent.safetensors"), HART_OPT_MODEL(&model),
-                             HART_OPT_DEVICE(&device),
+                             HART_OPT_DEVICE(&device), HART_OPT_PRECISION(&precision),
                              {"scaled", 0, HART_ARG_FLAG, &scaled, NULL,
                               "DC-AE only: multiply the latent by the model's scaling_factor (as diffusion models "
                               "consume it); stored as latent_scale, undone by hart decode",
@@ -60,11 +60,11 @@ int cmd_encode(int argc, char **argv) {
     if (rc >= 0) return rc;
     if (!model) return hart_args_usage_error(&spec, "--model is required");
     if (hart_args_parse_only) return 0;
-    if (cli_ae_is_dcae(model)) return encode_dcae(a.pos[0], model, device, scaled, out);
+    if (cli_ae_is_dcae(model)) return encode_dcae(a.pos[0], model, device, precision, scaled, out);
     if (scaled) return hart_args_usage_error(&spec, "--scaled applies to DC-AE models only (%s is not one)", model);
 
     cli_ae ae;
-    if (cli_ae_open("encode", model, device, &ae)) return 1;
+    if (cli_ae_open("encode", model, device, precision, &ae)) return 1;
     const hart_vae_info *I = hart_vae_get_info(ae.hart);
     hart_tensor x = {0}, f = {0}, res = {0}, fh = {0}, idx[HART_MAX_SCALES];
     memset(idx, 0, sizeof idx);

@@ -18,9 +18,10 @@
 #include "pipeline/t2i_session.h"
 
 typedef struct {
-    const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid, *quant;
+    const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid, *precision;
+    const char *sparse, *quant;
     hart_seed_arg seed;
-    int n_images, timings, verbose, quiet, smooth, top_k;
+    int n_images, timings, verbose, quiet, smooth, top_k, sparse_from, sparse_block;
     double cfg, top_p, temperature;
 } gen_args;
 
@@ -91,7 +92,7 @@ static int run(const gen_args *g, hart_t2i_opts *o) {
     o->progress_arg = &pr;
     if (g->timings) o->timings = &timings;
     double t0 = hart_clock();
-    hart_t2i_session_opts so = {g->device, g->model, g->text_model, g->prompt != NULL};
+    hart_t2i_session_opts so = {g->device, g->model, g->text_model, g->prompt != NULL, g->precision};
     hart_progress_note(&pr, "loading %s", g->model);
     if ((st = hart_t2i_session_open(&so, &s)) != HART_OK) goto fail;
     hart_progress_clear(&pr);
@@ -159,7 +160,7 @@ done:
 
 int cmd_generate(int argc, char **argv) {
     if (lpd_cli_wanted(argc, argv)) return cmd_generate_lpd(argc, argv);
-    gen_args g = {.out = "out.png", .seed = {0, 1}, .n_images = 1, .cfg = 4.5, .temperature = 1.0};
+    gen_args g = {.out = "out.png", .seed = {0, 1}, .n_images = 1, .cfg = 4.5, .temperature = 1.0, .sparse_from = -1};
     const hart_opt opts[] = {
         HART_OPT_MODEL(&g.model),
         {"prompt", 'p', HART_ARG_STR, &g.prompt, "TEXT", "text prompt (or give it as the argument)", NULL, 0, 0, NULL},
@@ -179,11 +180,15 @@ int cmd_generate(int argc, char **argv) {
         HART_OPT_SMOOTH(&g.smooth),
         HART_OPT_TEMPERATURE(&g.temperature),
         HART_OPT_GRID(&g.grid),
+        HART_OPT_SPARSE_ATTN(&g.sparse),
+        HART_OPT_SPARSE_FROM(&g.sparse_from),
+        HART_OPT_SPARSE_BLOCK(&g.sparse_block),
         {"replay", 0, HART_ARG_STR, &g.replay, "FILE", "replay sampled indices and noise from a golden file", NULL, 0,
          0, NULL},
         {"dump", 0, HART_ARG_STR, &g.dump, "FILE", "write intermediate tensors (golden names) to FILE", NULL, 0, 0,
          NULL},
         HART_OPT_DEVICE(&g.device),
+        HART_OPT_PRECISION(&g.precision),
         {"timings", 0, HART_ARG_FLAG, &g.timings, NULL, "per-stage times on stderr, waited for the device", NULL, 0, 0,
          NULL},
         HART_OPT_VERBOSE(&g.verbose),
@@ -211,6 +216,8 @@ int cmd_generate(int argc, char **argv) {
     if (g.ctx_path && g.neg && *g.neg) return hart_args_usage_error(&spec, "--negative-prompt needs -p (a prompt)");
     if (g.ctx_path && g.text_model) return hart_args_usage_error(&spec, "--text-model needs -p (a prompt)");
     if (g.verbose && g.quiet) return hart_args_usage_error(&spec, "-v and -q are exclusive");
+    hart_sparse_cfg sparse;
+    if ((rc = hart_args_parse_sparse(&spec, g.sparse, g.sparse_from, g.sparse_block, &sparse)) >= 0) return rc;
     if (hart_image_format_of(g.out) == HART_IMG_UNKNOWN)
         return hart_args_usage_error(&spec, "-o %s: unknown image extension (expected .png, .jpg or .jpeg)", g.out);
     if (g.grid && hart_image_format_of(g.grid) == HART_IMG_UNKNOWN)
@@ -226,7 +233,7 @@ int cmd_generate(int argc, char **argv) {
         if (hart_qformat_parse(g.quant, &qf)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
         hart_quant_set_on_load(qf);
     }
-    hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL};
+    hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL, g.precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart generate: %s\n", hart_errmsg());
         return 1;
@@ -245,5 +252,6 @@ int cmd_generate(int argc, char **argv) {
     o.temperature = (float)g.temperature;
     o.verbose = g.verbose;
     o.negative_prompt = g.neg;
+    o.sparse = &sparse;
     return run(&g, &o);
 }

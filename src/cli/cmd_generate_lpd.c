@@ -113,6 +113,7 @@ int cmd_generate_lpd(int argc, char **argv) {
         p.observe = dump_tensor;
         p.observe_ctx = &dc;
     }
+    if (verbose) fprintf(stderr, "hart generate: device: %s\n", c.why);
     if (verbose) fprintf(stderr, "hart: LPD %d blocks, width %d, %d tokens, %d steps, %d image(s)\n", lc->depth, lc->D, lc->N, c.K, n);
     if ((st = hart_c2i_generate(c.m, c.vq, &p, NULL, &img))) goto fail;
     for (int i = 0; i < n; i++) {

@@ -130,9 +130,10 @@ int cmd_info(int argc, char **argv) {
     list_opencl();
 
     hart_backend *be = NULL;
-    char why[256] = "";
+    char why[768] = "";
     const char *shown = device ? device : (getenv("HART_DEVICE") ? getenv("HART_DEVICE") : "cpu");
-    hart_status st = hart_backend_open(device, &be, why, sizeof why);
+    /* the why string then names the device's default precision too */
+    hart_status st = hart_backend_open_prec(device, HART_PREC_AUTO, &be, why, sizeof why);
     if (st != HART_OK) {
         fprintf(stderr, "hart info: device '%s': %s\n", shown, hart_errmsg());
         return st == HART_EINVAL ? 2 : 1;

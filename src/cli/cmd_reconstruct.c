@@ -17,10 +17,10 @@ static void print_metrics(const char *out, const unsigned char *ra, const unsign
     printf("wrote %s (%dx%d, %s)\nPSNR %.2f dB  SSIM %.4f\n", out, W, H, what, psnr, ssim);
 }
 
-static int reconstruct_dcae(const char *image, const char *model, const char *device, int tile, int overlap,
+static int reconstruct_dcae(const char *image, const char *model, const char *device, const char *precision, int tile, int overlap,
                             const char *out) {
     cli_ae ae;
-    if (cli_ae_open("reconstruct", model, device, &ae)) return 1;
+    if (cli_ae_open("reconstruct", model, device, precision, &ae)) return 1;
     const hart_dcae_info *in = hart_dcae_get_info(ae.dcae);
     hart_tensor x = {0}, y = {0};
     unsigned char *ra = NULL, *rb = NULL;
@@ -57,9 +57,10 @@ done:
 }
 
 int cmd_reconstruct(int argc, char **argv) {
-    const char *out = "out.png", *model = NULL, *device = NULL, *mode = "hybrid";
+    const char *out = "out.png", *model = NULL, *device = NULL, *mode = "hybrid", *precision = NULL;
     int tile = -1, overlap = -1;
     const hart_opt opts[] = {HART_OPT_OUTPUT(&out, "out.png"), HART_OPT_MODEL(&model), HART_OPT_DEVICE(&device),
+                             HART_OPT_PRECISION(&precision),
                              {"mode", 0, HART_ARG_CHOICE, &mode, "MODE",
                               "HART tokenizer only: hybrid: decode the encoder's latent (discrete tokens + continuous "
                               "residual); discrete: decode the tokens only (needs the native image size)",
@@ -83,20 +84,20 @@ int cmd_reconstruct(int argc, char **argv) {
         if (hart_args_given(&spec, &a, "mode") || tile >= 0 || overlap >= 0)
             return hart_args_usage_error(&spec, "--mode/--tile apply to the HART tokenizer / DC-AE folders, not a VQ file");
         if (hart_args_parse_only) return 0;
-        return reconstruct_vq(a.pos[0], model, device, out);
+        return reconstruct_vq(a.pos[0], model, device, precision, out);
     }
     if (hart_args_parse_only) return 0;
     if (cli_ae_is_dcae(model)) {
         if (hart_args_given(&spec, &a, "mode"))
             return hart_args_usage_error(&spec, "--mode applies to the HART tokenizer only (%s is a DC-AE)", model);
-        return reconstruct_dcae(a.pos[0], model, device, tile, overlap, out);
+        return reconstruct_dcae(a.pos[0], model, device, precision, tile, overlap, out);
     }
     if (tile >= 0 || overlap >= 0)
         return hart_args_usage_error(&spec, "--tile/--tile-overlap apply to DC-AE models only (%s is not one)", model);
     int discrete = !strcmp(mode, "discrete");
 
     cli_ae ae;
-    if (cli_ae_open("reconstruct", model, device, &ae)) return 1;
+    if (cli_ae_open("reconstruct", model, device, precision, &ae)) return 1;
     const hart_vae_info *I = hart_vae_get_info(ae.hart);
     hart_tensor x = {0}, f = {0}, fh = {0}, y = {0}, idx[HART_MAX_SCALES];
     memset(idx, 0, sizeof idx);

@@ -16,13 +16,15 @@ int cli_is_file(const char *path) {
     return path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-int reconstruct_vq(const char *image, const char *model, const char *device, const char *out) {
+int reconstruct_vq(const char *image, const char *model, const char *device, const char *precision, const char *out) {
     hart_backend *be = NULL;
     hart_vq *vq = NULL;
     hart_image im = {0}, rec = {0};
     hart_tensor x = {0}, lat = {0}, idx = {0}, y = {0};
-    char why[256];
-    hart_status s = hart_backend_open(device, &be, why, sizeof why);
+    char why[768];
+    hart_precision prec;
+    hart_status s = hart_precision_parse(precision, &prec);
+    if (!s) s = hart_backend_open_prec(device, prec, &be, why, sizeof why);
     if (!s) s = hart_vq_load(be, model, NULL, &vq);
     if (!s) s = hart_image_read(image, &im);
     int ds = vq ? hart_vq_get_info(vq)->downsample : 1;

@@ -35,6 +35,7 @@ int lpd_cli_options(lpd_cli_opts *o, hart_opt *r) {
         {"top-p", 0, HART_ARG_FLOAT, &o->top_p, "P", "nucleus filtering (1 = off)", "1", 0, 1, NULL},
         HART_OPT_SEED(&o->seed_arg, "0"),
         HART_OPT_DEVICE(&o->device),
+        HART_OPT_PRECISION(&o->precision),
         HART_OPT_QUIET(&o->quiet),
     };
     memcpy(r, rows, sizeof rows);
@@ -76,8 +77,9 @@ hart_status lpd_cli_open(const lpd_cli_opts *o, lpd_cli *c) {
     if (!o->vq) return hart_fail(HART_EINVAL, "missing --vq (the VQ tokenizer checkpoint)");
     cJSON *cfg = NULL;
     if (o->config) HART_TRY(hart_json_load(o->config, &cfg));
-    char why[256];
-    hart_status s = hart_backend_open(o->device, &c->be, why, sizeof why);
+    hart_precision prec;
+    hart_status s = hart_precision_parse(o->precision, &prec);
+    if (!s) s = hart_backend_open_prec(o->device, prec, &c->be, c->why, sizeof c->why);
     if (!s) s = hart_lpd_load(c->be, o->model, cJSON_GetObjectItem(cfg, "lpd"), &c->m);
     if (!s) s = hart_vq_load(c->be, o->vq, cJSON_GetObjectItem(cfg, "vq"), &c->vq);
     cJSON_Delete(cfg);

@@ -11,6 +11,7 @@
 
 typedef struct {
     const char *model, *vq, *config, *device, *order, *group_sizes, *schedule;
+    const char *precision;  /* --precision: f32, f16 or NULL (the device's default) */
     int steps, top_k;
     double cfg, temperature, top_p, repulsion, proximity;
     uint64_t seed;          /* seed_arg resolved (lpd_cli_seed) */
@@ -23,6 +24,7 @@ typedef struct {
     hart_lpd *m;
     hart_vq *vq;
     int g[LPD_CLI_MAX_STEPS], K;
+    char why[768];          /* why this device and precision (printed with -v) */
 } lpd_cli;
 
 /* The option rows shared by both commands (kept in one place so they are
@@ -48,6 +50,6 @@ hart_status lpd_save_image(const char *path, const hart_tensor *img, int i, cons
 /* cmd_reconstruct_vq.c: 1 if path is a regular file (a VQ checkpoint file,
  * where other autoencoders are folders); the VQ round trip of `reconstruct`. */
 int cli_is_file(const char *path);
-int reconstruct_vq(const char *image, const char *model, const char *device, const char *out);
+int reconstruct_vq(const char *image, const char *model, const char *device, const char *precision, const char *out);
 
 #endif

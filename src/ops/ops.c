@@ -4,11 +4,14 @@
  * (slow but correct): the one fallback path of every backend. */
 #include "ops/ops.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
+#include "core/sample_fixed.h"
 
 #define MAX_IN 6
 
@@ -111,6 +114,54 @@ static hart_status need_f32(const char *op, const hart_tensor *t, const char *wh
     return HART_OK;
 }
 
+/* ---- f16 precision mode (backend.h, docs/precision.md) -------------------
+ * The values between GEMMs are half: the inputs of linear/conv2d and
+ * attention's q, k, v are rounded to half on the way in, the outputs of
+ * linear/conv2d on the way out; the kernels accumulate in f32. The
+ * rounding goes through the copy op's f32 -> f16 -> f32 conversions (round
+ * to nearest even, bit-exact on every backend), so f16 mode means the same
+ * numbers on every device, tensor cores or not. */
+/* host tensors (no backend: helper computations at load time) stay exact */
+static int half_mode(const hart_tensor *y) { return y->be && y->be->precision == HART_PREC_F16; }
+
+/* y = x rounded to half: the backend's one-pass service, else two copies. */
+static hart_status round_half_into(hart_tensor *y, const hart_tensor *x) {
+    hart_backend *be = backend_of(y);
+    if (be->vt->round_half && x->be == y->be) return be->vt->round_half(be, y, x);
+    hart_tensor h;
+    HART_TRY(hart_tensor_new(y->be, HART_F16, x->ndim, x->shape, &h));
+    hart_status s = hart_op_copy(&h, x);
+    if (!s) s = hart_op_copy(y, &h);
+    hart_tensor_free(&h);
+    return s;
+}
+
+/* *r = a new f32 tensor beside t holding t rounded to half. */
+static hart_status half_rounded(const hart_tensor *t, hart_tensor *r) {
+    HART_TRY(hart_tensor_new(t->be, HART_F32, t->ndim, t->shape, r));
+    hart_status s = round_half_into(r, t);
+    if (s) hart_tensor_free(r);
+    return s;
+}
+
+static hart_status half_round_inplace(hart_tensor *t) { return round_half_into(t, t); }
+
+/* 1 when y's backend rounds GEMM operands to half itself (tensor cores). */
+static int gemm_rounds(const hart_tensor *y) {
+    hart_backend *be = backend_of(y);
+    return be->vt->gemm_rounds_to_half && be->vt->gemm_rounds_to_half(be);
+}
+
+/* 1 when it rounds their outputs too (in the GEMM's epilogue). */
+static int gemm_rounds_out(const hart_tensor *y) {
+    hart_backend *be = backend_of(y);
+    return be->vt->gemm_rounds_output && be->vt->gemm_rounds_output(be);
+}
+
+static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
+    DISPATCH("hart_op_linear", linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
+}
+
 hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     const char *op = "hart_op_linear";
     if (w->quant) return hart_op_qlinear(y, x, w->quant, b);
@@ -123,7 +174,20 @@ hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tens
     for (int i = 0; i < y->ndim - 1; i++) my *= y->shape[i];
     if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] || mx != my) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
-    DISPATCH(op, linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
+    if (!half_mode(y)) return linear_run(y, x, w, b);
+    if (gemm_rounds(y)) {
+        HART_TRY(linear_run(y, x, w, b));
+        return gemm_rounds_out(y) ? HART_OK : half_round_inplace(y);
+    }
+    hart_tensor xr;
+    HART_TRY(half_rounded(x, &xr));
+    hart_status s = linear_run(y, &xr, w, b);
+    hart_tensor_free(&xr);
+    return s ? s : half_round_inplace(y);
+}
+
+static hart_status matmul_run(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
+    DISPATCH("hart_op_matmul", matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
 }
 
 hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tensor *b, int ta, int tb, float alpha) {
@@ -142,7 +206,14 @@ hart_status hart_op_matmul(hart_tensor *c, const hart_tensor *a, const hart_tens
         for (int i = 0; i < na - 2; i++)
             if (b->shape[i] != a->shape[i]) return shape_err(op, "batch dims of b", a, b);
     }
-    DISPATCH(op, matmul, c, 2, L(a, b), I_[0], I_[1], ta, tb, alpha);
+    /* f16 mode leaves it f32: a product of two activations (DC-AE's linear
+     * attention), which the originals compute in f32 under autocast too */
+    return matmul_run(c, a, b, ta, tb, alpha);
+}
+
+static hart_status conv2d_run(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
+                              int stride, int pad, int groups) {
+    DISPATCH("hart_op_conv2d", conv2d, y, 3, L(x, w, b), I_[0], I_[1], I_[2], stride, pad, groups);
 }
 
 hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b,
@@ -156,7 +227,16 @@ hart_status hart_op_conv2d(hart_tensor *y, const hart_tensor *x, const hart_tens
     int64_t Ho = (x->shape[2] + 2 * pad - w->shape[2]) / stride + 1, Wo = (x->shape[3] + 2 * pad - w->shape[3]) / stride + 1;
     if (y->shape[0] != x->shape[0] || y->shape[2] != Ho || y->shape[3] != Wo) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0])) return shape_err(op, "bias shape", b, w);
-    DISPATCH(op, conv2d, y, 3, L(x, w, b), I_[0], I_[1], I_[2], stride, pad, groups);
+    if (!half_mode(y)) return conv2d_run(y, x, w, b, stride, pad, groups);
+    if (gemm_rounds(y)) {
+        HART_TRY(conv2d_run(y, x, w, b, stride, pad, groups));
+        return gemm_rounds_out(y) ? HART_OK : half_round_inplace(y);
+    }
+    hart_tensor xr;
+    HART_TRY(half_rounded(x, &xr));
+    hart_status s = conv2d_run(y, &xr, w, b, stride, pad, groups);
+    hart_tensor_free(&xr);
+    return s ? s : half_round_inplace(y);
 }
 
 static hart_status check_param(const char *op, const hart_tensor *p, int64_t n, const char *which) {
@@ -282,9 +362,83 @@ hart_status hart_op_embedding(hart_tensor *y, const hart_tensor *table, const ha
     DISPATCH(op, embedding, y, 2, L(table, ids), I_[0], I_[1]);
 }
 
-hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
-                         const hart_tensor *mask, float scale) {
-    const char *op = "hart_op_attention";
+/* Attention the device has no fused kernel for (e.g. a head dim over its
+ * limit, the autoencoders' single-head mid-block attention) stays on the
+ * device as softmax(scale·q·kᵀ + mask)·v through its GEMM, softmax and add:
+ * the host fallback would copy q, k, v and the result across and run the
+ * products on the CPU. The score matrix [B, H, Lq, Lk] is materialised,
+ * in chunks of query rows that keep it at or under 256 MiB when B·H = 1
+ * (the callers check composed_fits first). */
+#define COMPOSED_CHUNK_BYTES (256LL << 20)
+/* $HART_ATTN_CHUNK_BYTES overrides the chunk size (the unit tests make it tiny) */
+static int64_t composed_chunk_bytes(void) {
+    const char *e = getenv("HART_ATTN_CHUNK_BYTES");
+    long long v = e ? atoll(e) : 0;
+    return v > 0 ? (int64_t)v : COMPOSED_CHUNK_BYTES;
+}
+static int composed_fits(const hart_tensor *q, const hart_tensor *k) {
+    int64_t bh = q->shape[0] * q->shape[1];
+    return bh == 1 || bh * q->shape[2] * k->shape[2] * (int64_t)sizeof(float) <= 4 * COMPOSED_CHUNK_BYTES;
+}
+
+/* rows [r0, r0+n) of dim 2 of a [1, 1, L, X] tensor, as a [1, 1, n, X] view */
+static hart_status rows_view(const hart_tensor *t, int64_t r0, int64_t n, hart_tensor *view) {
+    hart_tensor flat, part;
+    HART_TRY(hart_tensor_reshape(t, 2, (int64_t[]){t->shape[2], t->shape[3]}, &flat));
+    HART_TRY(hart_tensor_rows(&flat, r0, n, &part));
+    return hart_tensor_reshape(&part, 4, (int64_t[]){1, 1, n, t->shape[3]}, view);
+}
+
+static hart_status attention_composed(hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                      const hart_tensor *v, const hart_tensor *mask, float scale) {
+    int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], Lk = k->shape[2];
+    int64_t per_row = Lk * (int64_t)sizeof(float), rows = composed_chunk_bytes() / (per_row > 0 ? per_row : 1);
+    if (rows < 1) rows = 1;
+    if (rows > Lq || B * H != 1) rows = Lq;
+    hart_backend *be = backend_of(out);
+    hart_tensor s = {0}, p = {0}, qv, ov, mv;
+    hart_status st = HART_OK;
+    for (int64_t r0 = 0; r0 < Lq && !st; r0 += rows) {
+        int64_t n = Lq - r0 < rows ? Lq - r0 : rows;
+        if (!s.ndim || s.shape[2] != n) {
+            hart_tensor_free(&s);
+            hart_tensor_free(&p);
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &s, 4, B, H, n, Lk));
+            HART_TRY_GOTO(st, hart_tensor_new4(be, HART_F32, &p, 4, B, H, n, Lk));
+        }
+        qv = *q;
+        ov = *out;
+        if (n != Lq) {
+            HART_TRY_GOTO(st, rows_view(q, r0, n, &qv));
+            HART_TRY_GOTO(st, rows_view(out, r0, n, &ov));
+        }
+        HART_TRY_GOTO(st, hart_op_matmul(&s, &qv, k, 0, 1, scale));
+        if (mask) {
+            mv = *mask;
+            if (n != Lq) HART_TRY_GOTO(st, rows_view(mask, r0, n, &mv));
+            HART_TRY_GOTO(st, hart_op_binary(&s, &s, &mv, HART_BIN_ADD));
+        }
+        HART_TRY_GOTO(st, hart_op_softmax(&p, &s));
+        HART_TRY_GOTO(st, hart_op_matmul(&ov, &p, v, 0, 0, 1.0f));
+    }
+done:
+    hart_tensor_free(&s);
+    hart_tensor_free(&p);
+    return st;
+}
+
+static hart_status attention_run(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                                 const hart_tensor *mask, float scale) {
+    hart_backend *be = backend_of(out);
+    const hart_tensor *ins[MAX_IN] = {q, k, v, mask};
+    if (be != hart_backend_cpu() && be->vt->supports && !be->vt->supports(be, HART_OP_attention, out, ins) &&
+        k->shape[1] == q->shape[1] && composed_fits(q, k))
+        return attention_composed(out, q, k, v, mask, scale);
+    DISPATCH("hart_op_attention", attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
+}
+
+static hart_status attention_shapes(const char *op, const hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                    const hart_tensor *v, const hart_tensor *mask) {
     HART_TRY(need_f32(op, q, "q")); HART_TRY(need_f32(op, k, "k")); HART_TRY(need_f32(op, v, "v"));
     HART_TRY(same(op, out, q)); HART_TRY(need_f32(op, mask, "mask"));
     if (q->ndim != 4 || !hart_tensor_same_shape(k, v) || k->ndim != 4) return shape_err(op, "q/k/v must be 4-D and k, v alike", q, k);
@@ -295,7 +449,63 @@ hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart
             (mask->shape[1] != 1 && mask->shape[1] != q->shape[1]) || mask->shape[2] != q->shape[2] || mask->shape[3] != k->shape[2])
             return shape_err(op, "mask must be [B|1, H|1, Lq, Lk]", mask, q);
     }
-    DISPATCH(op, attention, out, 4, L(q, k, v, mask), I_[0], I_[1], I_[2], I_[3], scale);
+    return HART_OK;
+}
+
+hart_status hart_op_attention(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                         const hart_tensor *mask, float scale) {
+    HART_TRY(attention_shapes("hart_op_attention", out, q, k, v, mask));
+    hart_backend *be = backend_of(out);
+    if (!half_mode(out) || (be->vt->attention_rounds_to_half && be->vt->attention_rounds_to_half(be, q)))
+        return attention_run(out, q, k, v, mask, scale);
+    /* the output is the input of the projection GEMM, rounded there */
+    hart_tensor qr, kr, vr;
+    HART_TRY(half_rounded(q, &qr));
+    hart_status s = half_rounded(k, &kr);
+    if (!s) {
+        s = half_rounded(v, &vr);
+        if (!s) s = attention_run(out, &qr, &kr, &vr, mask, scale);
+        hart_tensor_free(&vr);
+        hart_tensor_free(&kr);
+    }
+    hart_tensor_free(&qr);
+    return s;
+}
+
+static hart_status attention_sparse_run(hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                        const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,
+                                        int block_q, int block_k, float scale) {
+    const char *op = "hart_op_attention_sparse";
+    DISPATCH(op, attention_sparse, out, 5, L(q, k, v, mask, blocks), I_[0], I_[1], I_[2], I_[3], I_[4], block_q, block_k,
+             scale);
+}
+
+hart_status hart_op_attention_sparse(hart_tensor *out, const hart_tensor *q, const hart_tensor *k, const hart_tensor *v,
+                                    const hart_tensor *mask, const hart_tensor *blocks, int block_q, int block_k,
+                                    float scale) {
+    const char *op = "hart_op_attention_sparse";
+    HART_TRY(attention_shapes(op, out, q, k, v, mask));
+    if (block_q < 1 || block_k < 1)
+        return hart_fail(HART_EINVAL, "%s: block sizes must be >= 1 (got %d x %d)", op, block_q, block_k);
+    if (!blocks || blocks->dtype != HART_U8) return hart_fail(HART_EINVAL, "%s: the block mask must be a U8 tensor", op);
+    int64_t nqb = (q->shape[2] + block_q - 1) / block_q, nkb = (k->shape[2] + block_k - 1) / block_k;
+    if (blocks->ndim != 4 || (blocks->shape[0] != 1 && blocks->shape[0] != q->shape[0]) ||
+        (blocks->shape[1] != 1 && blocks->shape[1] != q->shape[1]) || blocks->shape[2] != nqb || blocks->shape[3] != nkb)
+        return hart_fail(HART_EINVAL, "%s: block mask must be [B|1, H|1, %lld, %lld] for %d x %d blocks", op,
+                         (long long)nqb, (long long)nkb, block_q, block_k);
+    if (!half_mode(out)) return attention_sparse_run(out, q, k, v, mask, blocks, block_q, block_k, scale);
+    /* as hart_op_attention: q, k, v rounded to half first */
+    hart_tensor qr, kr, vr;
+    HART_TRY(half_rounded(q, &qr));
+    hart_status s = half_rounded(k, &kr);
+    if (!s) {
+        s = half_rounded(v, &vr);
+        if (!s) s = attention_sparse_run(out, &qr, &kr, &vr, mask, blocks, block_q, block_k, scale);
+        hart_tensor_free(&vr);
+        hart_tensor_free(&kr);
+    }
+    hart_tensor_free(&qr);
+    return s;
 }
 
 hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {
@@ -353,6 +563,91 @@ hart_status hart_op_argmin_dist(hart_tensor *idx, const hart_tensor *x, const ha
         hart_tensor_numel(idx) != x->shape[0] || cb->shape[0] < 1)
         return shape_err(op, "idx I64 [N], x [N,D], codebook [V,D]", x, cb);
     DISPATCH(op, argmin_dist, idx, 2, L(x, cb), I_[0], I_[1]);
+}
+
+/* ---- token sampling and the diffusion sampler ---- */
+
+static hart_status need_keys(const char *op, const hart_tensor *keys, int64_t B) {
+    if (keys->dtype != HART_I64 || keys->ndim != 2 || keys->shape[0] != B || keys->shape[1] != 2)
+        return shape_err(op, "keys must be I64 [B,2] (seed, image index) with B images", keys, NULL);
+    return HART_OK;
+}
+
+hart_status hart_op_cfg_mix(hart_tensor *y, const hart_tensor *x, double t) {
+    const char *op = "hart_op_cfg_mix";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || y->ndim != x->ndim || x->shape[0] != 2 * y->shape[0] || !isfinite(t))
+        return shape_err(op, "x [2B,...] -> y [B,...], finite t", y, x);
+    for (int i = 1; i < x->ndim; i++)
+        if (x->shape[i] != y->shape[i]) return shape_err(op, "x [2B,...] -> y [B,...]", y, x);
+    DISPATCH(op, cfg_mix, y, 1, L(x), I_[0], t);
+}
+
+hart_status hart_op_topk_topp(hart_tensor *y, const hart_tensor *x, int k, double p) {
+    const char *op = "hart_op_topk_topp";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || !hart_tensor_same_shape(x, y) || x->shape[x->ndim - 1] < 1 ||
+        x->shape[x->ndim - 1] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "x and y of one shape, last dim 1..2^22", y, x);
+    if (isnan(p)) return hart_fail(HART_EINVAL, "%s: p is NaN", op);
+    DISPATCH(op, topk_topp, y, 1, L(x), I_[0], k, p);
+}
+
+hart_status hart_op_multinomial(hart_tensor *idx, const hart_tensor *x, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_multinomial";
+    HART_TRY(need_f32(op, x, "x"));
+    if (idx->dtype != HART_I64 || x->ndim != 3 || idx->ndim != 2 || idx->shape[0] != x->shape[0] ||
+        idx->shape[1] != x->shape[1] || x->shape[2] < 1 || x->shape[2] > HART_SAMPLE_MAX_V)
+        return shape_err(op, "idx I64 [B,L], x [B,L,V] (V 1..2^22)", idx, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, multinomial, idx, 2, L(x, keys), I_[0], I_[1], site, step);
+}
+
+hart_status hart_op_gumbel_softmax(hart_tensor *y, const hart_tensor *x, const hart_tensor *keys, float scale,
+                                   float tau, int site, int step) {
+    const char *op = "hart_op_gumbel_softmax";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 3 || !hart_tensor_same_shape(x, y) || !(tau > 0)) return shape_err(op, "x, y [B,L,V], tau > 0", y, x);
+    HART_TRY(need_keys(op, keys, x->shape[0]));
+    DISPATCH(op, gumbel_softmax, y, 2, L(x, keys), I_[0], I_[1], scale, tau, site, step);
+}
+
+hart_status hart_op_randn(hart_tensor *y, const hart_tensor *keys, int site, int step) {
+    const char *op = "hart_op_randn";
+    HART_TRY(need_f32(op, y, "y"));
+    if (y->ndim != 4) return shape_err(op, "y must be [H,B,L,C]", y, NULL);
+    HART_TRY(need_keys(op, keys, y->shape[1]));
+    DISPATCH(op, randn, y, 1, L(keys), I_[0], site, step);
+}
+
+hart_status hart_op_ddpm_step(hart_tensor *x, const hart_tensor *out, const hart_tensor *noise, const hart_ddpm_coef *c) {
+    const char *op = "hart_op_ddpm_step";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, out, "out")); HART_TRY(need_f32(op, noise, "noise"));
+    if (x->ndim != 2 || !hart_tensor_same_shape(x, noise) || out->ndim != 2 || out->shape[0] != x->shape[0] ||
+        out->shape[1] != 2 * x->shape[1] || (c->guided && x->shape[0] % 2))
+        return shape_err(op, "x, noise [n,C], out [n,2C] (n even when guided)", x, out);
+    DISPATCH(op, ddpm_step, x, 2, L(out, noise), I_[0], I_[1], c);
+}
+
+hart_status hart_op_gather_rows(hart_tensor *y, const hart_tensor *table, const hart_tensor *idx) {
+    const char *op = "hart_op_gather_rows";
+    HART_TRY(need_f32(op, y, "y")); HART_TRY(need_f32(op, table, "table"));
+    if (idx->dtype != HART_I64 || table->ndim != 2 || y->ndim != 2 || y->shape[0] != hart_tensor_numel(idx) ||
+        y->shape[1] != table->shape[1])
+        return shape_err(op, "y [N,D], table [V,D], idx I64 of N entries", y, table);
+    DISPATCH(op, gather_rows, y, 2, L(table, idx), I_[0], I_[1]);
+}
+
+hart_status hart_op_rope_rows(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s) {
+    const char *op = "hart_op_rope_rows";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
+    if (x->ndim != 4 || x->shape[3] % 2 || !hart_tensor_same_shape(x, y))
+        return shape_err(op, "x, y must be [B,H,L,D] with even D", y, x);
+    if (c->ndim != 3 || !hart_tensor_same_shape(c, s) || c->shape[0] != x->shape[0] || c->shape[1] != x->shape[2] ||
+        c->shape[2] != x->shape[3])
+        return shape_err(op, "cos/sin must be [B, L, D]", c, x);
+    DISPATCH(op, rope_rows, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
 }
 
 /* ---- quantized ops: the weight is a hart_qweight, not a tensor, so these

@@ -386,7 +386,7 @@ static hart_status calibrate(const hart_quantize_model_opts *o, const char *text
     if (o->calib && pl.n == 0) return hart_fail(HART_EINVAL, "%s: no prompts", o->calib);
     /* load (registers every linear layer under its checkpoint name) and, with prompts, record */
     hart_calib_begin(o->sample_rows > 0 ? o->sample_rows : 128);
-    hart_t2i_session_opts so = {o->device, o->model_dir, text_dir, text_dir != NULL};
+    hart_t2i_session_opts so = {o->device, o->model_dir, text_dir, text_dir != NULL, "f32"}; /* statistics in f32 */
     hart_t2i_session *ss = NULL;
     hart_status s = hart_t2i_session_open(&so, &ss);
     for (int i = 0; !s && i < pl.n; i++) {

@@ -147,101 +147,89 @@ static void image_key(const hart_t2i_opts *o, int b, uint64_t *seed, uint32_t *i
     }
 }
 
-/* noise for the diffusion sampler: replay or RNG keyed per image */
+/* What the loop needs from the host, put on the device once before the
+ * first scale: the RNG key of every image and, in replay mode, the recorded
+ * indices of every scale and the diffusion noise of every draw. */
 typedef struct {
-    const hart_t2i_opts *o;
-    int B, l, C;
-} noise_ctx;
+    int B, l, n_noise;
+    int replay;
+    hart_tensor keys;                  /* I64 [B,2]: (seed, image index) */
+    hart_tensor idx[HART_MAX_SCALES];  /* replay: I64 [B, lo] */
+    hart_tensor *noise;                /* replay: draw j, F32 */
+} loop_inputs;
 
-static hart_status noise_fn(void *vctx, int draw, int64_t rows, int64_t cols, float *out) {
-    noise_ctx *n = vctx;
-    if (n->o->replay) {
-        char nm[64];
-        snprintf(nm, sizeof nm, "gen.diff.noise.%d", draw);
-        hart_tensor t;
-        HART_TRY(hart_st_tensor(n->o->replay, nm, &t));
-        if (t.dtype != HART_F32 || hart_tensor_numel(&t) != rows * cols)
-            return hart_fail(HART_EINVAL, "replay %s: expected %lld x %lld float32", nm, (long long)rows, (long long)cols);
-        return hart_tensor_read_f32(&t, out);
-    }
-    int64_t half_rows = (int64_t)n->B * n->l;
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t half = r / half_rows, rr = r % half_rows, img = rr / n->l, tok = rr % n->l;
-        uint64_t seed;
-        uint32_t index;
-        image_key(n->o, (int)img, &seed, &index);
-        for (int64_t c = 0; c < cols; c++) {
-            uint64_t idx = (uint64_t)half * (uint64_t)(n->l * cols) + (uint64_t)(tok * cols + c);
-            out[r * cols + c] = hart_gen_normal(seed, index, HART_SITE_DIFF, (uint32_t)draw, idx);
-        }
-    }
-    return HART_OK;
+static void loop_inputs_free(loop_inputs *in) {
+    hart_tensor_free(&in->keys);
+    for (int i = 0; i < HART_MAX_SCALES; i++) hart_tensor_free(&in->idx[i]);
+    for (int j = 0; j < in->n_noise; j++) hart_tensor_free(&in->noise[j]);
+    free(in->noise);
 }
 
-/* indices for scale si: replayed or sampled from the guided logits (mixed
- * [B,lo,V], filtered in place) */
-static hart_status choose_indices(const hart_t2i *p, const hart_t2i_opts *o, int si, int B, int lo, float *mixed,
-                                  int64_t *idx) {
-    int V = p->V;
-    if (o->replay) {
+static hart_status upload_inputs(const hart_t2i *p, const hart_t2i_opts *o, const hart_tf_config *c, int B,
+                                 loop_inputs *in) {
+    int S = c->n_scales, P = c->patch_nums[S - 1];
+    in->B = B;
+    in->l = P * P;
+    int64_t *k = malloc(sizeof(int64_t) * 2 * (size_t)B);
+    if (!k) return hart_fail(HART_ENOMEM, "rng keys");
+    for (int b = 0; b < B; b++) {
+        uint64_t seed;
+        uint32_t index;
+        image_key(o, b, &seed, &index);
+        k[2 * b] = (int64_t)seed;
+        k[2 * b + 1] = index;
+    }
+    hart_tensor kh = hart_tensor_wrap(k, HART_I64, 2, (int64_t[]){B, 2});
+    hart_status st = hart_tensor_to(p->be, &kh, &in->keys);
+    free(k);
+    HART_TRY(st);
+    if (!o->replay) return HART_OK;
+    in->replay = 1;
+    for (int si = 0; si < S; si++) {
+        int lo = si == 0 ? 1 : c->patch_nums[si] * c->patch_nums[si];
         char nm[64];
         snprintf(nm, sizeof nm, "gen.si%d.idx", si);
         hart_tensor t;
         HART_TRY(hart_st_tensor(o->replay, nm, &t));
         if (t.dtype != HART_I64 || t.ndim != 2 || t.shape[0] != B || t.shape[1] != lo)
             return hart_fail(HART_EINVAL, "replay %s: expected I64 [%d,%d]", nm, B, lo);
-        memcpy(idx, t.data, sizeof(int64_t) * (size_t)B * lo);
+        const int64_t *v = t.data;
         for (int i = 0; i < B * lo; i++)
-            if (idx[i] < 0 || idx[i] >= V) return hart_fail(HART_EINVAL, "replay %s: index %lld out of range", nm, (long long)idx[i]);
+            if (v[i] < 0 || v[i] >= p->V) return hart_fail(HART_EINVAL, "replay %s: index %lld out of range", nm, (long long)v[i]);
+        HART_TRY(hart_tensor_to(p->be, &t, &in->idx[si]));
     }
-    int k = hart_topk_for_scale(si, o->top_k, V);
-    for (int b = 0; b < B; b++) {
-        uint64_t seed;
-        uint32_t index;
-        image_key(o, b, &seed, &index);
-        for (int j = 0; j < lo; j++) {
-            float *row = mixed + ((size_t)b * lo + j) * V;
-            HART_TRY(hart_filter_top_k_top_p(row, V, k, o->top_p));
-            if (!o->replay) {
-                double u = hart_gen_uniform(seed, index, HART_SITE_TOKENS, (uint32_t)si, (uint64_t)j);
-                idx[(size_t)b * lo + j] = hart_sample_categorical(row, V, u);
-            }
-        }
+    int K = hart_diff_num_steps(p->dh);
+    in->noise = calloc((size_t)K + 1, sizeof *in->noise);
+    if (!in->noise) return hart_fail(HART_ENOMEM, "replay noise");
+    in->n_noise = K + 1;
+    for (int j = 0; j <= K; j++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "gen.diff.noise.%d", j);
+        hart_tensor t;
+        HART_TRY(hart_st_tensor(o->replay, nm, &t));
+        if (t.dtype != HART_F32) return hart_fail(HART_EINVAL, "replay %s: expected float32", nm);
+        HART_TRY(hart_tensor_to(p->be, &t, &in->noise[j]));
     }
     return HART_OK;
 }
 
-/* codes [B,lo,Cvae]: codebook rows, or the Gumbel-softmax mixture */
-static hart_status make_codes(const hart_t2i *p, const hart_t2i_opts *o, int si, double ratio, int B, int lo,
-                              const float *filtered, const int64_t *idx, int smooth, float *codes) {
-    int V = p->V, Z = p->Cvae;
-    if (!smooth) {
-        for (int64_t r = 0; r < (int64_t)B * lo; r++)
-            memcpy(codes + r * Z, p->codebook + idx[r] * Z, sizeof(float) * (size_t)Z);
-        return HART_OK;
+/* noise for the diffusion sampler, on the device: replayed or keyed per image
+ * (rows ordered (guidance half, image, token), index within the draw =
+ * half·l·cols + token·cols + column, as hart_op_randn lays it out) */
+static hart_status noise_fn(void *vctx, int draw, hart_tensor *out) {
+    loop_inputs *in = vctx;
+    int64_t rows = out->shape[0], cols = out->shape[1];
+    if (in->replay) {
+        if (draw >= in->n_noise || hart_tensor_numel(&in->noise[draw]) != rows * cols)
+            return hart_fail(HART_EINVAL, "replay gen.diff.noise.%d: expected %lld x %lld float32", draw, (long long)rows,
+                             (long long)cols);
+        return hart_op_copy(out, &in->noise[draw]);
     }
-    float tau = (float)fmax(0.27 * (1 - ratio * 0.95), 0.005);
-    float *pr = malloc(sizeof(float) * (size_t)V);
-    double *u = malloc(sizeof(double) * (size_t)V);
-    if (!pr || !u) { free(pr); free(u); return hart_fail(HART_ENOMEM, "gumbel"); }
-    for (int b = 0; b < B; b++)
-        for (int j = 0; j < lo; j++) {
-            uint64_t seed;
-            uint32_t index;
-            image_key(o, b, &seed, &index);
-            for (int v = 0; v < V; v++)
-                u[v] = hart_gen_uniform(seed, index, HART_SITE_SMOOTH, (uint32_t)si, (uint64_t)j * V + v);
-            hart_gumbel_softmax(pr, filtered + ((size_t)b * lo + j) * V, V, (float)(1 + ratio), tau, u);
-            float *dst = codes + ((size_t)b * lo + j) * Z;
-            for (int z = 0; z < Z; z++) {
-                double s = 0;
-                for (int v = 0; v < V; v++) s += (double)pr[v] * p->codebook[(size_t)v * Z + z];
-                dst[z] = (float)s;
-            }
-        }
-    free(pr);
-    free(u);
-    return HART_OK;
+    int64_t per_half = (int64_t)in->B * in->l;
+    if (rows % per_half) return hart_fail(HART_EINVAL, "diffusion noise: %lld rows for %d images", (long long)rows, in->B);
+    hart_tensor v;
+    HART_TRY(hart_tensor_reshape(out, 4, (int64_t[]){rows / per_half, in->B, in->l, cols}, &v));
+    return hart_op_randn(&v, &in->keys, HART_SITE_DIFF, draw);
 }
 
 /* clock reading after the device has finished (timings requested only) */
@@ -264,10 +252,9 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
     int B = (int)context->shape[0], N = 2 * B, S = c->n_scales, Z = p->Cvae, V = p->V, C = c->C;
     int P = c->patch_nums[S - 1];
     hart_status st = HART_OK;
-    hart_tensor x = {0}, hidden = {0}, logits = {0}, mixed_t = {0}, idx_t = {0}, hmap = {0}, fhat = {0}, next = {0},
-                codes_t = {0}, cond = {0}, dout = {0}, img = {0};
-    float *L = NULL, *mixed = NULL, *codes = NULL, *dbuf = NULL, *fh = NULL;
-    int64_t *idx = NULL;
+    hart_tensor x = {0}, hidden = {0}, logits = {0}, mixed = {0}, idx_own = {0}, probs = {0}, codes = {0}, disc = {0},
+                hmap = {0}, fhat = {0}, next = {0}, cond = {0}, dout = {0}, sum = {0}, sum_t = {0}, img = {0};
+    loop_inputs in = {0};
     memset(image, 0, sizeof *image);
     hart_t2i_timings *tm = opts->timings;
     double t_start = 0, t0 = 0, t1 = 0, t2 = 0;
@@ -279,59 +266,71 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         tm->n_scales = S;
         memcpy(tm->patch_nums, c->patch_nums, sizeof(int) * (size_t)S);
     }
+    if (opts->sparse && opts->sparse->block < 1) return hart_fail(HART_EINVAL, "sparse attention: block size must be >= 1");
+    if (opts->sparse && opts->sparse->kind != HART_SPARSE_NONE && opts->sparse->from_scale >= c->n_scales)
+        return hart_fail(HART_EINVAL, "--sparse-from-scale %d: this model has scales 0..%d", opts->sparse->from_scale,
+                         c->n_scales - 1);
+    hart_tf_set_sparse(p->tf, opts->sparse);
     STAMP(t_start);
+    /* everything the loop takes from the host goes to the device here, once */
+    HART_TRY_GOTO(st, upload_inputs(p, opts, c, B, &in));
     HART_TRY_GOTO(st, hart_tf_begin_uncond(p->tf, context, mask, pos, opts->uncond_context, opts->uncond_mask, opts->uncond_pos));
     HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &fhat, 4, B, Z, P, P));
     HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &x, 3, N, c->ctx_tokens, C, 0));
     HART_TRY_GOTO(st, hart_tf_first_input(p->tf, &x));
     STAMP(t0);
     if (tm) tm->begin_s = t0 - t_start;
+    /* from here to the image nothing is read back: every step is an op on p->be */
     for (int si = 0; si < S; si++) {
         int pn = c->patch_nums[si];
         int l = si == 0 ? c->ctx_tokens : pn * pn, lo = si == 0 ? 1 : l;
         if (si == 0 && pn != 1) HART_TRY_GOTO(st, hart_fail(HART_EUNSUPPORTED, "patch_nums[0] must be 1 (got %d)", pn));
-        hart_tensor_free(&hidden);
-        hart_tensor_free(&logits);
+        hart_tensor *ts[] = {&hidden, &logits, &mixed, &idx_own, &probs, &codes};
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
         HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &hidden, 3, N, l, C, 0));
         HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &logits, 3, N, lo, V, 0));
         STAMP(t0);
         HART_TRY_GOTO(st, hart_tf_forward(p->tf, si, &x, &hidden, &logits));
         STAMP(t1);
-        /* guidance */
-        free(L); free(mixed); free(idx); free(codes);
-        L = malloc(sizeof(float) * (size_t)N * lo * V);
-        mixed = malloc(sizeof(float) * (size_t)B * lo * V);
-        idx = malloc(sizeof(int64_t) * (size_t)B * lo);
-        codes = malloc(sizeof(float) * (size_t)B * lo * Z);
-        if (!L || !mixed || !idx || !codes) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "scale %d", si));
-        HART_TRY_GOTO(st, hart_tensor_read_f32(&logits, L));
+        /* guidance, top-k / top-p, the keyed draw (or the replayed indices) */
         double t = hart_cfg_ramp(opts->cfg, si, S), ratio = hart_cfg_ramp(1.0, si, S);
-        for (int b = 0; b < B; b++)
-            hart_cfg_mix(mixed + (size_t)b * lo * V, L + (size_t)b * lo * V, L + (size_t)(b + B) * lo * V,
-                         (int64_t)lo * V, t);
-        if (opts->dump) {
-            hart_tensor mt = hart_tensor_wrap(mixed, HART_F32, 3, (int64_t[]){B, lo, V});
-            HART_TRY_GOTO(st, dumpf(opts, &mt, "gen.si%d.logits_cfg", si));
+        HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &mixed, 3, B, lo, V, 0));
+        HART_TRY_GOTO(st, hart_op_cfg_mix(&mixed, &logits, t));
+        HART_TRY_GOTO(st, dumpf(opts, &mixed, "gen.si%d.logits_cfg", si));
+        HART_TRY_GOTO(st, hart_op_topk_topp(&mixed, &mixed, hart_topk_for_scale(si, opts->top_k, V), opts->top_p));
+        const hart_tensor *idx = &in.idx[si];
+        if (!in.replay) {
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_I64, &idx_own, 2, B, lo, 0, 0));
+            HART_TRY_GOTO(st, hart_op_multinomial(&idx_own, &mixed, &in.keys, HART_SITE_TOKENS, si));
+            idx = &idx_own;
         }
-        HART_TRY_GOTO(st, choose_indices(p, opts, si, B, lo, mixed, idx));
-        hart_tensor it = hart_tensor_wrap(idx, HART_I64, 2, (int64_t[]){B, lo});
-        HART_TRY_GOTO(st, dumpf(opts, &it, "gen.si%d.idx", si));
-        HART_TRY_GOTO(st, make_codes(p, opts, si, ratio, B, lo, mixed, idx, opts->more_smooth, codes));
+        HART_TRY_GOTO(st, dumpf(opts, idx, "gen.si%d.idx", si));
+        /* codes [B·lo, Z]: codebook rows, or the Gumbel-softmax mixture of them */
+        HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &codes, 2, (int64_t)B * lo, Z, 0, 0));
+        if (opts->more_smooth) {
+            float tau = (float)fmax(0.27 * (1 - ratio * 0.95), 0.005);
+            hart_tensor p2;
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &probs, 3, B, lo, V, 0));
+            HART_TRY_GOTO(st, hart_op_gumbel_softmax(&probs, &mixed, &in.keys, (float)(1 + ratio), tau, HART_SITE_SMOOTH, si));
+            HART_TRY_GOTO(st, hart_tensor_reshape(&probs, 2, (int64_t[]){(int64_t)B * lo, V}, &p2));
+            HART_TRY_GOTO(st, hart_op_matmul(&codes, &p2, &p->codebook_t, 0, 0, 1.0f));
+        } else {
+            HART_TRY_GOTO(st, hart_op_gather_rows(&codes, &p->codebook_t, idx));
+        }
         STAMP(t2);
         if (tm) {
             tm->transformer_s[si] = t1 - t0;
             tm->sample_s[si] = t2 - t1;
         }
-        hart_tensor_free(&codes_t);
-        hart_tensor ch = hart_tensor_wrap(codes, HART_F32, 3, (int64_t[]){B, lo, Z});
+        hart_tensor c3;
+        HART_TRY_GOTO(st, hart_tensor_reshape(&codes, 3, (int64_t[]){B, lo, Z}, &c3));
         if (si < S - 1) {
             /* h [B,Z,pn,pn] */
             hart_tensor_free(&hmap);
-            HART_TRY_GOTO(st, hart_tensor_to(p->be, &ch, &codes_t));
             HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &hmap, 4, B, Z, pn, pn));
             hart_tensor hv;
             HART_TRY_GOTO(st, hart_tensor_reshape(&hmap, 3, (int64_t[]){B, Z, lo}, &hv));
-            HART_TRY_GOTO(st, hart_op_transpose(&hv, &codes_t, (int[]){0, 2, 1}));
+            HART_TRY_GOTO(st, hart_op_transpose(&hv, &c3, (int[]){0, 2, 1}));
             HART_TRY_GOTO(st, dumpf(opts, &hmap, "gen.si%d.h", si));
             int pn1 = c->patch_nums[si + 1];
             hart_tensor_free(&next);
@@ -346,40 +345,48 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
             if (tm) tm->next_s[si] = t1 - t2;
         } else {
             /* diffusion condition uses the discrete codes even on the smooth path */
-            float *disc = malloc(sizeof(float) * (size_t)B * lo * Z);
-            if (!disc) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "codes"));
-            st = make_codes(p, opts, si, ratio, B, lo, mixed, idx, 0, disc);
-            hart_tensor dh = hart_tensor_wrap(disc, HART_F32, 3, (int64_t[]){B, lo, Z});
-            if (!st) st = hart_tensor_to(p->be, &dh, &codes_t);
-            free(disc);
-            HART_TRY_GOTO(st, st);
+            const hart_tensor *dc = &codes;
+            if (opts->more_smooth) {
+                HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &disc, 2, (int64_t)B * lo, Z, 0, 0));
+                HART_TRY_GOTO(st, hart_op_gather_rows(&disc, &p->codebook_t, idx));
+                dc = &disc;
+            }
+            hart_tensor dc3;
+            HART_TRY_GOTO(st, hart_tensor_reshape(dc, 3, (int64_t[]){B, lo, Z}, &dc3));
             HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &cond, 3, N, l, C, 0));
-            HART_TRY_GOTO(st, hart_tf_diff_cond(p->tf, &hidden, &codes_t, &cond));
+            HART_TRY_GOTO(st, hart_tf_diff_cond(p->tf, &hidden, &dc3, &cond));
             hart_tensor cond2;
             HART_TRY_GOTO(st, hart_tensor_reshape(&cond, 2, (int64_t[]){(int64_t)N * l, C}, &cond2));
             HART_TRY_GOTO(st, dump(opts, "gen.diff.cond", &cond2));
             HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &dout, 2, (int64_t)N * l, Z, 0, 0));
-            noise_ctx nc = {opts, B, l, Z};
-            hart_noise_source ns = {noise_fn, &nc};
+            hart_noise_source ns = {noise_fn, &in};
             HART_TRY_GOTO(st, hart_diff_sample(p->dh, &cond2, t, opts->temperature, &ns, &dout));
             HART_TRY_GOTO(st, dump(opts, "gen.diff.out", &dout));
             /* f_hat += (codes + residual) as a [B,Z,P,P] map */
-            dbuf = malloc(sizeof(float) * (size_t)N * l * Z);
-            fh = malloc(sizeof(float) * (size_t)B * Z * l);
-            if (!dbuf || !fh) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "final scale"));
-            HART_TRY_GOTO(st, hart_tensor_read_f32(&dout, dbuf));
-            HART_TRY_GOTO(st, hart_tensor_read_f32(&fhat, fh));
-            for (int b = 0; b < B; b++)
-                for (int z = 0; z < Z; z++)
-                    for (int k = 0; k < l; k++)
-                        fh[((size_t)b * Z + z) * l + k] +=
-                            codes[((size_t)b * l + k) * Z + z] + dbuf[((size_t)b * l + k) * Z + z];
-            HART_TRY_GOTO(st, hart_tensor_write(&fhat, fh, sizeof(float) * (size_t)B * Z * l));
+            hart_tensor d1, s3, f3;
+            HART_TRY_GOTO(st, hart_tensor_rows(&dout, 0, (int64_t)B * l, &d1));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &sum, 2, (int64_t)B * l, Z, 0, 0));
+            HART_TRY_GOTO(st, hart_op_binary(&sum, &codes, &d1, HART_BIN_ADD));
+            HART_TRY_GOTO(st, hart_tensor_reshape(&sum, 3, (int64_t[]){B, l, Z}, &s3));
+            HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &sum_t, 3, B, Z, l, 0));
+            HART_TRY_GOTO(st, hart_op_transpose(&sum_t, &s3, (int[]){0, 2, 1}));
+            HART_TRY_GOTO(st, hart_tensor_reshape(&fhat, 3, (int64_t[]){B, Z, l}, &f3));
+            HART_TRY_GOTO(st, hart_op_binary(&f3, &f3, &sum_t, HART_BIN_ADD));
             HART_TRY_GOTO(st, dump(opts, "gen.final_f_hat", &fhat));
             STAMP(t1);
             if (tm) tm->diffusion_s = t1 - t2;
         }
-        if (opts->verbose) fprintf(stderr, "hart: scale %d/%d (%dx%d) done\n", si + 1, S, pn, pn);
+        double dens = hart_tf_sparse_density(p->tf, si);
+        if (opts->sparse_density) opts->sparse_density[si] = dens;
+        if (opts->verbose && dens >= 0) {
+            char spec[64];
+            hart_sparse_format(opts->sparse, spec, sizeof spec);
+            fprintf(stderr, "hart: scale %d/%d (%dx%d) done, sparse attention %s: density %.4f\n", si + 1, S, pn, pn,
+                    spec, dens);
+        } else if (opts->verbose) {
+            fprintf(stderr, "hart: scale %d/%d (%dx%d) done%s\n", si + 1, S, pn, pn,
+                    opts->sparse && opts->sparse->kind != HART_SPARSE_NONE ? ", dense attention" : "");
+        }
         if (opts->progress) opts->progress(opts->progress_arg, si + 1, S + 1);
     }
     if (opts->skip_decode) {
@@ -388,7 +395,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         if (tm) tm->total_s = t1 - t_start;
         goto done;
     }
-    /* decode: image in [-1,1] -> [0,1] */
+    /* decode: image in [-1,1] -> [0,1]; the one read of the loop is the image */
     STAMP(t0);
     HART_TRY_GOTO(st, hart_tensor_new4(p->be, HART_F32, &img, 4, B, 3, p->img, p->img));
     HART_TRY_GOTO(st, hart_vae_decode(p->vae, &fhat, &img));
@@ -403,11 +410,12 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
     if (opts->progress) opts->progress(opts->progress_arg, S + 1, S + 1);
     HART_TRY_GOTO(st, dump(opts, "gen.image", image));
 done:
-    free(L); free(mixed); free(idx); free(codes); free(dbuf); free(fh);
     {
-        hart_tensor *ts[] = {&x, &hidden, &logits, &mixed_t, &idx_t, &hmap, &fhat, &next, &codes_t, &cond, &dout, &img};
+        hart_tensor *ts[] = {&x, &hidden, &logits, &mixed, &idx_own, &probs, &codes, &disc, &hmap, &fhat, &next, &cond,
+                             &dout, &sum, &sum_t, &img};
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
     }
+    loop_inputs_free(&in);
     if (st) hart_tensor_free(image);
     return st;
 }

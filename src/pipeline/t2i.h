@@ -12,6 +12,7 @@
 #include "backend/backend.h"
 #include "core/safetensors.h"
 #include "models/hart/autoencoder.h"
+#include "models/hart/sparse_attn.h"
 #include "pipeline/t2i_timings.h"
 
 typedef struct hart_t2i hart_t2i;
@@ -37,6 +38,11 @@ typedef struct {
      * (hart_t2i_render_prompts fills these from negative_prompt). */
     const hart_tensor *uncond_context, *uncond_mask, *uncond_pos;
     const char *negative_prompt; /* hart_t2i_render_prompts: NULL or "" = the null context */
+    /* Sparse attention (models/hart/sparse_attn.h); NULL = dense. With verbose,
+     * the density used is printed per scale; sparse_density (non-NULL,
+     * n_scales entries) receives it (-1: the scale ran dense). */
+    const hart_sparse_cfg *sparse;
+    double *sparse_density;
     /* Called after each scale (done = 1..total) and after the decode
      * (done = total = scales + 1); NULL: none. */
     void (*progress)(void *arg, int done, int total);

@@ -17,7 +17,7 @@ struct hart_t2i_session {
     hart_text_encoder te;
     int have_te;
     hart_prompt_cache cache;
-    char why[256];
+    char why[768];
 };
 
 static int is_dir(const char *p) {
@@ -48,7 +48,9 @@ hart_status hart_t2i_session_open(const hart_t2i_session_opts *o, hart_t2i_sessi
     HART_TRY(hart_t2i_session_check(o));
     hart_t2i_session *s = calloc(1, sizeof *s);
     if (!s) return hart_fail(HART_ENOMEM, "session");
-    hart_status st = hart_backend_open(o->device, &s->be, s->why, sizeof s->why);
+    hart_precision prec;
+    hart_status st = hart_precision_parse(o->precision, &prec);
+    if (!st) st = hart_backend_open_prec(o->device, prec, &s->be, s->why, sizeof s->why);
     if (!st) st = hart_t2i_load(s->be, o->model_dir, &s->t2i);
     if (!st && o->need_text) {
         char t[PATH_MAX];
@@ -91,7 +93,7 @@ hart_status hart_t2i_session_render(hart_t2i_session *s, const char *const *prom
 #define META_MAX 24
 
 hart_status hart_t2i_save_image(const char *path, const hart_tensor *image, int i, const hart_t2i_image_meta *m) {
-    char idx[32], sd[32], cfg[32], tk[32], tp[32], temp[32];
+    char idx[32], sd[32], cfg[32], tk[32], tp[32], temp[32], sparse[128];
     const hart_t2i_opts *o = m->opts;
     snprintf(idx, sizeof idx, "%lld", (long long)m->index);
     snprintf(sd, sizeof sd, "%llu", (unsigned long long)m->seed);
@@ -113,6 +115,15 @@ hart_status hart_t2i_save_image(const char *path, const hart_tensor *image, int 
     KV("top_p", tp);
     KV("smooth", o->more_smooth ? "1" : "0");
     KV("temperature", temp);
+    if (o->sparse && o->sparse->kind != HART_SPARSE_NONE) { /* only when used: dense images keep their metadata */
+        char spec[64];
+        hart_sparse_format(o->sparse, spec, sizeof spec);
+        if (o->sparse->from_scale >= 0)
+            snprintf(sparse, sizeof sparse, "%s from scale %d, block %d", spec, o->sparse->from_scale, o->sparse->block);
+        else
+            snprintf(sparse, sizeof sparse, "%s on the last three scales, block %d", spec, o->sparse->block);
+        KV("sparse_attn", sparse);
+    }
     for (int k = 0; m->extra && m->extra[k] && m->extra[k + 1] && n < META_MAX; k += 2) KV(m->extra[k], m->extra[k + 1]);
 #undef KV
     char *params = hart_image_params_text(kv, n);

@@ -22,6 +22,7 @@ typedef struct {
     const char *model_dir;  /* HART model folder (llm/, tokenizer/, text_encoder/) */
     const char *text_model; /* text encoder folder; NULL = <model_dir>/text_encoder */
     int need_text;          /* load the text encoder (prompt rendering) */
+    const char *precision;  /* "f32", "f16" or NULL = the device's default (hart_backend_open_prec) */
 } hart_t2i_session_opts;
 
 typedef struct hart_t2i_session hart_t2i_session;

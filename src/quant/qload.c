@@ -252,7 +252,7 @@ void hart_calib_free(void) {
 /* ---- upload ---- */
 
 hart_status hart_linear_upload(hart_backend *be, const hart_checkpoint *ck, const char *name, const hart_linear_src *src,
-                               int64_t r0, int64_t n, hart_tensor *out) {
+                               int64_t r0, int64_t n, int as_weight, hart_tensor *out) {
     hart_status s;
     hart_qweight hq, dq;
     memset(&hq, 0, sizeof hq);
@@ -263,7 +263,7 @@ hart_status hart_linear_upload(hart_backend *be, const hart_checkpoint *ck, cons
         hart_tensor view;
         HART_TRY(hart_tensor_rows(&src->f, r0, n, &view));
         if (g_on_load == HART_QF_NONE || g_cal.armed) {
-            s = hart_tensor_to(be, &view, out);
+            s = as_weight ? hart_weight_to(be, &view, out) : hart_tensor_to(be, &view, out);
             if (!s) reg(out, name, r0, src->f.shape[0], src->f.shape[1]);
             return s;
         }
@@ -277,10 +277,10 @@ hart_status hart_linear_upload(hart_backend *be, const hart_checkpoint *ck, cons
 }
 
 hart_status hart_ckpt_get_linear(const hart_checkpoint *ck, hart_backend *be, const char *name, int64_t N, int64_t K,
-                                 hart_tensor *out) {
+                                 int as_weight, hart_tensor *out) {
     hart_linear_src src;
     HART_TRY(hart_linear_read(ck, name, N, K, &src));
-    hart_status s = hart_linear_upload(be, ck, name, &src, 0, N, out);
+    hart_status s = hart_linear_upload(be, ck, name, &src, 0, N, as_weight, out);
     hart_linear_src_free(ck, &src);
     return s;
 }

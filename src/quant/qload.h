@@ -30,15 +30,16 @@ typedef struct {
 
 /* Read "P.weight" [N, K] (either form). */
 hart_status hart_linear_read(const hart_checkpoint *ck, const char *name, int64_t N, int64_t K, hart_linear_src *out);
-/* Rows r0..r0+n onto be: a float tensor, or a quantized shell tensor
- * (core/qweight.h) — also when the source is float and hart_quant_on_load()
- * is set. Registers the result under (name, r0) for calibration. */
+/* Rows r0..r0+n onto be: a float tensor (as_weight: in the backend's GEMM
+ * weight dtype, hart_weight_to; else as stored, hart_tensor_to), or a
+ * quantized shell tensor (core/qweight.h) — also when the source is float and
+ * hart_quant_on_load() is set. Registers the result under (name, r0) for calibration. */
 hart_status hart_linear_upload(hart_backend *be, const hart_checkpoint *ck, const char *name, const hart_linear_src *src,
-                               int64_t r0, int64_t n, hart_tensor *out);
+                               int64_t r0, int64_t n, int as_weight, hart_tensor *out);
 void hart_linear_src_free(const hart_checkpoint *ck, hart_linear_src *src);
 /* read + upload of all rows */
 hart_status hart_ckpt_get_linear(const hart_checkpoint *ck, hart_backend *be, const char *name, int64_t N, int64_t K,
-                                 hart_tensor *out);
+                                 int as_weight, hart_tensor *out);
 
 /* Whether the checkpoint holds a quantized form of "P.weight". */
 int hart_ckpt_has_quant(const hart_checkpoint *ck, const char *name);

@@ -62,7 +62,8 @@ static double peak_mib(void) {
 }
 
 static int usage(const char *p) {
-    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--config NAME|FILE] [--tile T] [--no-hart]\n", p);
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--config NAME|FILE] [--tile T] [--no-hart]\n"
+                    "       [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
     return 2;
 }
 
@@ -160,13 +161,14 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *cfg = "dc-ae-f32c32-in-1.0", *dev = NULL;
+    const char *cfg = "dc-ae-f32c32-in-1.0", *dev = NULL, *prec_s = NULL;
     int tile = -1, sizes[MAX_SIZES], ns = 0, hart = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--tile") && v) tile = atoi(argv[++i]);
         else if (!strcmp(a, "--device") && v) dev = argv[++i];
         else if (!strcmp(a, "--config") && v) cfg = argv[++i];
+        else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else if (!strcmp(a, "--no-hart")) hart = 0;
         else if (!strcmp(a, "--size") && v) {
             char *end;
@@ -181,8 +183,11 @@ int main(int argc, char **argv) {
     if (!ns) sizes[ns++] = 256;
     if (!dev) dev = getenv("HART_DEVICE");
     hart_backend *be = NULL;
-    char why[256] = "";
-    if (hart_backend_open(dev, &be, why, sizeof why)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); return 1; }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); return 2; }
+    char why[768] = "";
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why)) { fprintf(stderr, "bench_dcae: %s\n", hart_errmsg()); return 1; }
+    printf("bench_dcae: precision %s\n", hart_precision_name(be->precision));
     int rc = bench_dcae(be, cfg, sizes, ns, tile);
     if (!rc && hart) rc = bench_hart_vae(be, sizes, ns);
     hart_backend_close(be);

@@ -13,7 +13,7 @@
  * count) and, on a device backend, the peak device memory of live tensors.
  *
  *   bench_hart [--device SPEC] [--size 512[,1024]] [--layers N] [--config FILE]
- *              [--batch B] [--no-decode] [--small] [--warmup]
+ *              [--batch B] [--runs N] [--no-decode] [--small] [--warmup]
  *
  *   --device SPEC  cpu, opencl, opencl:P, opencl:P:D, auto (default $HART_DEVICE, else cpu)
  *   --size LIST    image sizes, 256, 512 and/or 1024 (default 512)
@@ -28,6 +28,8 @@
  *                  1,1,2,2,4, z 32, vocab 4096)
  *   --batch B      images per batch (default 1; the figures per image are
  *                  printed too)
+ *   --runs N       timed images (batches) per size, each reported; the RESULT
+ *                  line gives the median of each figure (default 1)
  *   --no-decode    skip the tokenizer decode (its FLOPs are still printed)
  *   --warmup       render one untimed image first (GPU kernel compilation etc.)
  *   --small        a small built-in config (width 256, depth 2, context
@@ -38,7 +40,14 @@
  * the 1024 list):
  *   256 px  1,2,3,4,5,6,8,10,13,16
  *   512 px  1,2,3,4,6,9,13,18,24,32
- *   1024 px 1,2,3,4,5,7,9,12,16,21,27,36,48,64 */
+ *   1024 px 1,2,3,4,5,7,9,12,16,21,27,36,48,64
+ *
+ * After the runs of each size one machine-readable line (tools/side_by_side_table.py
+ * reads it; the keys follow tools/hart_torch_bench.py, which times the original):
+ *   RESULT impl=hart config=NAME px=P B=B total_s= per_image_s= img_per_s= tf_s=
+ *          tf_last_s= diff_s= decode_s= other_s= runs=N tc=0|1 depth=D
+ * (medians over the runs; tc: $HART_CL_TENSOR_CORES as the OpenCL backend reads it;
+ * with --layers N < depth the figures are the measured ones, not the estimates). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -141,7 +150,10 @@ static FILE *out;
 
 /* B images (guidance batch 2B) through hart_t2i_generate, the code path of
  * `hart generate`, with its stage timings (each waited for the device). */
-static int run(hart_backend *be, const char *dir, const sizes *z, int B, int decode) {
+/* figures of one run, for the RESULT line */
+enum { R_TOTAL, R_TF, R_TF_LAST, R_DIFF, R_DECODE, R_OTHER, R_N };
+
+static int run(hart_backend *be, const char *dir, const sizes *z, int B, int decode, double res[R_N]) {
     hart_status st = HART_OK;
     hart_t2i *p = NULL;
     hart_tensor ctx = {0}, mask = {0}, img = {0};
@@ -213,6 +225,12 @@ static int run(hart_backend *be, const char *dir, const sizes *z, int B, int dec
             hart_t2i_timings_next(&tm));
     double f_all = f_tf + f_diff + (decode ? f_dec : 0), f_all_full = f_tf_full + f_diff + (decode ? f_dec : 0);
     double total = tm.total_s;
+    res[R_TOTAL] = total;
+    res[R_TF] = t_tf;
+    res[R_TF_LAST] = tm.transformer_s[S - 1];
+    res[R_DIFF] = tm.diffusion_s;
+    res[R_DECODE] = decode ? tm.decode_s : 0;
+    res[R_OTHER] = other;
     fprintf(out, "  whole batch (hart_t2i_generate, begin .. %s): measured %.3f s (%.3f s per image), %.1f GFLOP",
             decode ? "image on the host" : "final f_hat", total, total / B, f_all * 1e-9);
     if (extrap)
@@ -251,21 +269,56 @@ done:
     return st != HART_OK;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* median of v[0..n) (sorts v) */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* the RESULT line of one size: medians over `runs` runs of res[run][R_*] */
+static void print_result(const char *cfg_path, long px, int B, int runs, int depth, const hart_backend *be,
+                         double res[][R_N]) {
+    double m[R_N], col[64];
+    for (int k = 0; k < R_N; k++) {
+        for (int r = 0; r < runs; r++) col[r] = res[r][k];
+        m[k] = median(col, runs);
+    }
+    const char *name = cfg_path ? strrchr(cfg_path, '/') : NULL;
+    name = name ? name + 1 : cfg_path ? cfg_path : "small";
+    int nl = (int)strlen(name);
+    if (nl > 5 && !strcmp(name + nl - 5, ".json")) nl -= 5;
+    /* tc: an OpenCL device in f16 mode or with $HART_CL_TENSOR_CORES (the tensor cores where it has them) */
+    const char *tce = getenv("HART_CL_TENSOR_CORES");
+    int tc = be->kind == HART_BACKEND_OPENCL && (be->precision == HART_PREC_F16 || (tce && atoi(tce)));
+    printf("RESULT impl=hart config=%.*s px=%ld B=%d total_s=%.4f per_image_s=%.5f img_per_s=%.3f tf_s=%.4f "
+           "tf_last_s=%.4f diff_s=%.4f decode_s=%.4f other_s=%.4f runs=%d tc=%d depth=%d precision=%s\n",
+           nl, name, px, B, m[R_TOTAL], m[R_TOTAL] / B, m[R_TOTAL] > 0 ? B / m[R_TOTAL] : 0, m[R_TF], m[R_TF_LAST],
+           m[R_DIFF], m[R_DECODE], m[R_OTHER], runs, tc, depth, hart_precision_name(be->precision));
+    fflush(stdout);
+}
+
 static int usage(void) {
     fprintf(stderr, "usage: bench_hart [--device SPEC] [--size 256|512|1024[,...]] [--layers N (0 = all)]\n"
-                    "                  [--config llm-config.json] [--batch B] [--no-decode] [--small] [--warmup]\n");
+                    "                  [--config llm-config.json] [--batch B] [--runs N] [--no-decode] [--small]\n"
+                    "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    const char *dev = NULL, *res_list = "512", *cfg_path = NULL;
-    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1;
+    const char *dev = NULL, *res_list = "512", *cfg_path = NULL, *prec_s = NULL;
+    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1, runs = 1;
     out = stdout;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((!strcmp(a, "--device") || !strcmp(a, "-d")) && v) dev = argv[++i];
         else if ((!strcmp(a, "--size") || !strcmp(a, "--res")) && v) res_list = argv[++i];
         else if (!strcmp(a, "--config") && v) cfg_path = argv[++i];
+        else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else if (!strcmp(a, "--layers") && v) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -283,6 +336,15 @@ int main(int argc, char **argv) {
                 return 2;
             }
             batch = (int)n;
+            i++;
+        } else if (!strcmp(a, "--runs") && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 64) {
+                fprintf(stderr, "bench_hart: --runs '%s': expected an integer in 1..64\n", v);
+                return 2;
+            }
+            runs = (int)n;
             i++;
         } else if (!strcmp(a, "--no-decode")) decode = 0;
         else if (!strcmp(a, "--warmup")) warmup = 1;
@@ -308,8 +370,11 @@ int main(int argc, char **argv) {
     }
     z.depth = layers && layers < z.full_depth ? layers : z.full_depth;
     hart_backend *be = NULL;
-    char why[256];
-    if (hart_backend_open(dev, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_hart: %s\n", hart_errmsg()); return 1; }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); return 2; }
+    char why[768];
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_hart: %s\n", hart_errmsg()); return 1; }
+    printf("bench_hart: precision %s\n", hart_precision_name(be->precision));
     count_device_memory(be);
     const int V = 4096, Zc = 32;
     double aln = z.disable_aln ? (z.shared_aln ? 6.0 * z.C : 0) : 6.0 * z.C * z.C;
@@ -349,13 +414,19 @@ int main(int argc, char **argv) {
                 if (null) {
                     out = null;
                     t0 = hart_clock();
-                    rc = run(be, dir, &z, batch, decode);
+                    double junk[R_N];
+                    rc = run(be, dir, &z, batch, decode, junk);
                     out = stdout;
                     fclose(null);
                     printf("  (warm-up image %.1f s)\n", hart_clock() - t0);
                 }
             }
-            if (!rc) rc = run(be, dir, &z, batch, decode);
+            double fig[64][R_N];
+            for (int r = 0; r < runs && !rc; r++) {
+                if (runs > 1) printf("  -- run %d of %d\n", r + 1, runs);
+                rc = run(be, dir, &z, batch, decode, fig[r]);
+            }
+            if (!rc) print_result(cfg_path, res, batch, runs, z.depth, be, fig);
         }
         hart_random_model_remove(dir);
     }

@@ -307,7 +307,7 @@ static int usage(void) {
             "usage: bench_lpd [--device SPEC] [--model l|xl|xxl|tiny] [--size 256|512] [--steps LIST] [--batch LIST]\n"
             "                 [--runs N] [--warmup N] [--max-seconds S] [--split] [--no-decode] [--weights f32|bf16|f16]\n"
             "                 [--cfg X] [--tc LIST] [--split-only] [--decode-chunk N]\n"
-            "                 [--model-cache DIR]\n"
+            "                 [--model-cache DIR] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n"
             "                 [--width D] [--depth L] [--heads H] [--vocab V] [--classes C] [--group-sizes LIST]\n"
             "                 [--vq-ch C] [--vq-z Z]\n");
     return 2;
@@ -325,7 +325,7 @@ static int geti(const char *opt, const char *v, int lo, int hi, int *dst) {
 }
 
 int main(int argc, char **argv) {
-    const char *dev = NULL, *model = "tiny", *steps_s = NULL, *batch_s = "1", *gs_s = NULL, *wdt_s = "f32", *tc_s = NULL, *cache_dir = NULL;
+    const char *dev = NULL, *model = "tiny", *steps_s = NULL, *batch_s = "1", *gs_s = NULL, *wdt_s = "f32", *tc_s = NULL, *cache_dir = NULL, *prec_s = NULL;
     int px = 0, runs = 5, warm = 1, split = 0, decode = 1, D = 0, depth = 0, H = 0, V = 0, C = 0, vqch = 0, vqz = 0;
     double cfg = 4.9;
     for (int i = 1; i < argc; i++) {
@@ -338,6 +338,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--group-sizes") && v) gs_s = argv[++i];
         else if (!strcmp(a, "--weights") && v) wdt_s = argv[++i];
         else if (!strcmp(a, "--tc") && v) tc_s = argv[++i];
+        else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else if (!strcmp(a, "--max-seconds") && v) { max_seconds = atof(v); i++; if (max_seconds < 0) bad = 1; }
         else if (!strcmp(a, "--cfg") && v) { cfg = atof(v); i++; if (cfg < 1) bad = 1; }
         else if (!strcmp(a, "--size")) bad = geti(a, v, 16, 4096, &px), i++;
@@ -395,10 +396,14 @@ int main(int argc, char **argv) {
     }
 
     hart_backend *be = NULL;
-    char why[512];
-    if (hart_backend_open(dev, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_lpd: %s\n", hart_errmsg()); return 1; }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); return 2; }
+    char why[768];
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why) != HART_OK) { fprintf(stderr, "bench_lpd: %s\n", hart_errmsg()); return 1; }
     const char *tc_env = getenv("HART_CL_TENSOR_CORES");
-    int tc0 = be->kind != HART_BACKEND_CPU && tc_env && atoi(tc_env);
+    /* f16 precision turns the tensor cores on where there are some */
+    int tc0 = be->kind == HART_BACKEND_OPENCL &&
+              hart_opencl_set_tensor_cores(be, (tc_env && atoi(tc_env)) || be->precision == HART_PREC_F16);
     double params = (double)s.depth * 12.0 * s.D * s.D + 2.0 * s.V * s.D + (double)s.classes * s.D;
     printf("bench_lpd: %s width %d, depth %d, %d heads, vocabulary %d, %d classes (~%.0fM parameters, %s matrices); "
            "VQ ch %d, ch_mult 1,1,2,2,4, z %d, codebook %dx%d; %d px (%dx%d tokens); cfg %.2f linear; backend %s\n",
@@ -485,9 +490,9 @@ int main(int argc, char **argv) {
             p.seed = 1;
             char head[256], err[512] = "";
             const char *wc = getenv("HART_CL_TC_WEIGHT_CACHE");
-            snprintf(head, sizeof head, "impl=hart.c device=%.*s tc=%d%s weights=%s model=%s px=%d steps=%d B=%d",
+            snprintf(head, sizeof head, "impl=hart.c device=%.*s tc=%d%s precision=%s weights=%s model=%s px=%d steps=%d B=%d",
                      (int)strcspn(be->name, " "), be->name, tc, tc && wc && atoi(wc) ? " wcache=1" : "",
-                     wdt_s, s.name, s.px, K, B);
+                     hart_precision_name(be->precision), wdt_s, s.name, s.px, K, B);
             printf("== %s %d px, %d steps, batch %d, tensor cores %s (orders on the host %.3f s, not timed)\n", s.name, s.px, K,
                    B, tc ? "on" : "off", to);
             fflush(stdout);

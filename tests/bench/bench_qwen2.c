@@ -80,7 +80,7 @@ static int arg_int(const char *flag, const char *v, int lo, int hi, int *out) {
 }
 
 int main(int argc, char **argv) {
-    const char *dev = NULL, *dts = "bf16";
+    const char *dev = NULL, *dts = "bf16", *prec_s = NULL;
     int layers = 2, batch = 1, reps = 2, vocab = 151936;
     const char *env_layers = getenv("HART_BENCH_QWEN2_LAYERS"); /* older interface, still honoured */
     if (env_layers && *env_layers && !arg_int("HART_BENCH_QWEN2_LAYERS", env_layers, 1, FULL_LAYERS, &layers)) return 2;
@@ -89,6 +89,7 @@ int main(int argc, char **argv) {
         int ok = 1;
         if (!strcmp(a, "--device") && v) dev = v;
         else if (!strcmp(a, "--dtype") && v) dts = v;
+        else if (!strcmp(a, "--precision") && v) prec_s = v;
         else if (!strcmp(a, "--layers")) ok = arg_int(a, v, 1, FULL_LAYERS, &layers);
         else if (!strcmp(a, "--batch")) ok = arg_int(a, v, 1, 64, &batch);
         else if (!strcmp(a, "--reps")) ok = arg_int(a, v, 1, 100, &reps);
@@ -105,8 +106,11 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "bench_qwen2: --dtype must be bf16, f16 or f32 (got '%s')\n", dts); return 2; }
 
     hart_backend *be = NULL;
-    char why[512] = "";
-    if (hart_backend_open(dev, &be, why, sizeof why)) { fprintf(stderr, "bench_qwen2: %s\n", hart_errmsg()); return 1; }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); return 2; }
+    char why[768] = "";
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why)) { fprintf(stderr, "bench_qwen2: %s\n", hart_errmsg()); return 1; }
+    printf("bench_qwen2: precision %s\n", hart_precision_name(be->precision));
 
     hart_qwen2 m;
     memset(&m, 0, sizeof m);

@@ -39,15 +39,16 @@ static double now(void) {
 }
 
 static int usage(const char *p) {
-    fprintf(stderr, "usage: %s [--device SPEC] [--size N]...\n", p);
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
     return 2;
 }
 
 int main(int argc, char **argv) {
-    const char *dev = getenv("HART_DEVICE");
+    const char *dev = getenv("HART_DEVICE"), *prec_s = NULL;
     char sizes_arg[256] = "";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec_s = argv[++i];
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -63,13 +64,16 @@ int main(int argc, char **argv) {
     int rc = 1;
     hart_vae *v = NULL;
     hart_backend *be = NULL;
-    char why[256];
+    char why[768];
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) { fprintf(stderr, "%s: --precision: %s\n", argv[0], hart_errmsg()); goto out; }
     if (make_model(dir)) { fprintf(stderr, "bench_vae: could not write the model: %s\n", hart_errmsg()); goto out; }
-    if (hart_backend_open(dev, &be, why, sizeof why) || hart_vae_load(be, dir, &v)) {
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why) || hart_vae_load(be, dir, &v)) {
         fprintf(stderr, "bench_vae: %s\n", hart_errmsg());
         goto out;
     }
-    printf("HART tokenizer decoder (ch %d, ch_mult 1,1,2,2,4, z %d), backend %s\n", CH, Z, be->name);
+    printf("HART tokenizer decoder (ch %d, ch_mult 1,1,2,2,4, z %d), backend %s, precision %s\n", CH, Z, be->name,
+           hart_precision_name(be->precision));
     for (int s = 512; s <= 1024; s *= 2)
         printf("  decoder %4dx%-4d: %.1f GFLOP   (encoder %.1f GFLOP)\n", s, s, hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9,
                hart_vae_encode_flops(v, s / 16, s / 16) * 1e-9);

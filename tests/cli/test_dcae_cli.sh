@@ -105,10 +105,10 @@ fi
 
 # the OpenCL backend gives the same images (when an OpenCL device exists)
 if command -v clinfo >/dev/null 2>&1 && clinfo -l 2>/dev/null | grep -q "Device"; then
-  "$HART_BIN" reconstruct "$G/input.png" -m "$G" -d opencl -o "$T/rec_cl.png" >"$T/log" 2>&1 ||
+  "$HART_BIN" reconstruct "$G/input.png" -m "$G" -d opencl --precision f32 -o "$T/rec_cl.png" >"$T/log" 2>&1 ||
     fail "reconstruct -d opencl: $(cat "$T/log")"
   d=$(maxdiff "$T/rec_cl.png" "$G/decoded.png"); [ "$d" -le 1 ] || fail "OpenCL reconstruction differs by $d levels"
-  "$HART_BIN" encode "$G/input.png" -m "$G" -d opencl -o "$T/lat_cl.safetensors" >/dev/null 2>&1 || fail "encode -d opencl"
+  "$HART_BIN" encode "$G/input.png" -m "$G" -d opencl --precision f32 -o "$T/lat_cl.safetensors" >/dev/null 2>&1 || fail "encode -d opencl"
   e=$(relerr "$T/lat_cl.safetensors" latent "$G/golden.safetensors" latent) || fail "compare OpenCL latent: $e"
   small "$e" 1e-5 || fail "OpenCL latent rel err $e > 1e-5"
   echo "OpenCL: reconstruct vs decoded.png max diff $d, latent rel err $e"

@@ -65,9 +65,9 @@ if [ -d "$D/text_encoder" ]; then
   fi
   if [ -n "$CL" ]; then
     # same seed on OpenCL: same sampled tokens, pixels within 1 level (measured 0)
-    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -o "$T/p_cl.png" --device opencl
+    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -o "$T/p_cl.png" --device opencl --precision f32
     # text encoder, transformer and decoder all on OpenCL, --text-model given
-    expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt_cl.png" --device opencl
+    expect 0 "" "$BIN" generate -p "a photo of a cat" -m "$D" --text-model "$D/text_encoder" --seed 5 -o "$T/pt_cl.png" --device opencl --precision f32
     if [ -n "$MAXDIFF" ]; then
       d=$($MAXDIFF "$T/p.png" "$T/p_cl.png") || fail "png compare failed: $d"
       [ "$d" -le 1 ] || fail "prompt run: OpenCL image differs from CPU by $d levels"
@@ -94,7 +94,7 @@ fi
 if [ -n "$CL" ]; then
   # replay on OpenCL: same PNGs as CPU within 1 level (measured 0)
   expect 0 "" "$BIN" generate -m "$G" --context "$G/golden.safetensors" --replay "$G/golden.safetensors" \
-    -o "$T/cl.png" --device opencl
+    -o "$T/cl.png" --device opencl --precision f32
   if [ -n "$MAXDIFF" ]; then
     for i in 0 1; do
       d=$($MAXDIFF "$T/cl_$i.png" "$T/img_$i.png") || fail "png compare failed: $d"

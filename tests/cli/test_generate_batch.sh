@@ -41,10 +41,10 @@ done
 
 # the same on OpenCL when a device opens (PoCL here; measured: equal to the bit), with --timings
 if "$BIN" info -d opencl >/dev/null 2>&1; then
-  expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -n 2 -o "$T/cl.png" --dump "$T/cl.st" -d opencl --timings
+  expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed 5 -n 2 -o "$T/cl.png" --dump "$T/cl.st" -d opencl --precision f32 --timings
   grep -q "diffusion head" "$T/err" || fail "--timings on OpenCL printed nothing: $(cat "$T/err")"
   for i in 0 1; do
-    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed $((5 + i)) -o "$T/cl$i.png" --dump "$T/cl$i.st" -d opencl
+    expect 0 "" "$BIN" generate -m "$D" -p "a photo of a cat" --seed $((5 + i)) -o "$T/cl$i.png" --dump "$T/cl$i.st" -d opencl --precision f32
     r=$($ROWS "$T/cl.st" $i "$T/cl$i.st") || fail "OpenCL -n 2 image $i vs alone: $r"
     echo "  OpenCL -n 2 image $i vs alone: $r"
     within_1e4 "$r" || fail "OpenCL -n 2 image $i: $r (limit 1e-4)"

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (e->dtype == HART_I32) { K = e->shape[0]; N = e->shape[1] * 8; }
         else if (e->dtype == HART_U8) K = e->shape[1] * 2 - (size & 1); /* odd K too */
         hart_tensor w;
-        if (N * K <= (1 << 20) && hart_ckpt_get_linear(&ck, NULL, "l.weight", N, K, &w) == HART_OK) {
+        if (N * K <= (1 << 20) && hart_ckpt_get_linear(&ck, NULL, "l.weight", N, K, 0, &w) == HART_OK) {
             if (w.quant->N != N || w.quant->K != K) abort();
             hart_tensor x, y;
             if (hart_tensor_new4(NULL, HART_F32, &x, 2, 2, K, 0, 0) == HART_OK) {

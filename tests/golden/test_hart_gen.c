@@ -35,14 +35,14 @@ typedef struct {
     const hart_safetensors *st;
 } replay_ctx;
 
-static hart_status replay_noise(void *ctx, int draw, int64_t rows, int64_t cols, float *out) {
+static hart_status replay_noise(void *ctx, int draw, hart_tensor *out) {
     replay_ctx *r = ctx;
     char nm[64];
     snprintf(nm, sizeof nm, "gen.diff.noise.%d", draw);
     hart_tensor t;
     HART_TRY(hart_st_tensor(r->st, nm, &t));
-    if (hart_tensor_numel(&t) != rows * cols) return hart_fail(HART_EINVAL, "%s: size mismatch", nm);
-    return hart_tensor_read_f32(&t, out);
+    if (t.dtype != HART_F32 || hart_tensor_numel(&t) != hart_tensor_numel(out)) return hart_fail(HART_EINVAL, "%s: size mismatch", nm);
+    return hart_tensor_write(out, t.data, hart_tensor_nbytes(&t));
 }
 
 static test_backends TB;

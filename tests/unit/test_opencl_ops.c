@@ -26,7 +26,10 @@ static double g_worst;
 /* GEMM-based ops through the NVIDIA tensor-core kernel ($HART_CL_TENSOR_CORES=1)
  * round operands to f16: they get a looser bound. */
 #define TOL_TC 2e-3
-static double g_tol = TOL, g_gemm_tol = TOL;
+/* attention on the tensor cores (flash_nv.cl): q, k, v and the softmax
+ * weights rounded to f16 (2^-11 each) before their products */
+#define TOL_TC_ATTN 1e-2
+static double g_tol = TOL, g_gemm_tol = TOL, g_attn_tol = TOL;
 
 typedef struct {
     hart_tensor h; /* host tensor on the reference backend */
@@ -170,6 +173,9 @@ static void test_conv2d(void **st) {
         {2, 6, 13, 11, 8, 3, 1, 1, 1, HART_F32, 1}, {1, 6, 9, 7, 4, 3, 2, 0, 2, HART_F16, 0},
         {2, 5, 7, 3, 3, 1, 1, 0, 1, HART_BF16, 1}, {1, 6, 5, 5, 6, 3, 1, 1, 6, HART_F32, 1},
         {1, 3, 17, 17, 5, 4, 2, 1, 1, HART_F32, 0}, {1, 1, 1, 1, 1, 1, 1, 0, 1, HART_F32, 1},
+        /* im2col rows (Ci·k·k) and per-group depths multiples of 8: the tensor-core path's f16
+         * pixel-major im2col, one group and two */
+        {2, 16, 19, 21, 24, 3, 1, 1, 1, HART_F32, 1}, {1, 16, 11, 9, 6, 3, 2, 1, 2, HART_F16, 1},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         int Ho = (cs[i].H + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1, Wo = (cs[i].W + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1;
@@ -196,6 +202,13 @@ static void test_norms(void **st) {
     BOTH(hart_op_group_norm(&y.h, &x.h, NULL, NULL, 6, 1e-6f), hart_op_group_norm(&y.d, &x.d, NULL, NULL, 6, 1e-6f));
     check(&y, "group_norm g6");
     drop(&x); drop(&g); drop(&b); drop(&y);
+    /* rows of 3 x 150 x 151 = 67950 elements: the split reduction (chunks of 16384, the last partial),
+     * values off zero so that the chunk means differ from the row mean */
+    pair xl = mk(HART_F32, 4, 2, 6, 150, 151, 3, 8), gl = mkf(1, 6, 0, 0, 0), bl = mkf(1, 6, 0, 0, 0);
+    pair yl = out(HART_F32, 4, 2, 6, 150, 151);
+    BOTH(hart_op_group_norm(&yl.h, &xl.h, &gl.h, &bl.h, 2, 1e-6f), hart_op_group_norm(&yl.d, &xl.d, &gl.d, &bl.d, 2, 1e-6f));
+    check(&yl, "group_norm g2 split rows");
+    drop(&xl); drop(&gl); drop(&bl); drop(&yl);
     pair x2 = mk(HART_F32, 3, 3, 17, 300, 0, -2, 3), g2 = mk(HART_F16, 1, 300, 0, 0, 0, 0, 2), b2 = mkf(1, 300, 0, 0, 0);
     pair y2 = out(HART_F32, 3, 3, 17, 300, 0);
     BOTH(hart_op_layer_norm(&y2.h, &x2.h, &g2.h, &b2.h, 1e-6f), hart_op_layer_norm(&y2.d, &x2.d, &g2.d, &b2.d, 1e-6f));
@@ -321,7 +334,15 @@ static void test_attention(void **st) {
     struct { int B, H, Hkv, Lq, Lk, D, mask; } cs[] = {
         {2, 4, 2, 17, 67, 64, 2}, {1, 3, 3, 1, 1, 40, 0}, {1, 2, 1, 70, 33, 128, 1}, {1, 2, 2, 5, 9, 160, 1},
         {2, 2, 1, 3, 100, 16, 2},
+        /* head dims over the fused kernel's limit: composed on the device (q·kᵀ, softmax, ·v), in
+         * chunks of query rows when B·H = 1 (chunk size made tiny below: 13 rows of 77 keys);
+         * grouped heads go to the host fallback */
+        {1, 1, 1, 300, 77, 256, 1}, {1, 2, 1, 5, 9, 160, 0},
+        /* several query blocks and key tiles, partial last ones (the tensor-core kernel's 64 x 64
+         * and 64 x 32 tiles) */
+        {1, 3, 3, 130, 300, 64, 1}, {2, 2, 2, 65, 129, 128, 0}, {1, 4, 1, 64, 64, 64, 2},
     };
+    setenv("HART_ATTN_CHUNK_BYTES", "4096", 1);
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         pair q = mkf(4, cs[i].B, cs[i].H, cs[i].Lq, cs[i].D), k = mkf(4, cs[i].B, cs[i].Hkv, cs[i].Lk, cs[i].D);
         pair v = mkf(4, cs[i].B, cs[i].Hkv, cs[i].Lk, cs[i].D), o = out(HART_F32, 4, cs[i].B, cs[i].H, cs[i].Lq, cs[i].D);
@@ -338,9 +359,12 @@ static void test_attention(void **st) {
              hart_op_attention(&o.d, &q.d, &k.d, &v.d, cs[i].mask ? &m.d : NULL, sc));
         char what[64];
         snprintf(what, sizeof what, "attention H%d/%d Lq%d Lk%d D%d m%d", cs[i].H, cs[i].Hkv, cs[i].Lq, cs[i].Lk, cs[i].D, cs[i].mask);
+        g_tol = g_attn_tol;
         check(&o, what);
+        g_tol = TOL;
         drop(&q); drop(&k); drop(&v); drop(&o); drop(&m);
     }
+    unsetenv("HART_ATTN_CHUNK_BYTES");
 }
 
 static void test_rope(void **st) {
@@ -355,6 +379,44 @@ static void test_rope(void **st) {
             check(&x, "rope in place");
             drop(&x); drop(&c); drop(&s); drop(&y);
         }
+}
+
+/* rope_rows (a table entry per element): on the host it equals rope
+ * rotate-half when both halves of the tables are equal (an independent
+ * path); on the device it equals the reference, in place too. */
+static void test_rope_rows(void **st) {
+    int64_t B = 2, H = 3, L = 7, D = 10;
+    hart_tensor x, c, s, cf, sf, y1, y2;
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &x, 4, B, H, L, D), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &c, 3, B, L, D / 2, 0), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &s, 3, B, L, D / 2, 0), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &cf, 3, B, L, D, 0), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &sf, 3, B, L, D, 0), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &y1, 4, B, H, L, D), HART_OK);
+    assert_int_equal(hart_tensor_new4(NULL, HART_F32, &y2, 4, B, H, L, D), HART_OK);
+    fill_random(x.data, B * H * L * D, 901, -1, 1);
+    fill_random(c.data, B * L * D / 2, 902, -1, 1);
+    fill_random(s.data, B * L * D / 2, 903, -1, 1);
+    for (int64_t r = 0; r < B * L; r++)
+        for (int64_t j = 0; j < D; j++) {
+            ((float *)cf.data)[r * D + j] = ((float *)c.data)[r * D / 2 + j % (D / 2)];
+            ((float *)sf.data)[r * D + j] = ((float *)s.data)[r * D / 2 + j % (D / 2)];
+        }
+    assert_int_equal(hart_op_rope(&y1, &x, &c, &s, 0), HART_OK);
+    assert_int_equal(hart_op_rope_rows(&y2, &x, &cf, &sf), HART_OK);
+    for (int64_t i = 0; i < B * H * L * D; i++)
+        assert_true(fabsf(((float *)y1.data)[i] - ((float *)y2.data)[i]) <= 1e-6f);
+    hart_tensor *ts[] = {&x, &c, &s, &cf, &sf, &y1, &y2};
+    for (size_t i = 0; i < 7; i++) hart_tensor_free(ts[i]);
+    (void)st;
+    skip_if_none();
+    pair xd = mkf(4, 2, 3, 7, 10), cd = mkf(3, 2, 7, 10, 0), sd = mkf(3, 2, 7, 10, 0);
+    pair yd = out(HART_F32, 4, 2, 3, 7, 10);
+    BOTH(hart_op_rope_rows(&yd.h, &xd.h, &cd.h, &sd.h), hart_op_rope_rows(&yd.d, &xd.d, &cd.d, &sd.d));
+    check(&yd, "rope_rows");
+    BOTH(hart_op_rope_rows(&xd.h, &xd.h, &cd.h, &sd.h), hart_op_rope_rows(&xd.d, &xd.d, &cd.d, &sd.d));
+    check(&xd, "rope_rows in place");
+    drop(&xd); drop(&cd); drop(&sd); drop(&yd);
 }
 
 static void test_resample(void **st) {
@@ -474,14 +536,15 @@ int main(void) {
         const char *tc = getenv("HART_CL_TENSOR_CORES");
         if (tc && atoi(tc) && hart_opencl_set_tensor_cores(g_cl, 1)) {
             g_gemm_tol = TOL_TC;
-            printf("tensor cores ON: linear/matmul/conv2d checked at %.0e\n", TOL_TC);
+            g_attn_tol = TOL_TC_ATTN;
+            printf("tensor cores ON: linear/matmul/conv2d checked at %.0e, attention at %.0e\n", TOL_TC, TOL_TC_ATTN);
         }
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),      cmocka_unit_test(test_matmul),       cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),      cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_copy_convert), cmocka_unit_test(test_shape_ops),   cmocka_unit_test(test_embedding),
-        cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_resample),
+        cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_resample),
         cmocka_unit_test(test_reduce_argmin), cmocka_unit_test(test_open_specs), cmocka_unit_test(test_kernel_cache),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

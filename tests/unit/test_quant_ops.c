@@ -362,8 +362,8 @@ static void test_checkpoint_layouts(void **st) {
         hart_checkpoint ck;
         assert_int_equal(hart_ckpt_open(dir, "config.json", NULL, &ck), HART_OK);
         hart_tensor la, lb;
-        hart_status sa = hart_ckpt_get_linear(&ck, NULL, "l.weight", N, K, &la);
-        hart_status sb = hart_ckpt_get_linear(&ck, NULL, "m.weight", N, K, &lb);
+        hart_status sa = hart_ckpt_get_linear(&ck, NULL, "l.weight", N, K, 0, &la);
+        hart_status sb = hart_ckpt_get_linear(&ck, NULL, "m.weight", N, K, 0, &lb);
         if (bad == 0) {
             assert_int_equal(sa, HART_OK);
             assert_int_equal(sb, HART_OK);

@@ -11,7 +11,7 @@
 /* The ops with a fast path here; the others run the reference code. */
 #define HART_CPU_FAST_OPS(X)                                                                   \
     X(linear) X(matmul) X(conv2d) X(group_norm) X(layer_norm) X(rms_norm) X(softmax) X(act)      \
-    X(binary) X(scale) X(transpose) X(attention) X(rope) X(interpolate) X(pixel_shuffle)        \
+    X(binary) X(scale) X(transpose) X(attention) X(attention_sparse) X(rope) X(interpolate) X(pixel_shuffle)        \
     X(pixel_unshuffle) X(reduce) X(argmin_dist) X(qlinear) X(quant_rows) X(qgemm)
 
 static hart_backend_vt g_cpu_vt;
@@ -23,6 +23,7 @@ static void cpu_init(void) {
 #define HART_CPU_SET(name) g_cpu_vt.name = hart_cpu_##name;
     HART_CPU_FAST_OPS(HART_CPU_SET)
 #undef HART_CPU_SET
+    g_cpu_vt.round_half = hart_cpu_round_half;
     /* our OpenMP threads drive OpenBLAS; its own pool stays idle (hart_cpu_sgemm) */
     openblas_set_num_threads(1);
     const char *cfg = openblas_get_config();

@@ -1,5 +1,6 @@
 /* CPU fast path of conv2d: 1x1 stride-1 convolutions are one sgemm per
- * (image, group); other kernels go through im2col on bands of output rows
+ * (image, group); other kernels go to oneDNN (cpu_conv_dnnl.c) and, where it
+ * declines or $HART_CPU_NO_DNNL=1, through im2col on bands of output rows
  * (bounded scratch) + sgemm; convolutions with one input channel per group
  * (depthwise) use a direct loop. */
 #include <stdlib.h>
@@ -68,7 +69,21 @@ hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor 
     float *wtmp, *col = NULL;
     HART_TRY(hart_cpu_weight_f32(w, &wf, &wtmp));
     hart_status st = HART_OK;
-    if (KK == 0) {
+    float *bf = NULL;
+    if (b) {
+        bf = malloc((size_t)Co * sizeof(float));
+        if (!bf) {
+            free(wtmp);
+            return hart_fail(HART_ENOMEM, "hart_op_conv2d: out of memory");
+        }
+        hart_cpu_to_f32(b, bf);
+    }
+    int done = 0; /* oneDNN for everything but the 1x1 sgemm case ($HART_CPU_NO_DNNL=1: never) */
+    const char *nodnnl = getenv("HART_CPU_NO_DNNL");
+    if (KK > 0 && !(kh == 1 && kw == 1 && stride == 1 && pad == 0) && !(nodnnl && atoi(nodnnl)))
+        st = hart_cpu_conv2d_dnnl(in, wf, bf, out, N, Ci, H, W, Co, Ho, Wo, kh, kw, stride, pad, groups, &done);
+    if (st || done) {
+    } else if (KK == 0) {
         memset(out, 0, (size_t)(N * Co * P) * sizeof(float));
     } else if (cig == 1 && kh * kw > 1) {
         depthwise(in, wf, out, N, Ci, Co, H, W, kh, kw, stride, pad, Ho, Wo, cog);
@@ -92,20 +107,15 @@ hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor 
                               out + (n * Co + g * cog) * P + oy0 * Wo, P);
                 }
     }
-    if (!st && b) {
-        float *bf = malloc((size_t)Co * sizeof(float));
-        if (!bf) st = hart_fail(HART_ENOMEM, "hart_op_conv2d: out of memory");
-        else {
-            hart_cpu_to_f32(b, bf);
+    if (!st && bf && !done) {
 #pragma omp parallel for collapse(2) if (N * Co * P > CPU_PAR_MIN) schedule(static)
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t co = 0; co < Co; co++) {
-                    float *o = out + (n * Co + co) * P, bv = bf[co];
-                    for (int64_t p = 0; p < P; p++) o[p] += bv;
-                }
-            free(bf);
-        }
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t co = 0; co < Co; co++) {
+                float *o = out + (n * Co + co) * P, bv = bf[co];
+                for (int64_t p = 0; p < P; p++) o[p] += bv;
+            }
     }
+    free(bf);
     free(col);
     free(wtmp);
     return st;

@@ -137,3 +137,12 @@ hart_status hart_cpu_scale(hart_backend *be, hart_tensor *y, const hart_tensor *
     for (int64_t i = 0; i < n; i++) out[i] = alpha * in[i] + beta;
     return HART_OK;
 }
+
+hart_status hart_cpu_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t n = hart_tensor_numel(x);
+    const float *a = x->data;
+    float *o = y->data;
+#pragma omp parallel for if (n > CPU_PAR_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) o[i] = hart_f16_to_f32(hart_f32_to_f16(a[i]));
+    return HART_OK;
+}

@@ -32,6 +32,11 @@ void hart_cpu_to_f32(const hart_tensor *t, float *dst);
 /* Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS (kept
  * single-threaded), split over OpenMP threads when big and not already
  * inside a parallel region. */
+/* conv2d through oneDNN (cpu_conv_dnnl.c); *done = 0 when it declines and
+ * the caller must compute the convolution itself. bias may be NULL. */
+hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const float *bias, float *out, int64_t N,
+                                 int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t Ho, int64_t Wo, int64_t kh,
+                                 int64_t kw, int stride, int pad, int groups, int *done);
 void hart_cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 int hart_cpu_threads(void);
@@ -41,5 +46,7 @@ void hart_cpu_softmax_row(const float *p, float *o, int64_t D);
 /* The ops with a CPU fast path (HART_CPU_FAST_OPS, cpu_backend.c) are
  * defined; the table takes the others from the reference. */
 HART_OP_LIST(HART_BE_DECLARE, hart_cpu_)
+/* f16 precision mode: y = x rounded to half (backend.h, round_half) */
+hart_status hart_cpu_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x);
 
 #endif

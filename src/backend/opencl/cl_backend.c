@@ -8,8 +8,18 @@
 #include "backend/opencl/opencl.h"
 
 static hart_status cl_sync(hart_backend *be) {
-    cl_int e = clFinish(clb_of(be)->q);
+    clb *b = clb_of(be);
+    cl_int e = clFinish(b->q);
     if (e) return hart_fail(HART_EDEVICE, "OpenCL finish: %s", hart_cl_errname(e));
+    if (b->prof >= 2) { /* kernel time between two syncs (a timed stage, e.g. bench_hart's) */
+        double tot = 0;
+        long n = 0;
+        for (int i = 0; i < b->nkern; i++) tot += b->kern[i].prof_s, n += b->kern[i].prof_n;
+        fprintf(stderr, "hart: sync: %.3f ms of kernel time in %ld launches since the last sync\n",
+                (tot - b->prof_mark_s) * 1e3, n - b->prof_mark_n);
+        b->prof_mark_s = tot;
+        b->prof_mark_n = n;
+    }
     return HART_OK;
 }
 
@@ -22,6 +32,7 @@ static void cl_destroy(hart_backend *be) {
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
         if (b->flag) clReleaseMemObject(b->flag);
+        if (b->ones) clReleaseMemObject(b->ones);
         if (b->prog) clReleaseProgram(b->prog);
         if (b->prog_nv) clReleaseProgram(b->prog_nv);
         if (b->q) clReleaseCommandQueue(b->q);
@@ -34,9 +45,20 @@ static void cl_destroy(hart_backend *be) {
 /* ---- the vtable --------------------------------------------------------- */
 
 
+/* f16 precision mode: the tensor-core GEMM converts its operands with RNE */
+static int cl_gemm_rounds_to_half(hart_backend *be) { return clb_of(be)->tc; }
+/* ... and their outputs (hgemm epilogue, round_out in the GEMM args) */
+static int cl_gemm_rounds_output(hart_backend *be) { return clb_of(be)->tc && be->precision == HART_PREC_F16; }
+/* the tensor-core flash attention (head dims 64 and 128) converts q, k, v to half */
+static int cl_attention_rounds(hart_backend *be, const hart_tensor *q) {
+    return clb_of(be)->tc && q->ndim == 4 && (q->shape[3] == 64 || q->shape[3] == 128);
+}
+
 static const hart_backend_vt cl_vt = {
     .sync = cl_sync, .destroy = cl_destroy, .supports = hart_cl_supports,
     HART_OP_LIST(HART_BE_ENTRY, hart_cl_)
+    .round_half = hart_cl_round_half, .gemm_rounds_to_half = cl_gemm_rounds_to_half,
+    .gemm_rounds_output = cl_gemm_rounds_output, .attention_rounds_to_half = cl_attention_rounds,
 };
 
 int hart_opencl_set_tensor_cores(hart_backend *be, int on) {
@@ -186,15 +208,20 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     cl_device_type dtype = 0;
     clGetDeviceInfo(b->dev, CL_DEVICE_TYPE, sizeof dtype, &dtype, NULL);
     b->is_gpu = (dtype & CL_DEVICE_TYPE_GPU) != 0;
+    be->gpu = b->is_gpu;
     cl_int err;
     b->ctx = clCreateContext(NULL, 1, &b->dev, NULL, NULL, &err);
     if (!b->ctx) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateContext on %s: %s", dn, hart_cl_errname(err)); }
-    b->prof = getenv("HART_CL_PROFILE") && atoi(getenv("HART_CL_PROFILE"));
+    b->prof = getenv("HART_CL_PROFILE") ? atoi(getenv("HART_CL_PROFILE")) : 0;
     if (b->prof) hart_cl_prof_watch(b);
     b->q = clCreateCommandQueue(b->ctx, b->dev, b->prof ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (!b->q) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: clCreateCommandQueue on %s: %s", dn, hart_cl_errname(err)); }
     b->flag = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (!b->flag) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, hart_cl_errname(err)); }
+    unsigned char ones[16];
+    memset(ones, 1, sizeof ones);
+    b->ones = clCreateBuffer(b->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof ones, ones, &err);
+    if (!b->ones) { cl_destroy(be); return hart_fail(HART_EDEVICE, "opencl: buffer on %s: %s", dn, hart_cl_errname(err)); }
     char info[1200] = "", tcinfo[400] = "";
     hart_status s = hart_cl_build_program(b, 0, &b->prog, info, sizeof info);
     if (s) { cl_destroy(be); return hart_fail_ctx(s, "opencl on %s", dn); }

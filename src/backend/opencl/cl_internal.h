@@ -48,12 +48,16 @@ typedef struct {
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
     struct { char name[48]; cl_kernel k; double prof_s; long prof_n; } kern[CLB_MAX_KERNELS];
-    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close */
+    int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close;
+                            * 2: also the kernel time between syncs, at each sync */
+    double prof_mark_s;    /* kernel time and launches counted at the last sync (prof 2) */
+    long prof_mark_n;
     int nkern;
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
     int npool;
     size_t pooled_bytes;
     cl_mem flag;           /* 1 int, error flag for kernels (embedding ids) */
+    cl_mem ones;           /* 16 bytes of 1: the one-tile block mask of dense attention */
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */
     int is_gpu;            /* CL_DEVICE_TYPE_GPU */
     clb_tune tune;         /* GEMM autotuner state (cl_tune.c) */
@@ -128,6 +132,8 @@ extern const int hart_cl_hgemm_nvariants;
 
 /* op implementations (one file per family) */
 HART_OP_LIST(HART_BE_DECLARE, hart_cl_)
+/* f16 precision mode: y = x rounded to half (backend.h, round_half) */
+hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x);
 
 /* GEMM core shared by linear/matmul/conv2d:
  * C[z][m][n] = alpha * sum_k A(z,m,k) B(z,k,n) (+ bias), z = z0*nz1 + z1,
@@ -140,6 +146,8 @@ typedef struct {
     cl_mem bias; int bias_off, bias_dt, bias_mode, bias_s1;
     float alpha;
     int b_weight; /* B is a linear layer's weight (may be cached as f16) */
+    int exact;    /* f32 even when the tensor cores are on (f16 precision mode's matmul) */
+    int round_out; /* tensor cores: outputs rounded to half (f16 mode's linear/conv2d), set by hart_cl_gemm */
 } clb_gemm_args;
 /* Tensor-core weight cache: drop entries whose source is buffer m (it was
  * written, released or used as an output); free everything. */

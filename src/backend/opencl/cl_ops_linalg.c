@@ -71,7 +71,7 @@ static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
                  AM(h->b), AI(h->b_off), AI(h->ldb), AI(h->b_s0), AI(h->b_s1),
                  AM(g->c), AI(g->c_off), AI(g->c_sm), AI(g->c_s0), AI(g->c_s1),
                  AM(bias), AI(g->bias_off), AI(g->bias_dt), AI(g->bias ? g->bias_mode : 0), AI(g->bias_s1),
-                 AF(g->alpha));
+                 AF(g->alpha), AI(g->round_out));
 }
 
 /* Operand (rows R, depth K; element (z0, z1, r, k) at off + z0*s0 + z1*s1 +
@@ -171,7 +171,11 @@ hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g) {
     clb *b = clb_of(be);
     if (!g->M || !g->N || !g->nz0 || !g->nz1) return HART_OK;
     if (b->nwc) hart_cl_wcache_drop(b, g->c); /* the output buffer is written */
-    if (b->tc && g->K > 0) return gemm_tc(be, b, g);
+    if (b->tc && g->K > 0 && !g->exact) {
+        clb_gemm_args gr = *g; /* f16 mode: the epilogue rounds (cl_gemm_rounds_output) */
+        gr.round_out = be->precision == HART_PREC_F16;
+        return gemm_tc(be, b, &gr);
+    }
     /* 128x128 tiles once there are at least as many of them as compute units
      * (or always with $HART_CL_BIG_TILES=1), unless the autotuner knows better */
     static int force_big = -1;
@@ -248,6 +252,7 @@ hart_status hart_cl_matmul(hart_backend *be, hart_tensor *c, const hart_tensor *
     g.b = T_MEM(bm); g.b_off = T_OFF(bm);
     g.b_sk = tb ? 1 : (int)N; g.b_sn = tb ? (int)K : 1; g.b_s0 = bbatch ? (int)(K * N) : 0;
     g.c = T_MEM(c); g.c_off = T_OFF(c); g.c_sm = (int)N; g.c_s0 = (int)(M * N);
+    g.exact = be->precision == HART_PREC_F16; /* f16 mode keeps matmul f32 (src/ops/ops.c) */
     return hart_cl_gemm(be, &g);
 }
 
@@ -275,12 +280,33 @@ hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *
         g.c_off = T_OFF(y); g.c_s0 = (int)(Co * P);
         return hart_cl_gemm(be, &g);
     }
-    int64_t rows = Ci * kh * kw, pc = (int64_t)(COL_BYTES / 4) / (rows ? rows : 1);
+    int64_t rows = Ci * kh * kw;
+    /* tensor cores: the im2col matrix written as f16 [pixels][rows], the GEMM's
+     * operand in place (rows and group offsets must be multiples of 8 halves) */
+    int f16t = (b->tc || be->precision == HART_PREC_F16) && rows % 8 == 0 && Kc % 8 == 0;
+    int64_t esz = f16t ? 2 : 4, pc = (int64_t)(COL_BYTES / esz) / (rows ? rows : 1);
     if (pc < 1) pc = 1;
     if (pc > P) pc = P;
     if (!P || !N) return HART_OK;
     cl_mem col;
-    HART_TRY(hart_cl_scratch(be, (size_t)(rows * pc * 4), &col));
+    HART_TRY(hart_cl_scratch(be, (size_t)(rows * pc * esz), &col));
+    if (f16t) {
+        hart_status s = HART_OK;
+        for (int64_t n = 0; n < N && !s; n++)
+            for (int64_t p0 = 0; p0 < P && !s; p0 += pc) {
+                int64_t cnt = P - p0 < pc ? P - p0 : pc;
+                size_t gws[2] = {(size_t)rows / 8, (size_t)cnt};
+                s = CLRUN(b, "im2col_f16t", 2, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x) + n * Ci * H * W), AI(H), AI(W),
+                          AI(kh), AI(kw), AI(stride), AI(pad), AI(Wo), AI(p0), AI(cnt), AI(rows), AM(col));
+                if (s) break;
+                g.N = (int)cnt; g.nz0 = 1; g.nz1 = groups;
+                g.b = col; g.b_off = 0; g.b_dt = 1; g.b_sk = 1; g.b_sn = (int)rows; g.b_s1 = (int)Kc;
+                g.c_off = (int)(T_OFF(y) + n * Co * P + p0);
+                s = hart_cl_gemm(be, &g);
+            }
+        hart_cl_scratch_free(be, col);
+        return s;
+    }
     hart_status s = HART_OK;
     for (int64_t n = 0; n < N && !s; n++)
         for (int64_t p0 = 0; p0 < P && !s; p0 += pc) {

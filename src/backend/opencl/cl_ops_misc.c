@@ -16,11 +16,32 @@ static void dims4(const hart_tensor *t, int *s, int *st) {
     for (int i = 2; i >= 0; i--) st[i] = st[i + 1] * s[i + 1];
 }
 
+/* Rows of at least NORM_SPLIT_MIN elements (group norm over large feature
+ * maps: one row per (n, group) gives too few work-groups) are reduced in
+ * chunks of NORM_CHUNK by many work-groups (norm_partial + norm_apply). */
+#define NORM_SPLIT_MIN 65536
+#define NORM_CHUNK 16384
+
 static hart_status norm_launch(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *g,
                                const hart_tensor *bt, int64_t rows, int64_t L, int groups, int64_t cg, int64_t S,
                                float eps, int rms) {
     size_t gws[1] = {gsz(rows) * 256};
     if (!rows) return HART_OK;
+    if (!rms && L >= NORM_SPLIT_MIN) { /* long rows: chunk statistics, then combine + normalise */
+        int64_t P = (L + NORM_CHUNK - 1) / NORM_CHUNK;
+        cl_mem part;
+        HART_TRY(hart_cl_scratch(be, (size_t)(rows * P * 2) * sizeof(float), &part));
+        size_t g2[2] = {(size_t)P * 256, (size_t)rows}, l2[2] = {256, 1};
+        clb *b = clb_of(be);
+        hart_status s = CLRUN(b, "norm_partial", 2, g2, l2, AM(T_MEM(x)), AI(T_OFF(x)), AI(L), AI(NORM_CHUNK), AM(part));
+        if (!s)
+            s = CLRUN(b, "norm_apply", 2, g2, l2, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)), AI(L),
+                      AI(NORM_CHUNK), AI(P), AM(part), AI(groups), AI(cg), AI(S), AM(g ? T_MEM(g) : T_MEM(x)),
+                      AI(g ? T_OFF(g) : 0), AI(g ? T_DT(g) : 0), AI(g != NULL), AM(bt ? T_MEM(bt) : T_MEM(x)),
+                      AI(bt ? T_OFF(bt) : 0), AI(bt ? T_DT(bt) : 0), AI(bt != NULL), AF(eps));
+        hart_cl_scratch_free(be, part); /* in-order queue: later users of the buffer run after these kernels */
+        return s;
+    }
     return CLRUN(clb_of(be), "norm_rows", 1, gws, L256, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
                  AI(L), AI(groups), AI(cg), AI(S), AM(g ? T_MEM(g) : T_MEM(x)), AI(g ? T_OFF(g) : 0),
                  AI(g ? T_DT(g) : 0), AI(g != NULL), AM(bt ? T_MEM(bt) : T_MEM(x)), AI(bt ? T_OFF(bt) : 0),
@@ -114,7 +135,8 @@ static int copy_overlaps(const hart_tensor *y, const hart_tensor *x) {
 int hart_cl_supports(hart_backend *be, hart_op op, const hart_tensor *y, const hart_tensor *const *in) {
     switch (op) {
     case HART_OP_copy: return !copy_overlaps(y, in[0]);
-    case HART_OP_attention: return in[0]->shape[3] <= 128; /* kernels up to head dim 128 */
+    case HART_OP_attention:
+    case HART_OP_attention_sparse: return in[0]->shape[3] <= 128; /* kernels up to head dim 128 */
     default: return 1;
     }
 }
@@ -131,6 +153,14 @@ hart_status hart_cl_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x)
     size_t gws[1] = {gsz(n)};
     return CLRUN(clb_of(be), "dtype_convert", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AI(T_DT(x)), AM(T_MEM(y)),
                  AI(T_OFF(y)), AI(T_DT(y)), AI(n));
+}
+
+hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t n = hart_tensor_numel(x);
+    if (!n) return HART_OK;
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "round_half_f32", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AI(n));
 }
 
 hart_status hart_cl_transpose(hart_backend *be, hart_tensor *y, const hart_tensor *x, const int *perm) {
@@ -180,20 +210,52 @@ hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tenso
     return HART_OK;
 }
 
-hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
-                          const hart_tensor *v, const hart_tensor *mask, float scale) {
+/* One kernel serves both ops (so all tiles kept is the dense result bit for
+ * bit): blocks NULL runs it with one kept tile covering everything. With
+ * tensor cores on, dense attention takes the flash kernel instead. */
+static hart_status attention_run(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                 const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks, int block_q,
+                                 int block_k, float scale) {
     int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3], Hkv = k->shape[1], Lk = k->shape[2];
     const char *kn = D <= 32 ? "attention_d32" : D <= 64 ? "attention_d64" : "attention_d128";
-    int mb = 0, mh = 0;
+    int mb = 0, mh = 0, bb = 0, bh = 0, nkb = 1;
     if (mask) {
         mh = mask->shape[1] == 1 ? 0 : (int)(Lq * Lk);
         mb = mask->shape[0] == 1 ? 0 : (int)(mask->shape[1] * Lq * Lk);
     }
-    size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
+    if (!blocks) block_q = block_k = 1 << 30;
+    if (blocks) {
+        int64_t nqb = blocks->shape[2];
+        nkb = (int)blocks->shape[3];
+        bh = blocks->shape[1] == 1 ? 0 : (int)(nqb * nkb);
+        bb = blocks->shape[0] == 1 ? 0 : (int)(blocks->shape[1] * nqb * nkb);
+    }
     if (!Lq || !B || !H || !D) return HART_OK;
-    return CLRUN(clb_of(be), kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
+    clb *b = clb_of(be);
+    if (!blocks && b->tc && (D == 64 || D == 128)) { /* tensor cores: f16 operands, f32 accumulation (flash_nv.cl) */
+        size_t tgws[2] = {(size_t)(Lq + 63) / 64 * 128, (size_t)(B * H)}, tlws[2] = {128, 1};
+        return CLRUN(b, D == 64 ? "nv_flash_d64" : "nv_flash_d128", 2, tgws, tlws, AM(T_MEM(q)), AI(T_OFF(q)),
+                     AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)), AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)),
+                     AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb), AI(mh), AM(T_MEM(out)), AI(T_OFF(out)),
+                     AI(H), AI(Hkv), AI(Lq), AI(Lk), AF(scale));
+    }
+    size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
+    return CLRUN(b, kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
                  AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)), AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb),
-                 AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale));
+                 AI(mh), AM(T_MEM(out)), AI(T_OFF(out)), AI(H), AI(Hkv), AI(Lq), AI(Lk), AI(D), AF(scale),
+                 AM(blocks ? T_MEM(blocks) : b->ones), AI(blocks ? T_OFF(blocks) : 0), AI(bb), AI(bh), AI(nkb),
+                 AI(block_q), AI(block_k));
+}
+
+hart_status hart_cl_attention(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, const hart_tensor *mask, float scale) {
+    return attention_run(be, out, q, k, v, mask, NULL, 0, 0, scale);
+}
+
+hart_status hart_cl_attention_sparse(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                                     const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,
+                                     int block_q, int block_k, float scale) {
+    return attention_run(be, out, q, k, v, mask, blocks, block_q, block_k, scale);
 }
 
 hart_status hart_cl_rope(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
@@ -243,4 +305,13 @@ hart_status hart_cl_argmin_dist(hart_backend *be, hart_tensor *idx, const hart_t
     size_t gws[1] = {gsz(N)};
     return CLRUN(clb_of(be), "argmin_dist", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(cb)), AI(T_OFF(cb)),
                  AI(T_DT(cb)), AM(T_MEM(idx)), AI(T_OFF(idx)), AI(N), AI(D), AI(V));
+}
+
+hart_status hart_cl_rope_rows(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *c,
+                              const hart_tensor *s) {
+    int64_t n = hart_tensor_numel(x) / 2;
+    size_t gws[1] = {gsz(n)};
+    return CLRUN(clb_of(be), "rope_rows", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AM(T_MEM(c)), AI(T_OFF(c)), AM(T_MEM(s)), AI(T_OFF(s)), AI(x->shape[1]), AI(x->shape[2]),
+                 AI(x->shape[3]), AI(n));
 }

@@ -95,8 +95,16 @@ static void save_binary(clb *b, const char *path) {
 }
 
 static int is_nv(const char *name) {
-    return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "qgemm_nv");
+    return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv") ||
+           !strcmp(name, "qgemm_nv");
 }
+
+/* flash_nv.cl is instantiated once per head dim: name, head dim, keys per tile */
+static const char *const FA_DEFS[][2] = {
+    {"\n#define FA_NAME nv_flash_d64\n#define FA_D 64\n#define FA_BK 64\n", "\n#undef FA_NAME\n#undef FA_D\n#undef FA_BK\n"},
+    {"\n#define FA_NAME nv_flash_d128\n#define FA_D 128\n#define FA_BK 32\n", "\n#undef FA_NAME\n#undef FA_D\n#undef FA_BK\n"},
+};
+#define FA_NDEFS ((int)(sizeof FA_DEFS / sizeof FA_DEFS[0]))
 
 static int wanted(const char *name, int nv) {
     if (!strcmp(name, "common")) return 1;
@@ -128,7 +136,7 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
                          hart_cl_hgemm_nvariants, HG_MAX_VARIANTS);
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
-    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS, sizeof *srcs);
+    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS + 3 * FA_NDEFS, sizeof *srcs);
     if (!srcs) return hart_fail(HART_ENOMEM, "out of memory");
     char prelude[128];
     snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
@@ -146,6 +154,12 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
                 srcs[k++] = hg_def(v, 0);
                 srcs[k++] = hart_kernel_sources[i].text;
                 srcs[k++] = hg_def(v, 1);
+            }
+        } else if (!strcmp(nm, "flash_nv")) {
+            for (int v = 0; v < FA_NDEFS; v++) {
+                srcs[k++] = FA_DEFS[v][0];
+                srcs[k++] = hart_kernel_sources[i].text;
+                srcs[k++] = FA_DEFS[v][1];
             }
         } else
             srcs[k++] = hart_kernel_sources[i].text;

@@ -6,4 +6,6 @@
 #include "backend/ref/ref_linalg.inc"
 #include "backend/ref/ref_norm.inc"
 #include "backend/ref/ref_resample.inc"
+#include "backend/ref/ref_rotary.inc"
+#include "backend/ref/ref_sample.inc"
 #include "backend/ref/ref_shape.inc"

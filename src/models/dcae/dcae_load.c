@@ -86,6 +86,14 @@ static hart_status upload(ld_t *L, float *host, int ndim, const int64_t *shape, 
     return s;
 }
 
+/* A convolution weight, in the backend's weight dtype (hart_weight_to). */
+static hart_status upload_w(ld_t *L, float *host, int ndim, const int64_t *shape, hart_tensor *out) {
+    hart_tensor h = hart_tensor_wrap(host, HART_F32, ndim, shape);
+    hart_status s = hart_weight_to(L->be, &h, out);
+    free(host);
+    return s;
+}
+
 static hart_status ld_get(ld_t *L, const char *name, int ndim, const int64_t *shape, hart_tensor *out) {
     float *h;
     HART_TRY(ld_host(L, name, ndim, shape, &h));
@@ -113,9 +121,12 @@ static hart_status ld_conv(ld_t *L, dcae_conv *c, int cin, int cout, int k, int 
     if (L->dif && lin2d) {
         float *h;
         HART_TRY(ld_host(L, cat(nm, sizeof nm, pre, "weight"), 2, (int64_t[]){cout, cin}, &h));
-        HART_TRY(upload(L, h, 4, ws, &c->w));
-    } else
-        HART_TRY(ld_get(L, cat(nm, sizeof nm, pre, "weight"), 4, ws, &c->w));
+        HART_TRY(upload_w(L, h, 4, ws, &c->w));
+    } else {
+        float *h;
+        HART_TRY(ld_host(L, cat(nm, sizeof nm, pre, "weight"), 4, ws, &h));
+        HART_TRY(upload_w(L, h, 4, ws, &c->w));
+    }
     if (has_b) HART_TRY(ld_get(L, cat(nm, sizeof nm, pre, "bias"), 1, (int64_t[]){cout}, &c->b));
     return HART_OK;
 }
@@ -198,7 +209,7 @@ static hart_status ld_evit(ld_t *L, dcae_block *b, int c, dcae_norm_t norm, dcae
         if (!all) return hart_fail(HART_ENOMEM, "out of memory");
         memset(&b->qkv, 0, sizeof b->qkv);
         b->qkv.cin = c; b->qkv.cout = 3 * T; b->qkv.k = 1; b->qkv.stride = 1; b->qkv.groups = 1;
-        HART_TRY(upload(L, all, 4, (int64_t[]){3 * T, c, 1, 1}, &b->qkv.w));
+        HART_TRY(upload_w(L, all, 4, (int64_t[]){3 * T, c, 1, 1}, &b->qkv.w));
     } else {
         snprintf(o, sizeof o, "%scontext_module.main.qkv.conv.", op);
         HART_TRY(ld_conv(L, &b->qkv, c, 3 * T, 1, 1, 1, 0, o, "", 0));

@@ -16,7 +16,7 @@ typedef struct {
 } loader;
 
 /* Copy a checkpoint tensor to the backend. Small vectors become F32; conv
- * weights keep their stored float dtype. */
+ * weights (to_f32 = 0) get the backend's weight dtype (hart_weight_to). */
 static hart_status fetch(loader *L, hart_tensor *dst, int to_f32, int ndim, const int64_t *shape,
                          const char *name) {
     char full[512];
@@ -26,8 +26,8 @@ static hart_status fetch(loader *L, hart_tensor *dst, int to_f32, int ndim, cons
     if (host.dtype != HART_F32 && host.dtype != HART_F16 && host.dtype != HART_BF16)
         return hart_fail(HART_EFORMAT, "%s: tensor '%s' has dtype %s (expected a float type)", L->ck->dir, full,
                          hart_dtype_name(host.dtype));
-    if (!to_f32 || host.dtype == HART_F32) {
-        hart_status s = hart_tensor_to(L->v->be, &host, dst);
+    if (!to_f32 || host.dtype == HART_F32) { /* !to_f32: a conv weight, in the backend's weight dtype */
+        hart_status s = to_f32 ? hart_tensor_to(L->v->be, &host, dst) : hart_weight_to(L->v->be, &host, dst);
         hart_ckpt_release(L->ck, &host);
         return s;
     }

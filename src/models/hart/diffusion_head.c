@@ -71,6 +71,7 @@ struct hart_diffhead {
     int K;
     int *tmap;
     double *sra, *srm1, *c1, *c2, *plvc, *logb;
+    hart_tensor temb; /* [K, 256] sinusoidal embedding of each kept timestep, on be (uploaded at load) */
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b) {
@@ -84,7 +85,8 @@ static hart_status dh_getw(hart_diffhead *d, const hart_checkpoint *ck, hart_ten
     snprintf(name, sizeof name, "%snet.%s", prefix, sub);
     hart_tensor h;
     HART_TRY(hart_ckpt_get(ck, name, nd, (int64_t[]){a, b}, &h));
-    hart_status s = hart_tensor_to(d->be, &h, dst);
+    /* every 2-D tensor here is a linear layer's weight */
+    hart_status s = nd == 2 ? hart_weight_to(d->be, &h, dst) : hart_tensor_to(d->be, &h, dst);
     hart_ckpt_release(ck, &h);
     return s;
 }
@@ -95,7 +97,7 @@ static hart_status dh_getlin(hart_diffhead *d, const hart_checkpoint *ck, hart_t
     char sub[200], name[300];
     snprintf(sub, sizeof sub, fmt, i);
     snprintf(name, sizeof name, "%snet.%s", prefix, sub);
-    return hart_ckpt_get_linear(ck, d->be, name, a, b, dst);
+    return hart_ckpt_get_linear(ck, d->be, name, a, b, 1, dst);
 }
 
 /* space_timesteps(1000, spec): which base steps are kept (flags[1000]). */
@@ -200,6 +202,32 @@ static hart_status build_schedule(hart_diffhead *d, const char *spec) {
     return HART_OK;
 }
 
+/* rows of cos/sin(t·freq) (the reference's timestep_embedding, float32) */
+static void freq_rows(const float *t, int64_t n, float *buf) {
+    int half = FREQ_DIM / 2;
+    for (int64_t r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            float a = t[r] * TIME_FREQS[i];
+            buf[r * FREQ_DIM + i] = cosf(a);
+            buf[r * FREQ_DIM + half + i] = sinf(a);
+        }
+}
+
+/* The embedding input of every kept timestep, uploaded once: the sampler
+ * then never writes from the host. */
+static hart_status time_table(hart_diffhead *d) {
+    float *t = malloc(sizeof(float) * (size_t)d->K), *buf = malloc(sizeof(float) * (size_t)d->K * FREQ_DIM);
+    hart_status st = HART_OK;
+    if (!t || !buf) st = hart_fail(HART_ENOMEM, "diffusion time table");
+    for (int i = 0; !st && i < d->K; i++) t[i] = (float)d->tmap[i];
+    if (!st) freq_rows(t, d->K, buf);
+    if (!st) st = tnew(d->be, &d->temb, 2, d->K, FREQ_DIM);
+    if (!st) st = hart_tensor_write(&d->temb, buf, sizeof(float) * (size_t)d->K * FREQ_DIM);
+    free(t);
+    free(buf);
+    return st;
+}
+
 hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const char *prefix, int target, int zdim,
                            int width, int depth, const char *steps, hart_diffhead **out) {
     *out = NULL;
@@ -238,6 +266,7 @@ hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const ch
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_w, 2, 2 * target, W, prefix, "final_layer.linear.weight", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_b, 1, 2 * target, 0, prefix, "final_layer.linear.bias", 0));
     HART_TRY_GOTO(st, build_schedule(d, steps));
+    HART_TRY_GOTO(st, time_table(d));
     *out = d;
     return HART_OK;
 done:
@@ -257,6 +286,7 @@ void hart_diff_free(hart_diffhead *d) {
     hart_tensor *ts[] = {&d->t0_w, &d->t0_b, &d->t2_w, &d->t2_b, &d->cond_w, &d->cond_b, &d->in_w, &d->in_b,
                          &d->fin_ada_w, &d->fin_ada_b, &d->fin_w, &d->fin_b};
     for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
+    hart_tensor_free(&d->temb);
     free(d->tmap);
     free(d->sra);
     free(d);
@@ -264,31 +294,16 @@ void hart_diff_free(hart_diffhead *d) {
 
 int hart_diff_num_steps(const hart_diffhead *d) { return d->K; }
 
-/* x*(1+scale)+shift with [n,W] operands; scale1p precomputed */
-hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t, const hart_tensor *c,
+/* The denoiser on x [n,target] with the frequency rows fr [n,256] of its timesteps. */
+static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_tensor *fr, const hart_tensor *c,
                           hart_tensor *out) {
     int64_t n = x->shape[0];
     int W = d->W;
-    if (x->ndim != 2 || x->shape[1] != d->target || c->ndim != 2 || c->shape[0] != n || c->shape[1] != d->zdim ||
-        out->ndim != 2 || out->shape[0] != n || out->shape[1] != 2 * d->target)
-        return hart_fail(HART_EINVAL, "diffusion net: bad shapes (x [n,%d], c [n,%d], out [n,%d])", d->target, d->zdim,
-                         2 * d->target);
     hart_status st = HART_OK;
-    hart_tensor fr = {0}, th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0},
-                sc = {0}, g = {0};
-    float *buf = malloc(sizeof(float) * (size_t)n * FREQ_DIM);
-    if (!buf) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion net"));
-    int half = FREQ_DIM / 2;
-    for (int64_t r = 0; r < n; r++)
-        for (int i = 0; i < half; i++) {
-            float a = t[r] * TIME_FREQS[i];
-            buf[r * FREQ_DIM + i] = cosf(a);
-            buf[r * FREQ_DIM + half + i] = sinf(a);
-        }
-    HART_TRY_GOTO(st, tnew(d->be, &fr, 2, n, FREQ_DIM));
-    HART_TRY_GOTO(st, hart_tensor_write(&fr, buf, sizeof(float) * (size_t)n * FREQ_DIM));
+    hart_tensor th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0}, sc = {0},
+                g = {0};
     HART_TRY_GOTO(st, tnew(d->be, &th, 2, n, W));
-    HART_TRY_GOTO(st, hart_op_linear(&th, &fr, &d->t0_w, &d->t0_b));
+    HART_TRY_GOTO(st, hart_op_linear(&th, fr, &d->t0_w, &d->t0_b));
     HART_TRY_GOTO(st, hart_op_act(&th, &th, HART_ACT_SILU));
     HART_TRY_GOTO(st, tnew(d->be, &te, 2, n, W));
     HART_TRY_GOTO(st, hart_op_linear(&te, &th, &d->t2_w, &d->t2_b));
@@ -333,14 +348,35 @@ hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t
     HART_TRY_GOTO(st, hart_op_binary(&hn, &hn, &sh, HART_BIN_ADD));
     HART_TRY_GOTO(st, hart_op_linear(out, &hn, &d->fin_w, &d->fin_b));
 done:
-    free(buf);
     {
-        hart_tensor *ts[] = {&fr, &th, &te, &y, &sy, &h, &hn, &h2, &ada, &sh, &sc, &g};
+        hart_tensor *ts[] = {&th, &te, &y, &sy, &h, &hn, &h2, &ada, &sh, &sc, &g};
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
     }
     return st;
 }
 
+hart_status hart_diff_net(hart_diffhead *d, const hart_tensor *x, const float *t, const hart_tensor *c,
+                          hart_tensor *out) {
+    int64_t n = x->shape[0];
+    if (x->ndim != 2 || x->shape[1] != d->target || c->ndim != 2 || c->shape[0] != n || c->shape[1] != d->zdim ||
+        out->ndim != 2 || out->shape[0] != n || out->shape[1] != 2 * d->target)
+        return hart_fail(HART_EINVAL, "diffusion net: bad shapes (x [n,%d], c [n,%d], out [n,%d])", d->target, d->zdim,
+                         2 * d->target);
+    hart_tensor fr = {0};
+    float *buf = malloc(sizeof(float) * (size_t)n * FREQ_DIM);
+    hart_status st = buf ? HART_OK : hart_fail(HART_ENOMEM, "diffusion net");
+    if (!st) freq_rows(t, n, buf);
+    if (!st) st = tnew(d->be, &fr, 2, n, FREQ_DIM);
+    if (!st) st = hart_tensor_write(&fr, buf, sizeof(float) * (size_t)n * FREQ_DIM);
+    if (!st) st = net_fr(d, x, &fr, c, out);
+    free(buf);
+    hart_tensor_free(&fr);
+    return st;
+}
+
+/* Device-resident: the state, the model output and the noise stay on the
+ * backend; each step is the denoiser plus one ddpm_step op (the float32
+ * arithmetic of the reference), nothing is read back. */
 hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg, float temperature,
                              const hart_noise_source *noise, hart_tensor *out) {
     int C = d->target;
@@ -352,64 +388,45 @@ hart_status hart_diff_sample(hart_diffhead *d, const hart_tensor *z, double cfg,
     if (out->ndim != 2 || out->shape[0] != n || out->shape[1] != C)
         return hart_fail(HART_EINVAL, "diffusion sample: output must be [%lld,%d]", (long long)n, C);
     if (!noise || !noise->normal) return hart_fail(HART_EINVAL, "diffusion sample: no noise source");
-    int64_t h = n / 2, nC = n * (int64_t)C;
+    int64_t h = n / 2;
     hart_status st = HART_OK;
-    hart_tensor xt = {0}, mo = {0};
-    float *x = malloc(sizeof(float) * (size_t)nC), *o = malloc(sizeof(float) * (size_t)nC * 2);
-    float *nz = malloc(sizeof(float) * (size_t)nC), *tt = malloc(sizeof(float) * (size_t)n);
-    if (!x || !o || !nz || !tt) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion sample"));
-    if (guided) {
-        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, h, C, x));
-        memcpy(x + h * C, x, sizeof(float) * (size_t)(h * C));
-    } else {
-        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, n, C, x));
-    }
-    HART_TRY_GOTO(st, tnew(d->be, &xt, 2, n, C));
+    hart_tensor x = {0}, xt = {0}, mo = {0}, nz = {0}, n0 = {0}, fr = {0}, xh, row;
+    HART_TRY_GOTO(st, tnew(d->be, &x, 2, n, C));
+    HART_TRY_GOTO(st, tnew(d->be, &nz, 2, n, C));
     HART_TRY_GOTO(st, tnew(d->be, &mo, 2, n, 2 * C));
-    float g1 = (float)(1.0 + cfg), g0 = (float)cfg;
-    for (int i = d->K - 1, draw = 1; i >= 0; i--, draw++) {
-        /* model input: guided -> first half duplicated */
-        if (guided) {
-            float *tmp = malloc(sizeof(float) * (size_t)nC);
-            if (!tmp) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "diffusion sample"));
-            memcpy(tmp, x, sizeof(float) * (size_t)(h * C));
-            memcpy(tmp + h * C, x, sizeof(float) * (size_t)(h * C));
-            st = hart_tensor_write(&xt, tmp, sizeof(float) * (size_t)nC);
-            free(tmp);
-            HART_TRY_GOTO(st, st);
-        } else {
-            HART_TRY_GOTO(st, hart_tensor_write(&xt, x, sizeof(float) * (size_t)nC));
-        }
-        for (int64_t r = 0; r < n; r++) tt[r] = (float)d->tmap[i];
-        HART_TRY_GOTO(st, hart_diff_net(d, &xt, tt, z, &mo));
-        HART_TRY_GOTO(st, hart_tensor_read_f32(&mo, o));
-        if (guided)
-            for (int64_t r = 0; r < h; r++)
-                for (int c = 0; c < C; c++) {
-                    float ce = o[r * 2 * C + c], ue = o[(r + h) * 2 * C + c];
-                    float e = ce * g1 - g0 * ue;
-                    o[r * 2 * C + c] = e;
-                    o[(r + h) * 2 * C + c] = e;
-                }
-        HART_TRY_GOTO(st, noise->normal(noise->ctx, draw, n, C, nz));
-        float minl = (float)d->plvc[i], maxl = (float)d->logb[i], sra = (float)d->sra[i], srm1 = (float)d->srm1[i];
-        float c1 = (float)d->c1[i], c2 = (float)d->c2[i], nzm = i != 0 ? 1.0f : 0.0f;
-        for (int64_t r = 0; r < n; r++)
-            for (int c = 0; c < C; c++) {
-                float e = o[r * 2 * C + c], v = o[r * 2 * C + C + c], xv = x[r * C + c];
-                float frac = (v + 1) / 2;
-                float lv = frac * maxl + (1 - frac) * minl;
-                float px = sra * xv - srm1 * e;
-                px = px < -1 ? -1 : px > 1 ? 1 : px;
-                float mean = c1 * px + c2 * xv;
-                x[r * C + c] = mean + nzm * expf(0.5f * lv) * nz[r * C + c] * temperature;
-            }
+    if (guided) { /* one draw for the conditional half, shared by the unconditional one */
+        HART_TRY_GOTO(st, tnew(d->be, &n0, 2, h, C));
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, &n0));
+        HART_TRY_GOTO(st, hart_op_slice_assign(&x, &n0, 0, 0));
+        HART_TRY_GOTO(st, hart_op_slice_assign(&x, &n0, 0, h));
+        HART_TRY_GOTO(st, tnew(d->be, &xt, 2, n, C));
+        HART_TRY_GOTO(st, hart_tensor_rows(&x, 0, h, &xh));
+    } else {
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, 0, &x));
     }
-    for (int64_t k = 0; k < nC; k++) x[k] *= VAE_SCALE;
-    HART_TRY_GOTO(st, hart_tensor_write(out, x, sizeof(float) * (size_t)nC));
+    HART_TRY_GOTO(st, tnew(d->be, &fr, 2, n, FREQ_DIM));
+    hart_ddpm_coef k = {.guided = guided, .g1 = (float)(1.0 + cfg), .g0 = (float)cfg, .temperature = temperature};
+    for (int i = d->K - 1, draw = 1; i >= 0; i--, draw++) {
+        /* model input: guided -> the first half twice */
+        if (guided) {
+            HART_TRY_GOTO(st, hart_op_slice_assign(&xt, &xh, 0, 0));
+            HART_TRY_GOTO(st, hart_op_slice_assign(&xt, &xh, 0, h));
+        }
+        /* fr = every row the embedding input of timestep i (0 + v is v) */
+        HART_TRY_GOTO(st, hart_op_scale(&fr, &fr, 0.0f, 0.0f));
+        HART_TRY_GOTO(st, hart_tensor_rows(&d->temb, i, 1, &row));
+        HART_TRY_GOTO(st, hart_op_binary(&fr, &fr, &row, HART_BIN_ADD));
+        HART_TRY_GOTO(st, net_fr(d, guided ? &xt : &x, &fr, z, &mo));
+        HART_TRY_GOTO(st, noise->normal(noise->ctx, draw, &nz));
+        k.minl = (float)d->plvc[i]; k.maxl = (float)d->logb[i]; k.sra = (float)d->sra[i]; k.srm1 = (float)d->srm1[i];
+        k.c1 = (float)d->c1[i]; k.c2 = (float)d->c2[i]; k.nzm = i != 0 ? 1.0f : 0.0f;
+        HART_TRY_GOTO(st, hart_op_ddpm_step(&x, &mo, &nz, &k));
+    }
+    HART_TRY_GOTO(st, hart_op_scale(out, &x, VAE_SCALE, 0.0f));
 done:
-    free(x); free(o); free(nz); free(tt);
-    hart_tensor_free(&xt);
-    hart_tensor_free(&mo);
+    {
+        hart_tensor *ts[] = {&x, &xt, &mo, &nz, &n0, &fr};
+        for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++) hart_tensor_free(ts[j]);
+    }
     return st;
 }

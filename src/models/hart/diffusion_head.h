@@ -12,10 +12,12 @@
 
 typedef struct hart_diffhead hart_diffhead;
 
-/* Source of the sampler's Gaussian draws: draw j fills rows × cols floats
- * (j = 0: the initial noise, j >= 1: one per denoising step). */
+/* Source of the sampler's Gaussian draws: draw j fills out, an F32 [rows,
+ * cols] tensor on the head's backend (j = 0: the initial noise, j >= 1: one
+ * per denoising step), with ops (keyed randn, a copy of replayed noise), so
+ * the sampler never waits for the host. */
 typedef struct {
-    hart_status (*normal)(void *ctx, int draw, int64_t rows, int64_t cols, float *out);
+    hart_status (*normal)(void *ctx, int draw, hart_tensor *out);
     void *ctx;
 } hart_noise_source;
 

@@ -20,9 +20,12 @@ int hart_topk_for_scale(int si, int override_k, int V);
 /* In place over one row of V logits: entries below the k-th largest become
  * -inf (k <= 0: off); then, if 0 < p < 1, the smallest entries whose
  * ascending cumulative probability is <= 1 − p become -inf (the largest is
- * always kept). */
+ * always kept). Probabilities are the integer weights of core/sample_fixed.h,
+ * so every backend's topk_topp op keeps exactly the same set. */
 hart_status hart_filter_top_k_top_p(float *logits, int V, int k, double p);
-/* Index drawn from softmax(logits) by inverse CDF with u in [0,1). */
+/* Index drawn from softmax(logits) by inverse CDF with u in [0,1) (integer
+ * weights and sums of core/sample_fixed.h, u taken to 32 bits; the
+ * multinomial op draws the same token from the same uniform). */
 int64_t hart_sample_categorical(const float *logits, int V, double u);
 /* probs = softmax((logits·scale + g) / tau), g = −log(E), E = −log(1−u) ~ Exp(1)
  * from the uniforms u[V] ("more smooth" path; -inf logits get 0). */

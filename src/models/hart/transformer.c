@@ -1,8 +1,11 @@
 /* HART t2i transformer: loading, per-batch conditioning, block forward with
  * KV cache. Rotary embeddings (1-D over the context, 2-D over the scales,
- * both with full-length cos/sin tables as the reference builds them) and the
- * optional L2 query/key normalisation are host-side helpers here. */
+ * both with full-length cos/sin tables as the reference builds them): the
+ * tables are built on the host and uploaded by begin, the rotation is the
+ * rope_rows op. The optional L2 query/key normalisation (no released config
+ * uses it) is a host-side helper that reads q and k back. */
 #include "models/hart/transformer.h"
+#include "models/hart/sparse_attn.h"
 #include "ops/ops.h"
 #include "quant/qload.h"
 
@@ -44,6 +47,12 @@ struct hart_transformer {
     hart_tensor sos;              /* [N,T,C] */
     hart_tensor head_scale1p, head_shift; /* [N,1,C] */
     float *ctx_pos;               /* [N,T] context position ids as floats */
+    hart_tensor rope_c[HART_MAX_SCALES], rope_s[HART_MAX_SCALES]; /* llama: [N,l,hd] rotary tables of
+                                     each scale on be, uploaded by begin (the forward never writes) */
+    /* sparse attention (kind NONE: dense) and the density used per scale */
+    hart_sparse_cfg sparse;
+    double dens_sum[HART_MAX_SCALES];
+    int dens_n[HART_MAX_SCALES];
 };
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
@@ -75,7 +84,7 @@ static hart_status tf_getwf(hart_transformer *tf, hart_tensor *dst, int nd, int6
 static hart_status tf_getlin(hart_transformer *tf, hart_tensor *dst, int64_t a, int64_t b, const char *fmt, int i) {
     char name[256];
     snprintf(name, sizeof name, fmt, i);
-    return hart_ckpt_get_linear(&tf->ck, tf->be, name, a, b, dst);
+    return hart_ckpt_get_linear(&tf->ck, tf->be, name, a, b, 0, dst);
 }
 
 static hart_status cfg_str_is(const cJSON *c, const char *key, const char *dflt, const char *a,
@@ -232,7 +241,7 @@ static hart_status load_weights(hart_transformer *tf) {
         HART_TRY(hart_linear_read(&tf->ck, nm, 3 * C, C, &qkv));
         hart_tensor *qkv_dst[3] = {&b->wq, &b->wk, &b->wv};
         for (int j = 0; j < 3; j++) {
-            hart_status qs = hart_linear_upload(tf->be, &tf->ck, nm, &qkv, j * C, C, qkv_dst[j]);
+            hart_status qs = hart_linear_upload(tf->be, &tf->ck, nm, &qkv, j * C, C, 0, qkv_dst[j]);
             if (qs) { hart_linear_src_free(&tf->ck, &qkv); return qs; }
         }
         hart_linear_src_free(&tf->ck, &qkv);
@@ -303,6 +312,7 @@ hart_status hart_tf_load(hart_backend *be, const char *llm_dir, int V, int Cvae,
     hart_transformer *tf = calloc(1, sizeof *tf);
     if (!tf) return hart_fail(HART_ENOMEM, "transformer");
     tf->be = be ? be : hart_backend_cpu();
+    hart_sparse_default(&tf->sparse);
     hart_status st = hart_ckpt_open(llm_dir, "config.json", NULL, &tf->ck);
     if (st) { free(tf); return st; }
     HART_TRY_GOTO(st, parse_config(tf, V, Cvae));
@@ -332,6 +342,10 @@ static void free_batch(hart_transformer *tf) {
     hart_tensor_free(&tf->head_shift);
     free(tf->ctx_pos);
     tf->ctx_pos = NULL;
+    for (int i = 0; i < HART_MAX_SCALES; i++) {
+        hart_tensor_free(&tf->rope_c[i]);
+        hart_tensor_free(&tf->rope_s[i]);
+    }
     tf->N = 0;
 }
 
@@ -394,6 +408,8 @@ hart_status hart_tf_begin(hart_transformer *tf, const hart_tensor *context, cons
     return hart_tf_begin_uncond(tf, context, mask, pos, NULL, NULL, NULL);
 }
 
+static hart_status upload_rope_tables(hart_transformer *tf);
+
 hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *context, const hart_tensor *mask,
                                  const hart_tensor *pos, const hart_tensor *ucontext, const hart_tensor *umask,
                                  const hart_tensor *upos) {
@@ -412,6 +428,8 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         return hart_fail(HART_EINVAL, "unconditional context: expected [%d,%d,%d] with mask and positions [%d,%d]", B,
                          T, Cc, B, T);
     free_batch(tf);
+    memset(tf->dens_sum, 0, sizeof tf->dens_sum);
+    memset(tf->dens_n, 0, sizeof tf->dens_n);
     hart_status st = HART_OK;
     float *hc = NULL, *hm = NULL, *pooled = NULL;
     hart_tensor ctx = {0}, ctxn = {0}, cond = {0}, pool = {0}, spool = {0}, ada = {0}, hada = {0};
@@ -515,6 +533,7 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
+    if (g->attn_llama) HART_TRY_GOTO(st, upload_rope_tables(tf));
 done:
     free(hc); free(hm); free(pooled);
     hart_tensor_free(&ctx); hart_tensor_free(&ctxn); hart_tensor_free(&cond); hart_tensor_free(&pool);
@@ -598,6 +617,26 @@ static void rope_tables(const hart_transformer *tf, int si, int l, float *cosv, 
     }
 }
 
+/* The rotary tables of every scale for this batch, on the device. */
+static hart_status upload_rope_tables(hart_transformer *tf) {
+    const hart_tf_config *g = &tf->cfg;
+    hart_status st = HART_OK;
+    for (int si = 0; !st && si < g->n_scales; si++) {
+        int l = si == 0 ? g->ctx_tokens : g->patch_nums[si] * g->patch_nums[si];
+        size_t n = (size_t)tf->N * l * g->hd;
+        float *cv = malloc(sizeof(float) * n), *sv = malloc(sizeof(float) * n);
+        if (!cv || !sv) st = hart_fail(HART_ENOMEM, "rope tables");
+        if (!st) rope_tables(tf, si, l, cv, sv);
+        if (!st) st = tnew(tf->be, &tf->rope_c[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = tnew(tf->be, &tf->rope_s[si], 3, tf->N, l, g->hd, 0);
+        if (!st) st = hart_tensor_write(&tf->rope_c[si], cv, sizeof(float) * n);
+        if (!st) st = hart_tensor_write(&tf->rope_s[si], sv, sizeof(float) * n);
+        free(cv);
+        free(sv);
+    }
+    return st;
+}
+
 /* In place on x [N,H,l,hd]: optional L2 normalisation (q scaled per head),
  * then x*cos + rotate_half(x)*sin with tables [N,l,hd]. */
 static hart_status rope_apply(hart_tensor *x, const float *cosv, const float *sinv, const float *l2scale,
@@ -647,8 +686,32 @@ static hart_status modulate(hart_tensor *y, const hart_tensor *x, int llama, con
     return hart_op_binary(y, y, shift, HART_BIN_ADD);
 }
 
-static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor *x, int l, const float *cosv,
-                                 const float *sinv) {
+/* o = attention of scale si's queries over the cache: dense, or sparse
+ * under tf->sparse from its first sparse scale on */
+static hart_status attend(hart_transformer *tf, int si, hart_tensor *o, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, float scale) {
+    const hart_tf_config *g = &tf->cfg;
+    if (!hart_sparse_active(&tf->sparse, si, g->n_scales)) return hart_op_attention(o, q, k, v, NULL, scale);
+    hart_sparse_geom geo = {g->ctx_tokens, g->n_scales, g->patch_nums, si, tf->sparse.block};
+    double d = 1;
+    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &d));
+    tf->dens_sum[si] += d;
+    tf->dens_n[si]++;
+    return HART_OK;
+}
+
+void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c) {
+    if (c) tf->sparse = *c;
+    else hart_sparse_default(&tf->sparse);
+}
+
+double hart_tf_sparse_density(const hart_transformer *tf, int si) {
+    if (si < 0 || si >= tf->cfg.n_scales || !tf->dens_n[si]) return -1;
+    return tf->dens_sum[si] / tf->dens_n[si];
+}
+
+static hart_status block_forward(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l,
+                                 const float *cosv, const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
@@ -670,9 +733,12 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_tensor_reshape(&q, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&qT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&k, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&kT, &view, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&v, 4, (int64_t[]){N, l, H, hd}, &view)); HART_TRY_GOTO(st, hart_op_transpose(&vT, &view, perm));
-    if (cosv || g->attn_l2_norm) {
+    if (g->attn_l2_norm) { /* host helper (no released config uses it): reads q and k back */
         HART_TRY_GOTO(st, rope_apply(&qT, cosv, sinv, b->scale_mul, g->attn_l2_norm));
         HART_TRY_GOTO(st, rope_apply(&kT, cosv, sinv, NULL, g->attn_l2_norm));
+    } else if (rc) { /* on the device, tables uploaded by begin */
+        HART_TRY_GOTO(st, hart_op_rope_rows(&qT, &qT, rc, rs));
+        HART_TRY_GOTO(st, hart_op_rope_rows(&kT, &kT, rc, rs));
     }
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
@@ -682,7 +748,7 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, hart_tensor 
     HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    HART_TRY_GOTO(st, hart_op_attention(&o, &qT, &ka, &va, NULL, scale));
+    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, scale));
     HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
     HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
@@ -727,7 +793,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     hart_status st = HART_OK;
     hart_tensor x = {0}, xn = {0}, xl = {0};
     float *cosv = NULL, *sinv = NULL;
-    if (g->attn_llama) { /* gpt2: absolute positions, no rotary embedding */
+    if (g->attn_llama && g->attn_l2_norm) { /* host path; gpt2: absolute positions, no rotary embedding */
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
@@ -735,7 +801,9 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
-    for (int i = 0; i < g->depth; i++) HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], &x, l, cosv, sinv));
+    const hart_tensor *rc = g->attn_llama ? &tf->rope_c[si] : NULL, *rs = g->attn_llama ? &tf->rope_s[si] : NULL;
+    for (int i = 0; i < g->depth; i++)
+        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], si, &x, l, cosv, sinv, rc, rs));
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */

@@ -17,6 +17,7 @@
 #include "backend/backend.h"
 #include "core/checkpoint.h"
 #include "models/hart/autoencoder.h"
+#include "models/hart/sparse_attn.h"
 
 typedef struct {
     int depth, C, H, hd;          /* blocks, embed_dim, heads, head dim */
@@ -75,6 +76,12 @@ hart_status hart_tf_embed_next(hart_transformer *tf, int si, const hart_tensor *
  * only, what scale 0 needs); either may be NULL. */
 hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x,
                             hart_tensor *hidden, hart_tensor *logits);
+/* Sparse attention for the following forwards (models/hart/sparse_attn.h);
+ * NULL or kind NONE: dense. hart_tf_begin resets the densities. */
+void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c);
+/* Mean kept fraction over the layers of scale si's last forward; -1 when
+ * that scale ran dense. */
+double hart_tf_sparse_density(const hart_transformer *tf, int si);
 /* cond [N,l,C] = decoder_norm(hidden + word_embed(codes)), codes [N/2,l,Cvae]
  * used for both halves. */
 hart_status hart_tf_diff_cond(hart_transformer *tf, const hart_tensor *hidden,

@@ -16,13 +16,14 @@ static hart_status fetch(hart_lpd *m, hart_checkpoint *ck, hart_tensor *dst, int
     HART_TRY(hart_ckpt_get(ck, name, ndim, shape, &host));
     if (host.dtype != HART_F32 && host.dtype != HART_F16 && host.dtype != HART_BF16)
         return hart_fail(HART_EFORMAT, "%s: tensor '%s' has dtype %s (expected a float type)", ck->dir, name, hart_dtype_name(host.dtype));
-    if (host.dtype != HART_F32 || ndim != 2) { /* vectors as F32; matrices keep their dtype */
+    if (ndim == 2) return hart_weight_to(m->be, &host, dst); /* matrices: linear weights */
+    if (host.dtype != HART_F32) { /* vectors as F32 */
         int64_t n = hart_tensor_numel(&host);
         float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
         if (!buf) return hart_fail(HART_ENOMEM, "out of memory loading %s", name);
         hart_status s = hart_tensor_read_f32(&host, buf);
         hart_tensor f = hart_tensor_wrap(buf, HART_F32, ndim, shape);
-        if (!s) s = hart_tensor_to(m->be, ndim == 2 ? &host : &f, dst);
+        if (!s) s = hart_tensor_to(m->be, &f, dst);
         free(buf);
         return s;
     }
@@ -94,7 +95,7 @@ static hart_status load_block(hart_lpd *m, hart_checkpoint *ck, lpd_block *b, in
     hart_tensor *w3[3] = {&b->wq, &b->wk, &b->wv}, *b3[3] = {&b->bq, &b->bk, &b->bv};
     for (int k = 0; k < 3; k++) { /* rows [q; k; v] */
         HART_TRY(hart_tensor_rows(&qkv, k * D, D, &view));
-        HART_TRY(hart_tensor_to(m->be, &view, w3[k]));
+        HART_TRY(hart_weight_to(m->be, &view, w3[k]));
     }
     hart_tensor bias = {0};
     HART_TRY(fetch(m, ck, &bias, 1, (int64_t[]){3 * D}, "blocks.%d.attn.qkv.bias", l));

@@ -19,8 +19,8 @@ typedef struct {
     hart_backend *be;
 } loader;
 
-/* Weight kept in its stored float dtype. */
-static hart_status ld_w(loader *ld, hart_tensor *out, int ndim, const int64_t *shape, const char *name) {
+/* The embedding table, kept in its stored float dtype (not a GEMM weight). */
+static hart_status ld_table(loader *ld, hart_tensor *out, int ndim, const int64_t *shape, const char *name) {
     char full[512];
     snprintf(full, sizeof full, "%s%s", ld->prefix, name);
     hart_tensor host;
@@ -34,7 +34,7 @@ static hart_status ld_w(loader *ld, hart_tensor *out, int ndim, const int64_t *s
 static hart_status ld_lin(loader *ld, hart_tensor *out, int64_t N, int64_t K, const char *name) {
     char full[512];
     snprintf(full, sizeof full, "%s%s", ld->prefix, name);
-    return hart_ckpt_get_linear(ld->ck, ld->be, full, N, K, out);
+    return hart_ckpt_get_linear(ld->ck, ld->be, full, N, K, 1, out);
 }
 
 /* Small vector converted to f32 (norm weights, biases). */
@@ -157,7 +157,7 @@ hart_status hart_qwen2_load(const char *dir, hart_backend *be, hart_qwen2 *m) {
     if (!s && !ld.prefix)
         s = hart_fail(HART_EFORMAT, "%s: no embed_tokens.weight under any known prefix "
                       "(model., none, model.language_model., language_model.model.)", dir);
-    if (!s) s = ld_w(&ld, &m->embed, 2, (int64_t[]){m->vocab, m->hidden}, "embed_tokens.weight");
+    if (!s) s = ld_table(&ld, &m->embed, 2, (int64_t[]){m->vocab, m->hidden}, "embed_tokens.weight");
     if (!s) s = ld_f32(&ld, &m->norm, m->hidden, "norm.weight");
     if (!s) {
         m->layers = calloc((size_t)m->n_layers, sizeof *m->layers);

@@ -23,7 +23,7 @@ struct hart_backend;
 
 typedef struct {
     hart_tensor in_norm, post_norm;                 /* [D] f32 */
-    hart_tensor q_w, k_w, v_w, o_w;                 /* stored dtype */
+    hart_tensor q_w, k_w, v_w, o_w;                 /* hart_weight_dtype (stored, or f16 in f16 mode) */
     hart_tensor q_b, k_b, v_b;                      /* f32 */
     hart_tensor gate_w, up_w, down_w;
 } hart_qwen2_layer;

@@ -13,7 +13,8 @@ typedef struct {
     hart_checkpoint ck;
 } loader;
 
-static hart_status fetch(loader *L, hart_tensor *dst, int ndim, const int64_t *shape, const char *name) {
+/* As F32, or a conv weight (is_w) in the backend's weight dtype (hart_weight_to). */
+static hart_status fetch_as(loader *L, hart_tensor *dst, int ndim, const int64_t *shape, const char *name, int is_w) {
     hart_tensor host;
     HART_TRY(hart_ckpt_get(&L->ck, name, ndim, shape, &host));
     if (host.dtype != HART_F32 && host.dtype != HART_F16 && host.dtype != HART_BF16)
@@ -23,17 +24,23 @@ static hart_status fetch(loader *L, hart_tensor *dst, int ndim, const int64_t *s
     float *buf = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!buf) return hart_fail(HART_ENOMEM, "out of memory loading %s", name);
     hart_status s = hart_tensor_read_f32(&host, buf);
-    if (!s) s = hart_tensor_new(L->vq->be, HART_F32, ndim, shape, dst);
-    if (!s) s = hart_tensor_write(dst, buf, sizeof(float) * (size_t)n);
+    hart_tensor f = hart_tensor_wrap(buf, HART_F32, ndim, shape);
+    if (!s && is_w) s = hart_weight_to(L->vq->be, &f, dst);
+    else if (!s) s = hart_tensor_new(L->vq->be, HART_F32, ndim, shape, dst);
+    if (!s && !is_w) s = hart_tensor_write(dst, buf, sizeof(float) * (size_t)n);
     free(buf);
     return s;
+}
+
+static hart_status fetch(loader *L, hart_tensor *dst, int ndim, const int64_t *shape, const char *name) {
+    return fetch_as(L, dst, ndim, shape, name, 0);
 }
 
 static hart_status conv(loader *L, vq_conv *c, int co, int ci, int k, const char *name) {
     char nm[300];
     c->k = k;
     snprintf(nm, sizeof nm, "%s.weight", name);
-    HART_TRY(fetch(L, &c->w, 4, (int64_t[]){co, ci, k, k}, nm));
+    HART_TRY(fetch_as(L, &c->w, 4, (int64_t[]){co, ci, k, k}, nm, 1));
     snprintf(nm, sizeof nm, "%s.bias", name);
     return fetch(L, &c->b, 1, (int64_t[]){co}, nm);
 }

@@ -1,0 +1,48 @@
+/* The transformer's sparse attention call: policy -> block mask on the
+ * host -> hart_op_attention_sparse on out's backend. The benchmark
+ * (tests/bench/bench_sparse_attn.c) times this same function. */
+#include "models/hart/sparse_attn.h"
+
+#include <stdlib.h>
+
+#include "ops/ops.h"
+
+hart_status hart_sparse_attention(const hart_sparse_cfg *c, const hart_sparse_geom *g, hart_tensor *out,
+                                  const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, float scale,
+                                  double *density) {
+    int N = (int)q->shape[0], H = (int)q->shape[1], D = (int)q->shape[3], Hkv = (int)k->shape[1];
+    int64_t nq = hart_sparse_nq(g), nk = hart_sparse_nk(g), nqb = hart_sparse_nqb(g), nkb = hart_sparse_nkb(g);
+    if (q->ndim != 4 || k->ndim != 4 || q->shape[2] != nq || k->shape[2] != nk || g->block < 1 || Hkv < 1 || H % Hkv)
+        return hart_fail(HART_EINVAL, "sparse attention: q/k do not match scale %d's layout (%lld queries, %lld keys)",
+                         g->si, (long long)nq, (long long)nk);
+    int per_head = c->kind != HART_SPARSE_LOCAL;
+    int64_t nb = per_head ? N : 1, nh = per_head ? H : 1;
+    hart_status st = HART_OK;
+    float *qh = NULL, *kh = NULL;
+    hart_tensor blocks = {0};
+    uint8_t *m = malloc((size_t)(nb * nh * nqb * nkb) + 1);
+    if (!m) return hart_fail(HART_ENOMEM, "sparse attention: block mask");
+    if (c->kind == HART_SPARSE_LOCAL) {
+        hart_sparse_local(g, c->param, m);
+    } else if (c->kind == HART_SPARSE_XATTN || c->kind == HART_SPARSE_QUEST) {
+        qh = malloc(sizeof(float) * (size_t)hart_tensor_numel(q));
+        kh = malloc(sizeof(float) * (size_t)hart_tensor_numel(k));
+        if (!qh || !kh) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "sparse attention: host copies of q, k"));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(q, qh));
+        HART_TRY_GOTO(st, hart_tensor_read_f32(k, kh));
+        if (c->kind == HART_SPARSE_XATTN) HART_TRY_GOTO(st, hart_sparse_xattn(g, c->param, qh, kh, N, H, Hkv, D, scale, m));
+        else HART_TRY_GOTO(st, hart_sparse_quest(g, (int)c->param, qh, kh, N, H, Hkv, D, m));
+    } else {
+        HART_TRY_GOTO(st, hart_fail(HART_EINVAL, "sparse attention: no policy"));
+    }
+    if (density) *density = hart_sparse_density(g, m, nb, nh);
+    hart_tensor mh = hart_tensor_wrap(m, HART_U8, 4, (int64_t[]){nb, nh, nqb, nkb});
+    HART_TRY_GOTO(st, hart_tensor_to(out->be, &mh, &blocks));
+    HART_TRY_GOTO(st, hart_op_attention_sparse(out, q, k, v, NULL, &blocks, g->block, g->block, scale));
+done:
+    hart_tensor_free(&blocks);
+    free(m);
+    free(qh);
+    free(kh);
+    return st;
+}
