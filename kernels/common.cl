@@ -42,3 +42,13 @@ inline float wg_max(float v, __local float *red) {
 #define SM_U64 ulong
 #define SM_BITS(f) as_uint(f)
 #define SM_FN inline
+/* Quantized weights (qgemm.cl, qgemm_nv.cl): int8 value (n, k) of an int8-activation weight */
+inline int qw_int8(__global const uchar *wq, int fmt, int K, int n, int k, __global const uchar *gs,
+                   __global const uchar *zr, int ng, int group) {
+    if (fmt == 1) return (int)((__global const char *)wq)[(long)n * K + k];
+    uchar b = wq[(long)n * ((K + 1) / 2) + (k >> 1)];
+    int q = (k & 1) ? b >> 4 : b & 15;
+    int g = n * ng + k / group, s = gs[g];
+    return (int)(uchar)(q * s) - (int)(uchar)(zr[g] * s);
+}
+

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest tune models golden precision cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -34,6 +34,13 @@ for step in "$@"; do
         done ;;
     test)
         timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_portable.txt" | tail -5 ;;
+    quant)
+        # quantized GEMM (docs/quant.md): every int8 kernel variant bit-exact (portable, dp4a, mma),
+        # then the benchmark (int8 vs the f16 tensor-core GEMM, W4A16 at small M); the host CPU's
+        # int8 kernels (VNNI where the CPU has it) with the same test and the CPU benchmark
+        timeout 300 "$d/test_quant_ops" 2>&1 | tee "$out/quant_test.txt" | grep -E "kernel|variant|OK|FAIL|PASS|worst" ;
+        timeout 400 "$d/bench_qgemm" --device opencl 2>&1 | tee "$out/quant_bench_gpu.txt" ;
+        timeout 300 "$d/bench_qgemm" --device cpu --quick 2>&1 | tee "$out/quant_bench_cpu.txt" ;;
     tctest)
         HART_CL_TENSOR_CORES=1 timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_tc.txt" | grep -E "rel err [0-9.e-]+|OK|FAIL|PASS" | tail -40 ;;
     tune)
@@ -62,7 +69,7 @@ for step in "$@"; do
         # some write traces under build/ (relative to the repo root)
         mkdir -p build
         for t in "$d"/test_*; do
-            case $t in *test_opencl_ops) continue ;; esac
+            case $t in *test_opencl_ops | *test_quant_ops) continue ;; esac
             echo "--- $(basename "$t") (HART_CL_TENSOR_CORES=${HART_CL_TENSOR_CORES:-unset})"
             HART_GOLDEN="$d/golden" HART_TEST_DEVICES=opencl timeout 120 "$t" 2>&1 | grep -E "rel err|differ|PASSED|FAILED|backend" | tee -a "$out/golden.txt" | tail -40
         done ;;

@@ -11,16 +11,16 @@ cd "$(dirname "$0")/.."
 dest=${1:?usage: tools/gpu_stage.sh DEST [binaries...]}
 shift
 mkdir -p "$dest/lib"
-make -s build/libhart.a build/tests/bench/bench_opencl_gemm >/dev/null
+make -s build/libhart.a build/tests/bench/bench_opencl_gemm build/tests/bench/bench_qgemm >/dev/null
 LIBS="$(pkg-config --libs cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas) -ljpeg -lm -lpthread -fopenmp"
-for src in tests/unit/test_opencl_ops.c tests/unit/test_precision.c tests/golden/test_*.c; do
+for src in tests/unit/test_opencl_ops.c tests/unit/test_quant_ops.c tests/unit/test_precision.c tests/golden/test_*.c; do
     [ -f "$src" ] || continue
     t=$(basename "$src" .c)
     # shellcheck disable=SC2086
     gcc -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -O1 -g -fopenmp -Isrc -I. -Itests -Ibuild/gen \
         $(pkg-config --cflags libcjson openblas) "$src" tests/support/*.c build/libhart.a $LIBS -o "$dest/$t"
 done
-cp build/tests/bench/bench_opencl_gemm "$dest/"
+cp build/tests/bench/bench_opencl_gemm build/tests/bench/bench_qgemm "$dest/"
 for b in "$@"; do cp "$b" "$dest/"; done
 cp tools/gpu_run.sh "$dest/"
 mkdir -p "$dest/cli" # gpu_run.sh's precision step

@@ -8,6 +8,7 @@
 #ifndef HART_OP_LIST_H
 #define HART_OP_LIST_H
 
+#include "core/qweight.h"
 #include "core/tensor.h"
 
 /* The operand kinds of the ops below. */
@@ -151,6 +152,19 @@ typedef struct {
     /* y [N, D] = table F32 [V, D] rows idx I64 (N entries); an id outside [0, V) gives a zero row     \
      * (no error, so a device need not report back: embedding's checked twin for ids made in range,  \
      * e.g. by multinomial). */                                                                         \
-    X(P, gather_rows, (hart_tensor *y, const hart_tensor *table, const hart_tensor *idx))
+    X(P, gather_rows, (hart_tensor *y, const hart_tensor *table, const hart_tensor *idx))\
+    /* Quantized linear (core/qweight.h, docs/quant.md): y[..., N] = x[..., K] · deq(w)ᵀ + b[N].        \
+     * W8A8/W4A8: x rows to int8 (quant_rows), int32 sums (qgemm), then                                \
+     * y = (float)acc · (sx[m] · w.scale[n]) + b[n]. W4A16: float x times the dequantized                \
+     * weight (q − zero) · scale. hart_op_linear on a tensor with .quant set comes here. */             \
+    X(P, qlinear, (hart_tensor *y, const hart_tensor *x, const hart_qweight *w, const hart_tensor *b))   \
+    /* Per-row symmetric int8 (dynamic per-token activations): a = max|x[m,:]|,                        \
+     * s[m] = a / 127, q[m,k] = clamp(rint(x[m,k] · (127 / a)), −127, 127); a zero row gives s = 0, q = 0;\
+     * NaN gives 0. \
+     * q I8 [M, K], s F32 [M], x F32 [M, K]. */                                                        \
+    X(P, quant_rows, (hart_tensor *q, hart_tensor *s, const hart_tensor *x))                             \
+    /* Integer part of W8A8/W4A8: acc I32 [M, N] = Σ_k a[m,k] · w8[n,k] exactly; a I8 [M, K] with        \
+     * entries in [−127, 127], w8 the weight's int8 values (qweight.h). */                              \
+    X(P, qgemm, (hart_tensor *acc, const hart_tensor *a, const hart_qweight *w))
 
 #endif

@@ -77,6 +77,11 @@ typedef struct {
     {"precision", 0, HART_ARG_CHOICE, (dest), "P",                                                      \
      "f32 (exact) or f16 (half weights and GEMM/attention values, f32 sums; tensor cores on NVIDIA)",     \
      "f16 on a GPU, else f32", 0, 0, "f32|f16"}
+
+#define HART_OPT_QUANT(dest)                                                                                \
+    {"quant", 0, HART_ARG_CHOICE, (dest), "FMT",                                                            \
+     "quantize the linear layers on load, round-to-nearest (docs/quant.md); a quantized model folder "      \
+     "needs no flag", NULL, 0, 0, "w8a8|w4a16|w4a8"}
 #define HART_OPT_THREADS(dest) \
     {"threads", 't', HART_ARG_INT, (dest), "N", "CPU threads (0 = all cores)", "0", 0, 4096, NULL}
 #define HART_OPT_VERBOSE(dest) \

@@ -17,6 +17,7 @@
 #include "cli/seed.h"
 #include "io/fingerprint.h"
 #include "io/grid.h"
+#include "quant/qload.h"
 #include "io/image.h"
 #include "io/prompts.h"
 #include "pipeline/batch.h"
@@ -154,7 +155,7 @@ int cmd_batch(int argc, char **argv) {
         if (!strcmp(argv[i], "--merge")) return cmd_batch_merge(argc, argv);
     const char *model = NULL, *text_model = NULL, *out_dir = NULL, *device = NULL, *shard_s = NULL, *neg = NULL;
     const char *format = "png", *grid = NULL, *devices_s = NULL, *layout_s = "auto", *categories = NULL;
-    const char *precision = NULL, *sparse_s = NULL;
+    const char *precision = NULL, *sparse_s = NULL, *quant = NULL;
     hart_seed_arg seed = {0, 0};
     int sparse_from = -1, sparse_block = 0;
     int per_prompt = 1, digits = 5, smooth = 0, verbose = 0, quiet = 0, top_k = 0, batch_size = 1, force = 0;
@@ -163,6 +164,7 @@ int cmd_batch(int argc, char **argv) {
         {"output", 'o', HART_ARG_STR, &out_dir, "DIR", "output folder (created if missing)", NULL, 0, 0, NULL},
         HART_OPT_MODEL(&model),
         HART_OPT_TEXT_MODEL(&text_model),
+        HART_OPT_QUANT(&quant),
         HART_OPT_SEED(&seed, "0"),
         {"per-prompt", 'n', HART_ARG_INT, &per_prompt, "N", "images per prompt", "1", 1, 100000, NULL},
         {"batch-size", 'b', HART_ARG_INT, &batch_size, "K",
@@ -238,6 +240,11 @@ int cmd_batch(int argc, char **argv) {
     /* checks before work: output paths, then the model folders */
     if (hart_cli_check_out_dir("batch", "-o", out_dir) || (grid && hart_cli_check_out_file("batch", "--grid", grid)))
         return 1;
+    if (quant) {
+        hart_qformat qf;
+        if (hart_qformat_parse(quant, &qf)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
+        hart_quant_set_on_load(qf);
+    }
     hart_t2i_session_opts so = {device, model, text_model, 1, precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart batch: %s\n", hart_errmsg());

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/lpd_cli.h"
 #include "cli/outpath.h"
+#include "quant/qload.h"
 #include "cli/progress.h"
 #include "cli/seed.h"
 #include "core/safetensors.h"
@@ -18,7 +19,7 @@
 
 typedef struct {
     const char *model, *ctx_path, *prompt, *text_model, *out, *replay, *dump, *device, *neg, *grid, *precision;
-    const char *sparse;
+    const char *sparse, *quant;
     hart_seed_arg seed;
     int n_images, timings, verbose, quiet, smooth, top_k, sparse_from, sparse_block;
     double cfg, top_p, temperature;
@@ -164,6 +165,7 @@ int cmd_generate(int argc, char **argv) {
         HART_OPT_MODEL(&g.model),
         {"prompt", 'p', HART_ARG_STR, &g.prompt, "TEXT", "text prompt (or give it as the argument)", NULL, 0, 0, NULL},
         HART_OPT_TEXT_MODEL(&g.text_model),
+        HART_OPT_QUANT(&g.quant),
         {"context", 0, HART_ARG_STR, &g.ctx_path, "FILE",
          "instead of a prompt: safetensors with gen.context [B,T,D], gen.context_mask [B,T] (and "
          "gen.context_position_ids)", NULL, 0, 0, NULL},
@@ -226,6 +228,11 @@ int cmd_generate(int argc, char **argv) {
         (g.dump && hart_cli_check_out_file("generate", "--dump", g.dump)) ||
         (g.grid && hart_cli_check_out_file("generate", "--grid", g.grid)))
         return 1;
+    if (g.quant) {
+        hart_qformat qf;
+        if (hart_qformat_parse(g.quant, &qf)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
+        hart_quant_set_on_load(qf);
+    }
     hart_t2i_session_opts so = {g.device, g.model, g.text_model, g.prompt != NULL, g.precision};
     if (hart_t2i_session_check(&so)) {
         fprintf(stderr, "hart generate: %s\n", hart_errmsg());

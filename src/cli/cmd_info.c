@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_quant.h"
+#include "quant/qreport.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/version.h"
@@ -90,17 +92,29 @@ static void list_opencl(void) {
 }
 
 int cmd_info(int argc, char **argv) {
-    const char *device = NULL;
-    const hart_opt opts[] = {HART_OPT_DEVICE(&device), HART_OPT_END};
+    const char *device = NULL, *model = NULL;
+    const hart_opt opts[] = {HART_OPT_DEVICE(&device),
+                             {"model", 'm', HART_ARG_STR, &model, "DIR",
+                              "instead: list the model's weights, per layer format (f32/f16/bf16/w8a8/w4a16/w4a8) and bytes",
+                              NULL, 0, 0, NULL},
+                             HART_OPT_END};
     const hart_cmd_spec spec = {
         "info", "[options]",
-        "Print the version, the CPU backend settings (OpenMP threads, OpenBLAS build),\n"
-        "every OpenCL platform and device, and which backend --device selects.",
+        "Print the version, the CPU backend settings (OpenMP threads, OpenBLAS build, int8 kernel),\n"
+        "every OpenCL platform and device, and which backend --device selects.\n"
+        "With -m MODEL: the model's weights per layer (format and bytes) instead.",
         opts, 0, 0, 0};
     hart_args a;
     int rc = hart_args_parse(&spec, argc, argv, &a);
     if (rc >= 0) return rc;
     if (hart_args_parse_only) return 0;
+    if (model) {
+        if (hart_quant_report(stdout, model)) {
+            fprintf(stderr, "hart info: %s\n", hart_errmsg());
+            return 1;
+        }
+        return 0;
+    }
 
     printf("hart %s\n", HART_VERSION);
     printf("CPU backend:\n");
@@ -112,6 +126,7 @@ int cmd_info(int argc, char **argv) {
     printf("  BLAS: %s\n", cfg ? cfg : "?");
     printf("  BLAS core: %s, threads %d, parallel mode %d (0 none, 1 pthreads, 2 OpenMP)\n", core ? core : "?",
            openblas_get_num_threads(), openblas_get_parallel());
+    printf("  int8 GEMM kernel (quantized layers): %s\n", hart_cpu_qisa_name(hart_cpu_qisa_current()));
     list_opencl();
 
     hart_backend *be = NULL;

@@ -17,5 +17,6 @@ int cmd_decode(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_fid(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 #endif

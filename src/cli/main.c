@@ -21,6 +21,7 @@ static const command commands[] = {
     {"reconstruct", cmd_reconstruct, "image -> latent -> image, prints PSNR/SSIM"},
     {"fid", cmd_fid, "Frechet Inception Distance of image folders / stats (.npz)"},
     {"tokenize", cmd_tokenize, "print the Qwen2 token ids of a text"},
+    {"quantize", cmd_quantize, "write a quantized model folder (w8a8, w4a16, w4a8)"},
     {"info", cmd_info, "list compute devices and backend settings"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,4 +1,5 @@
 #include "core/tensor.h"
+#include "core/qweight.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,10 @@ hart_tensor hart_tensor_wrap(void *data, hart_dtype dt, int ndim, const int64_t 
 void hart_tensor_free(hart_tensor *t) {
     if (!t) return;
     if (t->owns) {
+        if (t->quant) {
+            hart_qweight_free(t->quant);
+            free(t->quant);
+        }
         const hart_storage_vt *sv = hart_storage_of(t->be);
         if (t->dev && sv && sv->release) sv->release(t->be, t->dev);
         free(t->data);

@@ -37,6 +37,8 @@ typedef struct hart_tensor {
     size_t dev_offset;        /* byte offset inside dev */
     struct hart_backend *be;  /* backend that owns the storage; NULL = host */
     int owns;                 /* storage freed by hart_tensor_free */
+    struct hart_qweight *quant; /* non-NULL: a quantized linear weight [N, K]
+                                   (core/qweight.h); data/dev unused */
 } hart_tensor;
 
 size_t hart_dtype_size_bits(hart_dtype dt); /* 4 for Q4 */

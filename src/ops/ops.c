@@ -15,6 +15,8 @@
 
 #define MAX_IN 6
 
+void (*hart_linear_observer)(const hart_tensor *w, const hart_tensor *x);
+
 static hart_backend *backend_of(const hart_tensor *y) { return y->be ? y->be : hart_backend_cpu(); }
 
 static int is_float(const hart_tensor *t) {
@@ -162,6 +164,8 @@ static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_t
 
 hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     const char *op = "hart_op_linear";
+    if (w->quant) return hart_op_qlinear(y, x, w->quant, b);
+    if (hart_linear_observer) hart_linear_observer(w, x);
     HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
     if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
     if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
@@ -665,4 +669,112 @@ hart_status hart_op_clamp(hart_tensor *y, const hart_tensor *x, float lo, float 
     if (hart_tensor_numel(x) != hart_tensor_numel(y)) return shape_err(op, "x and y of one size", y, x);
     if (!(lo <= hi)) return hart_fail(HART_EINVAL, "%s: lo %g > hi %g", op, (double)lo, (double)hi);
     DISPATCH(op, clamp, y, 1, L(x), I_[0], lo, hi);
+}
+
+/* ---- quantized ops: the weight is a hart_qweight, not a tensor, so these
+ * dispatch by hand (same rules: the backend's kernel, else the CPU through
+ * host copies). ---- */
+
+static hart_status check_qweight(const char *op, const hart_qweight *w, int need_int8) {
+    if (!w || w->fmt <= HART_QF_NONE || w->fmt >= HART_QF_COUNT || !w->q.ndim)
+        return hart_fail(HART_EINVAL, "%s: not a quantized weight", op);
+    if (need_int8 && !hart_qformat_int8_act(w->fmt))
+        return hart_fail(HART_EINVAL, "%s: format %s has no integer part", op, hart_qformat_name(w->fmt));
+    return HART_OK;
+}
+
+static void fb_note(const char *op, hart_backend *be) {
+    static _Thread_local int warned;
+    if (!warned) fprintf(stderr, "hart: note: op %s has no %s kernel; running it on the CPU\n", op, be->name);
+    warned = 1;
+}
+
+hart_status hart_op_qlinear(hart_tensor *y, const hart_tensor *x, const hart_qweight *w, const hart_tensor *b) {
+    const char *op = "hart_op_qlinear";
+    HART_TRY(check_qweight(op, w, 0));
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim < 1 || x->shape[x->ndim - 1] != w->K)
+        return hart_fail(HART_EINVAL, "%s: x's last dim %lld != the weight's K %lld", op,
+                         (long long)(x->ndim ? x->shape[x->ndim - 1] : 0), (long long)w->K);
+    int64_t mx = 1, my = 1;
+    for (int i = 0; i < x->ndim - 1; i++) mx *= x->shape[i];
+    for (int i = 0; i < y->ndim - 1; i++) my *= y->shape[i];
+    if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->N || mx != my) return shape_err(op, "output shape", y, x);
+    if (b && (b->ndim != 1 || b->shape[0] != w->N || !is_float(b))) return shape_err(op, "bias shape", b, NULL);
+    hart_backend *be = backend_of(y);
+    const hart_tensor *ins[4] = {x, b, &w->q, &w->scale};
+    HART_TRY(check_placement(op, be, 4, ins));
+    if (w->insmooth.ndim) { /* x · diag(insmooth) first, then the same op on the product */
+        if (w->insmooth.ndim != 1 || w->insmooth.shape[0] != w->K) return hart_fail(HART_EINVAL, "%s: insmooth must be [K]", op);
+        hart_tensor xs;
+        HART_TRY(hart_tensor_new(y->be, HART_F32, x->ndim, x->shape, &xs));
+        hart_qweight plain = *w;
+        plain.insmooth = (hart_tensor){0};
+        hart_status s = hart_op_binary(&xs, x, &w->insmooth, HART_BIN_MUL);
+        if (!s) s = hart_op_qlinear(y, &xs, &plain, b);
+        hart_tensor_free(&xs);
+        return s;
+    }
+    if (be->vt->qlinear) return be->vt->qlinear(be, y, x, w, b);
+    fb_note(op, be);
+    hart_tensor xh = {0}, bh = {0}, yh = {0};
+    hart_qweight wh;
+    memset(&wh, 0, sizeof wh);
+    hart_status s = hart_tensor_to(NULL, x, &xh);
+    if (!s && b) s = hart_tensor_to(NULL, b, &bh);
+    if (!s) s = hart_qweight_to(NULL, w, &wh);
+    if (!s) s = hart_tensor_new(NULL, HART_F32, y->ndim, y->shape, &yh);
+    hart_backend *cpu = hart_backend_cpu();
+    if (!s) s = cpu->vt->qlinear(cpu, &yh, &xh, &wh, b ? &bh : NULL);
+    if (!s) s = hart_tensor_write(y, yh.data, hart_tensor_nbytes(&yh));
+    hart_tensor_free(&xh); hart_tensor_free(&bh); hart_tensor_free(&yh);
+    hart_qweight_free(&wh);
+    return s;
+}
+
+hart_status hart_op_quant_rows(hart_tensor *q, hart_tensor *sc, const hart_tensor *x) {
+    const char *op = "hart_op_quant_rows";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, sc, "s"));
+    if (x->ndim != 2 || q->dtype != HART_I8 || !hart_tensor_same_shape(q, x) || hart_tensor_numel(sc) != x->shape[0])
+        return shape_err(op, "q I8 [M,K], s F32 [M], x F32 [M,K]", q, x);
+    hart_backend *be = backend_of(q);
+    const hart_tensor *ins[2] = {sc, x};
+    HART_TRY(check_placement(op, be, 2, ins));
+    if (be->vt->quant_rows) return be->vt->quant_rows(be, q, sc, x);
+    fb_note(op, be); /* two outputs: by hand */
+    hart_tensor xh = {0}, qh = {0}, sh = {0};
+    hart_status s = hart_tensor_to(NULL, x, &xh);
+    if (!s) s = hart_tensor_new(NULL, HART_I8, 2, q->shape, &qh);
+    if (!s) s = hart_tensor_new(NULL, HART_F32, sc->ndim, sc->shape, &sh);
+    hart_backend *cpu = hart_backend_cpu();
+    if (!s) s = cpu->vt->quant_rows(cpu, &qh, &sh, &xh);
+    if (!s) s = hart_tensor_write(q, qh.data, hart_tensor_nbytes(&qh));
+    if (!s) s = hart_tensor_write(sc, sh.data, hart_tensor_nbytes(&sh));
+    hart_tensor_free(&xh); hart_tensor_free(&qh); hart_tensor_free(&sh);
+    return s;
+}
+
+hart_status hart_op_qgemm(hart_tensor *acc, const hart_tensor *a, const hart_qweight *w) {
+    const char *op = "hart_op_qgemm";
+    HART_TRY(check_qweight(op, w, 1));
+    if (acc->dtype != HART_I32 || a->dtype != HART_I8 || acc->ndim != 2 || a->ndim != 2 || a->shape[1] != w->K ||
+        acc->shape[0] != a->shape[0] || acc->shape[1] != w->N)
+        return shape_err(op, "acc I32 [M,N], a I8 [M,K] with K, N the weight's", acc, a);
+    hart_backend *be = backend_of(acc);
+    const hart_tensor *ins[2] = {a, &w->q};
+    HART_TRY(check_placement(op, be, 2, ins));
+    if (be->vt->qgemm) return be->vt->qgemm(be, acc, a, w);
+    fb_note(op, be);
+    hart_tensor ah = {0}, yh = {0};
+    hart_qweight wh;
+    memset(&wh, 0, sizeof wh);
+    hart_status s = hart_tensor_to(NULL, a, &ah);
+    if (!s) s = hart_qweight_to(NULL, w, &wh);
+    if (!s) s = hart_tensor_new(NULL, HART_I32, 2, acc->shape, &yh);
+    hart_backend *cpu = hart_backend_cpu();
+    if (!s) s = cpu->vt->qgemm(cpu, &yh, &ah, &wh);
+    if (!s) s = hart_tensor_write(acc, yh.data, hart_tensor_nbytes(&yh));
+    hart_tensor_free(&ah); hart_tensor_free(&yh);
+    hart_qweight_free(&wh);
+    return s;
 }

@@ -18,4 +18,8 @@
 HART_OP_LIST(HART_OP_FRONT_END, hart_op_)
 #undef HART_OP_FRONT_END
 
+/* Calibration hook (quant/qload.h): when set, hart_op_linear calls it with
+ * each float weight and its input before running. */
+extern void (*hart_linear_observer)(const hart_tensor *w, const hart_tensor *x);
+
 #endif

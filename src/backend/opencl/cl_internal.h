@@ -65,6 +65,7 @@ typedef struct {
     int wc_on;             /* f16 copies of linear weights kept ($HART_CL_TC_WEIGHT_CACHE=1) */
     struct clb_wc { cl_mem src, f16; int off, R, K, dt, s_r, s_k; } *wc;
     int nwc, cwc;
+    int qv;                /* int8 GEMM variant forced + 1 (0: chosen per call), cl_ops_quant.c */
 } clb;
 
 const char *hart_cl_errname(cl_int e);

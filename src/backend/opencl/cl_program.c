@@ -95,7 +95,8 @@ static void save_binary(clb *b, const char *path) {
 }
 
 static int is_nv(const char *name) {
-    return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv");
+    return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv") ||
+           !strcmp(name, "qgemm_nv");
 }
 
 /* flash_nv.cl is instantiated once per head dim: name, head dim, keys per tile */

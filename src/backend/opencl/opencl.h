@@ -44,4 +44,10 @@ const char *hart_opencl_hgemm_variant_name(int v);
  * error-flag check included), blocking writes and queue syncs (hart_backend_wait).
  * The tests use them to check that the generation loop never waits. */
 void hart_opencl_wait_stats(hart_backend *be, long *reads, long *writes, long *syncs);
+/* Int8 GEMM of the quantized linear (docs/quant.md): variant 0 portable
+ * (qgemm_i8), on NVIDIA sm_80+ also 1 dp4a and 2 mma.sync s8 tiles. Force v
+ * (-1: chosen per call); returns how many variants this device has. */
+int hart_opencl_set_qgemm_variant(hart_backend *be, int v);
+const char *hart_opencl_qgemm_variant_name(int v);
+
 #endif

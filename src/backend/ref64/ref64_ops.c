@@ -13,4 +13,9 @@
 #include "backend/ref/ref_sample.inc"
 #include "backend/ref/ref_shape.inc"
 
+/* No quantized ops in double: the front-ends run them on the CPU. */
+#define hart_ref64_qlinear NULL
+#define hart_ref64_quant_rows NULL
+#define hart_ref64_qgemm NULL
+
 const hart_backend_vt hart_ref64_vt = {.sync = hart_ref64_sync, HART_OP_LIST(HART_BE_ENTRY, hart_ref64_)};

@@ -2,6 +2,7 @@
  * schedule in double precision, values taken as float32 like the reference). */
 #include "models/hart/diffusion_head.h"
 #include "ops/ops.h"
+#include "quant/qload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -88,6 +89,15 @@ static hart_status dh_getw(hart_diffhead *d, const hart_checkpoint *ck, hart_ten
     hart_status s = nd == 2 ? hart_weight_to(d->be, &h, dst) : hart_tensor_to(d->be, &h, dst);
     hart_ckpt_release(ck, &h);
     return s;
+}
+
+/* Linear weight [a, b]: float, quantized in the checkpoint or on load (quant/qload.h). */
+static hart_status dh_getlin(hart_diffhead *d, const hart_checkpoint *ck, hart_tensor *dst, int64_t a, int64_t b,
+                             const char *prefix, const char *fmt, int i) {
+    char sub[200], name[300];
+    snprintf(sub, sizeof sub, fmt, i);
+    snprintf(name, sizeof name, "%snet.%s", prefix, sub);
+    return hart_ckpt_get_linear(ck, d->be, name, a, b, 1, dst);
 }
 
 /* space_timesteps(1000, spec): which base steps are kept (flags[1000]). */
@@ -236,7 +246,7 @@ hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const ch
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->t0_b, 1, W, 0, prefix, "time_embed.mlp.0.bias", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->t2_w, 2, W, W, prefix, "time_embed.mlp.2.weight", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->t2_b, 1, W, 0, prefix, "time_embed.mlp.2.bias", 0));
-    HART_TRY_GOTO(st, dh_getw(d, ck, &d->cond_w, 2, W, zdim, prefix, "cond_embed.weight", 0));
+    HART_TRY_GOTO(st, dh_getlin(d, ck, &d->cond_w, W, zdim, prefix, "cond_embed.weight", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->cond_b, 1, W, 0, prefix, "cond_embed.bias", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->in_w, 2, W, target, prefix, "input_proj.weight", 0));
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->in_b, 1, W, 0, prefix, "input_proj.bias", 0));
@@ -244,11 +254,11 @@ hart_status hart_diff_load(hart_backend *be, const hart_checkpoint *ck, const ch
         res_block *b = &d->blocks[i];
         HART_TRY_GOTO(st, dh_getw(d, ck, &b->ln_w, 1, W, 0, prefix, "res_blocks.%d.in_ln.weight", i));
         HART_TRY_GOTO(st, dh_getw(d, ck, &b->ln_b, 1, W, 0, prefix, "res_blocks.%d.in_ln.bias", i));
-        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m0_w, 2, W, W, prefix, "res_blocks.%d.mlp.0.weight", i));
+        HART_TRY_GOTO(st, dh_getlin(d, ck, &b->m0_w, W, W, prefix, "res_blocks.%d.mlp.0.weight", i));
         HART_TRY_GOTO(st, dh_getw(d, ck, &b->m0_b, 1, W, 0, prefix, "res_blocks.%d.mlp.0.bias", i));
-        HART_TRY_GOTO(st, dh_getw(d, ck, &b->m2_w, 2, W, W, prefix, "res_blocks.%d.mlp.2.weight", i));
+        HART_TRY_GOTO(st, dh_getlin(d, ck, &b->m2_w, W, W, prefix, "res_blocks.%d.mlp.2.weight", i));
         HART_TRY_GOTO(st, dh_getw(d, ck, &b->m2_b, 1, W, 0, prefix, "res_blocks.%d.mlp.2.bias", i));
-        HART_TRY_GOTO(st, dh_getw(d, ck, &b->ada_w, 2, 3 * W, W, prefix, "res_blocks.%d.adaLN_modulation.1.weight", i));
+        HART_TRY_GOTO(st, dh_getlin(d, ck, &b->ada_w, 3 * W, W, prefix, "res_blocks.%d.adaLN_modulation.1.weight", i));
         HART_TRY_GOTO(st, dh_getw(d, ck, &b->ada_b, 1, 3 * W, 0, prefix, "res_blocks.%d.adaLN_modulation.1.bias", i));
     }
     HART_TRY_GOTO(st, dh_getw(d, ck, &d->fin_ada_w, 2, 2 * W, W, prefix, "final_layer.adaLN_modulation.1.weight", 0));

@@ -7,6 +7,7 @@
 #include "models/hart/transformer.h"
 #include "models/hart/sparse_attn.h"
 #include "ops/ops.h"
+#include "quant/qload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -77,6 +78,13 @@ static hart_status tf_getwf(hart_transformer *tf, hart_tensor *dst, int nd, int6
     char name[256];
     snprintf(name, sizeof name, fmt, i);
     return tf_getw(tf, dst, nd, a, b, name);
+}
+
+/* Linear weight [a, b]: float, quantized in the checkpoint or on load (quant/qload.h). */
+static hart_status tf_getlin(hart_transformer *tf, hart_tensor *dst, int64_t a, int64_t b, const char *fmt, int i) {
+    char name[256];
+    snprintf(name, sizeof name, fmt, i);
+    return hart_ckpt_get_linear(&tf->ck, tf->be, name, a, b, 0, dst);
 }
 
 static hart_status cfg_str_is(const cJSON *c, const char *key, const char *dflt, const char *a,
@@ -223,23 +231,26 @@ static hart_status load_weights(hart_transformer *tf) {
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
         if (!g->disable_aln) {
-            HART_TRY(tf_getwf(tf, &b->ada_w, 2, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
+            HART_TRY(tf_getlin(tf, &b->ada_w, 6 * C, C, "blocks.%d.ada_lin.1.weight", i));
             HART_TRY(tf_getwf(tf, &b->ada_b, 1, 6 * C, 0, "blocks.%d.ada_lin.1.bias", i));
         } else if (g->shared_aln) {
             HART_TRY(tf_getwf(tf, &b->sst, 2, 6, C, "blocks.%d.scale_shift_table", i));
         }
-        hart_tensor qkv, view;
+        hart_linear_src qkv; /* fused q/k/v, split by rows (also when quantized: every format is per row) */
         snprintf(nm, sizeof nm, g->attn_llama ? "blocks.%d.attn.qkv_proj.weight" : "blocks.%d.attn.mat_qkv.weight", i);
-        HART_TRY(hart_ckpt_get(&tf->ck, nm, 2, (int64_t[]){3 * C, C}, &qkv));
-        HART_TRY(hart_tensor_rows(&qkv, 0, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wq));
-        HART_TRY(hart_tensor_rows(&qkv, C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wk));
-        HART_TRY(hart_tensor_rows(&qkv, 2 * C, C, &view)); HART_TRY(hart_tensor_to(tf->be, &view, &b->wv));
+        HART_TRY(hart_linear_read(&tf->ck, nm, 3 * C, C, &qkv));
+        hart_tensor *qkv_dst[3] = {&b->wq, &b->wk, &b->wv};
+        for (int j = 0; j < 3; j++) {
+            hart_status qs = hart_linear_upload(tf->be, &tf->ck, nm, &qkv, j * C, C, 0, qkv_dst[j]);
+            if (qs) { hart_linear_src_free(&tf->ck, &qkv); return qs; }
+        }
+        hart_linear_src_free(&tf->ck, &qkv);
         HART_TRY(tf_getwf(tf, &b->bq, 1, C, 0, "blocks.%d.attn.q_bias", i));
         snprintf(nm, sizeof nm, "blocks.%d.attn.zero_k_bias", i);
         if (hart_ckpt_has(&tf->ck, nm)) HART_TRY(tf_getw(tf, &b->bk, 1, C, 0, nm));
         else HART_TRY(tnew(tf->be, &b->bk, 1, C, 0, 0, 0));
         HART_TRY(tf_getwf(tf, &b->bv, 1, C, 0, "blocks.%d.attn.v_bias", i));
-        HART_TRY(tf_getwf(tf, &b->proj_w, 2, C, C, "blocks.%d.attn.proj.weight", i));
+        HART_TRY(tf_getlin(tf, &b->proj_w, C, C, "blocks.%d.attn.proj.weight", i));
         HART_TRY(tf_getwf(tf, &b->proj_b, 1, C, 0, "blocks.%d.attn.proj.bias", i));
         if (g->attn_l2_norm) {
             hart_tensor sm;
@@ -253,13 +264,13 @@ static hart_status load_weights(hart_transformer *tf) {
         }
         if (g->attn_llama) HART_TRY(tf_getwf(tf, &b->ln_w, 1, C, 0, "blocks.%d.ln_wo_grad.weight", i));
         if (g->mlp_llama) {
-            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
-            HART_TRY(tf_getwf(tf, &b->f2, 2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
-            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.gate_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f2, Hd, C, "blocks.%d.ffn.up_proj.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.down_proj.weight", i));
         } else {
-            HART_TRY(tf_getwf(tf, &b->f1, 2, Hd, C, "blocks.%d.ffn.fc1.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f1, Hd, C, "blocks.%d.ffn.fc1.weight", i));
             HART_TRY(tf_getwf(tf, &b->f1b, 1, Hd, 0, "blocks.%d.ffn.fc1.bias", i));
-            HART_TRY(tf_getwf(tf, &b->f3, 2, C, Hd, "blocks.%d.ffn.fc2.weight", i));
+            HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.fc2.weight", i));
             HART_TRY(tf_getwf(tf, &b->f3b, 1, C, 0, "blocks.%d.ffn.fc2.bias", i));
         }
     }

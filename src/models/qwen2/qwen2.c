@@ -9,6 +9,7 @@
 #include "backend/backend.h"
 #include "core/checkpoint.h"
 #include "ops/ops.h"
+#include "quant/qload.h"
 
 /* ---- loading ---------------------------------------------------------- */
 
@@ -17,18 +18,6 @@ typedef struct {
     const char *prefix;
     hart_backend *be;
 } loader;
-
-/* GEMM weight, in the backend's weight dtype (hart_weight_to). */
-static hart_status ld_w(loader *ld, hart_tensor *out, int ndim, const int64_t *shape, const char *name) {
-    char full[512];
-    snprintf(full, sizeof full, "%s%s", ld->prefix, name);
-    hart_tensor host;
-    HART_TRY(hart_ckpt_get(ld->ck, full, ndim, shape, &host));
-    hart_status s = hart_weight_to(ld->be, &host, out);
-    if (s) s = hart_fail_ctx(s, "loading %s", full);
-    hart_ckpt_release(ld->ck, &host);
-    return s;
-}
 
 /* The embedding table, kept in its stored float dtype (not a GEMM weight). */
 static hart_status ld_table(loader *ld, hart_tensor *out, int ndim, const int64_t *shape, const char *name) {
@@ -39,6 +28,13 @@ static hart_status ld_table(loader *ld, hart_tensor *out, int ndim, const int64_
     hart_status s = hart_tensor_to(ld->be, &host, out);
     hart_ckpt_release(ld->ck, &host);
     return s;
+}
+
+/* Linear weight: float, quantized in the checkpoint, or quantized on load (quant/qload.h). */
+static hart_status ld_lin(loader *ld, hart_tensor *out, int64_t N, int64_t K, const char *name) {
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", ld->prefix, name);
+    return hart_ckpt_get_linear(ld->ck, ld->be, full, N, K, 1, out);
 }
 
 /* Small vector converted to f32 (norm weights, biases). */
@@ -130,16 +126,16 @@ static hart_status load_layer(loader *ld, const hart_qwen2 *m, int i, hart_qwen2
 #define NAME(suffix) (snprintf(n, sizeof n, "layers.%d.%s", i, suffix), n)
     HART_TRY(ld_f32(ld, &l->in_norm, D, NAME("input_layernorm.weight")));
     HART_TRY(ld_f32(ld, &l->post_norm, D, NAME("post_attention_layernorm.weight")));
-    HART_TRY(ld_w(ld, &l->q_w, 2, (int64_t[]){Q, D}, NAME("self_attn.q_proj.weight")));
-    HART_TRY(ld_w(ld, &l->k_w, 2, (int64_t[]){KV, D}, NAME("self_attn.k_proj.weight")));
-    HART_TRY(ld_w(ld, &l->v_w, 2, (int64_t[]){KV, D}, NAME("self_attn.v_proj.weight")));
-    HART_TRY(ld_w(ld, &l->o_w, 2, (int64_t[]){D, Q}, NAME("self_attn.o_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->q_w, Q, D, NAME("self_attn.q_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->k_w, KV, D, NAME("self_attn.k_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->v_w, KV, D, NAME("self_attn.v_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->o_w, D, Q, NAME("self_attn.o_proj.weight")));
     HART_TRY(ld_f32(ld, &l->q_b, Q, NAME("self_attn.q_proj.bias")));
     HART_TRY(ld_f32(ld, &l->k_b, KV, NAME("self_attn.k_proj.bias")));
     HART_TRY(ld_f32(ld, &l->v_b, KV, NAME("self_attn.v_proj.bias")));
-    HART_TRY(ld_w(ld, &l->gate_w, 2, (int64_t[]){I, D}, NAME("mlp.gate_proj.weight")));
-    HART_TRY(ld_w(ld, &l->up_w, 2, (int64_t[]){I, D}, NAME("mlp.up_proj.weight")));
-    HART_TRY(ld_w(ld, &l->down_w, 2, (int64_t[]){D, I}, NAME("mlp.down_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->gate_w, I, D, NAME("mlp.gate_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->up_w, I, D, NAME("mlp.up_proj.weight")));
+    HART_TRY(ld_lin(ld, &l->down_w, D, I, NAME("mlp.down_proj.weight")));
 #undef NAME
     return HART_OK;
 }
