@@ -153,7 +153,7 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
     memset(st, 0, sizeof *st);
     if (hart_pth_legacy_sniff(buf, size)) return hart_pth_legacy_parse(buf, size, label, st);
     if (!hart_pth_sniff(buf, size))
-        return hart_fail(HART_EFORMAT, "%s: not a PyTorch checkpoint (neither a torch.save zip archive nor the legacy stream)", label);
+        return hart_fail(HART_EFORMAT, "%s: not a PyTorch zip checkpoint (nor a legacy torch.save stream)", label);
     pth_zip z;
     HART_TRY(hart_pth_zip_parse(buf, size, label, &z));
     char prefix[256];
