@@ -167,8 +167,8 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
     for (int i = 1; i < k; i++) h = hart_cl_fnv(h, srcs[i], strlen(srcs[i]));
     char opts[128];
     if (nv)
-        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
-    else snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable");
+        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-fp32-correctly-rounded-divide-sqrt -cl-nv-arch sm_%d%d", b->cc_major, b->cc_minor);
+    else snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-mad-enable -cl-fp32-correctly-rounded-divide-sqrt");
     char name[256], drv[128], ver[128];
     dev_str(b, CL_DEVICE_NAME, name, sizeof name);
     dev_str(b, CL_DRIVER_VERSION, drv, sizeof drv);
