@@ -165,6 +165,11 @@ hart_status hart_npz_get(const hart_npz_file *f, const char *name, hart_npy *a) 
     if (!e) return hart_fail(HART_EFORMAT, "%s: no array '%s' in the archive", f->label, name);
     const uint8_t *d = f->buf + e->data_off;
     if (e->deflated) {
+        /* deflate expands at most 1032:1, so a declared size beyond that is a lie (and
+         * would make us allocate what a hostile header asks for before inflating) */
+        if (e->size / 1032 > e->csize + 1)
+            return hart_fail(HART_EFORMAT, "%s: member '%s' declares %zu bytes from %zu compressed (corrupt archive)",
+                             f->label, name, e->size, (size_t)e->csize);
         uint8_t *buf = malloc(e->size ? e->size : 1);
         if (!buf) return hart_fail(HART_ENOMEM, "%s: out of memory inflating '%s' (%zu bytes)", f->label, name, e->size);
         hart_status s = inflate_all(d, e->csize, buf, e->size, f->label, name);
