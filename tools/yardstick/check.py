@@ -215,6 +215,8 @@ def main(argv=None):
                 if not line.strip():
                     continue
                 e = json.loads(line)
+                if "hart_manifest" in e:  # a batch manifest's header line (docs/batch.md)
+                    continue
                 img = os.path.join(base, e.get("file") or e["image"])
                 want, seen, ok = check(img, e.get("prompt") or e["caption"])
                 n += 1
