@@ -13,6 +13,7 @@
 #include "core/fileio.h"
 #include "io/image.h"
 #include "pipeline/batch_internal.h"
+#include "pipeline/manifest.h"
 
 int batch_exists(const char *path) {
     struct stat sb;
@@ -159,12 +160,7 @@ void batch_verify(batch_job *const *jobs, int64_t n, const unsigned char *check,
 static char *json_prompt_line(const char *prompt) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "prompt", prompt);
-    char *t = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *line = t ? malloc(strlen(t) + 2) : NULL;
-    if (line) sprintf(line, "%s\n", t);
-    free(t);
-    return line;
+    return hart_json_line(o);
 }
 
 hart_status batch_write_geneval_metadata(const char *out_dir, batch_job *const *jobs, int64_t n) {

@@ -235,6 +235,10 @@ char *hart_manifest_header_line(const hart_manifest *m) {
     cJSON_AddStringToObject(o, "shard", shard);
     for (int i = 0; i < m->n_opts; i++) cJSON_AddStringToObject(op, m->opt_keys[i], m->opt_vals[i]);
     cJSON_AddItemToObject(o, "options", op);
+    return hart_json_line(o);
+}
+
+char *hart_json_line(cJSON *o) {
     char *t = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     char *line = t ? malloc(strlen(t) + 2) : NULL;
@@ -251,12 +255,7 @@ char *hart_manifest_entry_line(int64_t index, const char *file, uint64_t seed, c
     snprintf(seed_text, sizeof seed_text, "%" PRIu64, seed);
     cJSON_AddRawToObject(o, "seed", seed_text);
     cJSON_AddStringToObject(o, "prompt", prompt);
-    char *t = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *line = t ? malloc(strlen(t) + 2) : NULL;
-    if (line) sprintf(line, "%s\n", t);
-    free(t);
-    return line;
+    return hart_json_line(o);
 }
 
 hart_status hart_manifest_write(const char *path, const hart_manifest *m) {

@@ -58,6 +58,10 @@ void hart_manifest_sort(hart_manifest *m);
 
 /* malloc'd lines with a trailing newline */
 char *hart_manifest_header_line(const hart_manifest *m);
+/* o printed on one line plus a newline (malloc'd; NULL when out of memory);
+ * takes o (deleted). Every JSON line batch writes goes through it. */
+struct cJSON;
+char *hart_json_line(struct cJSON *o);
 char *hart_manifest_entry_line(int64_t index, const char *file, uint64_t seed, const char *prompt);
 /* Write header + entries (in their order) atomically to `path`. */
 hart_status hart_manifest_write(const char *path, const hart_manifest *m);
