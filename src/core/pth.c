@@ -90,8 +90,18 @@ static void gather(const uint8_t *src, const item *it, uint8_t *dst) {
                 }
 }
 
+void hart_pth_discard(hart_safetensors *st) {
+    if (st->map) munmap(st->map, st->map_size);
+    for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);
+    free(st->entries);
+    memset(st, 0, sizeof *st);
+}
+
 hart_status hart_pth_build(const char *label, const char *prefix, const pth_zip *z, const uint8_t *buf, size_t size,
-                           const pv *sd, hart_safetensors *st) {
+                           const pv *root, hart_safetensors *st) {
+    const pv *model = hart_pv_dict_get(root, "model");
+    const pv *sd = model && model->kind == PV_DICT ? model : root;
+    if (sd->kind != PV_DICT) return hart_fail(HART_EFORMAT, "%s: the pickled object is not a dict (no state dict)", label);
     size_t n = sd->n / 2;
     item *its = calloc(n + 1, sizeof *its);
     st->entries = calloc(n + 1, sizeof *st->entries);
@@ -169,20 +179,10 @@ hart_status hart_pth_parse(const void *buf, size_t size, const char *label, hart
     pv_pool *pool = NULL;
     pv *root = NULL;
     if (!s) s = hart_pth_unpickle(b + pk->data_off, pk->size, label, &pool, &root);
-    if (!s) {
-        const pv *model = hart_pv_dict_get(root, "model");
-        const pv *sd = model && model->kind == PV_DICT ? model : root;
-        if (sd->kind != PV_DICT) s = hart_fail(HART_EFORMAT, "%s: the pickled object is not a dict (no state dict)", label);
-        else s = hart_pth_build(label, prefix, &z, b, size, sd, st);
-    }
+    if (!s) s = hart_pth_build(label, prefix, &z, b, size, root, st);
     hart_pv_pool_free(pool);
     hart_pth_zip_free(&z);
-    if (s) {
-        if (st->map) munmap(st->map, st->map_size);
-        for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);
-        free(st->entries);
-        memset(st, 0, sizeof *st);
-    }
+    if (s) hart_pth_discard(st);
     return s;
 }
 

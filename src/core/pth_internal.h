@@ -72,10 +72,13 @@ hart_status hart_pth_unpickle_prefix(const uint8_t *buf, size_t size, const char
 void hart_pv_pool_free(pv_pool *pool);
 
 /* ---- pth.c / pth_legacy.c ---- */
-/* Entries of st for the tensors of state dict sd, their storages being the
- * entries "<prefix>data/<key>" of z (bytes in buf). */
+/* Entries of st for the tensors of the pickled root's state dict (its
+ * "model" entry when that is a dict, else the root itself), their storages
+ * being the entries "<prefix>data/<key>" of z (bytes in buf). */
 hart_status hart_pth_build(const char *label, const char *prefix, const pth_zip *z, const uint8_t *buf, size_t size,
-                           const pv *sd, hart_safetensors *st);
+                           const pv *root, hart_safetensors *st);
+/* Undo a partly built st (the parsers' failure path). */
+void hart_pth_discard(hart_safetensors *st);
 /* 1 if buf starts with the legacy torch.save magic-number pickle. */
 int hart_pth_legacy_sniff(const void *buf, size_t size);
 /* The legacy (torch < 1.6, _use_new_zipfile_serialization=False) stream. */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/pth.h"
 #include "core/pth_internal.h"
@@ -90,20 +89,10 @@ hart_status hart_pth_legacy_parse(const uint8_t *buf, size_t size, const char *l
         z.n++;
         pos += (size_t)numel * es;
     }
-    if (!s) {
-        const pv *model = hart_pv_dict_get(root, "model");
-        const pv *sd = model && model->kind == PV_DICT ? model : root;
-        if (sd->kind != PV_DICT) s = hart_fail(HART_EFORMAT, "%s: the pickled object is not a dict (no state dict)", label);
-        else s = hart_pth_build(label, "", &z, buf, size, sd, st);
-    }
+    if (!s) s = hart_pth_build(label, "", &z, buf, size, root, st);
     hart_pv_pool_free(pool);
     hart_pv_pool_free(kpool);
     hart_pth_zip_free(&z);
-    if (s) {
-        if (st->map) munmap(st->map, st->map_size);
-        for (int i = 0; i < st->n_entries; i++) free(st->entries[i].name);
-        free(st->entries);
-        memset(st, 0, sizeof *st);
-    }
+    if (s) hart_pth_discard(st);
     return s;
 }
