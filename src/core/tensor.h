@@ -90,4 +90,16 @@ uint16_t hart_f32_to_f16(float f);
 float hart_bf16_to_f32(uint16_t h);
 uint16_t hart_f32_to_bf16(float f);
 
+/* Inside a function with `hart_tensor h`, `hart_status s` and a `done:`
+ * label: h = the tensor that `call` writes to nx_, freeing the old h (a
+ * chain of layers, each output the next one's input). */
+#define HART_TENSOR_STEP(call)                                                      \
+    do {                                                                            \
+        hart_tensor nx_ = {0};                                                      \
+        s = (call);                                                                 \
+        if (s) goto done;                                                           \
+        hart_tensor_free(&h);                                                       \
+        h = nx_;                                                                    \
+    } while (0)
+
 #endif

@@ -104,17 +104,17 @@ hart_status hart_vae_encode(hart_vae *v, const hart_tensor *img, hart_tensor *f)
     for (int i = 0; i < e->nlv; i++) {
         const vae_level *lv = &e->lv[i];
         for (int bi = 0; bi < lv->nblk; bi++) {
-            HART_VQGAN_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
-            if (lv->nattn) HART_VQGAN_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
+            HART_TENSOR_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
+            if (lv->nattn) HART_TENSOR_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
         }
-        if (lv->has_resample) HART_VQGAN_STEP(downsample(v, &lv->resample, &h, &nx_));
+        if (lv->has_resample) HART_TENSOR_STEP(downsample(v, &lv->resample, &h, &nx_));
     }
-    HART_VQGAN_STEP(resblock(v, &e->mid1, &h, &nx_));
-    HART_VQGAN_STEP(attnblock(v, &e->mid_attn, &h, &nx_));
-    HART_VQGAN_STEP(resblock(v, &e->mid2, &h, &nx_));
-    HART_VQGAN_STEP(norm_act(v, &e->norm_out, &h, 1, &nx_));
-    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
-    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
+    HART_TENSOR_STEP(resblock(v, &e->mid1, &h, &nx_));
+    HART_TENSOR_STEP(attnblock(v, &e->mid_attn, &h, &nx_));
+    HART_TENSOR_STEP(resblock(v, &e->mid2, &h, &nx_));
+    HART_TENSOR_STEP(norm_act(v, &e->norm_out, &h, 1, &nx_));
+    HART_TENSOR_STEP(hart_vae_conv_fwd(v, &e->conv_out, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(hart_vae_conv_fwd(v, &v->quant_conv, &h, 1, v->quant_ks / 2, &nx_));
     s = hart_vae_store(v, f, &h);
 done:
     hart_tensor_free(&in);
@@ -143,20 +143,20 @@ hart_status hart_vae_decode(hart_vae *v, const hart_tensor *fh, hart_tensor *img
     }
     HART_TRY_GOTO(s, hart_vae_conv_fwd(v, &v->post_quant_conv, x, 1, v->quant_ks / 2, &h));
     hart_tensor_free(&in);
-    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
-    HART_VQGAN_STEP(resblock(v, &d->mid1, &h, &nx_));
-    HART_VQGAN_STEP(attnblock(v, &d->mid_attn, &h, &nx_));
-    HART_VQGAN_STEP(resblock(v, &d->mid2, &h, &nx_));
+    HART_TENSOR_STEP(hart_vae_conv_fwd(v, &d->conv_in, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(resblock(v, &d->mid1, &h, &nx_));
+    HART_TENSOR_STEP(attnblock(v, &d->mid_attn, &h, &nx_));
+    HART_TENSOR_STEP(resblock(v, &d->mid2, &h, &nx_));
     for (int i = d->nlv - 1; i >= 0; i--) {
         const vae_level *lv = &d->lv[i];
         for (int bi = 0; bi < lv->nblk; bi++) {
-            HART_VQGAN_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
-            if (lv->nattn) HART_VQGAN_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
+            HART_TENSOR_STEP(resblock(v, &lv->blk[bi], &h, &nx_));
+            if (lv->nattn) HART_TENSOR_STEP(attnblock(v, &lv->attn[bi], &h, &nx_));
         }
-        if (lv->has_resample) HART_VQGAN_STEP(upsample(v, &lv->resample, &h, &nx_));
+        if (lv->has_resample) HART_TENSOR_STEP(upsample(v, &lv->resample, &h, &nx_));
     }
-    HART_VQGAN_STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
-    HART_VQGAN_STEP(hart_vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(norm_act(v, &d->norm_out, &h, 1, &nx_));
+    HART_TENSOR_STEP(hart_vae_conv_fwd(v, &d->conv_out, &h, 1, 1, &nx_));
     /* clamp to [-1, 1], on the backend (the image stays there until the caller reads it) */
     if (hart_vae_on_backend(v, img)) s = hart_op_clamp(img, &h, -1.0f, 1.0f);
     else if (!(s = hart_op_clamp(&h, &h, -1.0f, 1.0f))) s = hart_vae_store(v, img, &h);

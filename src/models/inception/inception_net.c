@@ -75,15 +75,6 @@ static hart_status block_fwd(hart_inception *m, const inc_block *b, const hart_t
     return s;
 }
 
-/* h = the tensor that `call` writes to nx_ (the old h freed). */
-#define STEP(call)                       \
-    do {                                 \
-        hart_tensor nx_ = {0};           \
-        s = (call);                      \
-        if (s) goto done;                \
-        hart_tensor_free(&h);            \
-        h = nx_;                         \
-    } while (0)
 
 hart_status hart_inception_forward(hart_inception *m, const hart_tensor *x, hart_tensor *feat) {
     memset(feat, 0, sizeof *feat);
@@ -97,11 +88,11 @@ hart_status hart_inception_forward(hart_inception *m, const hart_tensor *x, hart
     hart_tensor h = {0};
     const hart_tensor *cur = x;
     for (int i = 0; i < INC_STEM; i++) {
-        STEP(hart_inc_conv_fwd(m, &m->stem[i], cur, &nx_));
+        HART_TENSOR_STEP(hart_inc_conv_fwd(m, &m->stem[i], cur, &nx_));
         cur = &h;
-        if (i == 2 || i == 4) STEP(pool(m, &h, 3, 2, 0, HART_POOL_MAX, &nx_)); /* maxpool1, maxpool2 */
+        if (i == 2 || i == 4) HART_TENSOR_STEP(pool(m, &h, 3, 2, 0, HART_POOL_MAX, &nx_)); /* maxpool1, maxpool2 */
     }
-    for (int i = 0; i < INC_BLOCKS; i++) STEP(block_fwd(m, &m->blk[i], &h, &nx_));
+    for (int i = 0; i < INC_BLOCKS; i++) HART_TENSOR_STEP(block_fwd(m, &m->blk[i], &h, &nx_));
     /* adaptive average pool to 1x1: the mean over the spatial positions */
     int64_t N = h.shape[0], C = h.shape[1], P = h.shape[2] * h.shape[3];
     hart_tensor flat, r = {0};

@@ -84,12 +84,12 @@ static hart_status level(hart_vq *vq, const vq_level *lv, int down, hart_tensor 
     hart_tensor h = *hp;
     hart_status s = HART_OK;
     for (int b = 0; b < lv->nres; b++) {
-        HART_VQGAN_STEP(resblock(vq, &lv->res[b], &h, &nx_));
-        if (lv->has_attn) HART_VQGAN_STEP(attnblock(vq, &lv->attn[b], &h, &nx_));
+        HART_TENSOR_STEP(resblock(vq, &lv->res[b], &h, &nx_));
+        if (lv->has_attn) HART_TENSOR_STEP(attnblock(vq, &lv->attn[b], &h, &nx_));
     }
     if (lv->has_resample) {
-        if (down) HART_VQGAN_STEP(downsample(vq, &lv->resample, &h, &nx_));
-        else HART_VQGAN_STEP(upsample(vq, &lv->resample, &h, &nx_));
+        if (down) HART_TENSOR_STEP(downsample(vq, &lv->resample, &h, &nx_));
+        else HART_TENSOR_STEP(upsample(vq, &lv->resample, &h, &nx_));
     }
 done:
     *hp = h;
@@ -115,12 +115,12 @@ hart_status hart_vq_encode(hart_vq *vq, const hart_tensor *img, hart_tensor *lat
     }
     HART_TRY_GOTO(s, conv(vq, &e->conv_in, x, 1, 1, &h));
     for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &e->lv[i], 1, &h));
-    HART_VQGAN_STEP(resblock(vq, &e->mid1, &h, &nx_));
-    HART_VQGAN_STEP(attnblock(vq, &e->mid_attn, &h, &nx_));
-    HART_VQGAN_STEP(resblock(vq, &e->mid2, &h, &nx_));
-    HART_VQGAN_STEP(norm(vq, &e->norm_out, &h, 1, &nx_));
-    HART_VQGAN_STEP(conv(vq, &e->conv_out, &h, 1, 1, &nx_));
-    HART_VQGAN_STEP(conv(vq, &vq->quant_conv, &h, 1, 0, &nx_));
+    HART_TENSOR_STEP(resblock(vq, &e->mid1, &h, &nx_));
+    HART_TENSOR_STEP(attnblock(vq, &e->mid_attn, &h, &nx_));
+    HART_TENSOR_STEP(resblock(vq, &e->mid2, &h, &nx_));
+    HART_TENSOR_STEP(norm(vq, &e->norm_out, &h, 1, &nx_));
+    HART_TENSOR_STEP(conv(vq, &e->conv_out, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(conv(vq, &vq->quant_conv, &h, 1, 0, &nx_));
     s = store(vq, latent, &h);
 done:
     hart_tensor_free(&in);
@@ -184,13 +184,13 @@ hart_status hart_vq_decode_codes(hart_vq *vq, const hart_tensor *idx, int hh, in
     HART_TRY_GOTO(s, hart_op_transpose(&q, &ev, (int[]){0, 2, 1}));
     HART_TRY_GOTO(s, hart_tensor_reshape(&q, 4, (int64_t[]){B, E, hh, ww}, &ev));
     HART_TRY_GOTO(s, conv(vq, &vq->post_quant_conv, &ev, 1, 0, &h));
-    HART_VQGAN_STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
-    HART_VQGAN_STEP(resblock(vq, &d->mid1, &h, &nx_));
-    HART_VQGAN_STEP(attnblock(vq, &d->mid_attn, &h, &nx_));
-    HART_VQGAN_STEP(resblock(vq, &d->mid2, &h, &nx_));
+    HART_TENSOR_STEP(conv(vq, &d->conv_in, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(resblock(vq, &d->mid1, &h, &nx_));
+    HART_TENSOR_STEP(attnblock(vq, &d->mid_attn, &h, &nx_));
+    HART_TENSOR_STEP(resblock(vq, &d->mid2, &h, &nx_));
     for (int i = 0; i < I->n_levels; i++) HART_TRY_GOTO(s, level(vq, &d->lv[i], 0, &h));
-    HART_VQGAN_STEP(norm(vq, &d->norm_out, &h, 1, &nx_));
-    HART_VQGAN_STEP(conv(vq, &d->conv_out, &h, 1, 1, &nx_));
+    HART_TENSOR_STEP(norm(vq, &d->norm_out, &h, 1, &nx_));
+    HART_TENSOR_STEP(conv(vq, &d->conv_out, &h, 1, 1, &nx_));
     s = store(vq, img, &h);
 done:
     hart_tensor_free(&ids);

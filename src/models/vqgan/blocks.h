@@ -34,15 +34,4 @@ hart_status hart_vqgan_upsample(hart_backend *be, const char *tag, const hart_vq
 hart_status hart_vqgan_attn_out(hart_backend *be, const char *tag, const hart_vqgan_conv *proj, const hart_tensor *o,
                                 const hart_tensor *x, hart_tensor *y);
 
-/* Inside a function with `hart_tensor h`, `hart_status s` and a `done:`
- * label: h = the tensor that `call` writes to nx_, freeing the old h. */
-#define HART_VQGAN_STEP(call)                                                       \
-    do {                                                                            \
-        hart_tensor nx_ = {0};                                                      \
-        s = (call);                                                                 \
-        if (s) goto done;                                                           \
-        hart_tensor_free(&h);                                                       \
-        h = nx_;                                                                    \
-    } while (0)
-
 #endif
