@@ -9,7 +9,8 @@ if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
     mkdir -p /etc/OpenCL/vendors && echo libnvidia-opencl.so.1 >/etc/OpenCL/vendors/nvidia.icd
 fi
 mkdir -p /tmp/hart-lib
-for z in "$d"/lib/*.gz; do [ -f "$z" ] && gzip -dc "$z" >"/tmp/hart-lib/$(basename "$z" .gz)"; done
+. "$(dirname "$0")/stage_libs.sh"
+stage_unpack "$d"
 export LD_LIBRARY_PATH="$d/lib:/tmp/hart-lib:${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib/ocl"
 export HART_CACHE_DIR=${HART_CACHE_DIR:-/tmp/hart-cache} HART_BENCH_PEAK_TFLOPS=${HART_BENCH_PEAK_TFLOPS:-989.4}
 export HART_DEVICE=${HART_DEVICE:-opencl}

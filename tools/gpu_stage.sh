@@ -34,6 +34,8 @@ for bin in "$dest"/bench_* "$dest"/test_* "$@"; do ldd "$bin" 2>/dev/null; done 
 mkdir -p "$dest/lib/ocl"
 cp -L "$(ldd "$dest/bench_opencl_gemm" | awk '/libOpenCL/ {print $3}')" "$dest/lib/ocl/" 2>/dev/null || true
 for l in /usr/lib/x86_64-linux-gnu/libclblast.so.1; do [ -f "$l" ] && cp -L "$l" "$dest/lib/"; done
-# large libraries travel gzipped (the device tool's size limit); gpu_run.sh unpacks them
-for l in "$dest"/lib/libopenblas*.so*; do [ -f "$l" ] && gzip -9f "$l"; done
+# large libraries travel xz-compressed (the device tool's size limit); gpu_run.sh unpacks them
+. tools/stage_libs.sh
+stage_compress "$dest/lib"
+cp tools/stage_libs.sh "$dest/"
 du -sh "$dest"

@@ -27,11 +27,11 @@ for bin in "$dest"/bench_*; do ldd "$bin"; done | awk '{print $3}' | sort -u |
     grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libOpenCL|libclblast|ld-linux|^$' |
     while read -r l; do cp -L "$l" "$dest/lib/"; done
 cp -L "$(ldd "$dest/bench_hart" | awk '/libOpenCL/ {print $3}')" "$dest/lib/ocl/" 2>/dev/null || true
-# size: the binaries without debug sections; large libraries gzipped (hart_side_by_side.sh unpacks them)
+# size: the binaries without debug sections; large libraries xz-compressed (tools/stage_libs.sh; the run scripts unpack them)
 for b in "$dest"/bench_*; do strip --strip-debug "$b"; done
-for l in "$dest"/lib/libopenblas*.so* "$dest"/lib/libgfortran*.so* "$dest"/lib/libquadmath*.so*; do
-    [ -f "$l" ] && gzip -9f "$l"
-done
+. tools/stage_libs.sh
+stage_compress "$dest/lib"
+cp tools/stage_libs.sh "$dest/"
 if [ ! -f build/hart-src/hart/modules/models/transformer/hart_transformer_t2i.py ]; then
     [ -d "$hart_git" ] || { echo "hart_gpu_stage: no build/hart-src and no HART snapshot at $hart_git (set HART_GIT)" >&2; exit 1; }
     rm -rf build/hart-src

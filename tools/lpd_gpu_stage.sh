@@ -25,7 +25,9 @@ ldd "$dest/bench_lpd" | awk '{print $3}' | sort -u |
     grep -Ev 'libc\.so|libm\.so|libpthread|libdl\.so|libgcc_s|libstdc|libOpenCL|ld-linux|^$' |
     while read -r l; do cp -L "$l" "$dest/lib/"; done
 cp -L "$(ldd "$dest/bench_lpd" | awk '/libOpenCL/ {print $3}')" "$dest/lib/ocl/" 2>/dev/null || true
-for l in "$dest"/lib/libopenblas*.so*; do [ -f "$l" ] && gzip -9f "$l"; done
+. tools/stage_libs.sh
+stage_compress "$dest/lib"
+cp tools/stage_libs.sh "$dest/"
 if [ ! -f build/lpd-src/models/lpd.py ]; then
     [ -d "$lpd_git" ] || { echo "lpd_gpu_stage: no build/lpd-src and no LPD snapshot at $lpd_git (set LPD_GIT)" >&2; exit 1; }
     mkdir -p build/lpd-src
