@@ -51,7 +51,7 @@ expect 1 "no prompts" "$BIN" quantize -m "$M" --format w8a8 --calib /dev/null -o
 [ -e "$T/q" ] && fail "a failed quantize left $T/q"
 
 # failing midway (a NaN weight is refused while the folder is being written): nothing left
-cp -r "$M" "$T/nanmodel"
+cp -rL "$M" "$T/nanmodel"
 python3 - "$T/nanmodel/llm/model.safetensors" <<'PY' || fail "could not prepare the NaN model"
 import json, struct, sys
 p = sys.argv[1]
