@@ -7,6 +7,8 @@
 # repository root, with the folder of tools/hart_gpu_stage.sh carried:
 #   sh tools/hart_side_by_side.sh [STAGE [PLAN]]        STAGE default build/hart-stage
 #   PLAN  main  (default) 1024 px, B=1 and B=4, both configs, both implementations
+#         release  1024 px, B=1 and B=4, the release config only (both implementations;
+#               ~300 s: fits beside other work in one device call)
 #         more  512 px rows, then the text encoder and DC-AE rows
 #         all   main, then more, as far as the budget goes
 #         smoke small shapes (~2 min): checks the staging, the kernel build and the shims
@@ -160,8 +162,18 @@ more_rows() {
     return 0
 }
 
+release_rows() {
+    step ours_tc_rel_1024_b1 120 tc --config "$rel" --size 1024 --batch 1 --runs "$runs1"
+    step ours_tc_rel_1024_b4 120 tc --config "$rel" --size 1024 --batch 4 --runs 1
+    kernel_build_wait
+    step torch_1024 150 torch --config "$rel" --size 1024 --batch 1,4 --runs 5 --warmup 2 --split \
+        --split-runs 3 --max-seconds 8
+    step ours_tc_d16_1024_b1 100 tc --config "$d16" --size 1024 --batch 1 --runs "$runs1"
+}
+
 case $plan in
 main) main_rows ;;
+release) release_rows ;;
 more) more_rows ;;
 all) main_rows; more_rows ;;
 smoke)
