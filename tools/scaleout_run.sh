@@ -13,6 +13,8 @@
 #   PLAN full (default) | dry (no GPU: tiny models, CPU workers, 50 FID images; checks this script)
 # Environment: SCALEOUT_BUDGET_S (default 540: no step starts after it), SCALEOUT_HART_N (32),
 # SCALEOUT_HART_B (-b, 4), SCALEOUT_LPD_N (48), SCALEOUT_FID_N (10000), SCALEOUT_FID_B (-b, 64),
+# SCALEOUT_FID_PROBE_GPU (1000) / _CPU (500): images of the probe whose rate decides whether all N fit,
+# SCALEOUT_FID_DEV (the GPU FID device; default SCALEOUT_DEV1),
 # SCALEOUT_DEV1 (one-device run; default the first GPU `hart info` lists), SCALEOUT_DEV2 (all).
 # Each step has a timeout cut to the budget left; a failed step prints a FAILED line and the
 # others still run. Output in $OUT (default /tmp/scaleout-out): scaleout.log (every step's
@@ -48,14 +50,14 @@ fi
 export HART_CACHE_DIR="${HART_CACHE_DIR:-/tmp/hart-cache}"
 PY=${PYTHON:-python3}
 if [ "$plan" = dry ]; then
-    hart_n=${SCALEOUT_HART_N:-8} hart_b=${SCALEOUT_HART_B:-2} lpd_n=${SCALEOUT_LPD_N:-6} fid_n=${SCALEOUT_FID_N:-24}
-    fid_b=${SCALEOUT_FID_B:-8} dev1=${SCALEOUT_DEV1:-cpu} dev2=${SCALEOUT_DEV2:-cpu,cpu}
+    hart_n=${SCALEOUT_HART_N:-8} hart_b=${SCALEOUT_HART_B:-2} lpd_n=${SCALEOUT_LPD_N:-6} fid_n=${SCALEOUT_FID_N:-8}
+    fid_b=${SCALEOUT_FID_B:-4} probe_gpu=${SCALEOUT_FID_PROBE_GPU:-4} probe_cpu=${SCALEOUT_FID_PROBE_CPU:-4} dev1=${SCALEOUT_DEV1:-cpu} dev2=${SCALEOUT_DEV2:-cpu,cpu}
     fid_gpu=${SCALEOUT_FID_DEV:-cpu} # (PoCL runs the Inception at a few images per minute)
     hart_cfg=$d/data/hart-tiny-llm.json lpd_model=tiny lpd_px=128 lpd_steps="--group-sizes 1,2,3,5,7,9,11,12,14"
     tok_ch=32
 else
     hart_n=${SCALEOUT_HART_N:-32} hart_b=${SCALEOUT_HART_B:-4} lpd_n=${SCALEOUT_LPD_N:-48} fid_n=${SCALEOUT_FID_N:-10000}
-    fid_b=${SCALEOUT_FID_B:-64} dev2=${SCALEOUT_DEV2:-all}
+    fid_b=${SCALEOUT_FID_B:-64} probe_gpu=${SCALEOUT_FID_PROBE_GPU:-1000} probe_cpu=${SCALEOUT_FID_PROBE_CPU:-500} dev2=${SCALEOUT_DEV2:-all}
     dev1=${SCALEOUT_DEV1:-$("$H" info 2>/dev/null | sed -n 's/^ *device \(opencl:[0-9]*:[0-9]*\): .*\[GPU\].*/\1/p' | head -1)}
     dev1=${dev1:-opencl:0:0}
     fid_gpu=${SCALEOUT_FID_DEV:-$dev1} hart_cfg=$d/data/hart-0.7b-1024px-llm.json lpd_model=xl lpd_px=256 lpd_steps="" tok_ch=160
@@ -66,24 +68,24 @@ note() { echo "$*" | tee -a "$log" >>"$sum"; echo "$*"; }
 # step NAME LIMIT_S command...: run with a timeout cut to the budget left; full output to
 # $steps/NAME.txt and the log; returns the command's status (124: timed out, 125: skipped)
 step() {
-    name=$1 lim=$2
+    sn=$1 slim=$2
     shift 2
-    l=$(left)
-    if [ "$l" -lt 15 ]; then
-        note "FAILED $name: SKIPPED (time budget of ${budget}s used up)"
+    sl=$(left)
+    if [ "$sl" -lt 15 ]; then
+        note "FAILED $sn: SKIPPED (time budget of ${budget}s used up)"
         return 125
     fi
-    [ "$lim" -gt "$l" ] && lim=$l
-    echo "=== $name (limit ${lim}s, $(date -u +%H:%M:%S) UTC, ${l}s of the budget left)" | tee -a "$log"
+    [ "$slim" -gt "$sl" ] && slim=$sl
+    echo "=== $sn (limit ${slim}s, $(date -u +%H:%M:%S) UTC, ${sl}s of the budget left)" | tee -a "$log"
     s0=$(date +%s.%N)
-    timeout -k 5 "$lim" "$@" >"$steps/$name.txt" 2>&1
+    timeout -k 5 "$slim" "$@" >"$steps/$sn.txt" 2>&1
     rc=$?
     secs=$(echo "$s0 $(date +%s.%N)" | awk '{printf "%.2f", $2 - $1}')
-    cat "$steps/$name.txt" >>"$log"
-    tail -n 4 "$steps/$name.txt" | cut -c1-300
-    echo "  ($name: exit $rc, ${secs}s)" | tee -a "$log"
-    [ $rc = 124 ] || [ $rc = 137 ] && note "FAILED $name: timed out after ${lim}s"
-    [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] && note "FAILED $name: exit status $rc ($(tail -n 1 "$steps/$name.txt" | cut -c1-200))"
+    cat "$steps/$sn.txt" >>"$log"
+    tail -n 4 "$steps/$sn.txt" | cut -c1-300
+    echo "  ($sn: exit $rc, ${secs}s)" | tee -a "$log"
+    [ $rc = 124 ] || [ $rc = 137 ] && note "FAILED $sn: timed out after ${slim}s"
+    [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] && note "FAILED $sn: exit status $rc ($(tail -n 1 "$steps/$sn.txt" | cut -c1-200))"
     return $rc
 }
 row() { note "| $1 | $2 | $3 | $4 | $5 | $6 |"; }
@@ -180,8 +182,12 @@ fid_dev() {
     # shellcheck disable=SC2086 # $F is a word list on purpose
     step "${name}_probe" 150 "$H" fid $F -d "$dev" --save-stats "$w/${name}_probe.npz" "$(sub "$k")" || return 0
     psecs=$secs
+    if [ "$k" -ge "$fid_n" ]; then # the probe was the whole set
+        cp "$w/${name}_probe.npz" "$w/$name.npz"
+        row "hart fid --save-stats (-b $fid_b)" "$label" "$fid_n" "$psecs" "$(rate_of "$fid_n" "$psecs")" "-"
+        return 0
+    fi
     [ "$rp" = --row-probe ] && row "hart fid --save-stats (-b $fid_b), probe" "$label" "$k" "$psecs" "$(rate_of "$k" "$psecs")" "-"
-    [ "$k" -lt "$fid_n" ] || return 0
     need=$(awk -v p="$psecs" -v n="$fid_n" -v k="$k" 'BEGIN { printf "%d", p * n / k * 1.2 + 10 }')
     if [ "$need" -ge "$(left)" ]; then
         note "FAILED $name: $fid_n images need about ${need}s by the probe, $(left)s left: the probe row is the figure"
@@ -193,8 +199,8 @@ fid_dev() {
         row "hart fid --save-stats (-b $fid_b)" "$label" "$fid_n" "$secs" "$(rate_of "$fid_n" "$secs")" "-"
 }
 F="-m $w/inception.safetensors -b $fid_b -q"
-fid_dev fid_gpu "$fid_gpu" "$fid_gpu" 1000 64
-fid_dev fid_cpu cpu "cpu ($(nproc) cores)" 500 0 --row-probe
+fid_dev fid_gpu "$fid_gpu" "$fid_gpu" "$probe_gpu" 64
+fid_dev fid_cpu cpu "cpu ($(nproc) cores)" "$probe_cpu" 0 --row-probe
 if [ -f "$w/fid_gpu.npz" ] && [ -f "$w/fid_cpu.npz" ]; then
     step fid_gpu_vs_cpu 60 "$H" fid "$w/fid_gpu.npz" "$w/fid_cpu.npz" &&
         note "OK fid: FID between the GPU and the CPU statistics of the same $fid_n images: $(grep FID "$steps/fid_gpu_vs_cpu.txt")"
