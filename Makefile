@@ -154,7 +154,7 @@ $(BUILD)/tools/make_random_models: tools/make_random_models.c $(LIB) $(TEST_SUPP
 
 # CLI scripts run the sanitizer CLI; tests/fuzz/smoke.sh runs every fuzz
 # harness for FUZZ_SMOKE_SECONDS (default 1).
-test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS)
+test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS) $(BUILD)/tools/make_random_models
 	HART_BIN=$(TEST_HART_BIN) FUZZ_BUILD=$(BUILD) ./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- \
 	    $(sort $(wildcard tests/cli/test_*.sh)) tests/fuzz/smoke.sh
 

@@ -44,8 +44,11 @@ def maxdiff(a, b):
         from png_maxdiff_lib import read_png
     except ImportError:
         return "?"
-    wa, ha, pa = read_png(a)
-    wb, hb, pb = read_png(b)
+    try:
+        wa, ha, pa = read_png(a)
+        wb, hb, pb = read_png(b)
+    except Exception as e:  # a damaged file: say so rather than stop the check
+        return "unreadable (%s)" % e
     if (wa, ha) != (wb, hb):
         return "size"
     return max(abs(p - q) for ra, rb in zip(pa, pb) for xa, xb in zip(ra, rb) for p, q in zip(xa, xb))
