@@ -33,8 +33,9 @@ rm -rf "$w"
 mkdir -p "$steps"
 : >"$log"
 : >"$sum"
-H=$(cd "$d" && pwd)/hart
-G=$(cd "$d" && pwd)/make_random_models
+d=$(cd "$d" 2>/dev/null && pwd) || { echo "scaleout_run: no folder ${1:-build/scaleout-stage} (run tools/scaleout_stage.sh)"; exit 1; }
+H=$d/hart
+G=$d/make_random_models
 [ -x "$H" ] && [ -x "$G" ] || { echo "scaleout_run: $d/hart or $d/make_random_models missing (run tools/scaleout_stage.sh)"; exit 1; }
 
 if [ "$plan" = full ]; then
