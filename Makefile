@@ -147,9 +147,14 @@ $(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIB) $(TEST_SUPPORT_REL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
 
+# Random-weight release-shape models for throughput runs (tools/scaleout_stage.sh stages it).
+$(BUILD)/tools/make_random_models: tools/make_random_models.c $(LIB) $(TEST_SUPPORT_REL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_SUPPORT_REL) $(LIB) $(LDLIBS)
+
 # CLI scripts run the sanitizer CLI; tests/fuzz/smoke.sh runs every fuzz
 # harness for FUZZ_SMOKE_SECONDS (default 1).
-test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS)
+test: $(BIN) $(BIN_SAN) $(UNIT_BINS) $(GOLDEN_BINS) $(FUZZ_BINS) $(BUILD)/tools/make_random_models
 	HART_BIN=$(TEST_HART_BIN) FUZZ_BUILD=$(BUILD) ./tests/run_tests.sh $(BUILD) $(UNIT_BINS) $(GOLDEN_BINS) -- \
 	    $(sort $(wildcard tests/cli/test_*.sh)) tests/fuzz/smoke.sh
 
