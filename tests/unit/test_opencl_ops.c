@@ -513,13 +513,13 @@ static void test_open_specs(void **st) {
 /* the binary cache: a second open loads it; a corrupt entry is rebuilt */
 /* New tensors are zeroed (hart_tensor_new's promise). Regions of at least
  * $HART_CL_ZERO_KERNEL_MIN bytes (default 1 GiB) are zeroed by the zero_fill
- * kernel instead of clEnqueueFillBuffer, which never finishes on NVIDIA for
- * 2^31 bytes or more (HART's 1024 px decode at batch 4 hung there). Small
+ * kernel instead of clEnqueueFillBuffer, which hangs or fails on NVIDIA for
+ * 2^31 bytes or more (HART's 1024 px decode at batch 4 stopped there). Small
  * part, every device: a backend with the threshold at 1 byte, odd sizes, each
  * buffer dirtied (0xff), released to the pool and handed out again. Large
  * part, GPUs only (2 GiB of host memory on a CPU device): a 2^31 + 4096 byte
  * tensor, dirtied at rows around the 2^31 boundary, released and allocated
- * again; its rows read back as zeros (on NVIDIA before the fix this hung). */
+ * again; its rows read back as zeros (the driver's fill would hang here). */
 static int rows_zero(const hart_tensor *t, int64_t r, int64_t w) {
     hart_tensor v;
     unsigned char *buf = malloc((size_t)w);

@@ -40,9 +40,10 @@ static hart_status cl_alloc_raw(hart_backend *be, size_t n, void **dev) {
 
 static void cl_release(hart_backend *be, void *dev);
 
-/* Zero the first n bytes of m. NVIDIA's clEnqueueFillBuffer does not finish
- * (Pascal, H200 driver 5xx: no error, the queue never drains) or fails for a
- * region of 2^31 bytes or more, so large regions (b->zero_k_min bytes and
+/* Zero the first n bytes of m. NVIDIA's clEnqueueFillBuffer hangs or fails
+ * for a region of 2^31 bytes or more (pyopencl issue 395: Pascal hangs, Volta
+ * errors later; HART's 1024 px decode at batch 4, whose activations are
+ * 2.7 GB, never finished on an H200), so large regions (b->zero_k_min bytes and
  * up, default 1 GiB; $HART_CL_ZERO_KERNEL_MIN lowers it for the tests) are
  * zeroed by kernels/shape.cl's zero_fill, 16 bytes per work-item with a 64-bit
  * index. Its kernel object is made here from the portable program and
