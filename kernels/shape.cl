@@ -47,3 +47,11 @@ __kernel void pixel_shuffle(__global const float *x, int x_off, __global float *
     if (to_big) y[y_off + bi] = x[x_off + si];
     else y[y_off + si] = x[x_off + bi];
 }
+
+/* p[0 .. n16) = 0 in 16-byte chunks, 64-bit index: the zeroing of a new
+ * tensor of 1 GiB or more (NVIDIA's clEnqueueFillBuffer hangs or fails from
+ * 2^31 bytes, see cl_buffers.c) */
+__kernel void zero_fill(__global uint4 *p, ulong n16) {
+    size_t i = get_global_id(0);
+    if (i < n16) p[i] = (uint4)(0);
+}

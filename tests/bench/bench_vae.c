@@ -3,12 +3,16 @@
  * downsampling; random weights) in a temp folder, prints the decoder's
  * GFLOP count at 512² and 1024², and times hart_vae_decode.
  *
- *   build/tests/bench/bench_vae [--device cpu|opencl[:P[:D]]] [--size N]...
+ *   build/tests/bench/bench_vae [--device cpu|opencl[:P[:D]]] [--size N]... [--batch B] [--runs N]
  *
  * --device: backend (default $HART_DEVICE, else the library default).
  * --size N: output side in pixels (multiple of 16), repeatable; default the
  *   sizes in $HART_BENCH_VAE_SIZES, else "32,64" (quick, for `make bench`);
- *   the issue's figures use --size 512 --size 1024. */
+ *   the issue's figures use --size 512 --size 1024.
+ * --batch B: images per decode (default 1; B = 4 at 1024 px makes 2.7 GB
+ *   activations, past the 2^31 bytes where NVIDIA's buffer fill hangs).
+ * --runs N: decodes per size, each timed (default 1; the first includes
+ *   kernel compilation and GEMM tuning on a fresh cache). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,16 +43,27 @@ static double now(void) {
 }
 
 static int usage(const char *p) {
-    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--batch B] [--runs N] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *dev = getenv("HART_DEVICE"), *prec_s = NULL;
     char sizes_arg[256] = "";
+    int batch = 1, runs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec_s = argv[++i];
+        else if ((!strcmp(argv[i], "--batch") || !strcmp(argv[i], "--runs")) && i + 1 < argc) {
+            int *dst = argv[i][2] == 'b' ? &batch : &runs;
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "bench_vae: bad %s '%s' (1..64)\n", argv[i - 1], argv[i]);
+                return 2;
+            }
+            *dst = (int)v;
+        }
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -84,18 +99,22 @@ int main(int argc, char **argv) {
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         int s = atoi(tok);
         if (s < 16 || s % 16) { fprintf(stderr, "bench_vae: bad size '%s' (multiple of 16)\n", tok); goto out; }
-        hart_tensor f, img;
-        hart_tensor_new4(NULL, HART_F32, &f, 4, 1, Z, s / 16, s / 16);
-        hart_tensor_new4(NULL, HART_F32, &img, 4, 1, 3, s, s);
-        fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
-        double t0 = now();
-        hart_status st = hart_vae_decode(v, &f, &img);
-        if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
-        double dt = now() - t0, gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
-        hart_tensor_free(&f);
-        hart_tensor_free(&img);
-        if (st) { fprintf(stderr, "bench_vae: %s\n", hart_errmsg()); goto out; }
-        printf("  decode %4dx%-4d: %8.3f s  %7.1f GFLOP  %7.2f GFLOP/s\n", s, s, dt, gf, gf / dt);
+        for (int r = 0; r < runs; r++) {
+            hart_tensor f, img;
+            hart_tensor_new4(NULL, HART_F32, &f, 4, batch, Z, s / 16, s / 16);
+            hart_tensor_new4(NULL, HART_F32, &img, 4, batch, 3, s, s);
+            fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
+            double t0 = now();
+            hart_status st = hart_vae_decode(v, &f, &img);
+            if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
+            double dt = now() - t0, gf = batch * hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
+            hart_tensor_free(&f);
+            hart_tensor_free(&img);
+            if (st) { fprintf(stderr, "bench_vae: %s\n", hart_errmsg()); goto out; }
+            printf("  decode %4dx%-4d x %d: %8.3f s  %7.1f GFLOP  %7.2f GFLOP/s  (%.3f s per image)\n", s, s, batch, dt,
+                   gf, gf / dt, dt / batch);
+            fflush(stdout);
+        }
     }
     rc = 0;
 out:

@@ -511,6 +511,80 @@ static void test_open_specs(void **st) {
 }
 
 /* the binary cache: a second open loads it; a corrupt entry is rebuilt */
+/* New tensors are zeroed (hart_tensor_new's promise). Regions of at least
+ * $HART_CL_ZERO_KERNEL_MIN bytes (default 1 GiB) are zeroed by the zero_fill
+ * kernel instead of clEnqueueFillBuffer, which hangs or fails on NVIDIA for
+ * 2^31 bytes or more (HART's 1024 px decode at batch 4 stopped there). Small
+ * part, every device: a backend with the threshold at 1 byte, odd sizes, each
+ * buffer dirtied (0xff), released to the pool and handed out again. Large
+ * part, GPUs only (2 GiB of host memory on a CPU device): a 2^31 + 4096 byte
+ * tensor, dirtied at rows around the 2^31 boundary, released and allocated
+ * again; its rows read back as zeros (the driver's fill would hang here). */
+static int rows_zero(const hart_tensor *t, int64_t r, int64_t w) {
+    hart_tensor v;
+    unsigned char *buf = malloc((size_t)w);
+    int ok = buf && !hart_tensor_rows(t, r, 1, &v) && !hart_tensor_read(&v, buf, (size_t)w);
+    for (int64_t i = 0; ok && i < w; i++) ok = buf[i] == 0;
+    free(buf);
+    return ok;
+}
+
+static void dirty_rows(hart_tensor *t, const int64_t *rows, int nr, int64_t w) {
+    unsigned char *ff = malloc((size_t)w);
+    assert_non_null(ff);
+    memset(ff, 0xff, (size_t)w);
+    for (int i = 0; i < nr; i++) {
+        hart_tensor v;
+        assert_int_equal(hart_tensor_rows(t, rows[i], 1, &v), HART_OK);
+        assert_int_equal(hart_tensor_write(&v, ff, (size_t)w), HART_OK);
+    }
+    free(ff);
+}
+
+static void test_zero_fill(void **st) {
+    skip_if_none();
+    char why[512];
+    hart_backend *be = NULL;
+    setenv("HART_CL_ZERO_KERNEL_MIN", "1", 1);
+    hart_status s = hart_backend_open("opencl", &be, why, sizeof why);
+    unsetenv("HART_CL_ZERO_KERNEL_MIN");
+    assert_int_equal(s, HART_OK);
+    const int64_t sizes[] = {1, 15, 16, 17, 4099, 1000003};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int64_t n = sizes[k], r0 = 0;
+        hart_tensor t = {0};
+        assert_int_equal(hart_tensor_new4(be, HART_U8, &t, 2, 1, n, 0, 0), HART_OK);
+        assert_true(rows_zero(&t, 0, n)); /* fresh buffer */
+        dirty_rows(&t, &r0, 1, n);
+        void *dev = t.dev;
+        hart_tensor_free(&t);
+        assert_int_equal(hart_tensor_new4(be, HART_U8, &t, 2, 1, n, 0, 0), HART_OK);
+        assert_ptr_equal(t.dev, dev); /* the dirty buffer again, from the pool */
+        assert_true(rows_zero(&t, 0, n));
+        hart_tensor_free(&t);
+    }
+    hart_backend_close(be);
+    if (!g_cl->gpu) {
+        printf("zero fill of 2^31+ bytes: not run on a CPU OpenCL device (2 GiB of host memory)\n");
+        return;
+    }
+    const int64_t W = 4096, R = ((int64_t)1 << 31) / W + 1; /* 2^31 + 4096 bytes */
+    const int64_t rows[] = {0, R / 2, R - 2, R - 1};    /* R - 2 ends at 2^31, R - 1 lies past it */
+    hart_tensor t = {0};
+    s = hart_tensor_new4(g_cl, HART_U8, &t, 2, R, W, 0, 0);
+    if (s == HART_ENOMEM) {
+        printf("zero fill of 2^31+ bytes: not run (%s)\n", hart_errmsg());
+        hart_clear_error();
+        return;
+    }
+    assert_int_equal(s, HART_OK);
+    dirty_rows(&t, rows, 4, W);
+    hart_tensor_free(&t);
+    assert_int_equal(hart_tensor_new4(g_cl, HART_U8, &t, 2, R, W, 0, 0), HART_OK);
+    for (int i = 0; i < 4; i++) assert_true(rows_zero(&t, rows[i], W));
+    hart_tensor_free(&t);
+}
+
 static void test_kernel_cache(void **st) {
     skip_if_none();
     char dir[] = "/tmp/hart-clcache-XXXXXX";
@@ -573,6 +647,7 @@ int main(void) {
         cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_clamp),
         cmocka_unit_test(test_resample),    cmocka_unit_test(test_pool2d),
         cmocka_unit_test(test_reduce_argmin), cmocka_unit_test(test_open_specs), cmocka_unit_test(test_kernel_cache),
+        cmocka_unit_test(test_zero_fill),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (g_cl) printf("worst relative error over all float checks: %.2e (tolerance %.0e)\n", g_worst, TOL);

@@ -32,6 +32,7 @@ static void cl_destroy(hart_backend *be) {
         hart_cl_wcache_free(b);
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
+        if (b->zero_k) clReleaseKernel(b->zero_k);
         if (b->flag) clReleaseMemObject(b->flag);
         if (b->ones) clReleaseMemObject(b->ones);
         if (b->prog) clReleaseProgram(b->prog);
@@ -248,6 +249,8 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
     b->hg_force = getenv("HART_CL_HGEMM_VARIANT") ? atoi(getenv("HART_CL_HGEMM_VARIANT")) : -1;
     b->wc_on = getenv("HART_CL_TC_WEIGHT_CACHE") && atoi(getenv("HART_CL_TC_WEIGHT_CACHE"));
+    const char *zk = getenv("HART_CL_ZERO_KERNEL_MIN"); /* cl_buffers.c: zero_bytes */
+    b->zero_k_min = zk && atoll(zk) > 0 ? (size_t)atoll(zk) : (size_t)1 << 30;
     hart_cl_tune_init(b);
     if (b->max_wg < 256) {
         cl_destroy(be);

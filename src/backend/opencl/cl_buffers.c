@@ -40,19 +40,47 @@ static hart_status cl_alloc_raw(hart_backend *be, size_t n, void **dev) {
 
 static void cl_release(hart_backend *be, void *dev);
 
+/* Zero the first n bytes of m. NVIDIA's clEnqueueFillBuffer hangs or fails
+ * for a region of 2^31 bytes or more (pyopencl issue 395: Pascal hangs, Volta
+ * errors later; HART's 1024 px decode at batch 4, whose activations are
+ * 2.7 GB, never finished on an H200), so large regions (b->zero_k_min bytes and
+ * up, default 1 GiB; $HART_CL_ZERO_KERNEL_MIN lowers it for the tests) are
+ * zeroed by kernels/shape.cl's zero_fill, 16 bytes per work-item with a 64-bit
+ * index. Its kernel object is made here from the portable program and
+ * enqueued directly (not through hart_cl_run: this file stays the bottom of
+ * the backend), so HART_CL_PROFILE does not count it, as it does not count
+ * the driver's fill. Every buffer is created with its size rounded up to 256
+ * bytes, so the rounding of n up to 16 stays inside it. */
+static hart_status zero_bytes(hart_backend *be, cl_mem m, size_t n) {
+    clb *b = clb_of(be);
+    cl_int e;
+    if (n < b->zero_k_min) {
+        const cl_uchar zero = 0;
+        e = clEnqueueFillBuffer(b->q, m, &zero, 1, 0, n, 0, NULL, NULL);
+        if (e) return hart_fail(HART_EDEVICE, "OpenCL zero fill of %zu bytes on %s: %s", n, be->name, hart_cl_errname(e));
+        return HART_OK;
+    }
+    if (!b->zero_k) {
+        b->zero_k = clCreateKernel(b->prog, "zero_fill", &e);
+        if (!b->zero_k) return hart_fail(HART_EDEVICE, "OpenCL kernel zero_fill: %s", hart_cl_errname(e));
+    }
+    cl_ulong n16 = (n + 15) / 16;
+    size_t lws = 256, gws = round_up((size_t)n16, lws);
+    e = clSetKernelArg(b->zero_k, 0, sizeof m, &m);
+    if (!e) e = clSetKernelArg(b->zero_k, 1, sizeof n16, &n16);
+    if (!e) e = clEnqueueNDRangeKernel(b->q, b->zero_k, 1, NULL, &gws, &lws, 0, NULL, NULL);
+    if (e) return hart_fail(HART_EDEVICE, "OpenCL zeroing of %zu bytes on %s: %s", n, be->name, hart_cl_errname(e));
+    return HART_OK;
+}
+
 /* Tensors are promised zeroed (hart_tensor_new), like calloc on the host;
  * models rely on it for accumulators and padded borders. The fill is queued,
- * so it costs one cheap kernel, not a host round trip. Scratch stays raw. */
+ * so it costs one cheap command, not a host round trip. Scratch stays raw. */
 static hart_status cl_alloc(hart_backend *be, size_t n, void **dev) {
     HART_TRY(cl_alloc_raw(be, n, dev));
-    const cl_uchar zero = 0;
-    size_t sz = n ? n : 1;
-    cl_int e = clEnqueueFillBuffer(clb_of(be)->q, (cl_mem)*dev, &zero, 1, 0, sz, 0, NULL, NULL);
-    if (e) {
-        cl_release(be, *dev);
-        return hart_fail(HART_EDEVICE, "OpenCL zero fill of %zu bytes on %s: %s", sz, be->name, hart_cl_errname(e));
-    }
-    return HART_OK;
+    hart_status s = zero_bytes(be, (cl_mem)*dev, n ? n : 1);
+    if (s) cl_release(be, *dev);
+    return s;
 }
 
 static void cl_release(hart_backend *be, void *dev) {

@@ -66,6 +66,8 @@ typedef struct {
     struct clb_wc { cl_mem src, f16; int off, R, K, dt, s_r, s_k; } *wc;
     int nwc, cwc;
     int qv;                /* int8 GEMM variant forced + 1 (0: chosen per call), cl_ops_quant.c */
+    cl_kernel zero_k;      /* zero_fill (kernels/shape.cl), made on first use by cl_buffers.c */
+    size_t zero_k_min;     /* allocations of this many bytes or more are zeroed by it */
 } clb;
 
 const char *hart_cl_errname(cl_int e);
@@ -79,6 +81,7 @@ typedef struct {
 } karg;
 #define AM(x) ((karg){.size = sizeof(cl_mem), .v.m = (cl_mem)(x)})
 #define AI(x) ((karg){.size = sizeof(cl_int), .v.i = (cl_int)(x)})
+#define AL(x) ((karg){.size = sizeof(cl_long), .v.l = (cl_long)(x)})
 #define AF(x) ((karg){.size = sizeof(cl_float), .v.f = (cl_float)(x)})
 #define ALOC(n) ((karg){.size = (n), .local = 1})
 

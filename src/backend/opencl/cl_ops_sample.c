@@ -9,8 +9,6 @@
 
 static const size_t SW[1] = {256};
 
-#define AL(x) ((karg){.size = sizeof(cl_long), .v.l = (cl_long)(x)})
-
 hart_status hart_cl_cfg_mix(hart_backend *be, hart_tensor *y, const hart_tensor *x, double t) {
     int64_t n = hart_tensor_numel(y);
     size_t gws[1] = {(size_t)n};
