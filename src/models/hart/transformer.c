@@ -504,9 +504,10 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
     HART_TRY_GOTO(st, tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
-        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
         HART_TRY_GOTO(st, tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
         HART_TRY_GOTO(st, tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
+        if (g->disable_aln && !g->shared_aln) continue; /* no modulation: block_forward reads no mod */
+        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
         if (!g->disable_aln) {
             HART_TRY_GOTO(st, hart_op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
         } else if (g->shared_aln) { /* scale_shift_table + pooled condition */
@@ -518,18 +519,9 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
             if (!st) st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
             free(tab); free(m);
             HART_TRY_GOTO(st, st);
-        } else { /* no modulation: gamma 1, scale 0, shift 0 */
-            float *m = calloc((size_t)N * 6 * C, sizeof(float));
-            if (!m) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "aln"));
-            for (int n = 0; n < N; n++)
-                for (int k = 0; k < 2 * C; k++) m[(size_t)n * 6 * C + k] = 1.0f;
-            st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
-            free(m);
-            HART_TRY_GOTO(st, st);
         }
         for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, chunk_of(&b->mod[k], &ada, k, C));
-        /* 1 + scale (the no-modulation case stores scale 0, so its factor is 1;
-         * block_forward skips the identity modulation there anyway) */
+        /* 1 + scale */
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
@@ -580,41 +572,66 @@ done:
     return st;
 }
 
-/* Full-length rotary tables [N, l, hd] for scale si (0 = the context). */
-static void rope_tables(const hart_transformer *tf, int si, int l, float *cosv, float *sinv) {
+/* Full-length rotary tables [N, l, hd] for scale si (0 = the context).
+ * The frequencies are computed once per column and each distinct angle's
+ * cos/sin once (the context's two halves share angles; a scale's angles
+ * depend on the row for the first half, the column for the second): the
+ * same expressions per element as the reference's, so the same values. */
+static hart_status rope_tables(const hart_transformer *tf, int si, int l, float *cosv, float *sinv) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, T = g->ctx_tokens, hd = g->hd;
+    float *invf = malloc(sizeof(float) * (size_t)hd);
+    if (!invf) return hart_fail(HART_ENOMEM, "rope tables");
     if (si == 0) {
         int h2 = hd / 2;
+        for (int c = 0; c < h2; c++) invf[c] = (float)(1.0 / pow(ROPE_THETA, (double)(float)(2 * c) / hd));
         for (int n = 0; n < N; n++)
             for (int t = 0; t < l; t++) {
                 float p = tf->ctx_pos[n * T + t];
-                for (int j = 0; j < hd; j++) {
-                    int c = j % h2;
-                    float invf = (float)(1.0 / pow(ROPE_THETA, (double)(float)(2 * c) / hd));
-                    float a = invf * p;
-                    cosv[((size_t)n * l + t) * hd + j] = (float)cos((double)a);
-                    sinv[((size_t)n * l + t) * hd + j] = (float)sin((double)a);
+                float *cr = cosv + ((size_t)n * l + t) * hd, *sr = sinv + ((size_t)n * l + t) * hd;
+                for (int c = 0; c < h2; c++) {
+                    float a = invf[c] * p;
+                    cr[c] = cr[c + h2] = (float)cos((double)a);
+                    sr[c] = sr[c + h2] = (float)sin((double)a);
                 }
             }
-        return;
+        free(invf);
+        return HART_OK;
     }
     int pn = g->patch_nums[si], largest = g->patch_nums[g->n_scales - 1], q = hd / 4;
+    for (int c = 0; c < q; c++) invf[c] = (float)(1.0 / pow(ROPE_THETA, (double)(float)(4 * c) / hd));
+    /* per row r (first half, px) and column (second half, py): q cos/sin each */
+    float *tab = malloc(sizeof(float) * 2 * (size_t)pn * q);
     for (int n = 0; n < N; n++) {
         float base = tf->ctx_pos[n * T + T - 1];
+        if (tab) /* px(i) == py(i): one table of pn positions serves both halves */
+            for (int i = 0; i < pn; i++) {
+                float pos = (float)i / (float)pn * (float)largest + base;
+                for (int c = 0; c < q; c++) {
+                    float a = invf[c] * pos;
+                    tab[(size_t)i * 2 * q + c] = (float)cos((double)a);
+                    tab[(size_t)i * 2 * q + q + c] = (float)sin((double)a);
+                }
+            }
         for (int t = 0; t < l; t++) {
             int r = t / pn, cidx = t % pn;
-            float px = (float)r / (float)pn * (float)largest + base;
-            float py = (float)cidx / (float)pn * (float)largest + base;
+            float *cr = cosv + ((size_t)n * l + t) * hd, *sr = sinv + ((size_t)n * l + t) * hd;
             for (int j = 0; j < hd; j++) {
-                int c = j % (2 * q) % q;
-                float invf = (float)(1.0 / pow(ROPE_THETA, (double)(float)(4 * c) / hd));
-                float a = invf * (j < 2 * q ? px : py);
-                cosv[((size_t)n * l + t) * hd + j] = (float)cos((double)a);
-                sinv[((size_t)n * l + t) * hd + j] = (float)sin((double)a);
+                int c = j % (2 * q) % q, i = j < 2 * q ? r : cidx;
+                if (tab) {
+                    cr[j] = tab[(size_t)i * 2 * q + c];
+                    sr[j] = tab[(size_t)i * 2 * q + q + c];
+                } else { /* no memory for the table: per element */
+                    float pos = (float)i / (float)pn * (float)largest + base, a = invf[c] * pos;
+                    cr[j] = (float)cos((double)a);
+                    sr[j] = (float)sin((double)a);
+                }
             }
         }
     }
+    free(tab);
+    free(invf);
+    return HART_OK;
 }
 
 /* The rotary tables of every scale for this batch, on the device. */
@@ -626,7 +643,7 @@ static hart_status upload_rope_tables(hart_transformer *tf) {
         size_t n = (size_t)tf->N * l * g->hd;
         float *cv = malloc(sizeof(float) * n), *sv = malloc(sizeof(float) * n);
         if (!cv || !sv) st = hart_fail(HART_ENOMEM, "rope tables");
-        if (!st) rope_tables(tf, si, l, cv, sv);
+        if (!st) st = rope_tables(tf, si, l, cv, sv);
         if (!st) st = tnew(tf->be, &tf->rope_c[si], 3, tf->N, l, g->hd, 0);
         if (!st) st = tnew(tf->be, &tf->rope_s[si], 3, tf->N, l, g->hd, 0);
         if (!st) st = hart_tensor_write(&tf->rope_c[si], cv, sizeof(float) * n);
@@ -797,7 +814,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
-        rope_tables(tf, si, l, cosv, sinv);
+        HART_TRY_GOTO(st, rope_tables(tf, si, l, cosv, sinv));
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
