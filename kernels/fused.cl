@@ -9,11 +9,12 @@ inline void st_act(__global void *y, long i, int f16, float v) {
     else ((__global float *)y)[i] = v;
 }
 
-/* norm_rows (rms or layer norm of rows of L, optional gamma) then, with
+/* norm_rows (rms or layer norm of rows of L, optional gamma and beta) then, with
  * has_m, v · s1p[b] + shift[b] for the row's batch b = row / toks */
 __kernel __attribute__((reqd_work_group_size(256, 1, 1)))
 void norm_mod_rows(__global const float *x, int x_off, __global void *y, int y_off, int y_f16, int L, int toks,
-                   __global const void *g, int g_off, int g_dt, int has_g, __global const float *s1p, int s_off,
+                   __global const void *g, int g_off, int g_dt, int has_g, __global const void *bt, int b_off,
+                   int b_dt, int has_b, __global const float *s1p, int s_off,
                    __global const float *sh, int sh_off, int has_m, float eps, int rms) {
 #pragma OPENCL FP_CONTRACT OFF
     __local float red[256];
@@ -36,6 +37,7 @@ void norm_mod_rows(__global const float *x, int x_off, __global void *y, int y_o
     for (int i = lid; i < L; i += 256) {
         float v = (p[i] - mean) * inv;
         if (has_g) v *= ldf(g, g_off + i, g_dt);
+        if (has_b) v += ldf(bt, b_off + i, b_dt);
         if (has_m) {
             v = v * s1p[s_off + mo + i];
             v = v + sh[sh_off + mo + i];

@@ -118,11 +118,11 @@ typedef struct {
     /* ---- fused transformer-block ops (docs/opencl.md "Fused block ops"): one pass where the      \
      * composition named takes several; y may be F16 (stored with round to nearest even) where the   \
      * backend takes half activations (hart_backend_vt.half_activations), else F32 ---- */            \
-    /* y = norm(x)·gamma, then y·s1p[b] + shift[b] when s1p is given: rms_norm (rms = 1) or           \
-     * layer_norm without bias (rms = 0), then binary MUL and ADD. x [B, L, D], gamma [D] or NULL,    \
-     * s1p and shift [B, 1, D] (both or neither). */                                                   \
-    X(P, norm_mod, (hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *s1p, \
-                    const hart_tensor *shift, float eps, int rms))                                     \
+    /* y = norm(x), then y·s1p[b] + shift[b] when s1p is given: rms_norm(x, gamma) (rms = 1, beta    \
+     * NULL) or layer_norm(x, gamma, beta) (rms = 0), then binary MUL and ADD. x [B, L, D], gamma and  \
+     * beta [D] or NULL, s1p and shift [B, 1, D] (both or neither). */                                 \
+    X(P, norm_mod, (hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *beta, \
+                    const hart_tensor *s1p, const hart_tensor *shift, float eps, int rms))             \
     /* SwiGLU of a fused gate|up GEMM output: y[..., j] = silu(x[..., j]) · x[..., H + j];             \
      * x [..., 2H], y [..., H] (act SILU, then binary MUL). */                                         \
     X(P, swiglu, (hart_tensor *y, const hart_tensor *x))                                                \

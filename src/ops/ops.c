@@ -704,14 +704,15 @@ static hart_status f32_twin(const hart_tensor *y, hart_tensor *t) {
     return hart_tensor_new(y->be, HART_F32, y->ndim, y->shape, t);
 }
 
-hart_status hart_op_norm_mod(hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *s1p,
-                             const hart_tensor *shift, float eps, int rms) {
+hart_status hart_op_norm_mod(hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *beta,
+                             const hart_tensor *s1p, const hart_tensor *shift, float eps, int rms) {
     const char *op = "hart_op_norm_mod";
     int via;
     HART_TRY(need_f32(op, x, "x")); HART_TRY(half_out(op, y, &via));
     if (x->ndim != 3 || !hart_tensor_same_shape(x, y)) return shape_err(op, "x, y must be [B, L, D] alike", y, x);
     int64_t B = x->shape[0], D = x->shape[2];
-    HART_TRY(check_param(op, gamma, D, "gamma"));
+    HART_TRY(check_param(op, gamma, D, "gamma")); HART_TRY(check_param(op, beta, D, "beta"));
+    if (rms && beta) return hart_fail(HART_EINVAL, "%s: RMSNorm takes no beta", op);
     if (!s1p != !shift) return hart_fail(HART_EINVAL, "%s: s1p and shift go together", op);
     const hart_tensor *m[2] = {s1p, shift};
     for (int i = 0; s1p && i < 2; i++) {
@@ -722,12 +723,12 @@ hart_status hart_op_norm_mod(hart_tensor *y, const hart_tensor *x, const hart_te
     if (via) {
         hart_tensor t;
         HART_TRY(f32_twin(y, &t));
-        hart_status s = hart_op_norm_mod(&t, x, gamma, s1p, shift, eps, rms);
+        hart_status s = hart_op_norm_mod(&t, x, gamma, beta, s1p, shift, eps, rms);
         if (!s) s = hart_op_copy(y, &t);
         hart_tensor_free(&t);
         return s;
     }
-    DISPATCH(op, norm_mod, y, 4, L(x, gamma, s1p, shift), I_[0], I_[1], I_[2], I_[3], eps, rms);
+    DISPATCH(op, norm_mod, y, 5, L(x, gamma, beta, s1p, shift), I_[0], I_[1], I_[2], I_[3], I_[4], eps, rms);
 }
 
 hart_status hart_op_swiglu(hart_tensor *y, const hart_tensor *x) {

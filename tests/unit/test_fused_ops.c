@@ -71,10 +71,12 @@ static void free_all(hart_tensor **ts, int n) {
 static void norm_mod_case(hart_backend *be, hart_dtype ydt, int rms, int mod) {
     int64_t B = 2, L = 5, D = 300;
     hart_tensor x = mk(be, HART_F32, 3, B, L, D, 0, 1), g = mk(be, HART_F32, 1, D, 0, 0, 0, 1);
+    hart_tensor bt = mk(be, HART_F32, 1, D, 0, 0, 0, 1);
+    const hart_tensor *beta = rms ? NULL : &bt; /* layer norm with its affine bias (the diffusion head's) */
     hart_tensor s = mk(be, HART_F32, 3, B, 1, D, 0, 1), sh = mk(be, HART_F32, 3, B, 1, D, 0, 1);
     hart_tensor y = mk(be, ydt, 3, B, L, D, 0, 0), u = mk(be, HART_F32, 3, B, L, D, 0, 0), uy = mk(be, ydt, 3, B, L, D, 0, 0);
-    ok(hart_op_norm_mod(&y, &x, &g, mod ? &s : NULL, mod ? &sh : NULL, 1e-6f, rms));
-    ok(rms ? hart_op_rms_norm(&u, &x, &g, 1e-6f) : hart_op_layer_norm(&u, &x, &g, NULL, 1e-6f));
+    ok(hart_op_norm_mod(&y, &x, &g, beta, mod ? &s : NULL, mod ? &sh : NULL, 1e-6f, rms));
+    ok(rms ? hart_op_rms_norm(&u, &x, &g, 1e-6f) : hart_op_layer_norm(&u, &x, &g, beta, 1e-6f));
     if (mod) {
         ok(hart_op_binary(&u, &u, &s, HART_BIN_MUL));
         ok(hart_op_binary(&u, &u, &sh, HART_BIN_ADD));
@@ -84,8 +86,8 @@ static void norm_mod_case(hart_backend *be, hart_dtype ydt, int rms, int mod) {
     snprintf(what, sizeof what, "norm_mod %s%s -> %s", rms ? "rms" : "layer", mod ? " + modulation" : "",
              hart_dtype_name(ydt));
     same(&y, &uy, what, be->name);
-    hart_tensor *ts[] = {&x, &g, &s, &sh, &y, &u, &uy};
-    free_all(ts, 7);
+    hart_tensor *ts[] = {&x, &g, &bt, &s, &sh, &y, &u, &uy};
+    free_all(ts, 8);
 }
 
 static void swiglu_case(hart_backend *be, hart_dtype ydt, int64_t H) {
@@ -189,9 +191,11 @@ static void test_bad_operands(void **st) {
     hart_tensor q = mk(be, HART_F32, 4, 6, 1, 3, 8, 0);
     assert_int_equal(hart_op_swiglu(&y, &x), HART_EINVAL);          /* 8 != 2 * 5 */
     assert_int_equal(hart_op_swiglu(&yh, &x), HART_EINVAL);         /* F16 out of f16 mode */
-    assert_int_equal(hart_op_norm_mod(&y, &x, NULL, NULL, NULL, 1e-6f, 1), HART_EINVAL); /* shapes */
-    hart_tensor y8 = mk(be, HART_F32, 3, 2, 3, 8, 0, 0);
-    assert_int_equal(hart_op_norm_mod(&y8, &x, NULL, &s, NULL, 1e-6f, 1), HART_EINVAL); /* s1p without shift */
+    assert_int_equal(hart_op_norm_mod(&y, &x, NULL, NULL, NULL, NULL, 1e-6f, 1), HART_EINVAL); /* shapes */
+    hart_tensor y8 = mk(be, HART_F32, 3, 2, 3, 8, 0, 0), b8 = mk(be, HART_F32, 1, 8, 0, 0, 0, 1);
+    assert_int_equal(hart_op_norm_mod(&y8, &x, NULL, NULL, &s, NULL, 1e-6f, 1), HART_EINVAL); /* s1p without shift */
+    assert_int_equal(hart_op_norm_mod(&y8, &x, NULL, &b8, NULL, NULL, 1e-6f, 1), HART_EINVAL); /* beta with RMSNorm */
+    hart_tensor_free(&b8);
     assert_int_equal(hart_op_qkv_heads(&q, &x, NULL, NULL), HART_EINVAL); /* 8 != 3 * 1 * 8 */
     hart_tensor *ts[] = {&x, &y, &yh, &s, &q, &y8};
     free_all(ts, 6);

@@ -868,7 +868,7 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
                 h1 = {0}, qT, kT, vT, view;
     int perm[4] = {0, 2, 1, 3};
     HART_TRY_GOTO(st, hart_tensor_new4(tf->be, adt, &xn, 3, N, l, C, 0));
-    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, plain ? NULL : &b->mod[2], plain ? NULL : &b->mod[4], g->norm_eps,
+    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[2], plain ? NULL : &b->mod[4], g->norm_eps,
                                        g->attn_llama));
     HART_TRY_GOTO(st, tnew(tf->be, &qkv, 3, N, l, 3 * C, 0));
     HART_TRY_GOTO(st, hart_op_linear(&qkv, &xn, &b->wqkv, &b->bqkv));
@@ -894,7 +894,7 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
     if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
     HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
     /* FFN */
-    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, plain ? NULL : &b->mod[3], plain ? NULL : &b->mod[5], g->norm_eps,
+    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[3], plain ? NULL : &b->mod[5], g->norm_eps,
                                        g->attn_llama));
     if (b->f12.ndim) { /* llama: SwiGLU */
         HART_TRY_GOTO(st, tnew(tf->be, &h12, 3, N, l, 2 * g->mlp_hidden, 0));
@@ -967,7 +967,7 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         if (tf->be->precision == HART_PREC_F16) { /* one pass, writing the head GEMM's half operand */
             hart_dtype adt = hart_half_activations(tf->be) ? HART_F16 : HART_F32;
             HART_TRY_GOTO(st, hart_tensor_new4(tf->be, adt, &xn, 3, tf->N, lo, g->C, 0));
-            HART_TRY_GOTO(st, hart_op_norm_mod(&xn, src, g->attn_llama ? &tf->head_nm_ln_w : NULL, &tf->head_scale1p,
+            HART_TRY_GOTO(st, hart_op_norm_mod(&xn, src, g->attn_llama ? &tf->head_nm_ln_w : NULL, NULL, &tf->head_scale1p,
                                                &tf->head_shift, g->norm_eps, g->attn_llama));
         } else {
             HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
