@@ -324,7 +324,8 @@ static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_ten
     hart_tensor th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0}, sc = {0},
                 g = {0}, hq = {0};
     if (d->be->precision == HART_PREC_F16) /* the modulated norm in one pass (norm_modulate) */
-        HART_TRY_GOTO(st, hart_tensor_new4(d->be, hart_half_activations(d->be) ? HART_F16 : HART_F32, &hq, 2, n, W, 0, 0));
+        HART_TRY_GOTO(st, hart_tensor_new_uninit(d->be, hart_half_activations(d->be) ? HART_F16 : HART_F32, 2,
+                                                 (int64_t[]){n, W}, &hq));
     HART_TRY_GOTO(st, tnew(d->be, &th, 2, n, W));
     HART_TRY_GOTO(st, hart_op_linear(&th, fr, &d->t0_w, &d->t0_b));
     HART_TRY_GOTO(st, hart_op_act(&th, &th, HART_ACT_SILU));

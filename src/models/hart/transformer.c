@@ -60,6 +60,13 @@ struct hart_transformer {
 
 static hart_status fuse_block_weights(hart_transformer *tf, tf_block *b);
 
+/* a tensor the next op writes whole: no zero fill on a device (hart_tensor_new_uninit) */
+static hart_status unew(hart_backend *be, hart_dtype dt, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
+                        int64_t d) {
+    int64_t s[4] = {a, b, c, d};
+    return hart_tensor_new_uninit(be, dt, nd, s, t);
+}
+
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
                         int64_t d) {
     return hart_tensor_new4(be, HART_F32, t, nd, a, b, c, d);
@@ -867,12 +874,12 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
     hart_tensor xn = {0}, qkv = {0}, heads = {0}, ka = {0}, va = {0}, o = {0}, oT = {0}, a = {0}, h12 = {0},
                 h1 = {0}, qT, kT, vT, view;
     int perm[4] = {0, 2, 1, 3};
-    HART_TRY_GOTO(st, hart_tensor_new4(tf->be, adt, &xn, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, unew(tf->be, adt, &xn, 3, N, l, C, 0));
     HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[2], plain ? NULL : &b->mod[4], g->norm_eps,
                                        g->attn_llama));
-    HART_TRY_GOTO(st, tnew(tf->be, &qkv, 3, N, l, 3 * C, 0));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &qkv, 3, N, l, 3 * C, 0));
     HART_TRY_GOTO(st, hart_op_linear(&qkv, &xn, &b->wqkv, &b->bqkv));
-    HART_TRY_GOTO(st, tnew(tf->be, &heads, 4, 3 * N, H, l, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &heads, 4, 3 * N, H, l, hd));
     HART_TRY_GOTO(st, hart_op_qkv_heads(&heads, &qkv, rc, rs));
     hart_tensor_free(&qkv);
     HART_TRY_GOTO(st, hart_tensor_rows(&heads, 0, N, &qT));
@@ -880,16 +887,16 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
     HART_TRY_GOTO(st, hart_tensor_rows(&heads, 2 * N, N, &vT));
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
     HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
-    HART_TRY_GOTO(st, tnew(tf->be, &ka, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, tnew(tf->be, &va, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &ka, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &va, 4, N, H, Lk, hd));
     HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
     HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
     HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, (float)(0.25 / sqrt((double)hd))));
-    HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &oT, 4, N, l, H, hd));
     HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
     HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
-    HART_TRY_GOTO(st, tnew(tf->be, &a, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &a, 3, N, l, C, 0));
     HART_TRY_GOTO(st, hart_op_linear(&a, &view, &b->proj_w, &b->proj_b));
     if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
     HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
@@ -897,21 +904,21 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
     HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[3], plain ? NULL : &b->mod[5], g->norm_eps,
                                        g->attn_llama));
     if (b->f12.ndim) { /* llama: SwiGLU */
-        HART_TRY_GOTO(st, tnew(tf->be, &h12, 3, N, l, 2 * g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h12, 3, N, l, 2 * g->mlp_hidden, 0));
         HART_TRY_GOTO(st, hart_op_linear(&h12, &xn, &b->f12, NULL));
-        HART_TRY_GOTO(st, hart_tensor_new4(tf->be, adt, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, adt, &h1, 3, N, l, g->mlp_hidden, 0));
         HART_TRY_GOTO(st, hart_op_swiglu(&h1, &h12));
         HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
     } else if (g->mlp_llama) { /* gate and up not stacked (e.g. quantized) */
-        HART_TRY_GOTO(st, tnew(tf->be, &h12, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h12, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
         HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, NULL));
         HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
         HART_TRY_GOTO(st, hart_op_linear(&h12, &xn, &b->f2, NULL));
         HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h12, HART_BIN_MUL));
         HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
     } else {
-        HART_TRY_GOTO(st, tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
         HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, &b->f1b));
         HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
         HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, &b->f3b));
