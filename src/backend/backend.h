@@ -45,11 +45,15 @@ typedef struct hart_backend_vt {
      * gemm_rounds_output: 1 while those GEMMs also round their outputs to
      * half in their epilogue (no output pass; NULL: 0).
      * attention_rounds_to_half: 1 when attention with this q rounds q, k, v
-     * to half itself, e.g. a tensor-core kernel (NULL: 0). */
+     * to half itself, e.g. a tensor-core kernel (NULL: 0).
+     * half_activations: 1 when norm_mod and swiglu may write an F16 y and
+     * linear takes an F16 x in place (the GEMM's half operand: no conversion
+     * pass); NULL: 0 (the front-ends convert through f32). */
     hart_status (*round_half)(hart_backend *be, hart_tensor *y, const hart_tensor *x);
     int (*gemm_rounds_to_half)(hart_backend *be);
     int (*gemm_rounds_output)(hart_backend *be);
     int (*attention_rounds_to_half)(hart_backend *be, const hart_tensor *q);
+    int (*half_activations)(hart_backend *be);
 } hart_backend_vt;
 
 typedef enum { HART_BACKEND_CPU = 0, HART_BACKEND_OPENCL } hart_backend_kind;

@@ -115,6 +115,21 @@ typedef struct {
      * y[j] = x[j]·cos[j] − x[j+D/2]·sin[j], y[j+D/2] = x[j+D/2]·cos[j+D/2] + x[j]·sin[j+D/2].       \
      * y may alias x. */                                                                                \
     X(P, rope_rows, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t)) \
+    /* ---- fused transformer-block ops (docs/opencl.md "Fused block ops"): one pass where the      \
+     * composition named takes several; y may be F16 (stored with round to nearest even) where the   \
+     * backend takes half activations (hart_backend_vt.half_activations), else F32 ---- */            \
+    /* y = norm(x), then y·s1p[b] + shift[b] when s1p is given: rms_norm(x, gamma) (rms = 1, beta    \
+     * NULL) or layer_norm(x, gamma, beta) (rms = 0), then binary MUL and ADD. x [B, L, D], gamma and  \
+     * beta [D] or NULL, s1p and shift [B, 1, D] (both or neither). */                                 \
+    X(P, norm_mod, (hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *beta, \
+                    const hart_tensor *s1p, const hart_tensor *shift, float eps, int rms))             \
+    /* SwiGLU of a fused gate|up GEMM output: y[..., j] = silu(x[..., j]) · x[..., H + j];             \
+     * x [..., 2H], y [..., H] (act SILU, then binary MUL). */                                         \
+    X(P, swiglu, (hart_tensor *y, const hart_tensor *x))                                                \
+    /* A fused q|k|v GEMM output split into heads: x [B, L, 3·H·D] -> y [3B, H, L, D], rows 0..B-1 q,  \
+     * B..2B-1 k, 2B..3B-1 v (transpose of the [B, L, 3, H, D] view); q and k rotated as rope_rows     \
+     * with cos/sin [B, L, D] (both NULL: no rotation). F32 only. */                                   \
+    X(P, qkv_heads, (hart_tensor *y, const hart_tensor *x, const hart_tensor *cos_t, const hart_tensor *sin_t)) \
     /* NCHW resize to y's spatial size. */                                                              \
     X(P, interpolate, (hart_tensor *y, const hart_tensor *x, hart_interp mode))                          \
     /* NCHW k×k pooling, square stride and padding, ceil_mode=False:                                    \

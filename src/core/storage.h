@@ -16,6 +16,9 @@ struct hart_tensor;
 typedef struct hart_storage_vt {
     hart_status (*alloc)(struct hart_backend *be, size_t nbytes, void **dev);
     void (*release)(struct hart_backend *be, void *dev);
+    /* Optional: alloc without the zero fill, for a tensor the caller
+     * overwrites whole before reading it (hart_tensor_new_uninit). */
+    hart_status (*alloc_uninit)(struct hart_backend *be, size_t nbytes, void **dev);
     hart_status (*write)(struct hart_backend *be, void *dev, size_t off, const void *src, size_t n);
     hart_status (*read)(struct hart_backend *be, const void *dev, size_t off, void *dst, size_t n);
     /* Optional typed storage, for a backend that keeps elements in another

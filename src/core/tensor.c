@@ -79,6 +79,21 @@ hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim, co
     return HART_OK;
 }
 
+hart_status hart_tensor_new_uninit(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
+                                   hart_tensor *out) {
+    const hart_storage_vt *sv = hart_storage_of(be);
+    if (!sv || !sv->alloc_uninit || sv->alloc_tensor) return hart_tensor_new(be, dt, ndim, shape, out);
+    memset(out, 0, sizeof *out);
+    HART_TRY(check_shape(ndim, shape));
+    out->dtype = dt;
+    out->ndim = ndim;
+    for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
+    out->be = be;
+    out->owns = 1;
+    size_t n = hart_tensor_nbytes(out);
+    return sv->alloc_uninit(be, n ? n : 1, &out->dev);
+}
+
 hart_status hart_tensor_new4(struct hart_backend *be, hart_dtype dt, hart_tensor *out, int ndim,
                              int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
     int64_t s[4] = {d0, d1, d2, d3};

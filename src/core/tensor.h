@@ -53,6 +53,11 @@ int hart_tensor_same_shape(const hart_tensor *a, const hart_tensor *b);
 hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim,
                             const int64_t *shape, hart_tensor *out);
 /* Convenience: hart_tensor_new with up to 4 explicit dims (unused = 0). */
+/* hart_tensor_new for a tensor whose every element the caller writes before
+ * reading any (an op's full output): on a device backend that offers it, no
+ * zero fill is queued; elsewhere the same as hart_tensor_new. */
+hart_status hart_tensor_new_uninit(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
+                                   hart_tensor *out);
 hart_status hart_tensor_new4(struct hart_backend *be, hart_dtype dt,
                              hart_tensor *out, int ndim, int64_t d0, int64_t d1,
                              int64_t d2, int64_t d3);

@@ -162,11 +162,35 @@ static hart_status linear_run(hart_tensor *y, const hart_tensor *x, const hart_t
     DISPATCH("hart_op_linear", linear, y, 3, L(x, w, b), I_[0], I_[1], I_[2]);
 }
 
+int hart_half_activations(const hart_backend *be) {
+    return be && be->precision == HART_PREC_F16 && be->vt->half_activations &&
+           be->vt->half_activations((hart_backend *)be);
+}
+
+/* y = op(x) where x (or y) is an F16 activation the backend does not take:
+ * through an f32 copy (exact, the values are halves already) */
+static hart_status f32_copy_of(const hart_tensor *x, hart_tensor *xf) {
+    HART_TRY(hart_tensor_new(x->be, HART_F32, x->ndim, x->shape, xf));
+    hart_status s = hart_op_copy(xf, x);
+    if (s) hart_tensor_free(xf);
+    return s;
+}
+
 hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b) {
     const char *op = "hart_op_linear";
+    int xh = x->dtype == HART_F16; /* a half activation (norm_mod, swiglu): f16 mode only */
+    if (xh && !half_mode(y)) return hart_fail(HART_EINVAL, "%s: an F16 x is for f16 precision mode", op);
+    if (xh && (w->quant || hart_linear_observer || !hart_half_activations(backend_of(y)))) {
+        hart_tensor xf;
+        HART_TRY(f32_copy_of(x, &xf));
+        hart_status s = hart_op_linear(y, &xf, w, b);
+        hart_tensor_free(&xf);
+        return s;
+    }
     if (w->quant) return hart_op_qlinear(y, x, w->quant, b);
     if (hart_linear_observer) hart_linear_observer(w, x);
-    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (!xh) HART_TRY(need_f32(op, x, "x"));
+    HART_TRY(need_f32(op, y, "y"));
     if (w->ndim != 2 || !is_float(w)) return shape_err(op, "weight must be a 2-D float tensor", w, NULL);
     if (x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) return shape_err(op, "x's last dim != weight's K", x, w);
     int64_t mx = 1, my = 1; /* rows of x and y (products of the leading dims; no division: K or N may be 0) */
@@ -175,7 +199,7 @@ hart_status hart_op_linear(hart_tensor *y, const hart_tensor *x, const hart_tens
     if (y->ndim != x->ndim || y->shape[y->ndim - 1] != w->shape[0] || mx != my) return shape_err(op, "output shape", y, x);
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[0] || !is_float(b))) return shape_err(op, "bias shape", b, w);
     if (!half_mode(y)) return linear_run(y, x, w, b);
-    if (gemm_rounds(y)) {
+    if (xh || gemm_rounds(y)) { /* x is half already, or the GEMM rounds it */
         HART_TRY(linear_run(y, x, w, b));
         return gemm_rounds_out(y) ? HART_OK : half_round_inplace(y);
     }
@@ -661,6 +685,84 @@ hart_status hart_op_rope_rows(hart_tensor *y, const hart_tensor *x, const hart_t
         c->shape[2] != x->shape[3])
         return shape_err(op, "cos/sin must be [B, L, D]", c, x);
     DISPATCH(op, rope_rows, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
+}
+
+/* ---- fused block ops (op_list.h) ---- */
+
+/* y F32, or F16 in f16 mode; *via: 1 when the backend does not take an F16
+ * y, so the op runs into an f32 temporary and is copied (rounded) into y */
+static hart_status half_out(const char *op, const hart_tensor *y, int *via) {
+    *via = 0;
+    if (y->dtype == HART_F32) return HART_OK;
+    if (y->dtype != HART_F16 || !half_mode(y))
+        return hart_fail(HART_EINVAL, "%s: y must be F32 (F16 in f16 precision mode; is %s)", op, hart_dtype_name(y->dtype));
+    *via = !hart_half_activations(backend_of(y));
+    return HART_OK;
+}
+
+static hart_status f32_twin(const hart_tensor *y, hart_tensor *t) {
+    return hart_tensor_new(y->be, HART_F32, y->ndim, y->shape, t);
+}
+
+hart_status hart_op_norm_mod(hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma, const hart_tensor *beta,
+                             const hart_tensor *s1p, const hart_tensor *shift, float eps, int rms) {
+    const char *op = "hart_op_norm_mod";
+    int via;
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(half_out(op, y, &via));
+    if (x->ndim != 3 || !hart_tensor_same_shape(x, y)) return shape_err(op, "x, y must be [B, L, D] alike", y, x);
+    int64_t B = x->shape[0], D = x->shape[2];
+    HART_TRY(check_param(op, gamma, D, "gamma")); HART_TRY(check_param(op, beta, D, "beta"));
+    if (rms && beta) return hart_fail(HART_EINVAL, "%s: RMSNorm takes no beta", op);
+    if (!s1p != !shift) return hart_fail(HART_EINVAL, "%s: s1p and shift go together", op);
+    const hart_tensor *m[2] = {s1p, shift};
+    for (int i = 0; s1p && i < 2; i++) {
+        HART_TRY(need_f32(op, m[i], i ? "shift" : "s1p"));
+        if (m[i]->ndim != 3 || m[i]->shape[0] != B || m[i]->shape[1] != 1 || m[i]->shape[2] != D)
+            return shape_err(op, "s1p/shift must be [B, 1, D]", m[i], x);
+    }
+    if (via) {
+        hart_tensor t;
+        HART_TRY(f32_twin(y, &t));
+        hart_status s = hart_op_norm_mod(&t, x, gamma, beta, s1p, shift, eps, rms);
+        if (!s) s = hart_op_copy(y, &t);
+        hart_tensor_free(&t);
+        return s;
+    }
+    DISPATCH(op, norm_mod, y, 5, L(x, gamma, beta, s1p, shift), I_[0], I_[1], I_[2], I_[3], I_[4], eps, rms);
+}
+
+hart_status hart_op_swiglu(hart_tensor *y, const hart_tensor *x) {
+    const char *op = "hart_op_swiglu";
+    int via;
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(half_out(op, y, &via));
+    int ok = x->ndim >= 1 && x->ndim == y->ndim && x->shape[x->ndim - 1] == 2 * y->shape[y->ndim - 1];
+    for (int i = 0; ok && i < x->ndim - 1; i++) ok = x->shape[i] == y->shape[i];
+    if (!ok) return shape_err(op, "x [..., 2H] and y [..., H]", y, x);
+    if (via) {
+        hart_tensor t;
+        HART_TRY(f32_twin(y, &t));
+        hart_status s = hart_op_swiglu(&t, x);
+        if (!s) s = hart_op_copy(y, &t);
+        hart_tensor_free(&t);
+        return s;
+    }
+    DISPATCH(op, swiglu, y, 1, L(x), I_[0]);
+}
+
+hart_status hart_op_qkv_heads(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s) {
+    const char *op = "hart_op_qkv_heads";
+    HART_TRY(need_f32(op, x, "x")); HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 3 || y->ndim != 4 || y->shape[0] != 3 * x->shape[0] || y->shape[2] != x->shape[1] ||
+        x->shape[2] != 3 * y->shape[1] * y->shape[3])
+        return shape_err(op, "x [B, L, 3*H*D] and y [3B, H, L, D]", y, x);
+    if (!c != !s) return hart_fail(HART_EINVAL, "%s: cos and sin go together", op);
+    if (c) {
+        HART_TRY(need_f32(op, c, "cos")); HART_TRY(need_f32(op, s, "sin"));
+        if (y->shape[3] % 2 || c->ndim != 3 || !hart_tensor_same_shape(c, s) || c->shape[0] != x->shape[0] ||
+            c->shape[1] != x->shape[1] || c->shape[2] != y->shape[3])
+            return shape_err(op, "cos/sin must be [B, L, D] with D even", c, y);
+    }
+    DISPATCH(op, qkv_heads, y, 3, L(x, c, s), I_[0], I_[1], I_[2]);
 }
 
 hart_status hart_op_clamp(hart_tensor *y, const hart_tensor *x, float lo, float hi) {

@@ -18,6 +18,11 @@
 HART_OP_LIST(HART_OP_FRONT_END, hart_op_)
 #undef HART_OP_FRONT_END
 
+/* 1 when `be` is in f16 precision mode and takes half activations
+ * (hart_backend_vt.half_activations): a model may then let norm_mod and
+ * swiglu write F16 tensors and feed them to linear. */
+int hart_half_activations(const struct hart_backend *be);
+
 /* Calibration hook (quant/qload.h): when set, hart_op_linear calls it with
  * each float weight and its input before running. */
 extern void (*hart_linear_observer)(const hart_tensor *w, const hart_tensor *x);

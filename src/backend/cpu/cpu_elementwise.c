@@ -146,3 +146,20 @@ hart_status hart_cpu_round_half(hart_backend *be, hart_tensor *y, const hart_ten
     for (int64_t i = 0; i < n; i++) o[i] = hart_f16_to_f32(hart_f32_to_f16(a[i]));
     return HART_OK;
 }
+
+/* y = silu(gate) · up per row of x [..., 2H]: the SiLU of act (same vector
+ * code, so the same values where H is a multiple of the vector width), then
+ * the product of binary MUL. */
+hart_status hart_cpu_swiglu(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t H = y->shape[y->ndim - 1], R = H ? hart_tensor_numel(y) / H : 0;
+    const float *in = x->data;
+    float *out = y->data;
+#pragma omp parallel for if (R * H > CPU_PAR_MIN / 8) schedule(static)
+    for (int64_t r = 0; r < R; r++) {
+        float *o = out + r * H;
+        const float *up = in + r * 2 * H + H;
+        hart_cpu_vec_act(in + r * 2 * H, o, H, CPU_VF_SILU);
+        for (int64_t j = 0; j < H; j++) o[j] = o[j] * up[j];
+    }
+    return HART_OK;
+}

@@ -130,3 +130,14 @@ hart_status hart_cpu_softmax(hart_backend *be, hart_tensor *y, const hart_tensor
     for (int64_t r = 0; r < R; r++) hart_cpu_softmax_row(in + r * D, out + r * D, D);
     return HART_OK;
 }
+
+/* norm_mod on the CPU: the norm, then binary MUL and ADD (the unfused
+ * sequence itself; the CPU gains nothing from one pass here). */
+hart_status hart_cpu_norm_mod(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *gamma,
+                              const hart_tensor *beta, const hart_tensor *s1p, const hart_tensor *shift, float eps,
+                              int rms) {
+    HART_TRY(rms ? hart_cpu_rms_norm(be, y, x, gamma, eps) : hart_cpu_layer_norm(be, y, x, gamma, beta, eps));
+    if (!s1p) return HART_OK;
+    HART_TRY(hart_cpu_binary(be, y, y, s1p, HART_BIN_MUL));
+    return hart_cpu_binary(be, y, y, shift, HART_BIN_ADD);
+}

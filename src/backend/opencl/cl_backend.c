@@ -56,11 +56,16 @@ static int cl_attention_rounds(hart_backend *be, const hart_tensor *q) {
     return clb_of(be)->tc && q->ndim == 4 && (q->shape[3] == 64 || q->shape[3] == 128);
 }
 
+/* norm_mod/swiglu store half and the GEMMs read an F16 x (the tensor cores'
+ * operand in place; the portable kernel widens it on load) */
+static int cl_half_activations(hart_backend *be) { (void)be; return 1; }
+
 static const hart_backend_vt cl_vt = {
     .sync = cl_sync, .destroy = cl_destroy, .supports = hart_cl_supports,
     HART_OP_LIST(HART_BE_ENTRY, hart_cl_)
     .round_half = hart_cl_round_half, .gemm_rounds_to_half = cl_gemm_rounds_to_half,
     .gemm_rounds_output = cl_gemm_rounds_output, .attention_rounds_to_half = cl_attention_rounds,
+    .half_activations = cl_half_activations,
 };
 
 int hart_opencl_set_tensor_cores(hart_backend *be, int on) {

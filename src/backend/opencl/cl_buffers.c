@@ -145,5 +145,5 @@ void hart_cl_wcache_free(clb *b) {
 }
 
 const hart_storage_vt hart_cl_storage = {
-    .alloc = cl_alloc, .release = cl_release, .write = cl_write, .read = cl_read,
+    .alloc = cl_alloc, .alloc_uninit = cl_alloc_raw, .release = cl_release, .write = cl_write, .read = cl_read,
 };

@@ -226,7 +226,7 @@ hart_status hart_cl_linear(hart_backend *be, hart_tensor *y, const hart_tensor *
     clb_gemm_args g;
     memset(&g, 0, sizeof g);
     g.M = (int)M; g.N = (int)N; g.K = (int)K; g.nz0 = g.nz1 = 1; g.alpha = 1.0f;
-    g.a = T_MEM(x); g.a_off = T_OFF(x); g.a_dt = 0; g.a_sm = (int)K; g.a_sk = 1;
+    g.a = T_MEM(x); g.a_off = T_OFF(x); g.a_dt = T_DT(x); g.a_sm = (int)K; g.a_sk = 1; /* F16 x: f16 mode's half activation */
     g.b = T_MEM(w); g.b_off = T_OFF(w); g.b_dt = T_DT(w); g.b_sk = 1; g.b_sn = (int)K; g.b_weight = 1;
     g.c = T_MEM(y); g.c_off = T_OFF(y); g.c_sm = (int)N;
     if (bias) { g.bias = T_MEM(bias); g.bias_off = T_OFF(bias); g.bias_dt = T_DT(bias); g.bias_mode = 1; }

@@ -9,3 +9,4 @@
 #include "backend/ref/ref_rotary.inc"
 #include "backend/ref/ref_sample.inc"
 #include "backend/ref/ref_shape.inc"
+#include "backend/ref/ref_fused.inc"

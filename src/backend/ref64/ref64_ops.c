@@ -12,6 +12,7 @@
 #include "backend/ref/ref_rotary.inc"
 #include "backend/ref/ref_sample.inc"
 #include "backend/ref/ref_shape.inc"
+#include "backend/ref/ref_fused.inc"
 
 /* No quantized ops in double: the front-ends run them on the CPU. */
 #define hart_ref64_qlinear NULL

@@ -294,6 +294,27 @@ void hart_diff_free(hart_diffhead *d) {
 
 int hart_diff_num_steps(const hart_diffhead *d) { return d->K; }
 
+/* hq = layer_norm(h; w, b)·s1p + shift over rows of W: in f16 mode one
+ * norm_mod pass writing the next GEMM's operand (half where the backend takes
+ * half activations), else the unfused ops into the f32 hn (hq = hn). */
+static hart_status norm_modulate(hart_diffhead *d, hart_tensor *hq, hart_tensor *hn, const hart_tensor *h,
+                                 const hart_tensor *w, const hart_tensor *b, const hart_tensor *sc,
+                                 const hart_tensor *sh) {
+    if (!hq->ndim) {
+        HART_TRY(hart_op_layer_norm(hn, h, w, b, 1e-6f));
+        HART_TRY(hart_op_binary(hn, hn, sc, HART_BIN_MUL));
+        return hart_op_binary(hn, hn, sh, HART_BIN_ADD);
+    }
+    int64_t n = h->shape[0], W = h->shape[1];
+    hart_tensor y3, h3, s3, t3;
+    int64_t shp[3] = {n, 1, W};
+    HART_TRY(hart_tensor_reshape(hq, 3, shp, &y3));
+    HART_TRY(hart_tensor_reshape(h, 3, shp, &h3));
+    HART_TRY(hart_tensor_reshape(sc, 3, shp, &s3));
+    HART_TRY(hart_tensor_reshape(sh, 3, shp, &t3));
+    return hart_op_norm_mod(&y3, &h3, w, b, &s3, &t3, 1e-6f, 0);
+}
+
 /* The denoiser on x [n,target] with the frequency rows fr [n,256] of its timesteps. */
 static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_tensor *fr, const hart_tensor *c,
                           hart_tensor *out) {
@@ -301,7 +322,10 @@ static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_ten
     int W = d->W;
     hart_status st = HART_OK;
     hart_tensor th = {0}, te = {0}, y = {0}, sy = {0}, h = {0}, hn = {0}, h2 = {0}, ada = {0}, sh = {0}, sc = {0},
-                g = {0};
+                g = {0}, hq = {0};
+    if (d->be->precision == HART_PREC_F16) /* the modulated norm in one pass (norm_modulate) */
+        HART_TRY_GOTO(st, hart_tensor_new_uninit(d->be, hart_half_activations(d->be) ? HART_F16 : HART_F32, 2,
+                                                 (int64_t[]){n, W}, &hq));
     HART_TRY_GOTO(st, tnew(d->be, &th, 2, n, W));
     HART_TRY_GOTO(st, hart_op_linear(&th, fr, &d->t0_w, &d->t0_b));
     HART_TRY_GOTO(st, hart_op_act(&th, &th, HART_ACT_SILU));
@@ -327,11 +351,9 @@ static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_ten
         HART_TRY_GOTO(st, hart_op_slice(&sh, &ada, 1, 0));
         HART_TRY_GOTO(st, hart_op_slice(&sc, &ada, 1, W));
         HART_TRY_GOTO(st, hart_op_slice(&g, &ada, 1, 2 * W));
-        HART_TRY_GOTO(st, hart_op_layer_norm(&hn, &h, &b->ln_w, &b->ln_b, 1e-6f));
         HART_TRY_GOTO(st, hart_op_scale(&sc, &sc, 1.0f, 1.0f));
-        HART_TRY_GOTO(st, hart_op_binary(&hn, &hn, &sc, HART_BIN_MUL));
-        HART_TRY_GOTO(st, hart_op_binary(&hn, &hn, &sh, HART_BIN_ADD));
-        HART_TRY_GOTO(st, hart_op_linear(&h2, &hn, &b->m0_w, &b->m0_b));
+        HART_TRY_GOTO(st, norm_modulate(d, &hq, &hn, &h, &b->ln_w, &b->ln_b, &sc, &sh));
+        HART_TRY_GOTO(st, hart_op_linear(&h2, hq.ndim ? &hq : &hn, &b->m0_w, &b->m0_b));
         HART_TRY_GOTO(st, hart_op_act(&h2, &h2, HART_ACT_SILU));
         HART_TRY_GOTO(st, hart_op_linear(&hn, &h2, &b->m2_w, &b->m2_b));
         HART_TRY_GOTO(st, hart_op_binary(&hn, &g, &hn, HART_BIN_MUL));
@@ -342,14 +364,12 @@ static hart_status net_fr(hart_diffhead *d, const hart_tensor *x, const hart_ten
     HART_TRY_GOTO(st, hart_op_linear(&ada, &sy, &d->fin_ada_w, &d->fin_ada_b));
     HART_TRY_GOTO(st, hart_op_slice(&sh, &ada, 1, 0));
     HART_TRY_GOTO(st, hart_op_slice(&sc, &ada, 1, W));
-    HART_TRY_GOTO(st, hart_op_layer_norm(&hn, &h, NULL, NULL, 1e-6f));
     HART_TRY_GOTO(st, hart_op_scale(&sc, &sc, 1.0f, 1.0f));
-    HART_TRY_GOTO(st, hart_op_binary(&hn, &hn, &sc, HART_BIN_MUL));
-    HART_TRY_GOTO(st, hart_op_binary(&hn, &hn, &sh, HART_BIN_ADD));
-    HART_TRY_GOTO(st, hart_op_linear(out, &hn, &d->fin_w, &d->fin_b));
+    HART_TRY_GOTO(st, norm_modulate(d, &hq, &hn, &h, NULL, NULL, &sc, &sh));
+    HART_TRY_GOTO(st, hart_op_linear(out, hq.ndim ? &hq : &hn, &d->fin_w, &d->fin_b));
 done:
     {
-        hart_tensor *ts[] = {&th, &te, &y, &sy, &h, &hn, &h2, &ada, &sh, &sc, &g};
+        hart_tensor *ts[] = {&th, &te, &y, &sy, &h, &hn, &h2, &ada, &sh, &sc, &g, &hq};
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
     }
     return st;

@@ -23,6 +23,9 @@ typedef struct {
     float *scale_mul;             /* [H] exp(clamp(scale_mul_1H11, log 100)), attn_l2_norm */
     hart_tensor ln_w;             /* ln_wo_grad.weight [C] */
     hart_tensor f1, f2, f3, f1b, f3b; /* llama: gate, up, down; gpt2: fc1 (f1,f1b), fc2 (f3,f3b) */
+    /* f16 mode (block_forward_fused): q|k|v and gate|up stacked into one GEMM
+     * each; wq/wk/wv, bq/bk/bv, f1/f2 are then row views of these */
+    hart_tensor wqkv, bqkv, f12;
     /* per batch */
     hart_tensor mod[6];           /* [N,1,C]: gamma1, gamma2, 1+scale1, 1+scale2, shift1, shift2 */
     hart_tensor kc, vc;           /* [N,H,Lmax,hd] */
@@ -54,6 +57,15 @@ struct hart_transformer {
     double dens_sum[HART_MAX_SCALES];
     int dens_n[HART_MAX_SCALES];
 };
+
+static hart_status fuse_block_weights(hart_transformer *tf, tf_block *b);
+
+/* a tensor the next op writes whole: no zero fill on a device (hart_tensor_new_uninit) */
+static hart_status unew(hart_backend *be, hart_dtype dt, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
+                        int64_t d) {
+    int64_t s[4] = {a, b, c, d};
+    return hart_tensor_new_uninit(be, dt, nd, s, t);
+}
 
 static hart_status tnew(hart_backend *be, hart_tensor *t, int nd, int64_t a, int64_t b, int64_t c,
                         int64_t d) {
@@ -273,6 +285,54 @@ static hart_status load_weights(hart_transformer *tf) {
             HART_TRY(tf_getlin(tf, &b->f3, C, Hd, "blocks.%d.ffn.fc2.weight", i));
             HART_TRY(tf_getwf(tf, &b->f3b, 1, C, 0, "blocks.%d.ffn.fc2.bias", i));
         }
+        if (tf->be->precision == HART_PREC_F16 && !g->attn_l2_norm) HART_TRY(fuse_block_weights(tf, b));
+    }
+    return HART_OK;
+}
+
+/* *cat = parts stacked along dim 0 (dtype dt; the parts' values converted
+ * by copy), after which each part becomes a row view of *cat. Nothing is
+ * done (HART_OK, *cat empty) when a part is quantized or the parts' trailing
+ * dims differ. */
+static hart_status cat_rows(hart_backend *be, hart_tensor *const *parts, int n, hart_dtype dt, hart_tensor *cat) {
+    int64_t shp[HART_MAX_DIMS], rows = 0;
+    for (int i = 0; i < n; i++) {
+        const hart_tensor *p = parts[i];
+        if (p->quant || p->ndim != parts[0]->ndim || p->ndim < 1 || (p->ndim == 2 && p->shape[1] != parts[0]->shape[1]))
+            return HART_OK;
+        rows += p->shape[0];
+    }
+    memcpy(shp, parts[0]->shape, sizeof shp);
+    shp[0] = rows;
+    HART_TRY(hart_tensor_new(be, dt, parts[0]->ndim, shp, cat));
+    hart_status st = HART_OK;
+    int64_t off = 0;
+    for (int i = 0; i < n && !st; i++) {
+        hart_tensor v;
+        st = hart_tensor_rows(cat, off, parts[i]->shape[0], &v);
+        if (!st) st = hart_op_copy(&v, parts[i]);
+        off += parts[i]->shape[0];
+    }
+    if (st) { hart_tensor_free(cat); return st; }
+    off = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t r = parts[i]->shape[0];
+        hart_tensor_free(parts[i]);
+        (void)hart_tensor_rows(cat, off, r, parts[i]); /* in range by construction */
+        off += r;
+    }
+    return HART_OK;
+}
+
+/* f16 mode: one GEMM for q|k|v and one for gate|up (block_forward_fused) */
+static hart_status fuse_block_weights(hart_transformer *tf, tf_block *b) {
+    hart_tensor *qkv[3] = {&b->wq, &b->wk, &b->wv}, *bias[3] = {&b->bq, &b->bk, &b->bv};
+    if (b->wq.dtype != b->wk.dtype || b->wq.dtype != b->wv.dtype) return HART_OK;
+    HART_TRY(cat_rows(tf->be, qkv, 3, b->wq.dtype, &b->wqkv));
+    if (b->wqkv.ndim) HART_TRY(cat_rows(tf->be, bias, 3, HART_F32, &b->bqkv));
+    if (tf->cfg.mlp_llama && b->f1.dtype == b->f2.dtype) {
+        hart_tensor *gu[2] = {&b->f1, &b->f2};
+        HART_TRY(cat_rows(tf->be, gu, 2, b->f1.dtype, &b->f12));
     }
     return HART_OK;
 }
@@ -356,7 +416,7 @@ void hart_tf_free(hart_transformer *tf) {
         tf_block *b = &tf->blocks[i];
         hart_tensor *ts[] = {&b->ada_w, &b->ada_b, &b->sst, &b->wq, &b->wk, &b->wv, &b->bq, &b->bk,
                              &b->bv, &b->proj_w, &b->proj_b, &b->ln_w, &b->f1, &b->f2, &b->f3,
-                             &b->f1b, &b->f3b};
+                             &b->f1b, &b->f3b, &b->wqkv, &b->bqkv, &b->f12};
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) hart_tensor_free(ts[k]);
         free(b->scale_mul);
     }
@@ -504,9 +564,10 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
     HART_TRY_GOTO(st, tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
-        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
         HART_TRY_GOTO(st, tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
         HART_TRY_GOTO(st, tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
+        if (g->disable_aln && !g->shared_aln) continue; /* no modulation: block_forward reads no mod */
+        for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
         if (!g->disable_aln) {
             HART_TRY_GOTO(st, hart_op_linear(&ada, &spool, &b->ada_w, &b->ada_b));
         } else if (g->shared_aln) { /* scale_shift_table + pooled condition */
@@ -518,18 +579,9 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
             if (!st) st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
             free(tab); free(m);
             HART_TRY_GOTO(st, st);
-        } else { /* no modulation: gamma 1, scale 0, shift 0 */
-            float *m = calloc((size_t)N * 6 * C, sizeof(float));
-            if (!m) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "aln"));
-            for (int n = 0; n < N; n++)
-                for (int k = 0; k < 2 * C; k++) m[(size_t)n * 6 * C + k] = 1.0f;
-            st = hart_tensor_write(&ada, m, sizeof(float) * (size_t)N * 6 * C);
-            free(m);
-            HART_TRY_GOTO(st, st);
         }
         for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, chunk_of(&b->mod[k], &ada, k, C));
-        /* 1 + scale (the no-modulation case stores scale 0, so its factor is 1;
-         * block_forward skips the identity modulation there anyway) */
+        /* 1 + scale */
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[2], &b->mod[2], 1.0f, 1.0f));
         HART_TRY_GOTO(st, hart_op_scale(&b->mod[3], &b->mod[3], 1.0f, 1.0f));
     }
@@ -580,41 +632,66 @@ done:
     return st;
 }
 
-/* Full-length rotary tables [N, l, hd] for scale si (0 = the context). */
-static void rope_tables(const hart_transformer *tf, int si, int l, float *cosv, float *sinv) {
+/* Full-length rotary tables [N, l, hd] for scale si (0 = the context).
+ * The frequencies are computed once per column and each distinct angle's
+ * cos/sin once (the context's two halves share angles; a scale's angles
+ * depend on the row for the first half, the column for the second): the
+ * same expressions per element as the reference's, so the same values. */
+static hart_status rope_tables(const hart_transformer *tf, int si, int l, float *cosv, float *sinv) {
     const hart_tf_config *g = &tf->cfg;
     int N = tf->N, T = g->ctx_tokens, hd = g->hd;
+    float *invf = malloc(sizeof(float) * (size_t)hd);
+    if (!invf) return hart_fail(HART_ENOMEM, "rope tables");
     if (si == 0) {
         int h2 = hd / 2;
+        for (int c = 0; c < h2; c++) invf[c] = (float)(1.0 / pow(ROPE_THETA, (double)(float)(2 * c) / hd));
         for (int n = 0; n < N; n++)
             for (int t = 0; t < l; t++) {
                 float p = tf->ctx_pos[n * T + t];
-                for (int j = 0; j < hd; j++) {
-                    int c = j % h2;
-                    float invf = (float)(1.0 / pow(ROPE_THETA, (double)(float)(2 * c) / hd));
-                    float a = invf * p;
-                    cosv[((size_t)n * l + t) * hd + j] = (float)cos((double)a);
-                    sinv[((size_t)n * l + t) * hd + j] = (float)sin((double)a);
+                float *cr = cosv + ((size_t)n * l + t) * hd, *sr = sinv + ((size_t)n * l + t) * hd;
+                for (int c = 0; c < h2; c++) {
+                    float a = invf[c] * p;
+                    cr[c] = cr[c + h2] = (float)cos((double)a);
+                    sr[c] = sr[c + h2] = (float)sin((double)a);
                 }
             }
-        return;
+        free(invf);
+        return HART_OK;
     }
     int pn = g->patch_nums[si], largest = g->patch_nums[g->n_scales - 1], q = hd / 4;
+    for (int c = 0; c < q; c++) invf[c] = (float)(1.0 / pow(ROPE_THETA, (double)(float)(4 * c) / hd));
+    /* per row r (first half, px) and column (second half, py): q cos/sin each */
+    float *tab = malloc(sizeof(float) * 2 * (size_t)pn * q);
     for (int n = 0; n < N; n++) {
         float base = tf->ctx_pos[n * T + T - 1];
+        if (tab) /* px(i) == py(i): one table of pn positions serves both halves */
+            for (int i = 0; i < pn; i++) {
+                float pos = (float)i / (float)pn * (float)largest + base;
+                for (int c = 0; c < q; c++) {
+                    float a = invf[c] * pos;
+                    tab[(size_t)i * 2 * q + c] = (float)cos((double)a);
+                    tab[(size_t)i * 2 * q + q + c] = (float)sin((double)a);
+                }
+            }
         for (int t = 0; t < l; t++) {
             int r = t / pn, cidx = t % pn;
-            float px = (float)r / (float)pn * (float)largest + base;
-            float py = (float)cidx / (float)pn * (float)largest + base;
+            float *cr = cosv + ((size_t)n * l + t) * hd, *sr = sinv + ((size_t)n * l + t) * hd;
             for (int j = 0; j < hd; j++) {
-                int c = j % (2 * q) % q;
-                float invf = (float)(1.0 / pow(ROPE_THETA, (double)(float)(4 * c) / hd));
-                float a = invf * (j < 2 * q ? px : py);
-                cosv[((size_t)n * l + t) * hd + j] = (float)cos((double)a);
-                sinv[((size_t)n * l + t) * hd + j] = (float)sin((double)a);
+                int c = j % (2 * q) % q, i = j < 2 * q ? r : cidx;
+                if (tab) {
+                    cr[j] = tab[(size_t)i * 2 * q + c];
+                    sr[j] = tab[(size_t)i * 2 * q + q + c];
+                } else { /* no memory for the table: per element */
+                    float pos = (float)i / (float)pn * (float)largest + base, a = invf[c] * pos;
+                    cr[j] = (float)cos((double)a);
+                    sr[j] = (float)sin((double)a);
+                }
             }
         }
     }
+    free(tab);
+    free(invf);
+    return HART_OK;
 }
 
 /* The rotary tables of every scale for this batch, on the device. */
@@ -626,7 +703,7 @@ static hart_status upload_rope_tables(hart_transformer *tf) {
         size_t n = (size_t)tf->N * l * g->hd;
         float *cv = malloc(sizeof(float) * n), *sv = malloc(sizeof(float) * n);
         if (!cv || !sv) st = hart_fail(HART_ENOMEM, "rope tables");
-        if (!st) rope_tables(tf, si, l, cv, sv);
+        if (!st) st = rope_tables(tf, si, l, cv, sv);
         if (!st) st = tnew(tf->be, &tf->rope_c[si], 3, tf->N, l, g->hd, 0);
         if (!st) st = tnew(tf->be, &tf->rope_s[si], 3, tf->N, l, g->hd, 0);
         if (!st) st = hart_tensor_write(&tf->rope_c[si], cv, sizeof(float) * n);
@@ -780,6 +857,81 @@ done: {
     return st;
 }
 
+/* block_forward in f16 mode with the fused ops (op_list.h; docs/opencl.md):
+ * norm (+ modulation) in one pass writing the GEMM's half operand, one GEMM
+ * for q|k|v and one pass for the head split and the rotary embedding, one
+ * GEMM for gate|up and one pass for SwiGLU writing half. The same values as
+ * block_forward in f16 mode (the unfused ops round to half where these store
+ * half), fewer launches and no f32 copies of the GEMM inputs. */
+static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l,
+                                       const hart_tensor *rc, const hart_tensor *rs) {
+    const hart_tf_config *g = &tf->cfg;
+    int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
+    int plain = g->disable_aln && !g->shared_aln;
+    hart_dtype adt = hart_half_activations(tf->be) ? HART_F16 : HART_F32;
+    const hart_tensor *nw = g->attn_llama ? &b->ln_w : NULL;
+    hart_status st = HART_OK;
+    hart_tensor xn = {0}, qkv = {0}, heads = {0}, ka = {0}, va = {0}, o = {0}, oT = {0}, a = {0}, h12 = {0},
+                h1 = {0}, qT, kT, vT, view;
+    int perm[4] = {0, 2, 1, 3};
+    HART_TRY_GOTO(st, unew(tf->be, adt, &xn, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[2], plain ? NULL : &b->mod[4], g->norm_eps,
+                                       g->attn_llama));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &qkv, 3, N, l, 3 * C, 0));
+    HART_TRY_GOTO(st, hart_op_linear(&qkv, &xn, &b->wqkv, &b->bqkv));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &heads, 4, 3 * N, H, l, hd));
+    HART_TRY_GOTO(st, hart_op_qkv_heads(&heads, &qkv, rc, rs));
+    hart_tensor_free(&qkv);
+    HART_TRY_GOTO(st, hart_tensor_rows(&heads, 0, N, &qT));
+    HART_TRY_GOTO(st, hart_tensor_rows(&heads, N, N, &kT));
+    HART_TRY_GOTO(st, hart_tensor_rows(&heads, 2 * N, N, &vT));
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &ka, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &va, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
+    HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, (float)(0.25 / sqrt((double)hd))));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &oT, 4, N, l, H, hd));
+    HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &a, 3, N, l, C, 0));
+    HART_TRY_GOTO(st, hart_op_linear(&a, &view, &b->proj_w, &b->proj_b));
+    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
+    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+    /* FFN */
+    HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[3], plain ? NULL : &b->mod[5], g->norm_eps,
+                                       g->attn_llama));
+    if (b->f12.ndim) { /* llama: SwiGLU */
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h12, 3, N, l, 2 * g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, hart_op_linear(&h12, &xn, &b->f12, NULL));
+        HART_TRY_GOTO(st, unew(tf->be, adt, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, hart_op_swiglu(&h1, &h12));
+        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
+    } else if (g->mlp_llama) { /* gate and up not stacked (e.g. quantized) */
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h12, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, NULL));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
+        HART_TRY_GOTO(st, hart_op_linear(&h12, &xn, &b->f2, NULL));
+        HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h12, HART_BIN_MUL));
+        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
+    } else {
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, &b->f1b));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
+        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, &b->f3b));
+    }
+    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
+    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+done: {
+    hart_tensor *ts[] = {&xn, &qkv, &heads, &ka, &va, &o, &oT, &a, &h12, &h1};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
+}
+    return st;
+}
+
 hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_in, hart_tensor *hidden,
                             hart_tensor *logits) {
     const hart_tf_config *g = &tf->cfg;
@@ -797,13 +949,18 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
         cosv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         sinv = malloc(sizeof(float) * (size_t)tf->N * l * g->hd);
         if (!cosv || !sinv) HART_TRY_GOTO(st, hart_fail(HART_ENOMEM, "rope tables"));
-        rope_tables(tf, si, l, cosv, sinv);
+        HART_TRY_GOTO(st, rope_tables(tf, si, l, cosv, sinv));
     }
     HART_TRY_GOTO(st, tnew(tf->be, &x, 3, tf->N, l, g->C, 0));
     HART_TRY_GOTO(st, hart_op_copy(&x, x_in));
     const hart_tensor *rc = g->attn_llama ? &tf->rope_c[si] : NULL, *rs = g->attn_llama ? &tf->rope_s[si] : NULL;
-    for (int i = 0; i < g->depth; i++)
-        HART_TRY_GOTO(st, block_forward(tf, &tf->blocks[i], si, &x, l, cosv, sinv, rc, rs));
+    for (int i = 0; i < g->depth; i++) {
+        tf_block *b = &tf->blocks[i];
+        if (b->wqkv.ndim && tf->be->precision == HART_PREC_F16)
+            HART_TRY_GOTO(st, block_forward_fused(tf, b, si, &x, l, rc, rs));
+        else
+            HART_TRY_GOTO(st, block_forward(tf, b, si, &x, l, cosv, sinv, rc, rs));
+    }
     tf->cur += l;
     if (hidden) HART_TRY_GOTO(st, hart_op_copy(hidden, &x));
     if (logits) { /* all l positions, or only the last one when logits has one row */
@@ -814,8 +971,15 @@ hart_status hart_tf_forward(hart_transformer *tf, int si, const hart_tensor *x_i
             HART_TRY_GOTO(st, hart_op_slice(&xl, &x, 1, l - 1));
             src = &xl;
         }
-        HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
-        HART_TRY_GOTO(st, modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
+        if (tf->be->precision == HART_PREC_F16) { /* one pass, writing the head GEMM's half operand */
+            hart_dtype adt = hart_half_activations(tf->be) ? HART_F16 : HART_F32;
+            HART_TRY_GOTO(st, hart_tensor_new4(tf->be, adt, &xn, 3, tf->N, lo, g->C, 0));
+            HART_TRY_GOTO(st, hart_op_norm_mod(&xn, src, g->attn_llama ? &tf->head_nm_ln_w : NULL, NULL, &tf->head_scale1p,
+                                               &tf->head_shift, g->norm_eps, g->attn_llama));
+        } else {
+            HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, tf->N, lo, g->C, 0));
+            HART_TRY_GOTO(st, modulate(&xn, src, g->attn_llama, &tf->head_nm_ln_w, &tf->head_scale1p, &tf->head_shift, g->norm_eps));
+        }
         HART_TRY_GOTO(st, hart_op_linear(logits, &xn, &tf->head_w, &tf->head_b));
     }
 done:
