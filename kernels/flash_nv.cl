@@ -20,7 +20,7 @@
  * Rows whose keys are all masked give zeros (the portable kernels' rule).
  *
  * Block-sparse (sparse != 0): a block mask Bm (u8 [Bb, Hb, nqb, nkb] of
- * bq x bk tiles, 0 = skipped; the portable kernels' interface). Warp 0
+ * bq x bk tiles, 0 = skipped; the portable kernels' interface). The kernel
  * lists the key tiles that some (query block, key block) pair under the
  * work-group keeps (vote.ballot compaction into local memory); only those
  * are loaded and multiplied, in the dense order, so an all-ones mask gives
@@ -29,6 +29,12 @@
 #ifndef FA_ONCE
 #define FA_ONCE
 
+/* The warp instructions below; tests/support/flash_emu.cl defines FA_EMU
+ * and portable stand-ins for them, so test_flash_emu runs this file's
+ * kernel code on any OpenCL device (PoCL). */
+#ifndef FA_EMU
+#define FA_EMU_DECL
+#define FA_UNROLL _Pragma("unroll")
 inline uint fa_saddr(__local const void *p) { return (uint)(size_t)p; }
 
 #define FA_LDSM4(r0, r1, r2, r3, addr)                                                      \
@@ -73,6 +79,8 @@ inline uint fa_ballot(int p) {
     return r;
 }
 
+#endif /* FA_EMU */
+
 /* byte offset of 16-byte chunk c of row r in a tile whose rows are d halves */
 #define FA_SW(r, c, d) ((uint)(r) * (uint)((d) * 2) + ((uint)((c) ^ ((r) & 7)) << 4))
 
@@ -97,6 +105,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
     __local uint4 kv[4 * FA_TILE / 16];
     __local ushort list[FA_MAXT];
     __local int nlist;
+    FA_EMU_DECL
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int bh = get_group_id(1), b = bh / H, h = bh % H, hk = h / (H / Hkv);
     const int q0 = get_group_id(0) * FA_ROWS;
@@ -115,8 +124,9 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
         if (q0 + r < Lq) v = vload8(0, Qb + (long)(q0 + r) * FA_D + c * 8);
         vstore_half8_rte(v, 0, (__local half *)((__local char *)kv + FA_SW(r, c, FA_D)));
     }
-    /* block-sparse: warp 0 lists the kept key tiles (bit 15: mixed tile) */
-    if (sparse && warp == 0) {
+    /* block-sparse: the kept key tiles (bit 15: mixed tile); every warp
+     * scans (uniform control flow), warp 0 writes the list */
+    if (sparse) {
         int qb0 = q0 / bq, qb1 = (min(q0 + FA_ROWS, Lq) - 1) / bq, cnt = 0;
         for (int base = 0; base < nt; base += 32) {
             int t = base + lane, any = 0, all = 1;
@@ -130,16 +140,16 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
                     }
             }
             uint bal = fa_ballot(any);
-            if (any) list[cnt + popcount(bal & ((1u << lane) - 1u))] = (ushort)(t | (all ? 0 : 0x8000));
+            if (any && warp == 0) list[cnt + popcount(bal & ((1u << lane) - 1u))] = (ushort)(t | (all ? 0 : 0x8000));
             cnt += popcount(bal);
         }
-        if (lane == 0) nlist = cnt;
+        if (tid == 0) nlist = cnt;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     uint qf[FA_DK][4];
     {
         int mat = lane >> 3, r = warp * 16 + (mat & 1) * 8 + (lane & 7);
-#pragma unroll
+FA_UNROLL
         for (int kk = 0; kk < FA_DK; kk++)
             FA_LDSM4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sbase + FA_SW(r, kk * 2 + (mat >> 1), FA_D));
     }
@@ -153,7 +163,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
     __global const uchar *brow0 = bbase + (long)(min(row0, Lq - 1) / bq) * nkb;
     __global const uchar *brow1 = bbase + (long)(min(row1, Lq - 1) / bq) * nkb;
     float o[FA_DT][4];
-#pragma unroll
+FA_UNROLL
     for (int j = 0; j < FA_DT; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
 
@@ -183,13 +193,13 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
 
         /* S = Q · Kᵀ for 16 rows x FA_BK keys */
         float s[FA_NT][4];
-#pragma unroll
+FA_UNROLL
         for (int u = 0; u < FA_NT; u++) s[u][0] = s[u][1] = s[u][2] = s[u][3] = 0.0f;
         {
             int mat = lane >> 3;
-#pragma unroll
+FA_UNROLL
             for (int kk = 0; kk < FA_DK; kk++)
-#pragma unroll
+FA_UNROLL
                 for (int u = 0; u < FA_NT; u += 2) {
                     uint b0, b1, b2, b3;
                     int key = u * 8 + (mat >> 1) * 8 + (lane & 7);
@@ -202,9 +212,9 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
         /* scale (base 2), mask, skipped blocks, out-of-range keys; row maxima */
         const int slow = has_mask || mixed || j0 + FA_BK > Lk;
         float bm0 = -INFINITY, bm1 = -INFINITY;
-#pragma unroll
+FA_UNROLL
         for (int u = 0; u < FA_NT; u++) {
-#pragma unroll
+FA_UNROLL
             for (int e = 0; e < 2; e++) {
                 float a = s[u][e] * sl2, c = s[u][2 + e] * sl2;
                 if (slow) {
@@ -240,17 +250,17 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
         m1 = mn1;
         l0 *= c0;
         l1 *= c1;
-#pragma unroll
+FA_UNROLL
         for (int j = 0; j < FA_DT; j++) {
             o[j][0] *= c0; o[j][1] *= c0;
             o[j][2] *= c1; o[j][3] *= c1;
         }
 
         /* P = exp2(S - m), O += P · V (16 keys per mma k step) */
-#pragma unroll
+FA_UNROLL
         for (int kv16 = 0; kv16 < FA_BK / 16; kv16++) {
             float p[8];
-#pragma unroll
+FA_UNROLL
             for (int e = 0; e < 2; e++) {
                 p[e] = native_exp2(s[2 * kv16][e] - sub0);
                 p[2 + e] = native_exp2(s[2 * kv16][2 + e] - sub1);
@@ -262,7 +272,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
             uint a0 = fa_pack(p[0], p[1]), a1 = fa_pack(p[2], p[3]);
             uint a2 = fa_pack(p[4], p[5]), a3 = fa_pack(p[6], p[7]);
             int mat = lane >> 3, key = kv16 * 16 + (mat & 1) * 8 + (lane & 7);
-#pragma unroll
+FA_UNROLL
             for (int dn = 0; dn < FA_DT; dn += 2) {
                 uint b0, b1, b2, b3;
                 FA_LDSM4_T(b0, b1, b2, b3, vs + FA_SW(key, dn + (mat >> 1), FA_D));
@@ -282,7 +292,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
     float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
     __global float *Ob = O + o_off + (long)bh * Lq * FA_D;
     int col = (lane & 3) * 2;
-#pragma unroll
+FA_UNROLL
     for (int j = 0; j < FA_DT; j++) {
         if (row0 < Lq) vstore2((float2)(o[j][0] * inv0, o[j][1] * inv0), 0, Ob + (long)row0 * FA_D + j * 8 + col);
         if (row1 < Lq) vstore2((float2)(o[j][2] * inv1, o[j][3] * inv1), 0, Ob + (long)row1 * FA_D + j * 8 + col);
