@@ -11,7 +11,10 @@ stage_compress() {
         [ -f "$l" ] || continue
         case $l in *.xz|*.gz) continue ;; esac
         sum=$(sha256sum "$l" | cut -c1-16)
-        [ -f "$cache/$sum.xz" ] || xz -9e -T1 -c "$l" >"$cache/$sum.xz.tmp" && mv -f "$cache/$sum.xz.tmp" "$cache/$sum.xz" 2>/dev/null
+        # (a cache hit must not run the mv: under set -e a missing .tmp ended the staging)
+        if [ ! -f "$cache/$sum.xz" ]; then
+            xz -9e -T1 -c "$l" >"$cache/$sum.xz.tmp" && mv -f "$cache/$sum.xz.tmp" "$cache/$sum.xz"
+        fi
         cp "$cache/$sum.xz" "$l.xz" && rm -f "$l"
     done
 }
