@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest quant tune models golden precision cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest flash quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -44,6 +44,15 @@ for step in "$@"; do
         timeout 300 "$d/bench_qgemm" --device cpu --quick 2>&1 | tee "$out/quant_bench_cpu.txt" ;;
     tctest)
         HART_CL_TENSOR_CORES=1 timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_tc.txt" | grep -E "rel err [0-9.e-]+|OK|FAIL|PASS" | tail -40 ;;
+    flash)
+        # tensor-core flash attention (docs/opencl.md "Flash attention"): dense and block-sparse
+        # against the reference, then the last-scale benchmark (stage bench_sparse_attn as an extra binary)
+        HART_CL_TENSOR_CORES=1 timeout 200 "$d/test_attention_sparse" 2>&1 | tee "$out/flash_sparse_test.txt" | grep -E "FAIL|PASSED|FAILED|worst|tensor" ;
+        for s in 512 1024; do
+            [ -x "$d/bench_sparse_attn" ] && HART_CL_TENSOR_CORES=1 timeout 60 "$d/bench_sparse_attn" --size $s --precision f16 --policies none --reps 5
+        done 2>&1 | tee "$out/flash_dense.txt" ;
+        [ -x "$d/bench_sparse_attn" ] && HART_CL_TENSOR_CORES=1 timeout 200 "$d/bench_sparse_attn" --size 1024 --precision f16 \
+            --policies local:1,local:2,xattn:0.9,quest:8 --reps 3 2>&1 | tee "$out/flash_sparse.txt" ;;
     tune)
         [ -x "$d/test_opencl_tune" ] && timeout 120 "$d/test_opencl_tune" 2>&1 | tail -5 ;;
     models)

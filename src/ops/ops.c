@@ -517,7 +517,9 @@ hart_status hart_op_attention_sparse(hart_tensor *out, const hart_tensor *q, con
         (blocks->shape[1] != 1 && blocks->shape[1] != q->shape[1]) || blocks->shape[2] != nqb || blocks->shape[3] != nkb)
         return hart_fail(HART_EINVAL, "%s: block mask must be [B|1, H|1, %lld, %lld] for %d x %d blocks", op,
                          (long long)nqb, (long long)nkb, block_q, block_k);
-    if (!half_mode(out)) return attention_sparse_run(out, q, k, v, mask, blocks, block_q, block_k, scale);
+    hart_backend *be = backend_of(out);
+    if (!half_mode(out) || (be->vt->attention_rounds_to_half && be->vt->attention_rounds_to_half(be, q)))
+        return attention_sparse_run(out, q, k, v, mask, blocks, block_q, block_k, scale);
     /* as hart_op_attention: q, k, v rounded to half first */
     hart_tensor qr, kr, vr;
     HART_TRY(half_rounded(q, &qr));

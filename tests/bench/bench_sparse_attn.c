@@ -14,14 +14,19 @@
  * here is what random logits give, not what a trained model gives.
  *
  *   bench_sparse_attn [--device SPEC] [--size 512|1024] [--reps N]
- *                     [--block N] [--policies LIST] [--images B]
+ *                     [--block N] [--policies LIST] [--images B] [--precision f32|f16]
  *
  *   --device SPEC    cpu, opencl, opencl:P:D, auto (default $HART_DEVICE, else cpu)
  *   --size S         512 (default) or 1024 px scale list
  *   --reps N         timed repetitions per row, median printed (default 3)
  *   --block N        tile size (default 64)
- *   --policies LIST  comma list of specs (default local:1,local:2,local:4,xattn:0.5,xattn:0.9,quest:4,quest:8)
- *   --images B       images per batch (N = 2B rows; default 1) */
+ *   --policies LIST  comma list of specs (default local:1,local:2,local:4,xattn:0.5,xattn:0.9,quest:4,quest:8;
+ *                    "none": dense only)
+ *   --images B       images per batch (N = 2B rows; default 1)
+ *   --precision P    f32 (default) or f16 (the GPU default: on NVIDIA with $HART_CL_TENSOR_CORES=1
+ *                    both ops run the tensor-core flash kernel)
+ * "TFLOP/s": 4·N·H·Lq·Lk·D (the two products) per second for dense; for a
+ * policy the kept fraction of that (× density) over the op's time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +121,7 @@ static double time_one(hart_backend *be, const hart_sparse_cfg *c, const hart_sp
 int main(int argc, char **argv) {
     const char *dev = NULL, *policies = "local:1,local:2,local:4,xattn:0.5,xattn:0.9,quest:4,quest:8";
     int size = 512, reps = 3, block = 64, images = 1;
+    const char *prec_s = "f32";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((!strcmp(a, "--device") || !strcmp(a, "-d")) && v) dev = argv[++i];
@@ -124,9 +130,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--block") && v) block = atoi(argv[++i]);
         else if (!strcmp(a, "--policies") && v) policies = argv[++i];
         else if (!strcmp(a, "--images") && v) images = atoi(argv[++i]);
+        else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else {
             fprintf(stderr, "usage: bench_sparse_attn [--device SPEC] [--size 512|1024] [--reps N] [--block N] "
-                            "[--policies LIST] [--images B]\n");
+                            "[--policies LIST] [--images B] [--precision f32|f16]\n");
             return 2;
         }
     }
@@ -134,15 +141,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_sparse_attn: bad --size/--reps/--block/--images\n");
         return 2;
     }
+    hart_precision prec;
+    if (hart_precision_parse(prec_s, &prec)) die("--precision");
+    if (!strcmp(policies, "none")) policies = "";
     hart_backend *be;
     char why[512];
-    if (hart_backend_open(dev, &be, why, sizeof why)) die("device");
+    if (hart_backend_open_prec(dev, prec, &be, why, sizeof why)) die("device");
     const int *pn = size == 512 ? PN512 : PN1024;
     int S = size == 512 ? 10 : 14, N = 2 * images;
-    printf("sparse attention, one layer of HART-0.7B (N=%d rows, %d heads x %d), %d px, block %d, device %s\n", N,
-           HEADS, HD, size, block, why);
-    printf("%-5s %-7s %-7s %-12s %8s %9s %9s %9s %8s %8s\n", "scale", "queries", "keys", "policy", "density", "mask ms",
-           "op ms", "total ms", "speedup", "op spdup");
+    printf("sparse attention, one layer of HART-0.7B (N=%d rows, %d heads x %d), %d px, block %d, precision %s, "
+           "device %s\n", N, HEADS, HD, size, block, hart_precision_name(be->precision), why);
+    printf("%-5s %-7s %-7s %-12s %8s %9s %9s %9s %8s %8s %8s\n", "scale", "queries", "keys", "policy", "density",
+           "mask ms", "op ms", "total ms", "speedup", "op spdup", "TFLOP/s");
     double sum_dense = 0;
     char list[1024];
     int np = 0;
@@ -162,12 +172,14 @@ int main(int argc, char **argv) {
             hart_tensor_new4(be, HART_F32, &o, 4, N, HEADS, nq, HD))
             die("upload");
         double td = time_one(be, NULL, &g, &o, &q, &k, &v, reps, NULL);
+        double flop = 4.0 * N * HEADS * (double)nq * (double)nk * HD;
         sum_dense += td;
-        printf("%-5d %-7lld %-7lld %-12s %8.3f %9s %9.2f %9.2f %8s %8s\n", si, (long long)nq, (long long)nk, "dense", 1.0,
-               "-", td * 1e3, td * 1e3, "1.00", "1.00");
+        printf("%-5d %-7lld %-7lld %-12s %8.3f %9s %9.3f %9.3f %8s %8s %8.3g\n", si, (long long)nq, (long long)nk,
+               "dense", 1.0, "-", td * 1e3, td * 1e3, "1.00", "1.00", flop / td * 1e-12);
         snprintf(list, sizeof list, "%s", policies);
         np = 0;
         for (char *tok = strtok(list, ","); tok && np < 32; tok = strtok(NULL, ","), np++) {
+            double dens_op;
             hart_sparse_cfg c;
             hart_sparse_default(&c);
             c.block = block;
@@ -176,8 +188,10 @@ int main(int argc, char **argv) {
             time_parts(be, &c, &g, &o, &hq, &hk, &q, &k, &v, reps, &tmask, &top);
             sum_pol[np] += ts;
             sum_op[np] += top;
-            printf("%-5d %-7lld %-7lld %-12s %8.3f %9.2f %9.2f %9.2f %8.2f %8.2f\n", si, (long long)nq, (long long)nk,
-                   tok, dens, tmask * 1e3, top * 1e3, ts * 1e3, td / ts, td / top);
+            dens_op = dens;
+            printf("%-5d %-7lld %-7lld %-12s %8.3f %9.2f %9.3f %9.3f %8.2f %8.2f %8.3g\n", si, (long long)nq,
+                   (long long)nk, tok, dens, tmask * 1e3, top * 1e3, ts * 1e3, td / ts, td / top,
+                   flop * dens_op / top * 1e-12);
         }
         hart_tensor *ts[] = {&hq, &hk, &hv, &q, &k, &v, &o};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);

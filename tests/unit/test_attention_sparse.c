@@ -161,6 +161,11 @@ static const acase CASES[] = {
     {1, 3, 3, 67, 130, 64, 64, 64, 0, 1, 1}, {2, 2, 1, 130, 300, 40, 64, 32, 1, 0, 1},
     {1, 2, 2, 70, 129, 16, 13, 17, 1, 1, 0}, {2, 3, 3, 33, 19, 128, 8, 8, 0, 0, 1},
     {1, 1, 1, 129, 200, 64, 64, 100, 0, 0, 1}, {1, 2, 2, 64, 70, 130, 16, 16, 1, 1, 1}, /* D 130: OpenCL runs it on the CPU */
+    /* the tensor-core kernel's shapes (HART_CL_TENSOR_CORES=1): 64-key tiles (D 64) listed per 64- or
+     * 128-row work-group, over 32 tiles (two rounds of the kept-tile compaction), blocks that straddle
+     * tiles (mixed tiles), D 128 with 32-key tiles, GQA */
+    {2, 3, 3, 300, 700, 64, 64, 64, 1, 1, 1}, {1, 2, 2, 130, 2200, 64, 64, 64, 0, 1, 0},
+    {1, 2, 2, 100, 260, 64, 16, 24, 1, 1, 1}, {2, 2, 1, 130, 300, 128, 64, 32, 1, 0, 1},
 };
 
 static void test_sparse_vs_oracle(void **st) {
@@ -198,8 +203,11 @@ int main(void) {
         test_skip_part("test_attention_sparse: no usable OpenCL device (%s)", hart_errmsg());
         g_cl = NULL;
     } else {
-        /* the portable kernel serves both ops; the tensor-core flash kernel (dense only) is tested elsewhere */
-        hart_opencl_set_tensor_cores(g_cl, 0);
+        /* the portable kernel serves both ops; with $HART_CL_TENSOR_CORES=1 (NVIDIA) both take the
+         * tensor-core flash kernel (flash_nv.cl), whose dense and all-kept results must agree bit for bit */
+        const char *tc = getenv("HART_CL_TENSOR_CORES");
+        if (hart_opencl_set_tensor_cores(g_cl, tc && atoi(tc)))
+            printf("tensor cores ON: attention and attention_sparse on flash_nv.cl\n");
         printf("OpenCL: %s\n", why);
     }
     const struct CMUnitTest tests[] = {

@@ -341,6 +341,8 @@ static void test_attention(void **st) {
         /* several query blocks and key tiles, partial last ones (the tensor-core kernel's 64 x 64
          * and 64 x 32 tiles) */
         {1, 3, 3, 130, 300, 64, 1}, {2, 2, 2, 65, 129, 128, 0}, {1, 4, 1, 64, 64, 64, 2},
+        /* 128-row work-groups over many double-buffered K/V tiles, partial last ones, GQA */
+        {1, 4, 2, 300, 1000, 64, 0}, {2, 2, 1, 129, 517, 128, 2}, {1, 2, 2, 257, 9, 64, 1},
     };
     setenv("HART_ATTN_CHUNK_BYTES", "4096", 1);
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {

@@ -99,6 +99,13 @@ extern const hart_storage_vt hart_cl_storage;
 void hart_cl_prof_dump(clb *b);
 void hart_cl_prof_watch(clb *b);
 
+/* Attention on the tensor cores (cl_flash.c): whether it takes these
+ * operands, and the launch (K/V converted to f16 once per call). */
+int hart_cl_flash_takes(clb *b, const hart_tensor *q, const hart_tensor *k, int block_k, int sparse);
+hart_status hart_cl_flash(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
+                          const hart_tensor *v, const hart_tensor *mask, int mb, int mh, const hart_tensor *blocks,
+                          int bb, int bh, int nkb, int block_q, int block_k, float scale);
+
 /* Scratch device buffer from the pool (release with hart_cl_scratch_free). */
 hart_status hart_cl_scratch(hart_backend *be, size_t n, cl_mem *out);
 void hart_cl_scratch_free(hart_backend *be, cl_mem m);

@@ -213,7 +213,8 @@ hart_status hart_cl_embedding(hart_backend *be, hart_tensor *y, const hart_tenso
 
 /* One kernel serves both ops (so all tiles kept is the dense result bit for
  * bit): blocks NULL runs it with one kept tile covering everything. With
- * tensor cores on, dense attention takes the flash kernel instead. */
+ * tensor cores on, dense and sparse attention take the flash kernel instead
+ * (its own dense == all-ones equality). */
 static hart_status attention_run(hart_backend *be, hart_tensor *out, const hart_tensor *q, const hart_tensor *k,
                                  const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks, int block_q,
                                  int block_k, float scale) {
@@ -233,13 +234,8 @@ static hart_status attention_run(hart_backend *be, hart_tensor *out, const hart_
     }
     if (!Lq || !B || !H || !D) return HART_OK;
     clb *b = clb_of(be);
-    if (!blocks && b->tc && (D == 64 || D == 128)) { /* tensor cores: f16 operands, f32 accumulation (flash_nv.cl) */
-        size_t tgws[2] = {(size_t)(Lq + 63) / 64 * 128, (size_t)(B * H)}, tlws[2] = {128, 1};
-        return CLRUN(b, D == 64 ? "nv_flash_d64" : "nv_flash_d128", 2, tgws, tlws, AM(T_MEM(q)), AI(T_OFF(q)),
-                     AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)), AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)),
-                     AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb), AI(mh), AM(T_MEM(out)), AI(T_OFF(out)),
-                     AI(H), AI(Hkv), AI(Lq), AI(Lk), AF(scale));
-    }
+    if (hart_cl_flash_takes(b, q, k, block_k, blocks != NULL)) /* tensor cores (flash_nv.cl, cl_flash.c) */
+        return hart_cl_flash(be, out, q, k, v, mask, mb, mh, blocks, bb, bh, nkb, block_q, block_k, scale);
     size_t gws[2] = {(size_t)(Lq + 63) / 64 * 64, gsz(B * H)}, lws[2] = {64, 1};
     return CLRUN(b, kn, 2, gws, lws, AM(T_MEM(q)), AI(T_OFF(q)), AM(T_MEM(k)), AI(T_OFF(k)), AM(T_MEM(v)),
                  AI(T_OFF(v)), AM(mask ? T_MEM(mask) : T_MEM(q)), AI(mask ? T_OFF(mask) : 0), AI(mask != NULL), AI(mb),

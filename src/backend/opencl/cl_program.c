@@ -99,10 +99,14 @@ static int is_nv(const char *name) {
            !strcmp(name, "qgemm_nv");
 }
 
-/* flash_nv.cl is instantiated once per head dim: name, head dim, keys per tile */
+/* flash_nv.cl is instantiated per head dim and rows per work-group: name,
+ * head dim, keys per tile, warps (16 query rows each) */
+#define FA_UNDEF "\n#undef FA_NAME\n#undef FA_D\n#undef FA_BK\n#undef FA_WARPS\n"
 static const char *const FA_DEFS[][2] = {
-    {"\n#define FA_NAME nv_flash_d64\n#define FA_D 64\n#define FA_BK 64\n", "\n#undef FA_NAME\n#undef FA_D\n#undef FA_BK\n"},
-    {"\n#define FA_NAME nv_flash_d128\n#define FA_D 128\n#define FA_BK 32\n", "\n#undef FA_NAME\n#undef FA_D\n#undef FA_BK\n"},
+    {"\n#define FA_NAME nv_flash_d64_r128\n#define FA_D 64\n#define FA_BK 64\n#define FA_WARPS 8\n", FA_UNDEF},
+    {"\n#define FA_NAME nv_flash_d64_r64\n#define FA_D 64\n#define FA_BK 64\n#define FA_WARPS 4\n", FA_UNDEF},
+    {"\n#define FA_NAME nv_flash_d128_r128\n#define FA_D 128\n#define FA_BK 32\n#define FA_WARPS 8\n", FA_UNDEF},
+    {"\n#define FA_NAME nv_flash_d128_r64\n#define FA_D 128\n#define FA_BK 32\n#define FA_WARPS 4\n", FA_UNDEF},
 };
 #define FA_NDEFS ((int)(sizeof FA_DEFS / sizeof FA_DEFS[0]))
 
