@@ -32,6 +32,9 @@
  *                  line gives the median of each figure (default 1)
  *   --no-decode    skip the tokenizer decode (its FLOPs are still printed)
  *   --warmup       render one untimed image first (GPU kernel compilation etc.)
+ *   --quant FMT    w8a8, w4a16 or w4a8: every linear layer quantized on load
+ *                  (round to nearest), as `hart generate --quant FMT` does
+ *                  (hart_quant_set_on_load before hart_t2i_load)
  *   --small        a small built-in config (width 256, depth 2, context
  *                  32x256, diffusion head 128x2, tokenizer ch 32)
  *
@@ -46,6 +49,7 @@
  * reads it; the keys follow tools/hart_torch_bench.py, which times the original):
  *   RESULT impl=hart config=NAME px=P B=B total_s= per_image_s= img_per_s= tf_s=
  *          tf_last_s= diff_s= decode_s= other_s= runs=N tc=0|1 depth=D
+ *          precision=P [quant=FMT]
  * (medians over the runs; tc: $HART_CL_TENSOR_CORES as the OpenCL backend reads it;
  * with --layers N < depth the figures are the measured ones, not the estimates). */
 #include <math.h>
@@ -57,6 +61,8 @@
 #include <unistd.h>
 
 #include "core/checkpoint.h"
+#include "core/qweight.h"
+#include "quant/qload.h"
 #include "models/hart/diffusion_head.h"
 #include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i.h"
@@ -296,16 +302,19 @@ static void print_result(const char *cfg_path, long px, int B, int runs, int dep
     const char *tce = getenv("HART_CL_TENSOR_CORES");
     int tc = be->kind == HART_BACKEND_OPENCL && (be->precision == HART_PREC_F16 || (tce && atoi(tce)));
     printf("RESULT impl=hart config=%.*s px=%ld B=%d total_s=%.4f per_image_s=%.5f img_per_s=%.3f tf_s=%.4f "
-           "tf_last_s=%.4f diff_s=%.4f decode_s=%.4f other_s=%.4f runs=%d tc=%d depth=%d precision=%s\n",
+           "tf_last_s=%.4f diff_s=%.4f decode_s=%.4f other_s=%.4f runs=%d tc=%d depth=%d precision=%s%s%s\n",
            nl, name, px, B, m[R_TOTAL], m[R_TOTAL] / B, m[R_TOTAL] > 0 ? B / m[R_TOTAL] : 0, m[R_TF], m[R_TF_LAST],
-           m[R_DIFF], m[R_DECODE], m[R_OTHER], runs, tc, depth, hart_precision_name(be->precision));
+           m[R_DIFF], m[R_DECODE], m[R_OTHER], runs, tc, depth, hart_precision_name(be->precision),
+           hart_quant_on_load() != HART_QF_NONE ? " quant=" : "",
+           hart_quant_on_load() != HART_QF_NONE ? hart_qformat_name(hart_quant_on_load()) : "");
     fflush(stdout);
 }
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_hart [--device SPEC] [--size 256|512|1024[,...]] [--layers N (0 = all)]\n"
                     "                  [--config llm-config.json] [--batch B] [--runs N] [--no-decode] [--small]\n"
-                    "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n");
+                    "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n"
+                    "                  [--quant w8a8|w4a16|w4a8]\n");
     return 2;
 }
 
@@ -319,6 +328,14 @@ int main(int argc, char **argv) {
         else if ((!strcmp(a, "--size") || !strcmp(a, "--res")) && v) res_list = argv[++i];
         else if (!strcmp(a, "--config") && v) cfg_path = argv[++i];
         else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
+        else if (!strcmp(a, "--quant") && v) {
+            hart_qformat qf;
+            if (hart_qformat_parse(argv[++i], &qf)) {
+                fprintf(stderr, "bench_hart: --quant: %s\n", hart_errmsg());
+                return 2;
+            }
+            hart_quant_set_on_load(qf);
+        }
         else if (!strcmp(a, "--layers") && v) {
             char *end;
             long n = strtol(v, &end, 10);

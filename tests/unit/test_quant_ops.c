@@ -1,6 +1,6 @@
 /* Quantized ops (docs/quant.md): every kernel variant this machine can run
  * (CPU: portable C, AVX2, AVX-512 VNNI; OpenCL: portable, and on NVIDIA the
- * dp4a and mma.sync tiles) against the naive reference backend at odd sizes.
+ * dp4a and mma.sync tiles and the tensor-core tile variants) against the naive reference backend at odd sizes.
  * Integer parts (qgemm, quant_rows on the CPU) must be bit-identical; float
  * outputs within 1e-5 (CPU) / 1e-4 (OpenCL) of max|ref|. Also: the
  * round-to-nearest quantizers' error bounds and int8 ranges, the AutoAWQ
@@ -30,8 +30,13 @@ static hart_backend *g_cl;
 static unsigned g_seed = 77;
 static double g_worst_cpu, g_worst_cl;
 
+/* the last three take the NVIDIA tensor-core tiles (K % 32 == 0): K not a
+ * multiple of the 64-wide k step (1056, 96; 1056 also ends in a partial
+ * group of 128), M and N below a tile and not multiples of one, several
+ * block rows (200 > 128) */
 static const int64_t g_sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {1, 67, 129}, {17, 13, 129}, {67, 70, 300},
-                                      {5, 9, 1000}, {130, 67, 257}, {2, 130, 384}};
+                                      {5, 9, 1000}, {130, 67, 257}, {2, 130, 384}, {33, 130, 1056},
+                                      {200, 257, 640}, {7, 300, 96}};
 #define NSIZES ((int)(sizeof g_sizes / sizeof g_sizes[0]))
 
 static float *rnd(int64_t n, float lo, float hi) {

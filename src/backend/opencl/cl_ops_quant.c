@@ -1,20 +1,74 @@
 /* OpenCL quantized linear (kernels/qgemm.cl; NVIDIA: kernels/qgemm_nv.cl). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/opencl/cl_internal.h"
 #include "backend/opencl/opencl.h"
 
+/* int8 tensor-core tile configurations (kernels/qgemm_nv_tc.cl): each is
+ * instantiated twice, nv_qg8_<name> (W8A8) and nv_qg4_<name> (W4A8);
+ * local memory = st * (bm * 64 + bn * (64 | 32)) bytes <= 48 KiB */
+typedef struct {
+    const char *name;
+    int bm, bn, wm, wn, nt, st8, st4;
+} qtc_cfg;
+static const qtc_cfg g_tc[] = {
+    {"128x128_w4", 128, 128, 64, 64, 128, 3, 4},
+    {"128x128_w8", 128, 128, 64, 32, 256, 3, 4},
+    {"128x256_w8", 128, 256, 64, 64, 256, 2, 3},
+    {"64x128_w4", 64, 128, 32, 64, 128, 4, 4},
+};
+#define NTC ((int)(sizeof g_tc / sizeof g_tc[0]))
+const int hart_cl_qgemm_tc_ninst = 2 * NTC;
+
+const char *hart_cl_qgemm_tc_defs(int i, int undef) {
+    static char defs[2 * NTC][256];
+    if (undef)
+        return "\n#undef QG_NAME\n#undef QG_BM\n#undef QG_BN\n#undef QG_ST\n#undef QG_WM\n#undef QG_WN\n"
+               "#undef QG_NT\n#undef QG_W4\n";
+    const qtc_cfg *c = &g_tc[i / 2];
+    int w4 = i & 1;
+    snprintf(defs[i], sizeof defs[i],
+             "\n#define QG_NAME nv_qg%d_%s\n#define QG_BM %d\n#define QG_BN %d\n#define QG_ST %d\n#define QG_WM %d\n"
+             "#define QG_WN %d\n#define QG_NT %d\n#define QG_W4 %d\n",
+             w4 ? 4 : 8, c->name, c->bm, c->bn, w4 ? c->st4 : c->st8, c->wm, c->wn, c->nt, w4);
+    return defs[i];
+}
+
+/* variants: 0 qgemm_i8, 1 nv_qgemm_dp4a, 2 nv_qgemm_mma, 3.. tensor-core tiles */
 static const char *const g_qv_names[] = {"qgemm_i8", "nv_qgemm_dp4a", "nv_qgemm_mma"};
+#define NQV (3 + NTC)
 
 int hart_opencl_set_qgemm_variant(hart_backend *be, int v) {
     clb *b = clb_of(be);
-    int n = b->prog_nv ? 3 : 1;
+    int n = b->prog_nv ? NQV : 1;
     b->qv = v >= 0 && v < n ? v + 1 : 0;
     return n;
 }
 
-const char *hart_opencl_qgemm_variant_name(int v) { return v >= 0 && v < 3 ? g_qv_names[v] : "auto"; }
+const char *hart_opencl_qgemm_variant_name(int v) {
+    static char names[NTC][48];
+    if (v >= 0 && v < 3) return g_qv_names[v];
+    if (v < 3 || v >= NQV) return "auto";
+    snprintf(names[v - 3], sizeof names[v - 3], "nv_qgemm_tc_%s", g_tc[v - 3].name);
+    return names[v - 3];
+}
+
+/* whether the tensor-core tiles take this call: 16-byte aligned rows and
+ * offsets, W4A8 groups a multiple of the 64-wide k step */
+static int tc_ok(const hart_qweight *w, int a_off) {
+    if (a_off % 16 || T_OFF(&w->q) % 16) return 0;
+    if (w->fmt == HART_QF_W8A8) return w->K % 16 == 0;
+    return w->fmt == HART_QF_W4A8 && w->K % 32 == 0 && w->group > 0 && w->group % 64 == 0;
+}
+
+/* tile choice for the tensor-core path: the 128-row tiles while they give
+ * every SM a couple of blocks, else 64-row tiles (small M) */
+static int tc_default(int M, int N) {
+    long blocks = (long)((M + 127) / 128) * ((N + 127) / 128);
+    return blocks >= 264 ? 0 : 3;
+}
 
 static hart_status too_big(const char *op, int64_t n) {
     if (n > INT32_MAX) return hart_fail(HART_EUNSUPPORTED, "%s: %lld elements exceed the OpenCL kernels' 2^31 limit", op, (long long)n);
@@ -32,14 +86,23 @@ hart_status hart_cl_quant_rows(hart_backend *be, hart_tensor *q, hart_tensor *s,
 /* int8 GEMM: mode 0 -> acc (I32 tensor), mode 1 -> y = acc·sx·sw + bias */
 static hart_status launch_qgemm(clb *b, int M, const hart_qweight *w, cl_mem a, int a_off, int mode, cl_mem out,
                                 int out_off, cl_mem sx, const hart_tensor *bias) {
-    int v = b->qv ? b->qv - 1 : b->prog_nv ? (M >= 32 ? 2 : 1) : 0;
-    const char *kn = g_qv_names[v];
+    int tc = b->prog_nv && M >= 32 && tc_ok(w, a_off);
+    int v = b->qv ? b->qv - 1 : !b->prog_nv ? 0 : tc ? 3 + tc_default(M, (int)w->N) : M >= 32 ? 2 : 1;
+    if (v >= 3 && !tc_ok(w, a_off)) v = 2; /* a forced tile variant on a shape it does not take */
+    char kn[64];
     int N = (int)w->N;
     size_t gws[2], lws[2];
-    if (v == 2) {
+    if (v >= 3) {
+        const qtc_cfg *c = &g_tc[v - 3];
+        snprintf(kn, sizeof kn, "nv_qg%d_%s", w->fmt == HART_QF_W4A8 ? 4 : 8, c->name);
+        gws[0] = (size_t)(N + c->bn - 1) / c->bn * c->nt; gws[1] = (size_t)(M + c->bm - 1) / c->bm;
+        lws[0] = c->nt; lws[1] = 1;
+    } else if (v == 2) {
+        snprintf(kn, sizeof kn, "%s", g_qv_names[v]);
         gws[0] = (size_t)(N + 63) / 64 * 128; gws[1] = (size_t)(M + 63) / 64;
         lws[0] = 128; lws[1] = 1;
     } else {
+        snprintf(kn, sizeof kn, "%s", g_qv_names[v]);
         gws[0] = (size_t)(N + 63) / 64 * 16; gws[1] = (size_t)(M + 63) / 64 * 16;
         lws[0] = 16; lws[1] = 16;
     }
