@@ -32,9 +32,11 @@
  *                  line gives the median of each figure (default 1)
  *   --no-decode    skip the tokenizer decode (its FLOPs are still printed)
  *   --warmup       render one untimed image first (GPU kernel compilation etc.)
- *   --quant FMT    w8a8, w4a16 or w4a8: every linear layer quantized on load
- *                  (round to nearest), as `hart generate --quant FMT` does
- *                  (hart_quant_set_on_load before hart_t2i_load)
+ *   --quant LIST   comma-separated none, w8a8, w4a16, w4a8: the runs are
+ *                  repeated per entry on the same model files, every linear
+ *                  layer quantized on load (round to nearest) as `hart
+ *                  generate --quant FMT` does (hart_quant_set_on_load before
+ *                  hart_t2i_load); none = the float weights (default)
  *   --small        a small built-in config (width 256, depth 2, context
  *                  32x256, diffusion head 128x2, tokenizer ch 32)
  *
@@ -314,13 +316,14 @@ static int usage(void) {
     fprintf(stderr, "usage: bench_hart [--device SPEC] [--size 256|512|1024[,...]] [--layers N (0 = all)]\n"
                     "                  [--config llm-config.json] [--batch B] [--runs N] [--no-decode] [--small]\n"
                     "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n"
-                    "                  [--quant w8a8|w4a16|w4a8]\n");
+                    "                  [--quant none|w8a8|w4a16|w4a8[,...]]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *dev = NULL, *res_list = "512", *cfg_path = NULL, *prec_s = NULL;
-    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1, runs = 1;
+    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1, runs = 1, nq = 1;
+    hart_qformat qfs[8] = {HART_QF_NONE};
     out = stdout;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -329,12 +332,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--config") && v) cfg_path = argv[++i];
         else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
         else if (!strcmp(a, "--quant") && v) {
-            hart_qformat qf;
-            if (hart_qformat_parse(argv[++i], &qf)) {
-                fprintf(stderr, "bench_hart: --quant: %s\n", hart_errmsg());
-                return 2;
+            char qb[128];
+            snprintf(qb, sizeof qb, "%s", argv[++i]);
+            nq = 0;
+            for (char *q = strtok(qb, ","); q; q = strtok(NULL, ",")) {
+                if (nq == 8) { fprintf(stderr, "bench_hart: --quant: at most 8 entries\n"); return 2; }
+                if (!strcmp(q, "none")) qfs[nq++] = HART_QF_NONE;
+                else if (hart_qformat_parse(q, &qfs[nq++])) {
+                    fprintf(stderr, "bench_hart: --quant: %s\n", hart_errmsg());
+                    return 2;
+                }
             }
-            hart_quant_set_on_load(qf);
+            if (!nq) { fprintf(stderr, "bench_hart: --quant: empty list\n"); return 2; }
         }
         else if (!strcmp(a, "--layers") && v) {
             char *end;
@@ -426,6 +435,7 @@ int main(int argc, char **argv) {
             rc = 1;
         } else {
             printf("  (random model written in %.1f s)\n", hart_clock() - t0);
+            hart_quant_set_on_load(qfs[0]);
             if (warmup) { /* one untimed image first (kernel compilation, allocator, caches) */
                 FILE *null = fopen("/dev/null", "w");
                 if (null) {
@@ -438,12 +448,16 @@ int main(int argc, char **argv) {
                     printf("  (warm-up image %.1f s)\n", hart_clock() - t0);
                 }
             }
-            double fig[64][R_N];
-            for (int r = 0; r < runs && !rc; r++) {
-                if (runs > 1) printf("  -- run %d of %d\n", r + 1, runs);
-                rc = run(be, dir, &z, batch, decode, fig[r]);
+            for (int qi = 0; qi < nq && !rc; qi++) {
+                hart_quant_set_on_load(qfs[qi]);
+                if (nq > 1) printf("  -- weights: %s\n", qfs[qi] ? hart_qformat_name(qfs[qi]) : "float");
+                double fig[64][R_N];
+                for (int r = 0; r < runs && !rc; r++) {
+                    if (runs > 1) printf("  -- run %d of %d\n", r + 1, runs);
+                    rc = run(be, dir, &z, batch, decode, fig[r]);
+                }
+                if (!rc) print_result(cfg_path, res, batch, runs, z.depth, be, fig);
             }
-            if (!rc) print_result(cfg_path, res, batch, runs, z.depth, be, fig);
         }
         hart_random_model_remove(dir);
     }
