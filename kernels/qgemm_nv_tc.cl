@@ -10,7 +10,8 @@
  *
  * Instantiated per variant (cl_program.c puts #defines before each copy):
  * QG_NAME, QG_BM x QG_BN block tile, QG_ST pipeline stages, QG_WM x QG_WN
- * warp tile, QG_NT work-items, QG_W4 (1: the W4A8 main loop). K step 64.
+ * warp tile, QG_NT work-items, QG_W4 (1: the W4A8 main loop), QG_P (1:
+ * fragment loads software-pipelined across stages, as hgemm's HG_DB 2). K step 64.
  *
  * In bytes, mma m16n8k32 on s8 has exactly the fragment geometry of
  * m16n8k16 on f16, so the f16 kernel's machinery applies unchanged:
@@ -151,30 +152,74 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
         QG_FRAGS_B(buf, sb, ks);                                                                    \
     } while (0)
 
+    /* group scale s and z·s (as 4 bytes) of k tile kt, per column (W4A8) */
+#if QG_W4
+#define QG_SCALES(kt)                                                                               \
+    do {                                                                                            \
+        if ((kt) * 64 % group == 0) {                                                               \
+            int gi = (kt) * 64 / group;                                                             \
+            _Pragma("unroll") for (int nj = 0; nj < QG_NI; nj++) {                                  \
+                int n = n0 + wn + nj * 8 + g;                                                       \
+                uint s_ = 0, zs = 0;                                                                \
+                if (n < N) {                                                                        \
+                    s_ = gs[gs_off + n * ng + gi];                                                  \
+                    zs = (uint)zr[z_off + n * ng + gi] * s_ * 0x01010101u;                          \
+                }                                                                                   \
+                sc[nj] = s_;                                                                        \
+                yl[nj] = zs & 0x7f7f7f7fu;                                                          \
+                yn[nj] = ~zs & 0x80808080u;                                                         \
+            }                                                                                       \
+        }                                                                                           \
+    } while (0)
+#else
+#define QG_SCALES(kt) do { } while (0)
+#endif
+
 #pragma unroll
     for (int s = 0; s < QG_ST - 1; s++) {
         if (s < KT) QG_LOAD(s, s);
         HG_COMMIT();
     }
+#if QG_P
+    /* software-pipelined (hgemm_nv.cl's HG_DB 2): the fragments of the next
+     * k32 slice -- across the stage boundary too -- are loaded while the
+     * current one multiplies; the copies for tile kt + ST - 1 go out after
+     * the first slice's MMAs (into the stage of tile kt - 1, whose reads all
+     * happened before the last barrier); wait + barrier behind the last. */
+    uint af[2][QG_MI][4], bf[2][QG_NI][2];
+    HG_WAIT_GROUP(QG_ST - 2);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (KT > 0) {
+        QG_SCALES(0);
+        QG_FRAGS(0, sbase, sbase + QG_A_BYTES, 0);
+    }
     for (int kt = 0; kt < KT; kt++) {
-#if QG_W4
-        /* group scale s and z·s (as 4 bytes) of this k tile, per column */
-        if (kt * 64 % group == 0) {
-            int gi = kt * 64 / group;
+        const uint sa = sbase + (kt % QG_ST) * QG_STAGE, sb = sa + QG_A_BYTES;
+        QG_FRAGS(1, sa, sb, 1);
 #pragma unroll
-            for (int nj = 0; nj < QG_NI; nj++) {
-                int n = n0 + wn + nj * 8 + g;
-                uint s = 0, zs = 0;
-                if (n < N) {
-                    s = gs[gs_off + n * ng + gi];
-                    zs = (uint)zr[z_off + n * ng + gi] * s * 0x01010101u;
-                }
-                sc[nj] = s;
-                yl[nj] = zs & 0x7f7f7f7fu;
-                yn[nj] = ~zs & 0x80808080u;
-            }
+        for (int mi = 0; mi < QG_MI; mi++)
+#pragma unroll
+            for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[0][mi], bf[0][ni][0], bf[0][ni][1]);
+        {
+            int nt = kt + QG_ST - 1;
+            if (nt < KT) QG_LOAD(nt % QG_ST, nt);
+            HG_COMMIT();
         }
-#endif
+#pragma unroll
+        for (int mi = 0; mi < QG_MI; mi++)
+#pragma unroll
+            for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[1][mi], bf[1][ni][0], bf[1][ni][1]);
+        HG_WAIT_GROUP(QG_ST - 2);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (kt + 1 < KT) {
+            const uint na = sbase + ((kt + 1) % QG_ST) * QG_STAGE;
+            QG_SCALES(kt + 1);
+            QG_FRAGS(0, na, na + QG_A_BYTES, 0);
+        }
+    }
+#else
+    for (int kt = 0; kt < KT; kt++) {
+        QG_SCALES(kt);
         HG_WAIT_GROUP(QG_ST - 2);
         barrier(CLK_LOCAL_MEM_FENCE);
         {
@@ -193,10 +238,12 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #pragma unroll
                 for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[ks][mi], bf[ks][ni][0], bf[ks][ni][1]);
     }
+#endif
     HG_WAIT_GROUP(0);
 #undef QG_LOAD
 #undef QG_FRAGS
 #undef QG_FRAGS_B
+#undef QG_SCALES
 
 #pragma unroll
     for (int mi = 0; mi < QG_MI; mi++)
