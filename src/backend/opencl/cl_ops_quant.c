@@ -1,4 +1,5 @@
-/* OpenCL quantized linear (kernels/qgemm.cl; NVIDIA: kernels/qgemm_nv.cl). */
+/* OpenCL quantized linear (kernels/qgemm.cl; NVIDIA: kernels/qgemm_nv.cl and the
+ * tensor-core tiles of kernels/qgemm_nv_tc.cl). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
