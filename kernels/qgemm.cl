@@ -164,3 +164,19 @@ void gemv_w4a16(int M, int N, int K, __global const float *x, int x_off, __globa
         y[y_off + (long)lid * N + n] = v;
     }
 }
+
+/* W4A16 weight dequantized to f16 rows [N][Kp] ((q - zero) · scale rounded to
+ * nearest even, zero for K <= k < Kp): the operand of the f16 tensor-core GEMM
+ * that runs W4A16 at many rows in tensor-core mode (cl_ops_quant.c). */
+__kernel void w4a16_to_f16(int N, int K, int Kp, __global const uchar *wq, int wq_off, __global const float *sc,
+                           int sc_off, __global const uchar *zr, int z_off, int ng, int group, __global half *dst) {
+    int k = get_global_id(0), n = get_global_id(1);
+    if (k >= Kp || n >= N) return;
+    float v = 0.0f;
+    if (k < K) {
+        uchar b = wq[wq_off + (long)n * ((K + 1) / 2) + (k >> 1)];
+        int g = n * ng + k / group;
+        v = (float)(((k & 1) ? b >> 4 : b & 15) - (int)zr[z_off + g]) * sc[sc_off + g];
+    }
+    vstore_half_rte(v, (long)n * Kp + k, dst);
+}

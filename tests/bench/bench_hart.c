@@ -32,6 +32,11 @@
  *                  line gives the median of each figure (default 1)
  *   --no-decode    skip the tokenizer decode (its FLOPs are still printed)
  *   --warmup       render one untimed image first (GPU kernel compilation etc.)
+ *   --quant LIST   comma-separated none, w8a8, w4a16, w4a8: the runs are
+ *                  repeated per entry on the same model files, every linear
+ *                  layer quantized on load (round to nearest) as `hart
+ *                  generate --quant FMT` does (hart_quant_set_on_load before
+ *                  hart_t2i_load); none = the float weights (default)
  *   --small        a small built-in config (width 256, depth 2, context
  *                  32x256, diffusion head 128x2, tokenizer ch 32)
  *
@@ -46,6 +51,7 @@
  * reads it; the keys follow tools/hart_torch_bench.py, which times the original):
  *   RESULT impl=hart config=NAME px=P B=B total_s= per_image_s= img_per_s= tf_s=
  *          tf_last_s= diff_s= decode_s= other_s= runs=N tc=0|1 depth=D
+ *          precision=P [quant=FMT]
  * (medians over the runs; tc: $HART_CL_TENSOR_CORES as the OpenCL backend reads it;
  * with --layers N < depth the figures are the measured ones, not the estimates). */
 #include <math.h>
@@ -57,6 +63,8 @@
 #include <unistd.h>
 
 #include "core/checkpoint.h"
+#include "core/qweight.h"
+#include "quant/qload.h"
 #include "models/hart/diffusion_head.h"
 #include "models/hart/autoencoder_internal.h"
 #include "pipeline/t2i.h"
@@ -296,22 +304,26 @@ static void print_result(const char *cfg_path, long px, int B, int runs, int dep
     const char *tce = getenv("HART_CL_TENSOR_CORES");
     int tc = be->kind == HART_BACKEND_OPENCL && (be->precision == HART_PREC_F16 || (tce && atoi(tce)));
     printf("RESULT impl=hart config=%.*s px=%ld B=%d total_s=%.4f per_image_s=%.5f img_per_s=%.3f tf_s=%.4f "
-           "tf_last_s=%.4f diff_s=%.4f decode_s=%.4f other_s=%.4f runs=%d tc=%d depth=%d precision=%s\n",
+           "tf_last_s=%.4f diff_s=%.4f decode_s=%.4f other_s=%.4f runs=%d tc=%d depth=%d precision=%s%s%s\n",
            nl, name, px, B, m[R_TOTAL], m[R_TOTAL] / B, m[R_TOTAL] > 0 ? B / m[R_TOTAL] : 0, m[R_TF], m[R_TF_LAST],
-           m[R_DIFF], m[R_DECODE], m[R_OTHER], runs, tc, depth, hart_precision_name(be->precision));
+           m[R_DIFF], m[R_DECODE], m[R_OTHER], runs, tc, depth, hart_precision_name(be->precision),
+           hart_quant_on_load() != HART_QF_NONE ? " quant=" : "",
+           hart_quant_on_load() != HART_QF_NONE ? hart_qformat_name(hart_quant_on_load()) : "");
     fflush(stdout);
 }
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_hart [--device SPEC] [--size 256|512|1024[,...]] [--layers N (0 = all)]\n"
                     "                  [--config llm-config.json] [--batch B] [--runs N] [--no-decode] [--small]\n"
-                    "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n");
+                    "                  [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n"
+                    "                  [--quant none|w8a8|w4a16|w4a8[,...]]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *dev = NULL, *res_list = "512", *cfg_path = NULL, *prec_s = NULL;
-    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1, runs = 1;
+    int decode = 1, small = 0, layers = 1, warmup = 0, batch = 1, runs = 1, nq = 1;
+    hart_qformat qfs[8] = {HART_QF_NONE};
     out = stdout;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -319,6 +331,20 @@ int main(int argc, char **argv) {
         else if ((!strcmp(a, "--size") || !strcmp(a, "--res")) && v) res_list = argv[++i];
         else if (!strcmp(a, "--config") && v) cfg_path = argv[++i];
         else if (!strcmp(a, "--precision") && v) prec_s = argv[++i];
+        else if (!strcmp(a, "--quant") && v) {
+            char qb[128];
+            snprintf(qb, sizeof qb, "%s", argv[++i]);
+            nq = 0;
+            for (char *q = strtok(qb, ","); q; q = strtok(NULL, ",")) {
+                if (nq == 8) { fprintf(stderr, "bench_hart: --quant: at most 8 entries\n"); return 2; }
+                if (!strcmp(q, "none")) qfs[nq++] = HART_QF_NONE;
+                else if (hart_qformat_parse(q, &qfs[nq++])) {
+                    fprintf(stderr, "bench_hart: --quant: %s\n", hart_errmsg());
+                    return 2;
+                }
+            }
+            if (!nq) { fprintf(stderr, "bench_hart: --quant: empty list\n"); return 2; }
+        }
         else if (!strcmp(a, "--layers") && v) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -409,6 +435,7 @@ int main(int argc, char **argv) {
             rc = 1;
         } else {
             printf("  (random model written in %.1f s)\n", hart_clock() - t0);
+            hart_quant_set_on_load(qfs[0]);
             if (warmup) { /* one untimed image first (kernel compilation, allocator, caches) */
                 FILE *null = fopen("/dev/null", "w");
                 if (null) {
@@ -421,12 +448,16 @@ int main(int argc, char **argv) {
                     printf("  (warm-up image %.1f s)\n", hart_clock() - t0);
                 }
             }
-            double fig[64][R_N];
-            for (int r = 0; r < runs && !rc; r++) {
-                if (runs > 1) printf("  -- run %d of %d\n", r + 1, runs);
-                rc = run(be, dir, &z, batch, decode, fig[r]);
+            for (int qi = 0; qi < nq && !rc; qi++) {
+                hart_quant_set_on_load(qfs[qi]);
+                if (nq > 1) printf("  -- weights: %s\n", qfs[qi] ? hart_qformat_name(qfs[qi]) : "float");
+                double fig[64][R_N];
+                for (int r = 0; r < runs && !rc; r++) {
+                    if (runs > 1) printf("  -- run %d of %d\n", r + 1, runs);
+                    rc = run(be, dir, &z, batch, decode, fig[r]);
+                }
+                if (!rc) print_result(cfg_path, res, batch, runs, z.depth, be, fig);
             }
-            if (!rc) print_result(cfg_path, res, batch, runs, z.depth, be, fig);
         }
         hart_random_model_remove(dir);
     }

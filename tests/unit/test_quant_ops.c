@@ -1,6 +1,6 @@
 /* Quantized ops (docs/quant.md): every kernel variant this machine can run
  * (CPU: portable C, AVX2, AVX-512 VNNI; OpenCL: portable, and on NVIDIA the
- * dp4a and mma.sync tiles) against the naive reference backend at odd sizes.
+ * dp4a and mma.sync tiles and the tensor-core tile variants) against the naive reference backend at odd sizes.
  * Integer parts (qgemm, quant_rows on the CPU) must be bit-identical; float
  * outputs within 1e-5 (CPU) / 1e-4 (OpenCL) of max|ref|. Also: the
  * round-to-nearest quantizers' error bounds and int8 ranges, the AutoAWQ
@@ -30,8 +30,13 @@ static hart_backend *g_cl;
 static unsigned g_seed = 77;
 static double g_worst_cpu, g_worst_cl;
 
+/* the last three take the NVIDIA tensor-core tiles (K % 32 == 0): K not a
+ * multiple of the 64-wide k step (1056, 96; 1056 also ends in a partial
+ * group of 128), M and N below a tile and not multiples of one, several
+ * block rows (200 > 128) */
 static const int64_t g_sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {1, 67, 129}, {17, 13, 129}, {67, 70, 300},
-                                      {5, 9, 1000}, {130, 67, 257}, {2, 130, 384}};
+                                      {5, 9, 1000}, {130, 67, 257}, {2, 130, 384}, {33, 130, 1056},
+                                      {200, 257, 640}, {7, 300, 96}};
 #define NSIZES ((int)(sizeof g_sizes / sizeof g_sizes[0]))
 
 static float *rnd(int64_t n, float lo, float hi) {
@@ -257,6 +262,67 @@ static void test_qlinear(void **st) {
         }
 }
 
+/* W4A16 at M > 16 in tensor-core mode (NVIDIA): the weight dequantized to
+ * f16 and the f16 tensor-core GEMM (x rounded to f16, f32 accumulation).
+ * Hand-derived bound per output against the exact sum over the f32
+ * dequantized weight, S = sum_k |x_k·w_k|, u = 2^-11 (f16 rounding of x and
+ * of w, each relative u for normals), f32 accumulation and dequantization
+ * ((K + 2)·2^-24·S), f16 subnormals of x (absolute 2^-25 each:
+ * 2^-25·sum_k |w_k|), the bias add (2^-24·|y|):
+ *   |got - exact| <= (2u + u^2 + (K + 2)·2^-24)·S + 2^-25·sum|w| + 2^-24·|y|. */
+static void test_w4a16_tensor_cores(void **st) {
+    if (!g_cl || !hart_opencl_set_tensor_cores(g_cl, 1)) {
+        printf("w4a16 tensor-core path: no NVIDIA tensor cores here, not tested\n");
+        return;
+    }
+    double worst = 0, u = ldexp(1.0, -11);
+    int beyond = 0;
+    for (int i = 0; i < NSIZES; i++) {
+        int64_t M = g_sizes[i][0], N = g_sizes[i][1], K = g_sizes[i][2];
+        if (M <= 16) continue; /* the GEMV kernel, tested in test_qlinear */
+        hart_qweight w;
+        mk_weight(HART_QF_W4A16, N, K, &w);
+        float *xf = rnd(M * K, -2.0f, 2.0f), *bf = rnd(N, -1.0f, 1.0f), *wf = malloc(sizeof(float) * (size_t)(N * K));
+        hart_qweight_dequant(&w, wf);
+        hart_tensor x = hart_tensor_wrap(xf, HART_F32, 2, (int64_t[]){M, K});
+        hart_tensor b = hart_tensor_wrap(bf, HART_F32, 1, &N);
+        hart_tensor xd, bd, y, shell;
+        hart_qweight wd;
+        assert_int_equal(hart_tensor_to(g_cl, &x, &xd), HART_OK);
+        assert_int_equal(hart_tensor_to(g_cl, &b, &bd), HART_OK);
+        assert_int_equal(hart_qweight_to(g_cl, &w, &wd), HART_OK);
+        assert_int_equal(hart_qweight_attach(&wd, &shell), HART_OK);
+        assert_int_equal(hart_tensor_new4(g_cl, HART_F32, &y, 2, M, N, 0, 0), HART_OK);
+        float *got = malloc(sizeof(float) * (size_t)(M * N));
+        assert_int_equal(hart_op_linear(&y, &xd, &shell, &bd), HART_OK);
+        assert_int_equal(hart_tensor_read(&y, got, sizeof(float) * (size_t)(M * N)), HART_OK);
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                double ex = bf[n], S = 0, W1 = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    double p = (double)xf[m * K + k] * wf[n * K + k];
+                    ex += p;
+                    S += fabs(p);
+                    W1 += fabs(wf[n * K + k]);
+                }
+                double tol = (2 * u + u * u + (K + 2) * ldexp(1.0, -24)) * S + ldexp(W1, -25) + ldexp(fabs(ex), -24);
+                double e = fabs(got[m * N + n] - ex);
+                if (!(e <= tol)) fail_msg("w4a16 tensor cores M=%lld N=%lld K=%lld: y[%lld][%lld] = %.9g, exact %.9g, "
+                                          "bound %.3g", (long long)M, (long long)N, (long long)K, (long long)m,
+                                          (long long)n, got[m * N + n], ex, tol);
+                if (e / tol > worst) worst = e / tol;
+                beyond += e > (K + 2) * ldexp(S, -24) + ldexp(fabs(ex), -24);
+            }
+        free(got); free(xf); free(bf); free(wf);
+        hart_tensor_free(&xd); hart_tensor_free(&bd); hart_tensor_free(&y); hart_tensor_free(&shell);
+        hart_qweight_free(&wd); hart_qweight_free(&w);
+    }
+    hart_opencl_set_tensor_cores(g_cl, 0);
+    printf("w4a16 tensor-core path: worst error / bound %.3f; %d outputs beyond an f32 kernel's error bound\n", worst,
+           beyond);
+    assert_true(beyond > 0); /* the f16 path ran: an all-f32 kernel stays within (K + 2)·2^-24·S + 2^-24·|y| */
+}
+
 /* Round-to-nearest: dequantized weights within half a step of the original,
  * int8 values in range. */
 static void test_rtn_bounds(void **st) {
@@ -442,6 +508,7 @@ int main(void) {
         cmocka_unit_test(test_qgemm_exact), cmocka_unit_test(test_qgemm_extremes), cmocka_unit_test(test_quant_rows),
         cmocka_unit_test(test_qlinear),     cmocka_unit_test(test_rtn_bounds),     cmocka_unit_test(test_awq_layout),
         cmocka_unit_test(test_checkpoint_layouts), cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_w4a16_tensor_cores),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     printf("qlinear worst relative error vs the reference: cpu %.2e, opencl %.2e\n", g_worst_cpu, g_worst_cl);

@@ -140,6 +140,10 @@ typedef struct {
 } clb_hgemm_variant;
 extern const clb_hgemm_variant hart_cl_hgemm_variants[];
 extern const int hart_cl_hgemm_nvariants;
+/* int8 tensor-core GEMM instances of kernels/qgemm_nv_tc.cl (cl_ops_quant.c):
+ * source text of instance i's #defines (undef = 0) or #undefs (undef = 1) */
+extern const int hart_cl_qgemm_tc_ninst;
+const char *hart_cl_qgemm_tc_defs(int i, int undef);
 
 /* op implementations (one file per family) */
 HART_OP_LIST(HART_BE_DECLARE, hart_cl_)

@@ -96,7 +96,7 @@ static void save_binary(clb *b, const char *path) {
 
 static int is_nv(const char *name) {
     return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv") ||
-           !strcmp(name, "qgemm_nv");
+           !strcmp(name, "qgemm_nv") || !strcmp(name, "qgemm_nv_tc");
 }
 
 /* flash_nv.cl is instantiated per head dim and rows per work-group: name,
@@ -140,7 +140,7 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
                          hart_cl_hgemm_nvariants, HG_MAX_VARIANTS);
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
-    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS + 3 * FA_NDEFS, sizeof *srcs);
+    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS + 3 * FA_NDEFS + 3 * (size_t)hart_cl_qgemm_tc_ninst, sizeof *srcs);
     if (!srcs) return hart_fail(HART_ENOMEM, "out of memory");
     char prelude[128];
     snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
@@ -158,6 +158,12 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
                 srcs[k++] = hg_def(v, 0);
                 srcs[k++] = hart_kernel_sources[i].text;
                 srcs[k++] = hg_def(v, 1);
+            }
+        } else if (!strcmp(nm, "qgemm_nv_tc")) {
+            for (int v = 0; v < hart_cl_qgemm_tc_ninst; v++) {
+                srcs[k++] = hart_cl_qgemm_tc_defs(v, 0);
+                srcs[k++] = hart_kernel_sources[i].text;
+                srcs[k++] = hart_cl_qgemm_tc_defs(v, 1);
             }
         } else if (!strcmp(nm, "flash_nv")) {
             for (int v = 0; v < FA_NDEFS; v++) {
