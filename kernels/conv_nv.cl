@@ -27,11 +27,14 @@ __kernel void nv_conv_wprep(int Co, int Ci, int taps, int Cc8, __global const vo
 }
 
 /* two f32 -> packed f16x2 (lo in the low half), round to nearest even */
+#ifndef CV_EMU
 inline uint cv_pack2(float lo, float hi) {
     uint r;
     asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
 }
+#define CV_FRAG uint /* an mma fragment register */
+#endif
 #endif
 
 #define CV_BK 32
@@ -61,35 +64,15 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
     const int iy0 = oy * stride - pad, ix0 = ox * stride - pad, Cc = Cc8 / 8;
     float bv[CV_BE][8];
 
-#define CV_GATHER(kt)                                                                            \
-    do {                                                                                         \
-        _Pragma("unroll") for (int e = 0; e < CV_BE; e++) {                                      \
-            int q = (kt) * CV_CPR + c0 + e * (CV_NT / CV_BN), tap = q / Cc, cb = (q - tap * Cc) * 8; \
-            int ky = tap / kw, iy = iy0 + ky, ix = ix0 + tap - ky * kw;                          \
-            int ok = pix_ok && tap < taps && iy >= 0 && iy < H && ix >= 0 && ix < W;             \
-            __global const float *src = Xb + (ok ? cb * HW + iy * W + ix : 0);                   \
-            _Pragma("unroll") for (int j = 0; j < 8; j++) bv[e][j] = ok && cb + j < Ci ? src[j * HW] : 0.0f; \
-        }                                                                                        \
-    } while (0)
-#define CV_STORE_B(stage)                                                                        \
-    do {                                                                                         \
-        uint sb_ = sbase + (stage) * CV_STAGE_BYTES + CV_A_BYTES;                                \
-        _Pragma("unroll") for (int e = 0; e < CV_BE; e++) {                                      \
-            uint off_ = sb_ - sbase + HG_SW(br, c0 + e * (CV_NT / CV_BN), CV_BK);                \
-            smem[off_ / 16] = (uint4)(cv_pack2(bv[e][0], bv[e][1]), cv_pack2(bv[e][2], bv[e][3]), \
-                                      cv_pack2(bv[e][4], bv[e][5]), cv_pack2(bv[e][6], bv[e][7])); \
-        }                                                                                        \
-    } while (0)
+    /* A tile (weights) by cp.async: chunk i = row i / 4, 16-byte chunk i % 4 */
 #define CV_LOAD_A(stage, kt)                                                                     \
     do {                                                                                         \
         uint sa_ = sbase + (stage) * CV_STAGE_BYTES;                                             \
-        _Pragma("unroll") for (int e = 0; e < (CV_BM * CV_CPR + CV_NT - 1) / CV_NT; e++) {                         \
+        for (int e = 0; e < CV_BM * CV_CPR / CV_NT; e++) {                                       \
             int i = tid + e * CV_NT, r = i / CV_CPR, c = i % CV_CPR, gr = m0 + r, kk = (kt) * CV_BK + c * 8; \
-            if (r < CV_BM) {                                                                     \
-                int ok = gr < Co && kk < Kp;                                                     \
-                __global const ushort *p = ok ? Wt + (long)gr * Kp + kk : Wt;                    \
-                HG_CP_ASYNC(sa_ + HG_SW(r, c, CV_BK), p, ok ? 16 : 0);                           \
-            }                                                                                    \
+            int ok = gr < Co && kk < Kp;                                                         \
+            __global const ushort *p = ok ? Wt + (long)gr * Kp + kk : Wt;                        \
+            HG_CP_ASYNC(sa_ + HG_SW(r, c, CV_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
     } while (0)
 
@@ -102,49 +85,60 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
             for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
 
     const int KT = (Kp + CV_BK - 1) / CV_BK;
-    CV_LOAD_A(0, 0);
-    HG_COMMIT();
-    CV_GATHER(0);
-    CV_STORE_B(0);
-    HG_WAIT_GROUP(0);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int kt = 0; kt < KT; kt++) {
-        const int cur = kt & 1, more = kt + 1 < KT;
-        if (more) {
-            CV_LOAD_A(cur ^ 1, kt + 1); /* that stage was last read before the previous barrier */
+    /* iteration kt fetches tile kt into stage kt % 2 (weights by cp.async, the
+     * input gathered into registers before and stored after the MMAs) while
+     * the tensor cores work on tile kt - 1 in the other stage */
+    for (int kt = 0; kt <= KT; kt++) {
+        const int fetch = kt < KT, st = kt & 1;
+        if (fetch) {
+            CV_LOAD_A(st, kt);
             HG_COMMIT();
-            CV_GATHER(kt + 1); /* loads in flight while the tensor cores work */
-        }
-        const uint sa = sbase + cur * CV_STAGE_BYTES, sb = sa + CV_A_BYTES;
 #pragma unroll
-        for (int ks = 0; ks < CV_BK / 16; ks++) {
-            uint af[CV_MI][4], bf[CV_NI][2];
+            for (int e = 0; e < CV_BE; e++) {
+                int q = kt * CV_CPR + c0 + e * (CV_NT / CV_BN), tap = q / Cc, cb = (q - tap * Cc) * 8;
+                int ky = tap / kw, iy = iy0 + ky, ix = ix0 + tap - ky * kw;
+                int ok = pix_ok && tap < taps && iy >= 0 && iy < H && ix >= 0 && ix < W;
+                __global const float *src = Xb + (ok ? cb * HW + iy * W + ix : 0);
 #pragma unroll
-            for (int mi = 0; mi < CV_MI; mi++) {
-                int r = wm + mi * 16 + (lane & 15), c = ks * 2 + (lane >> 4);
-                HG_LDSM4(af[mi], sa + HG_SW(r, c, CV_BK));
+                for (int j = 0; j < 8; j++) bv[e][j] = ok && cb + j < Ci ? src[j * HW] : 0.0f;
             }
-#pragma unroll
-            for (int nj = 0; nj < CV_NI / 2; nj++) {
-                int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = ks * 2 + ((lane >> 3) & 1);
-                uint t4[4];
-                HG_LDSM4(t4, sb + HG_SW(r, c, CV_BK));
-                bf[2 * nj][0] = t4[0];
-                bf[2 * nj][1] = t4[1];
-                bf[2 * nj + 1][0] = t4[2];
-                bf[2 * nj + 1][1] = t4[3];
-            }
-#pragma unroll
-            for (int mi = 0; mi < CV_MI; mi++)
-#pragma unroll
-                for (int ni = 0; ni < CV_NI; ni++) HG_MMA(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
         }
-        if (more) CV_STORE_B(cur ^ 1);
+        if (kt > 0) {
+            const uint sa = sbase + (st ^ 1) * CV_STAGE_BYTES, sb = sa + CV_A_BYTES;
+#pragma unroll
+            for (int ks = 0; ks < CV_BK / 16; ks++) {
+                /* the row addresses are written in terms of `lane` inside the macro
+                 * argument: the PoCL emulation re-evaluates them for other lanes */
+                CV_FRAG af[CV_MI][4], bf[CV_NI][2];
+#pragma unroll
+                for (int mi = 0; mi < CV_MI; mi++)
+                    HG_LDSM4(af[mi], sa + HG_SW(wm + mi * 16 + (lane & 15), ks * 2 + (lane >> 4), CV_BK));
+#pragma unroll
+                for (int nj = 0; nj < CV_NI / 2; nj++) {
+                    CV_FRAG t4[4];
+                    HG_LDSM4(t4, sb + HG_SW(wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), ks * 2 + ((lane >> 3) & 1), CV_BK));
+                    bf[2 * nj][0] = t4[0];
+                    bf[2 * nj][1] = t4[1];
+                    bf[2 * nj + 1][0] = t4[2];
+                    bf[2 * nj + 1][1] = t4[3];
+                }
+#pragma unroll
+                for (int mi = 0; mi < CV_MI; mi++)
+#pragma unroll
+                    for (int ni = 0; ni < CV_NI; ni++) HG_MMA(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+            }
+        }
+        if (fetch) {
+#pragma unroll
+            for (int e = 0; e < CV_BE; e++) {
+                uint off = st * CV_STAGE_BYTES + CV_A_BYTES + HG_SW(br, c0 + e * (CV_NT / CV_BN), CV_BK);
+                smem[off / 16] = (uint4)(cv_pack2(bv[e][0], bv[e][1]), cv_pack2(bv[e][2], bv[e][3]),
+                                         cv_pack2(bv[e][4], bv[e][5]), cv_pack2(bv[e][6], bv[e][7]));
+            }
+        }
         HG_WAIT_GROUP(0);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-#undef CV_GATHER
-#undef CV_STORE_B
 #undef CV_LOAD_A
 
     const int g = lane >> 2, t = lane & 3;

@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
         hart_tensor_new4(NULL, HART_F32, &f, 4, 1, Z, s / 16, s / 16);
         hart_tensor_new4(NULL, HART_F32, &img, 4, 1, 3, s, s);
         fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
-        double ts[101], gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
+        double ts[101] = {0}, gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
         hart_status st = HART_OK;
         for (int r = runs > 1 ? -1 : 0; r < runs && !st; r++) { /* with several runs: one warm-up first */
             double t0 = now();
