@@ -8,9 +8,7 @@
  * --device: backend (default $HART_DEVICE, else the library default).
  * --size N: output side in pixels (multiple of 16), repeatable; default the
  *   sizes in $HART_BENCH_VAE_SIZES, else "32,64" (quick, for `make bench`);
- *   the issue's figures use --size 512 --size 1024.
- * --runs R: timed runs per size after one untimed warm-up (kernel tuning, buffer
- *   pool); the median is printed (default 1). */
+ *   the issue's figures use --size 512 --size 1024. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,21 +39,17 @@ static double now(void) {
 }
 
 static int usage(const char *p) {
-    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--runs R] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *dev = getenv("HART_DEVICE"), *prec_s = NULL;
     char sizes_arg[256] = "";
-    int runs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec_s = argv[++i];
-        else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-            runs = atoi(argv[++i]);
-            if (runs < 1 || runs > 100) { fprintf(stderr, "bench_vae: --runs must be 1..100\n"); return 2; }
-        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 16 || v % 16 || v > 16384 || strlen(sizes_arg) + 8 >= sizeof sizes_arg) {
@@ -94,17 +88,10 @@ int main(int argc, char **argv) {
         hart_tensor_new4(NULL, HART_F32, &f, 4, 1, Z, s / 16, s / 16);
         hart_tensor_new4(NULL, HART_F32, &img, 4, 1, 3, s, s);
         fill_random(f.data, hart_tensor_numel(&f), 7, -1, 1);
-        double ts[101] = {0}, gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
-        hart_status st = HART_OK;
-        for (int r = runs > 1 ? -1 : 0; r < runs && !st; r++) { /* with several runs: one warm-up first */
-            double t0 = now();
-            st = hart_vae_decode(v, &f, &img);
-            if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
-            if (r >= 0) ts[r] = now() - t0;
-        }
-        for (int i = 1; i < runs; i++) /* insertion sort for the median */
-            for (int j = i; j > 0 && ts[j] < ts[j - 1]; j--) { double t = ts[j]; ts[j] = ts[j - 1]; ts[j - 1] = t; }
-        double dt = ts[runs / 2];
+        double t0 = now();
+        hart_status st = hart_vae_decode(v, &f, &img);
+        if (!st) st = hart_backend_wait(be); /* the time ends when the device has finished */
+        double dt = now() - t0, gf = hart_vae_decode_flops(v, s / 16, s / 16) * 1e-9;
         hart_tensor_free(&f);
         hart_tensor_free(&img);
         if (st) { fprintf(stderr, "bench_vae: %s\n", hart_errmsg()); goto out; }
