@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest flash quant tune models golden precision cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest flash decoders quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -53,6 +53,20 @@ for step in "$@"; do
         done 2>&1 | tee "$out/flash_dense.txt" ;
         [ -x "$d/bench_sparse_attn" ] && HART_CL_TENSOR_CORES=1 timeout 200 "$d/bench_sparse_attn" --size 1024 --precision f16 \
             --policies local:1,local:2,xattn:0.9,quest:8 --reps 3 2>&1 | tee "$out/flash_sparse.txt" ;;
+    decoders)
+        # convolutional decoders in f16 mode (the GPU default), implicit-GEMM convolutions
+        # (conv_nv.cl) against the im2col + GEMM path (HART_CL_NO_IMPLICIT_CONV=1), same binary
+        # and machine; then the per-kernel profile; needs bench_vae/bench_lpd/bench_dcae staged
+        # (tools/gpu_stage.sh DIR build/tests/bench/bench_vae build/tests/bench/bench_lpd build/tests/bench/bench_dcae)
+        for impl in im2col implicit; do
+            nc=; [ $impl = im2col ] && nc=1
+            echo "--- $impl"
+            [ -x "$d/bench_vae" ] && HART_CL_NO_IMPLICIT_CONV=$nc timeout 60 "$d/bench_vae" --device "$HART_DEVICE" --size 1024 --runs 3
+            [ -x "$d/bench_lpd" ] && HART_CL_NO_IMPLICIT_CONV=$nc timeout 60 "$d/bench_lpd" --device "$HART_DEVICE" --model tiny \
+                --size 256 --vq-ch 128 --vq-z 256 --split-only --batch 1,64 --runs 3 | grep -E "RESULT|decode"
+            [ -x "$d/bench_dcae" ] && HART_CL_NO_IMPLICIT_CONV=$nc timeout 90 "$d/bench_dcae" --device "$HART_DEVICE" --size 1024 --no-hart
+        done 2>&1 | tee "$out/decoders.txt"
+        [ -x "$d/bench_vae" ] && HART_CL_PROFILE=1 timeout 60 "$d/bench_vae" --device "$HART_DEVICE" --size 1024 2>&1 | tee "$out/decoders_profile.txt" | grep -A16 "kernel time" ;;
     tune)
         [ -x "$d/test_opencl_tune" ] && timeout 120 "$d/test_opencl_tune" 2>&1 | tail -5 ;;
     models)

@@ -192,6 +192,56 @@ static void test_conv2d(void **st) {
     }
 }
 
+static float half_round(float v) { return hart_f16_to_f32(hart_f32_to_f16(v)); }
+
+/* f16 precision mode's conv2d (with the tensor cores on an NVIDIA device: the
+ * implicit-GEMM kernel, conv_nv.cl, every variant) against the oracle
+ * round_half(conv(round_half(x), w, b)) on the reference backend: channels not
+ * multiples of 8, odd sizes, the strides/paddings of the VQGAN, LlamaGen and
+ * DC-AE convolutions. Tolerance TOL_TC: the sums differ in order, so an output
+ * may land on the neighbouring half (2^-11 relative). */
+static void test_conv2d_f16(void **st) {
+    skip_if_none();
+    g_tol = TOL_TC;
+    assert_int_equal(hart_backend_set_precision(g_cl, HART_PREC_F16), HART_OK);
+    struct { int N, Ci, H, W, Co, k, stride, pad; hart_dtype wdt; int bias; } cs[] = {
+        {1, 13, 9, 11, 37, 3, 1, 1, HART_F16, 1},  {2, 6, 7, 5, 3, 3, 2, 0, HART_F16, 1},
+        {1, 24, 15, 13, 17, 3, 2, 1, HART_F32, 0}, {2, 40, 33, 35, 150, 3, 1, 1, HART_BF16, 1},
+        {1, 3, 17, 19, 8, 3, 1, 1, HART_F16, 0},   {1, 16, 12, 10, 9, 1, 2, 0, HART_F16, 1},
+        {1, 8, 11, 11, 4, 4, 2, 1, HART_F16, 1},   {1, 130, 8, 8, 70, 3, 1, 1, HART_F16, 1},
+    };
+    const char *tc = getenv("HART_CL_TENSOR_CORES");
+    int nvar = tc && atoi(tc) ? 4 : 1; /* conv_nv.cl's variants (cl_conv_nv.c) */
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        int Ho = (cs[i].H + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1, Wo = (cs[i].W + 2 * cs[i].pad - cs[i].k) / cs[i].stride + 1;
+        pair x = mkf(4, cs[i].N, cs[i].Ci, cs[i].H, cs[i].W);
+        pair w = mk(cs[i].wdt, 4, cs[i].Co, cs[i].Ci, cs[i].k, cs[i].k, -1, 1);
+        pair b = mkf(1, cs[i].Co, 0, 0, 0);
+        hart_tensor xr;
+        assert_int_equal(hart_tensor_new(NULL, HART_F32, 4, x.h.shape, &xr), HART_OK);
+        xr.be = hart_backend_ref();
+        for (int64_t j = 0; j < hart_tensor_numel(&xr); j++) ((float *)xr.data)[j] = half_round(((float *)x.h.data)[j]);
+        for (int v = 0; v < nvar; v++) {
+            char vs[16];
+            snprintf(vs, sizeof vs, "%d", v);
+            if (nvar > 1) setenv("HART_CL_CONV_VARIANT", vs, 1);
+            pair y = out(HART_F32, 4, cs[i].N, cs[i].Co, Ho, Wo);
+            BOTH(hart_op_conv2d(&y.h, &xr, &w.h, cs[i].bias ? &b.h : NULL, cs[i].stride, cs[i].pad, 1),
+                 hart_op_conv2d(&y.d, &x.d, &w.d, cs[i].bias ? &b.d : NULL, cs[i].stride, cs[i].pad, 1));
+            for (int64_t j = 0; j < hart_tensor_numel(&y.h); j++) ((float *)y.h.data)[j] = half_round(((float *)y.h.data)[j]);
+            char what[80];
+            snprintf(what, sizeof what, "conv2d f16 case %zu v%d (Ci%d k%d s%d p%d)", i, nvar > 1 ? v : -1, cs[i].Ci,
+                     cs[i].k, cs[i].stride, cs[i].pad);
+            check(&y, what);
+            drop(&y);
+        }
+        unsetenv("HART_CL_CONV_VARIANT");
+        hart_tensor_free(&xr);
+        drop(&x); drop(&w); drop(&b);
+    }
+    assert_int_equal(hart_backend_set_precision(g_cl, HART_PREC_F32), HART_OK); /* tensor cores as $HART_CL_TENSOR_CORES says */
+}
+
 static void test_norms(void **st) {
     skip_if_none();
     g_tol = TOL;
@@ -644,6 +694,7 @@ int main(void) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),      cmocka_unit_test(test_matmul),       cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_conv2d_f16),
         cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),      cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_copy_convert), cmocka_unit_test(test_shape_ops),   cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_attention),   cmocka_unit_test(test_rope),         cmocka_unit_test(test_rope_rows),    cmocka_unit_test(test_clamp),

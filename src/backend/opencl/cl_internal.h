@@ -145,6 +145,19 @@ extern const int hart_cl_hgemm_nvariants;
 extern const int hart_cl_qgemm_tc_ninst;
 const char *hart_cl_qgemm_tc_defs(int i, int undef);
 
+/* implicit-GEMM convolution variants (kernels/conv_nv.cl instances, cl_conv_nv.c):
+ * name, block tile bm x bn, warp tile wm x wn, work-items */
+typedef struct {
+    const char *name;
+    int bm, bn, wm, wn, nt;
+} clb_conv_variant;
+extern const clb_conv_variant hart_cl_conv_variants[];
+extern const int hart_cl_conv_nvariants;
+/* 1 when conv2d takes the tensor-core implicit GEMM (f16 mode, tensor cores on, groups 1, not a plain 1x1) */
+int hart_cl_conv_nv_applies(hart_backend *be, const hart_tensor *w, int stride, int pad, int groups);
+hart_status hart_cl_conv2d_nv(hart_backend *be, hart_tensor *y, const hart_tensor *x, const hart_tensor *w,
+                              const hart_tensor *bias, int stride, int pad);
+
 /* op implementations (one file per family) */
 HART_OP_LIST(HART_BE_DECLARE, hart_cl_)
 /* f16 precision mode: y = x rounded to half (backend.h, round_half) */

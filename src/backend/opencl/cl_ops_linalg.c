@@ -280,6 +280,7 @@ hart_status hart_cl_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor *
         g.c_off = T_OFF(y); g.c_s0 = (int)(Co * P);
         return hart_cl_gemm(be, &g);
     }
+    if (hart_cl_conv_nv_applies(be, w, stride, pad, groups)) return hart_cl_conv2d_nv(be, y, x, w, bias, stride, pad);
     int64_t rows = Ci * kh * kw;
     /* tensor cores: the im2col matrix written as f16 [pixels][rows], the GEMM's
      * operand in place (rows and group offsets must be multiples of 8 halves) */

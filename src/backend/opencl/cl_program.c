@@ -96,7 +96,7 @@ static void save_binary(clb *b, const char *path) {
 
 static int is_nv(const char *name) {
     return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv") ||
-           !strcmp(name, "qgemm_nv") || !strcmp(name, "qgemm_nv_tc");
+           !strcmp(name, "qgemm_nv") || !strcmp(name, "conv_nv") || !strcmp(name, "qgemm_nv_tc");
 }
 
 /* flash_nv.cl is instantiated per head dim and rows per work-group: name,
@@ -134,13 +134,29 @@ static const char *hg_def(int v, int undef) {
     return hg_defs[v][undef];
 }
 
+/* conv_nv.cl is instantiated once per variant of hart_cl_conv_variants[],
+ * after hgemm_nv.cl (it uses that file's PTX helpers) */
+#define CV_MAX_VARIANTS 8
+static char cv_defs[CV_MAX_VARIANTS][160];
+static const char *const CV_UNDEFS = "\n#undef CV_NAME\n#undef CV_BM\n#undef CV_BN\n#undef CV_WM\n#undef CV_WN\n#undef CV_NT\n";
+
+static const char *cv_def(int v) {
+    const clb_conv_variant *c = &hart_cl_conv_variants[v];
+    snprintf(cv_defs[v], sizeof cv_defs[v], "\n#define CV_NAME %s\n#define CV_BM %d\n#define CV_BN %d\n#define CV_WM %d\n"
+             "#define CV_WN %d\n#define CV_NT %d\n", c->name, c->bm, c->bn, c->wm, c->wn, c->nt);
+    return cv_defs[v];
+}
+
 hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, size_t info_n) {
     if (hart_cl_hgemm_nvariants > HG_MAX_VARIANTS)
         return hart_fail(HART_EINVAL, "cl_program.c: %d tensor-core GEMM variants, raise HG_MAX_VARIANTS (%d)",
                          hart_cl_hgemm_nvariants, HG_MAX_VARIANTS);
     int n = 0;
     while (hart_kernel_sources[n].name) n++;
-    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS + 3 * FA_NDEFS + 3 * (size_t)hart_cl_qgemm_tc_ninst, sizeof *srcs);
+    if (hart_cl_conv_nvariants > CV_MAX_VARIANTS)
+        return hart_fail(HART_EINVAL, "cl_program.c: raise CV_MAX_VARIANTS to %d", hart_cl_conv_nvariants);
+    const char **srcs = calloc((size_t)n + 1 + 3 * HG_MAX_VARIANTS + 3 * FA_NDEFS + 3 * CV_MAX_VARIANTS +
+                                   3 * (size_t)hart_cl_qgemm_tc_ninst, sizeof *srcs);
     if (!srcs) return hart_fail(HART_ENOMEM, "out of memory");
     char prelude[128];
     snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
@@ -152,7 +168,7 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
         if (!strcmp(hart_kernel_sources[i].name, "common")) srcs[k++] = hart_kernel_sources[i].text;
     for (int i = 0; i < n; i++) {
         const char *nm = hart_kernel_sources[i].name;
-        if (!strcmp(nm, "common") || !wanted(nm, nv)) continue;
+        if (!strcmp(nm, "common") || !strcmp(nm, "conv_nv") || !wanted(nm, nv)) continue;
         if (!strcmp(nm, "hgemm_nv")) {
             for (int v = 0; v < hart_cl_hgemm_nvariants; v++) {
                 srcs[k++] = hg_def(v, 0);
@@ -174,6 +190,13 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
         } else
             srcs[k++] = hart_kernel_sources[i].text;
     }
+    for (int i = 0; nv && i < n; i++)
+        if (!strcmp(hart_kernel_sources[i].name, "conv_nv"))
+            for (int v = 0; v < hart_cl_conv_nvariants; v++) {
+                srcs[k++] = cv_def(v);
+                srcs[k++] = hart_kernel_sources[i].text;
+                srcs[k++] = CV_UNDEFS;
+            }
     for (int i = 1; i < k; i++) h = hart_cl_fnv(h, srcs[i], strlen(srcs[i]));
     char opts[128];
     if (nv)

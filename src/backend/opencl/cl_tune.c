@@ -34,7 +34,9 @@ uint32_t hart_cl_tune_key(int kind, const clb_gemm_args *g) {
            (uint32_t)lb((int64_t)g->nz0 * g->nz1);
 }
 
-static int nchoices(uint32_t key) { return (key >> 28) == 1 ? hart_cl_hgemm_nvariants : 2; }
+static int nchoices(uint32_t key) {
+    return (key >> 28) == 1 ? hart_cl_hgemm_nvariants : (key >> 28) == 2 ? hart_cl_conv_nvariants : 2;
+}
 
 static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
     buf[0] = 0;
