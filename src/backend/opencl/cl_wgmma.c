@@ -100,6 +100,7 @@ void hart_cl_wg_build(clb *b, char *info, size_t info_n) {
     char *bin = placeholder_binary(b, &blen), why[256] = "no placeholder binary";
     char ver[16] = "8.0";
     if (bin) {
+        dump(bin, blen, ".driver.ptx");
         const char *v = strstr(bin, ".version ");
         if (v && sscanf(v + 9, "%15[0-9.]", ver) != 1) snprintf(ver, sizeof ver, "8.0");
         char *sp = hart_cl_wg_splice(bin, blen, &slen, why, sizeof why);
