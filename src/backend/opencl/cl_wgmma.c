@@ -125,12 +125,64 @@ void hart_cl_wg_build(clb *b, char *info, size_t info_n) {
     if (!b->prog_wg) snprintf(info, info_n, "; wgmma GEMM unavailable (mma.sync kernels used)");
 }
 
+/* Each variant once on a small GEMM with integer operands (exact in f16 and
+ * f32), edges in M, N and K, against the host's sum: a kernel that builds
+ * but computes wrong (a driver that reads our PTX differently) is never used. */
+static int self_check(clb *b, char *why, size_t why_n) {
+    enum { M = 259, N = 263, K = 72 };
+    uint16_t *a = malloc(M * K * 2), *bm = malloc(N * K * 2);
+    float *c = malloc(M * N * 4);
+    int ok = a && bm && c;
+    static const uint16_t f16i[5] = {0xC000, 0xBC00, 0x0000, 0x3C00, 0x4000}; /* -2 -1 0 1 2 */
+    for (int i = 0; ok && i < M * K; i++) a[i] = f16i[(i * 7 + i / K) % 5];
+    for (int i = 0; ok && i < N * K; i++) bm[i] = f16i[(i * 3 + 1 + i / K) % 5];
+    cl_int err = 0;
+    cl_mem da = ok ? clCreateBuffer(b->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, M * K * 2, a, &err) : NULL;
+    cl_mem db = ok ? clCreateBuffer(b->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, N * K * 2, bm, &err) : NULL;
+    cl_mem dc = ok ? clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, M * N * 4, NULL, &err) : NULL;
+    ok = ok && da && db && dc;
+    if (!ok) snprintf(why, why_n, "self-check: no memory");
+    for (int v = 0; ok && v < hart_cl_wg_nvariants; v++) {
+        clb_gemm_args g;
+        memset(&g, 0, sizeof g);
+        g.M = M; g.N = N; g.K = K; g.nz0 = g.nz1 = 1; g.alpha = 1.0f;
+        g.c = dc; g.c_sm = N;
+        if (hart_cl_wg_launch(b, v, &g, da, 0, K, 0, 0, db, 0, K, 0, 0) ||
+            clEnqueueReadBuffer(b->q, dc, CL_TRUE, 0, M * N * 4, c, 0, NULL, NULL)) {
+            snprintf(why, why_n, "self-check: %s failed to run: %.150s", hart_cl_wg_variants[v].name, hart_errmsg());
+            hart_clear_error();
+            ok = 0;
+            break;
+        }
+        for (int m = 0; ok && m < M; m++)
+            for (int n = 0; ok && n < N; n++) {
+                int want = 0;
+                for (int k = 0; k < K; k++)
+                    want += (((m * K + k) * 7 + m) % 5 - 2) * (((n * K + k) * 3 + 1 + n) % 5 - 2);
+                if (c[m * N + n] != (float)want) {
+                    snprintf(why, why_n, "self-check: %s gives C[%d][%d] = %g, want %d", hart_cl_wg_variants[v].name, m,
+                             n, (double)c[m * N + n], want);
+                    ok = 0;
+                }
+            }
+    }
+    if (da) clReleaseMemObject(da);
+    if (db) clReleaseMemObject(db);
+    if (dc) clReleaseMemObject(dc);
+    free(a); free(bm); free(c);
+    return ok;
+}
+
 int hart_cl_wg_ready(clb *b) {
     if (!b->wg_state) {
-        char info[160];
+        char info[160], why[300] = "";
         hart_cl_wg_build(b, info, sizeof info);
         b->wg_state = b->prog_wg ? 1 : -1;
-        if (info[0]) verbose(info + 2, NULL);
+        if (b->prog_wg && !self_check(b, why, sizeof why)) {
+            b->wg_state = -1; /* the kernels stay built but unused */
+            verbose(why, NULL);
+        }
+        if (info[0]) verbose(info + 2, b->wg_state > 0 ? "self-check passed" : "not used");
     }
     return b->wg_state > 0;
 }
