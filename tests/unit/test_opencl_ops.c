@@ -194,6 +194,14 @@ static void test_wgmma(void **st) {
         snprintf(what, sizeof what, "%s matmul batch 6 alpha", name);
         check(&c, what);
         drop(&a); drop(&bm); drop(&c);
+        /* conv2d, two groups: the GEMM's batch index z1 and a bias per output row */
+        pair cx = mkf(4, 1, 16, 19, 21), cw = mk(HART_F16, 4, 72, 8, 3, 3, -1, 1), cb = mkf(1, 72, 0, 0, 0);
+        pair cy = out(HART_F32, 4, 1, 72, 19, 21);
+        hart_opencl_set_hgemm_variant(g_cl, v);
+        BOTH(hart_op_conv2d(&cy.h, &cx.h, &cw.h, &cb.h, 1, 1, 2), hart_op_conv2d(&cy.d, &cx.d, &cw.d, &cb.d, 1, 1, 2));
+        snprintf(what, sizeof what, "%s conv2d 3x3 g2 +b", name);
+        check(&cy, what);
+        drop(&cx); drop(&cw); drop(&cb); drop(&cy);
     }
     hart_opencl_set_hgemm_variant(g_cl, -1);
     hart_opencl_set_tensor_cores(g_cl, tc_was);
