@@ -8,7 +8,7 @@
 
 #include "backend/backend.h"
 
-#define CLB_MAX_KERNELS 128
+#define CLB_MAX_KERNELS 64
 #define CLB_POOL_SLOTS 256
 
 typedef struct {
