@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest flash decoders quant tune models golden precision cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest wgmma flash decoders quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -42,6 +42,14 @@ for step in "$@"; do
         timeout 300 "$d/test_quant_ops" 2>&1 | tee "$out/quant_test.txt" | grep -E "kernel|variant|OK|FAIL|PASS|worst" ;
         timeout 400 "$d/bench_qgemm" --device opencl 2>&1 | tee "$out/quant_bench_gpu.txt" ;
         timeout 300 "$d/bench_qgemm" --device cpu --quick 2>&1 | tee "$out/quant_bench_cpu.txt" ;;
+    wgmma)
+        # Hopper wgmma GEMM (src/backend/opencl/cl_wgmma*.c): host checks, the device test with
+        # tensor cores, and the f16 GEMM at 4096^3 and HART's release shapes (M x N x K)
+        [ -x "$d/test_wgmma_ptx" ] && timeout 30 "$d/test_wgmma_ptx" 2>&1 | tail -3
+        HART_CL_VERBOSE=1 HART_CL_TENSOR_CORES=1 timeout 120 "$d/test_opencl_ops" 2>&1 | tee "$out/test_wgmma.txt" |
+            grep -E "wg_hgemm|wgmma|FAIL|PASSED" | tail -40
+        HART_CL_VERBOSE=1 HART_BENCH_SHAPES=${WG_SHAPES:-4096x4096x4096,4096x4608x1536,4096x1536x1536,4096x8192x1536,4096x1536x4096,8192x8192x8192} \
+            timeout 150 "$d/bench_opencl_gemm" 4096 2>&1 | tee "$out/bench_wgmma.txt" | grep -v "^  variant" ;;
     tctest)
         HART_CL_TENSOR_CORES=1 timeout 300 "$d/test_opencl_ops" 2>&1 | tee "$out/test_tc.txt" | grep -E "rel err [0-9.e-]+|OK|FAIL|PASS" | tail -40 ;;
     flash)

@@ -136,6 +136,84 @@ static int check_odd(void) {
     return bad;
 }
 
+/* $HART_BENCH_SHAPES="MxNxK,...": C[M,N] f32 = A[M,K] f16 * B[N,K]^T f16 through
+ * hart_opencl_hgemm (the tensor-core path of linear/matmul) with the default
+ * choice (wgmma on Hopper for large GEMMs), then every variant forced; and
+ * hart_op_linear with f32 activations and f16 weights (default choice). Prints
+ * TFLOP/s and each variant's relative error against the default's result. */
+static int bench_shapes(const char *spec) {
+    int bad = 0;
+    printf("\nf16 GEMM shapes (TFLOP/s; C[M,N] = A[M,K] B[N,K]^T, f32 out):\n");
+    for (const char *p = spec; p && *p;) {
+        int M, N, K;
+        if (sscanf(p, "%dx%dx%d", &M, &N, &K) != 3) { printf("bad shape list at '%s'\n", p); return 1; }
+        p = strchr(p, ',');
+        if (p) p++;
+        hart_tensor a16, b16, c, x32;
+        if (hart_tensor_new4(g_be, HART_F16, &a16, 2, M, K, 0, 0) || hart_tensor_new4(g_be, HART_F16, &b16, 2, N, K, 0, 0) ||
+            hart_tensor_new4(g_be, HART_F32, &c, 2, M, N, 0, 0) || hart_tensor_new4(g_be, HART_F32, &x32, 2, M, K, 0, 0)) {
+            printf("allocation failed: %s\n", hart_errmsg());
+            return 1;
+        }
+        size_t na = (size_t)M * K, nb = (size_t)N * K, nc = (size_t)M * N;
+        float *h = malloc((na > nb ? na : nb) * 4), *r0 = malloc(nc * 4), *r1 = malloc(nc * 4);
+        uint16_t *h16 = malloc((na > nb ? na : nb) * 2);
+        fill(h, na, 11);
+        hart_tensor_write(&x32, h, na * 4);
+        for (size_t i = 0; i < na; i++) h16[i] = hart_f32_to_f16(h[i]);
+        hart_tensor_write(&a16, h16, na * 2);
+        fill(h, nb, 12);
+        for (size_t i = 0; i < nb; i++) h16[i] = hart_f32_to_f16(h[i]);
+        hart_tensor_write(&b16, h16, nb * 2);
+        double flop = 2.0 * M * N * (double)K;
+        int nv = hart_opencl_set_hgemm_variant(g_be, -1);
+        printf("%5dx%5dx%5d:", M, N, K);
+        double best_mma = 0;
+        const char *best_name = "-";
+        for (int v = -1; v < nv; v++) {
+            hart_opencl_set_hgemm_variant(g_be, v);
+            int reps = 10;
+            double t0 = 0;
+            hart_status st = HART_OK;
+            for (int r = -1; r < reps && !st; r++) {
+                if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
+                st = hart_opencl_hgemm(g_be, &c, &a16, &b16);
+            }
+            if (!st) st = g_be->vt->sync(g_be);
+            double t = (now() - t0) / reps;
+            if (st || hart_tensor_read(&c, v < 0 ? r0 : r1, nc * 4)) {
+                printf(" %s FAILED (%s)", hart_opencl_hgemm_variant_name(v), hart_errmsg());
+                bad++;
+                continue;
+            }
+            double tf = flop / t * 1e-12, e = v < 0 ? 0 : rel(r1, r0, nc);
+            if (v < 0) printf(" default %.0f", tf);
+            else if (!strncmp(hart_opencl_hgemm_variant_name(v), "wg_", 3))
+                printf(" | %s %.0f (err %.0e)", hart_opencl_hgemm_variant_name(v) + 9, tf, e);
+            else if (tf > best_mma) { best_mma = tf; best_name = hart_opencl_hgemm_variant_name(v); }
+            if (v >= 0 && !(e <= 2e-3)) { printf(" [%s rel err %.1e FAIL]", hart_opencl_hgemm_variant_name(v), e); bad++; }
+        }
+        hart_opencl_set_hgemm_variant(g_be, -1);
+        printf(" | best mma.sync %.0f (%s)", best_mma, best_name + 9);
+        /* the product's linear: f32 activations (converted on each call), f16 weights */
+        hart_opencl_set_tensor_cores(g_be, 1);
+        double t0 = 0;
+        hart_status st = HART_OK;
+        for (int r = -1; r < 10 && !st; r++) {
+            if (r == 0) { g_be->vt->sync(g_be); t0 = now(); }
+            st = hart_op_linear(&c, &x32, &b16, NULL);
+        }
+        if (!st) st = g_be->vt->sync(g_be);
+        hart_opencl_set_tensor_cores(g_be, 0);
+        if (st) { printf(" | linear FAILED (%s)\n", hart_errmsg()); bad++; }
+        else printf(" | op_linear f32 x %.0f\n", flop / ((now() - t0) / 10) * 1e-12);
+        fflush(stdout);
+        free(h); free(r0); free(r1); free(h16);
+        hart_tensor_free(&a16); hart_tensor_free(&b16); hart_tensor_free(&c); hart_tensor_free(&x32);
+    }
+    return bad;
+}
+
 int main(int argc, char **argv) {
     char why[600];
     const char *spec = getenv("HART_DEVICE");
@@ -160,6 +238,7 @@ int main(int argc, char **argv) {
     const char *pk = getenv("HART_BENCH_PEAK_TFLOPS");
     double peak = pk ? atof(pk) : 0;
     int failures = tc ? check_odd() : 0; /* any failed check fails the run */
+    if (tc && getenv("HART_BENCH_SHAPES")) failures += bench_shapes(getenv("HART_BENCH_SHAPES"));
     int sizes[16], ns = 0;
     for (int i = 1; i < argc && ns < 16; i++) sizes[ns++] = atoi(argv[i]);
     if (!ns) {

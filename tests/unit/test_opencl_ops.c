@@ -148,6 +148,65 @@ static void test_linear(void **st) {
     drop(&x); drop(&w); drop(&y);
 }
 
+/* Hopper wgmma GEMM (cl_wgmma.c), every variant forced in turn, against the
+ * reference at sizes that are not multiples of any tile (edges zero-filled):
+ * linear with f32/f16/bf16 weights and bias, a batched matmul with alpha.
+ * Only NVIDIA sm_90 lists wgmma variants: elsewhere (PoCL) none may appear. */
+static void test_wgmma(void **st) {
+    skip_if_none();
+    int nv = hart_opencl_set_hgemm_variant(g_cl, -1), nwg = 0;
+    for (int v = 0; v < nv; v++) nwg += !strncmp(hart_opencl_hgemm_variant_name(v), "wg_", 3);
+    if (!strstr(g_cl->name, "NVIDIA") && !strstr(g_cl->name, "H100") && !strstr(g_cl->name, "H200")) {
+        printf("  no wgmma variant offered on %s: %d\n", g_cl->name, nwg);
+        assert_int_equal(nwg, 0);
+        return;
+    }
+    /* Hopper must offer them (built, and the build's self-check passed) */
+    int hopper = strstr(g_cl->name, "H100") || strstr(g_cl->name, "H200") || strstr(g_cl->name, "H800") ||
+                 strstr(g_cl->name, "H20");
+    printf("  %d wgmma variants on %s\n", nwg, g_cl->name);
+    if (hopper) assert_true(nwg > 0);
+    if (!nwg) return;
+    int tc_was = g_gemm_tol == TOL_TC;
+    assert_int_equal(hart_opencl_set_tensor_cores(g_cl, 1), 1);
+    g_tol = TOL_TC;
+    hart_dtype dts[3] = {HART_F32, HART_F16, HART_BF16};
+    int64_t sizes[3][3] = {{130, 72, 129}, {300, 264, 520}, {520, 136, 300}}; /* M, K, N */
+    for (int v = 0; v < nv; v++) {
+        const char *name = hart_opencl_hgemm_variant_name(v);
+        if (strncmp(name, "wg_", 3)) continue;
+        for (int t = 0; t < 3; t++) {
+            int64_t M = sizes[t][0], K = sizes[t][1], N = sizes[t][2];
+            pair x = mkf(3, 1, M, K, 0), w = mk(dts[t], 2, N, K, 0, 0, -1, 1), b = mk(dts[t], 1, N, 0, 0, 0, -1, 1);
+            pair y = out(HART_F32, 3, 1, M, N, 0);
+            hart_opencl_set_hgemm_variant(g_cl, v);
+            BOTH(hart_op_linear(&y.h, &x.h, &w.h, &b.h), hart_op_linear(&y.d, &x.d, &w.d, &b.d));
+            char what[96];
+            snprintf(what, sizeof what, "%s linear %s %lldx%lldx%lld +b", name, hart_dtype_name(dts[t]), (long long)M,
+                     (long long)K, (long long)N);
+            check(&y, what);
+            drop(&x); drop(&w); drop(&b); drop(&y);
+        }
+        pair a = mkf(4, 2, 3, 77, 40), bm = mkf(4, 2, 3, 40, 150), c = out(HART_F32, 4, 2, 3, 77, 150);
+        hart_opencl_set_hgemm_variant(g_cl, v);
+        BOTH(hart_op_matmul(&c.h, &a.h, &bm.h, 0, 0, 0.37f), hart_op_matmul(&c.d, &a.d, &bm.d, 0, 0, 0.37f));
+        char what[96];
+        snprintf(what, sizeof what, "%s matmul batch 6 alpha", name);
+        check(&c, what);
+        drop(&a); drop(&bm); drop(&c);
+        /* conv2d, two groups: the GEMM's batch index z1 and a bias per output row */
+        pair cx = mkf(4, 1, 16, 19, 21), cw = mk(HART_F16, 4, 72, 8, 3, 3, -1, 1), cb = mkf(1, 72, 0, 0, 0);
+        pair cy = out(HART_F32, 4, 1, 72, 19, 21);
+        hart_opencl_set_hgemm_variant(g_cl, v);
+        BOTH(hart_op_conv2d(&cy.h, &cx.h, &cw.h, &cb.h, 1, 1, 2), hart_op_conv2d(&cy.d, &cx.d, &cw.d, &cb.d, 1, 1, 2));
+        snprintf(what, sizeof what, "%s conv2d 3x3 g2 +b", name);
+        check(&cy, what);
+        drop(&cx); drop(&cw); drop(&cb); drop(&cy);
+    }
+    hart_opencl_set_hgemm_variant(g_cl, -1);
+    hart_opencl_set_tensor_cores(g_cl, tc_was);
+}
+
 static void test_matmul(void **st) {
     skip_if_none();
     g_tol = g_gemm_tol;
@@ -693,7 +752,7 @@ int main(void) {
         }
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_linear),      cmocka_unit_test(test_matmul),       cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_linear),      cmocka_unit_test(test_wgmma),        cmocka_unit_test(test_matmul),       cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv2d_f16),
         cmocka_unit_test(test_norms),       cmocka_unit_test(test_softmax),      cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_copy_convert), cmocka_unit_test(test_shape_ops),   cmocka_unit_test(test_embedding),

@@ -37,6 +37,7 @@ static void cl_destroy(hart_backend *be) {
         if (b->ones) clReleaseMemObject(b->ones);
         if (b->prog) clReleaseProgram(b->prog);
         if (b->prog_nv) clReleaseProgram(b->prog_nv);
+        if (b->prog_wg) clReleaseProgram(b->prog_wg);
         if (b->q) clReleaseCommandQueue(b->q);
         if (b->ctx) clReleaseContext(b->ctx);
         free(b);

@@ -41,6 +41,8 @@ typedef struct {
     cl_program prog;       /* every portable kernel */
     cl_program prog_nv;    /* NVIDIA tensor-core kernels (NULL when unavailable) */
     cl_program prog_tmp;   /* program being built */
+    cl_program prog_wg;    /* Hopper wgmma GEMM, PTX for sm_90a (cl_wgmma.c; NULL when unavailable) */
+    int wg_state;          /* 0 not built yet (built on first use), 1 built, -1 unavailable */
     int cc_major, cc_minor; /* NVIDIA compute capability */
     int tc;                /* use tensor cores for linear/matmul (f16 operands) */
     int hg_force;          /* tensor-core GEMM variant forced (-1: tuned / default) */
@@ -182,6 +184,19 @@ typedef struct {
 void hart_cl_wcache_drop(clb *b, cl_mem m);
 void hart_cl_wcache_free(clb *b);
 hart_status hart_cl_gemm(hart_backend *be, const clb_gemm_args *g);
+
+/* Hopper wgmma GEMM (cl_wgmma.c): wanted on this device (NVIDIA sm_90, not
+ * disabled by $HART_CL_WGMMA=0); default variant for a shape (-1: leave it
+ * to mma.sync); build (sets b->prog_wg or leaves it NULL, info says which);
+ * launch of variant v on f16 operands laid out as for hgemm_nv.cl. */
+int hart_cl_wg_device_ok(int nvidia, int cc_major, int cc_minor);
+int hart_cl_wg_default(int M, int N, int nz, int cus);
+void hart_cl_wg_build(clb *b, char *info, size_t info_n);
+/* whether the wgmma kernels can run (built on the first call: the driver's
+ * JIT takes seconds, paid only by processes that run large GEMMs) */
+int hart_cl_wg_ready(clb *b);
+hart_status hart_cl_wg_launch(clb *b, int v, const clb_gemm_args *g, cl_mem a, int a_off, int lda, int a_s0, int a_s1,
+                              cl_mem bm, int b_off, int ldb, int b_s0, int b_s1);
 
 /* Autotuner (cl_tune.c). key = shape class of g for kernel family `kind`
  * (0 portable, 1 tensor cores). hart_cl_tune_pick sets *choice to the cached

@@ -13,7 +13,7 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k, int *ki) {
     for (int i = 0; i < b->nkern; i++)
         if (!strcmp(b->kern[i].name, name)) { *k = b->kern[i].k; *ki = i; return HART_OK; }
     cl_int err;
-    cl_program prog = strncmp(name, "nv_", 3) ? b->prog : b->prog_nv;
+    cl_program prog = !strncmp(name, "nv_", 3) ? b->prog_nv : !strncmp(name, "wg_", 3) ? b->prog_wg : b->prog;
     if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
     cl_kernel kk = clCreateKernel(prog, name, &err);
     if (!kk) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: %s", name, hart_cl_errname(err));
@@ -35,7 +35,7 @@ hart_status hart_cl_run(clb *b, const char *name, int dims, const size_t *gws, c
     HART_TRY(get_kernel(b, name, &k, &ki));
     /* a cached weight's buffer passed to any kernel but the GEMM ones may be
      * written by it: forget its f16 copy (conservative) */
-    if (b->nwc && strncmp(name, "nv_", 3) && strncmp(name, "gemm_", 5))
+    if (b->nwc && strncmp(name, "nv_", 3) && strncmp(name, "wg_", 3) && strncmp(name, "gemm_", 5))
         for (int i = 0; i < nargs; i++)
             if (!args[i].local && args[i].size == sizeof(cl_mem)) hart_cl_wcache_drop(b, args[i].v.m);
     for (int i = 0; i < nargs; i++) {

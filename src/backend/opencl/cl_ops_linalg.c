@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/opencl/cl_internal.h"
+#include "backend/opencl/cl_wgmma.h"
 #include "backend/opencl/opencl.h"
 
 static hart_status check_int(const char *op, int64_t n) {
@@ -61,6 +62,9 @@ typedef struct {
 static hart_status hgemm_launch(clb *b, const void *ctx, int v) {
     const hg_args *h = ctx;
     const clb_gemm_args *g = h->g;
+    if (v >= hart_cl_hgemm_nvariants) /* Hopper wgmma variants follow the mma.sync ones (cl_wgmma.c) */
+        return hart_cl_wg_launch(b, v - hart_cl_hgemm_nvariants, g, h->a, h->a_off, h->lda, h->a_s0, h->a_s1, h->b,
+                                 h->b_off, h->ldb, h->b_s0, h->b_s1);
     const clb_hgemm_variant *hv = &hart_cl_hgemm_variants[v];
     size_t gws[3] = {(size_t)(g->N + hv->bn - 1) / hv->bn * (size_t)hv->nt, (size_t)(g->M + hv->bm - 1) / hv->bm,
                      (size_t)g->nz0 * (size_t)g->nz1};
@@ -158,9 +162,15 @@ static hart_status gemm_tc(hart_backend *be, clb *b, const clb_gemm_args *g) {
     if (!s && !h.b)
         s = f16_operand(be, b, g->N, g->K, g->nz0, g->nz1, g->b, g->b_off, g->b_dt, g->b_sn, g->b_sk, g->b_s0,
                         g->b_s1, &tb, &h.b, &h.b_off, &h.ldb, &h.b_s0, &h.b_s1);
-    int v = b->hg_force;
-    if (!s && (v < 0 || v >= hart_cl_hgemm_nvariants))
-        s = hart_cl_tune_pick(b, hart_cl_tune_key(1, g), hart_cl_hgemm_nvariants, hgemm_launch, &h, hgemm_default(b, g), g, &v);
+    int v = b->hg_force, nvar = hart_cl_hgemm_nvariants, def = hgemm_default(b, g);
+    if (!s && hart_cl_wg_ready(b)) { /* Hopper: wgmma for the large GEMMs */
+        int w = hart_cl_wg_default(g->M, g->N, g->nz0 * g->nz1, b->cus);
+        nvar += hart_cl_wg_nvariants;
+        if (w >= 0) def = hart_cl_hgemm_nvariants + w;
+    }
+    if (!s && (v < 0 || v >= nvar))
+        s = hart_cl_tune_pick(b, hart_cl_tune_key(1, g), nvar, hgemm_launch, &h, def, g, &v);
+    if (v < 0 || v >= nvar) v = def; /* a cached choice this process cannot run */
     if (!s) s = hgemm_launch(b, &h, v);
     if (ta) hart_cl_scratch_free(be, ta);
     if (tb) hart_cl_scratch_free(be, tb);
@@ -209,11 +219,15 @@ hart_status hart_opencl_hgemm(hart_backend *be, hart_tensor *c, const hart_tenso
 }
 
 int hart_opencl_set_hgemm_variant(hart_backend *be, int v) {
-    if (be && be->kind == HART_BACKEND_OPENCL) clb_of(be)->hg_force = v;
-    return hart_cl_hgemm_nvariants;
+    if (!be || be->kind != HART_BACKEND_OPENCL) return hart_cl_hgemm_nvariants;
+    clb *b = clb_of(be);
+    b->hg_force = v;
+    return hart_cl_hgemm_nvariants + (b->prog_nv && hart_cl_wg_ready(b) ? hart_cl_wg_nvariants : 0);
 }
 
 const char *hart_opencl_hgemm_variant_name(int v) {
+    if (v >= hart_cl_hgemm_nvariants && v < hart_cl_hgemm_nvariants + hart_cl_wg_nvariants)
+        return hart_cl_wg_variants[v - hart_cl_hgemm_nvariants].name;
     return v >= 0 && v < hart_cl_hgemm_nvariants ? hart_cl_hgemm_variants[v].name : "tuned";
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "backend/opencl/cl_internal.h"
+#include "backend/opencl/cl_wgmma.h"
 #include "backend/opencl/opencl.h"
 #include "core/fileio.h"
 
@@ -34,8 +35,11 @@ uint32_t hart_cl_tune_key(int kind, const clb_gemm_args *g) {
            (uint32_t)lb((int64_t)g->nz0 * g->nz1);
 }
 
+/* tensor-core classes: the mma.sync variants, then the Hopper wgmma ones (cl_wgmma.c);
+ * implicit-GEMM convolution classes: the conv_nv variants */
 static int nchoices(uint32_t key) {
-    return (key >> 28) == 1 ? hart_cl_hgemm_nvariants : (key >> 28) == 2 ? hart_cl_conv_nvariants : 2;
+    return (key >> 28) == 1 ? hart_cl_hgemm_nvariants + hart_cl_wg_nvariants
+         : (key >> 28) == 2 ? hart_cl_conv_nvariants : 2;
 }
 
 static void dev_str(clb *b, cl_device_info what, char *buf, size_t n) {
@@ -59,6 +63,9 @@ void hart_cl_tune_init(clb *b) {
     h = hart_cl_fnv(h, drv, strlen(drv));
     h = hart_cl_fnv(h, ver, strlen(ver));
     h = hart_cl_fnv(h, b->prog_hash, sizeof b->prog_hash);
+    if (hart_cl_wg_device_ok(b->nvidia, b->cc_major, b->cc_minor)) /* choices made before wgmma existed are stale */
+        for (int i = 0; i < hart_cl_wg_nvariants; i++)
+            h = hart_cl_fnv(h, hart_cl_wg_variants[i].name, strlen(hart_cl_wg_variants[i].name));
     snprintf(t->path, sizeof t->path, "%s/tune-%016llx.txt", dir, (unsigned long long)h);
 }
 
