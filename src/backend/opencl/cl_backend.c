@@ -32,6 +32,7 @@ static void cl_destroy(hart_backend *be) {
         hart_cl_wcache_free(b);
         for (int i = 0; i < b->npool; i++) clReleaseMemObject(b->pool[i].mem);
         for (int i = 0; i < b->nkern; i++) clReleaseKernel(b->kern[i].k);
+        free(b->kern);
         if (b->zero_k) clReleaseKernel(b->zero_k);
         if (b->flag) clReleaseMemObject(b->flag);
         if (b->ones) clReleaseMemObject(b->ones);

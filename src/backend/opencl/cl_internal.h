@@ -8,7 +8,6 @@
 
 #include "backend/backend.h"
 
-#define CLB_MAX_KERNELS 64
 #define CLB_POOL_SLOTS 256
 
 typedef struct {
@@ -49,7 +48,9 @@ typedef struct {
     int nvidia;            /* vendor fast paths allowed */
     size_t max_wg;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     int cus;               /* CL_DEVICE_MAX_COMPUTE_UNITS */
-    struct { char name[48]; cl_kernel k; double prof_s; long prof_n; } kern[CLB_MAX_KERNELS];
+    /* kernels created so far (grown on demand: the NVIDIA program has ~100 instances) */
+    struct clb_kern { char name[48]; cl_kernel k; double prof_s; long prof_n; } *kern;
+    int kern_cap;
     int prof;              /* $HART_CL_PROFILE=1: per-kernel device time, printed at close;
                             * 2: also the kernel time between syncs, at each sync */
     double prof_mark_s;    /* kernel time and launches counted at the last sync (prof 2) */

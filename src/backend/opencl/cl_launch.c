@@ -7,7 +7,7 @@
 #include "backend/opencl/cl_internal.h"
 #include "backend/opencl/opencl.h"
 
-/* *ki: the kernel's index in b->kern (-1 when the table is full) */
+/* *ki: the kernel's index in b->kern */
 static hart_status get_kernel(clb *b, const char *name, cl_kernel *k, int *ki) {
     *ki = -1;
     for (int i = 0; i < b->nkern; i++)
@@ -17,7 +17,14 @@ static hart_status get_kernel(clb *b, const char *name, cl_kernel *k, int *ki) {
     if (!prog) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: its program is not built on this device", name);
     cl_kernel kk = clCreateKernel(prog, name, &err);
     if (!kk) return hart_fail(HART_EDEVICE, "OpenCL kernel %s: %s", name, hart_cl_errname(err));
-    if (b->nkern < CLB_MAX_KERNELS) {
+    if (b->nkern == b->kern_cap) {
+        int cap = b->kern_cap ? 2 * b->kern_cap : 64;
+        struct clb_kern *g = realloc(b->kern, (size_t)cap * sizeof *g);
+        if (!g) { clReleaseKernel(kk); return hart_fail(HART_ENOMEM, "out of memory (kernel table)"); }
+        b->kern = g;
+        b->kern_cap = cap;
+    }
+    {
         snprintf(b->kern[b->nkern].name, sizeof b->kern[b->nkern].name, "%s", name);
         b->kern[b->nkern].prof_s = 0;
         b->kern[b->nkern].prof_n = 0;
