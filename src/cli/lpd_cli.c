@@ -90,7 +90,10 @@ hart_status lpd_cli_open(const lpd_cli_opts *o, lpd_cli *c) {
         return hart_fail(HART_EMISMATCH, "%s has a codebook of %d entries but %s a vocabulary of %d", o->vq, vi->codebook_size,
                          o->model, lc->V);
     if (o->group_sizes) return parse_groups(o->group_sizes, c->g, &c->K);
-    int px = lc->grid * vi->downsample, steps = o->steps ? o->steps : px > 256 ? 48 : 20;
+    /* the table is keyed by the release image size, 16 px per token: a schedule depends only on the
+     * token count, so a VQ of another downsampling (models/lpd-shapes: 64 px, 16x16 tokens) uses the
+     * 256-token schedules */
+    int px = lc->grid * 16, steps = o->steps ? o->steps : px > 256 ? 48 : 20;
     s = hart_lpd_schedule(px, steps, c->g, LPD_CLI_MAX_STEPS, &c->K);
     if (s) return hart_fail_ctx(s, "pick another --steps or give --group-sizes");
     return HART_OK;

@@ -6,6 +6,7 @@
 # sampler output, final latent, image, tokenizer encode), max rel. error <= 1e-4.
 # PyTorch is an optional dependency (not installed by `make deps`): without it the
 # test prints "SKIP-OPTIONAL: pytorch: ..." (tests/run_tests.sh, docs/testing.md).
+# Then the same for the LPD model (train_lpd.py, export_lpd.py, check_export_lpd.py).
 # HART_TRAIN_PYTHON selects the interpreter (default python3).
 set -u
 . tests/cli/lib.sh
@@ -26,4 +27,18 @@ assert log["info"]["tok_steps"] == 2 and log["info"]["tf_steps"] == 2, log["info
 PYEOF
 "$PY" tools/train/export.py "$T/run/model" "$T/f16" >/dev/null || fail "export.py failed"
 "$PY" tools/train/check_export.py "$T/f16" --hart "$BIN" || fail "C and PyTorch disagree on the exported smoke model"
-echo "ok: train_hart.py --smoke, export, check_export"
+# the class-conditional LPD + LlamaGen VQ (tools/train/train_lpd.py): 8x8 tokens in the smoke run,
+# so the C program gets an explicit schedule (the table's schedules are for 256 tokens and more)
+"$PY" tools/train/train_lpd.py --smoke --out "$T/lpd" >"$T/lpd.log" 2>&1 || { cat "$T/lpd.log"; fail "train_lpd.py --smoke failed"; }
+"$PY" - "$T/lpd/train_log.json" <<'PYEOF' || fail "LPD training log"
+import json, math, sys
+log = json.load(open(sys.argv[1]))
+stages = {e.get("stage") for e in log["history"]}
+assert {"vq", "lpd"} <= stages, stages
+assert all(math.isfinite(e["loss"]) for e in log["history"] if "loss" in e)
+assert log["info"]["vq_steps"] == 2 and log["info"]["lpd_steps"] == 2, log["info"]
+PYEOF
+"$PY" tools/train/export_lpd.py "$T/lpd/model" "$T/lpd16" >/dev/null || fail "export_lpd.py failed"
+"$PY" tools/train/check_export_lpd.py "$T/lpd16" --hart "$BIN" --group-sizes 1,3,6,10,14,30 ||
+  fail "C and PyTorch disagree on the exported LPD smoke model"
+echo "ok: train_hart.py --smoke, export, check_export; train_lpd.py --smoke, export_lpd, check_export_lpd"
