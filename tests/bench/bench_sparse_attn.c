@@ -110,7 +110,7 @@ static double time_one(hart_backend *be, const hart_sparse_cfg *c, const hart_sp
     for (int r = -1; r < reps; r++) { /* one untimed warm-up run */
         if (hart_backend_wait(be)) die("sync");
         double t0 = hart_clock();
-        hart_status st = c ? hart_sparse_attention(c, g, o, q, k, v, scale, density)
+        hart_status st = c ? hart_sparse_attention(c, g, o, q, k, v, scale, NULL, density) /* per call: mask built each time */
                            : hart_op_attention(o, q, k, v, NULL, scale);
         if (st || hart_backend_wait(be)) die("attention");
         if (r >= 0) t[r] = hart_clock() - t0;

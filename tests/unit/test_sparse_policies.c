@@ -295,10 +295,55 @@ static void test_full_budget_is_dense(void **st) {
         CHECK_OK(hart_sparse_parse(specs[i], &c));
         double dens = 0;
         fill_nan(o2.data, hart_tensor_numel(&o2));
-        CHECK_OK(hart_sparse_attention(&c, &g, &o2, &q, &k, &v, 0.125f, &dens));
+        CHECK_OK(hart_sparse_attention(&c, &g, &o2, &q, &k, &v, 0.125f, NULL, &dens));
         assert_true(dens == 1.0);
         assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
     }
+    hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&v); hart_tensor_free(&o1); hart_tensor_free(&o2);
+}
+
+/* The local-mask cache: a cached call gives the uncached call's output bit for
+ * bit, reuses the scale's mask (same buffer) while the policy and geometry
+ * stay, and rebuilds it when R or the scale's layout changes. */
+static void test_local_cache(void **st) {
+    (void)st;
+    hart_sparse_geom g = geom(PN512, 10, 300, 8, 64);
+    int N = 2, H = 3, D = 32;
+    int64_t nq = hart_sparse_nq(&g), nk = hart_sparse_nk(&g);
+    hart_tensor q, k, v, o1, o2;
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &q, 4, N, H, nq, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &k, 4, N, H, nk, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &v, 4, N, H, nk, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o1, 4, N, H, nq, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o2, 4, N, H, nq, D));
+    fill_random(q.data, hart_tensor_numel(&q), 41, -1, 1);
+    fill_random(k.data, hart_tensor_numel(&k), 42, -1, 1);
+    fill_random(v.data, hart_tensor_numel(&v), 43, -1, 1);
+    hart_sparse_cfg c;
+    hart_sparse_default(&c);
+    CHECK_OK(hart_sparse_parse("local:1", &c));
+    hart_sparse_cache cache;
+    memset(&cache, 0, sizeof cache);
+    double d0 = 0, d1 = 0, d2 = 0;
+    CHECK_OK(hart_sparse_attention(&c, &g, &o1, &q, &k, &v, 0.125f, NULL, &d0));
+    CHECK_OK(hart_sparse_attention(&c, &g, &o2, &q, &k, &v, 0.125f, &cache, &d1));
+    assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
+    const void *first = cache.blocks[g.si].data;
+    assert_non_null(first);
+    assert_true(d0 < 1.0 && d1 == d0);
+    fill_nan(o2.data, hart_tensor_numel(&o2));
+    CHECK_OK(hart_sparse_attention(&c, &g, &o2, &q, &k, &v, 0.125f, &cache, &d2)); /* from the cache */
+    assert_ptr_equal(cache.blocks[g.si].data, first);
+    assert_true(d2 == d0);
+    assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
+    /* another radius: rebuilt, and equal to its uncached result */
+    CHECK_OK(hart_sparse_parse("local:0", &c));
+    CHECK_OK(hart_sparse_attention(&c, &g, &o1, &q, &k, &v, 0.125f, NULL, &d0));
+    CHECK_OK(hart_sparse_attention(&c, &g, &o2, &q, &k, &v, 0.125f, &cache, &d1));
+    assert_true(d1 == d0 && cache.param[g.si] == 0.0);
+    assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
+    hart_sparse_cache_free(&cache);
+    assert_null(cache.blocks[g.si].data);
     hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&v); hart_tensor_free(&o1); hart_tensor_free(&o2);
 }
 
@@ -344,7 +389,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_parse),     cmocka_unit_test(test_local_vs_naive),
         cmocka_unit_test(test_xattn_vs_naive), cmocka_unit_test(test_quest_vs_naive),
-        cmocka_unit_test(test_full_budget_is_dense),
+        cmocka_unit_test(test_full_budget_is_dense), cmocka_unit_test(test_local_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,12 +86,30 @@ hart_status hart_sparse_xattn(const hart_sparse_geom *g, double T, const float *
 hart_status hart_sparse_quest(const hart_sparse_geom *g, int B, const float *q, const float *k, int N, int H, int Hkv,
                               int D, uint8_t *mask);
 
+/* Masks of the geometry-only policy (local:R), kept on the backend per query
+ * scale: every layer, head and image of a scale uses the same mask, so the
+ * generation loop builds and uploads it once per scale instead of once per
+ * layer (on the H200 the host builder and upload took 4.6 ms per call at the
+ * last 1024 px scale, more than the sparse attention itself). Zero-initialise;
+ * an entry made for another R, block size, geometry or backend is rebuilt;
+ * hart_sparse_cache_free releases every entry. */
+#define HART_SPARSE_CACHE_SCALES 32
+typedef struct {
+    hart_tensor blocks[HART_SPARSE_CACHE_SCALES]; /* [1, 1, nqb, nkb] U8 on the backend */
+    double density[HART_SPARSE_CACHE_SCALES];
+    double param[HART_SPARSE_CACHE_SCALES];
+    int64_t nq[HART_SPARSE_CACHE_SCALES], nk[HART_SPARSE_CACHE_SCALES];
+    int block[HART_SPARSE_CACHE_SCALES];
+} hart_sparse_cache;
+void hart_sparse_cache_free(hart_sparse_cache *cache);
+
 /* out = attention(q, k, v) over scale g->si under policy c: builds the block
  * mask (reading q and k to the host for xattn/quest), uploads it to out's
  * backend and runs hart_op_attention_sparse. q [N,H,nq,D], k/v [N,Hkv,nk,D]
- * on any backend. *density: the kept fraction (hart_sparse_density). */
+ * on any backend. cache (may be NULL): local masks reused across calls.
+ * *density: the kept fraction (hart_sparse_density). */
 hart_status hart_sparse_attention(const hart_sparse_cfg *c, const hart_sparse_geom *g, hart_tensor *out,
                                   const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, float scale,
-                                  double *density);
+                                  hart_sparse_cache *cache, double *density);
 
 #endif

@@ -54,6 +54,7 @@ struct hart_transformer {
                                      each scale on be, uploaded by begin (the forward never writes) */
     /* sparse attention (kind NONE: dense) and the density used per scale */
     hart_sparse_cfg sparse;
+    hart_sparse_cache sparse_cache; /* local masks per scale, shared by the layers */
     double dens_sum[HART_MAX_SCALES];
     int dens_n[HART_MAX_SCALES];
 };
@@ -412,6 +413,7 @@ static void free_batch(hart_transformer *tf) {
 void hart_tf_free(hart_transformer *tf) {
     if (!tf) return;
     free_batch(tf);
+    hart_sparse_cache_free(&tf->sparse_cache);
     for (int i = 0; tf->blocks && i < tf->cfg.depth; i++) {
         tf_block *b = &tf->blocks[i];
         hart_tensor *ts[] = {&b->ada_w, &b->ada_b, &b->sst, &b->wq, &b->wk, &b->wv, &b->bq, &b->bk,
@@ -771,13 +773,14 @@ static hart_status attend(hart_transformer *tf, int si, hart_tensor *o, const ha
     if (!hart_sparse_active(&tf->sparse, si, g->n_scales)) return hart_op_attention(o, q, k, v, NULL, scale);
     hart_sparse_geom geo = {g->ctx_tokens, g->n_scales, g->patch_nums, si, tf->sparse.block};
     double d = 1;
-    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &d));
+    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &tf->sparse_cache, &d));
     tf->dens_sum[si] += d;
     tf->dens_n[si]++;
     return HART_OK;
 }
 
 void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c) {
+    hart_sparse_cache_free(&tf->sparse_cache);
     if (c) tf->sparse = *c;
     else hart_sparse_default(&tf->sparse);
 }
