@@ -58,8 +58,9 @@ static hart_status check_shape(int ndim, const int64_t *shape) {
     return HART_OK;
 }
 
-hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
-                            hart_tensor *out) {
+/* out's header for a new owned tensor of that shape (no storage yet) */
+static hart_status tensor_header(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
+                                 hart_tensor *out) {
     memset(out, 0, sizeof *out);
     HART_TRY(check_shape(ndim, shape));
     out->dtype = dt;
@@ -67,6 +68,12 @@ hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim, co
     for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
     out->be = be;
     out->owns = 1;
+    return HART_OK;
+}
+
+hart_status hart_tensor_new(struct hart_backend *be, hart_dtype dt, int ndim, const int64_t *shape,
+                            hart_tensor *out) {
+    HART_TRY(tensor_header(be, dt, ndim, shape, out));
     size_t n = hart_tensor_nbytes(out);
     const hart_storage_vt *sv = hart_storage_of(be);
     if (sv && sv->alloc_tensor) return sv->alloc_tensor(be, out);
@@ -83,13 +90,7 @@ hart_status hart_tensor_new_uninit(struct hart_backend *be, hart_dtype dt, int n
                                    hart_tensor *out) {
     const hart_storage_vt *sv = hart_storage_of(be);
     if (!sv || !sv->alloc_uninit || sv->alloc_tensor) return hart_tensor_new(be, dt, ndim, shape, out);
-    memset(out, 0, sizeof *out);
-    HART_TRY(check_shape(ndim, shape));
-    out->dtype = dt;
-    out->ndim = ndim;
-    for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
-    out->be = be;
-    out->owns = 1;
+    HART_TRY(tensor_header(be, dt, ndim, shape, out));
     size_t n = hart_tensor_nbytes(out);
     return sv->alloc_uninit(be, n ? n : 1, &out->dev);
 }

@@ -272,22 +272,32 @@ static void test_quest_vs_naive(void **st) {
             }
 }
 
+/* q, k, v (random, seeded) and two outputs for scale g's attention, on the host */
+typedef struct { hart_tensor q, k, v, o1, o2; } attn_io;
+static void attn_io_new(const hart_sparse_geom *g, int N, int H, int D, unsigned seed, attn_io *t) {
+    int64_t nq = hart_sparse_nq(g), nk = hart_sparse_nk(g);
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &t->q, 4, N, H, nq, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &t->k, 4, N, H, nk, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &t->v, 4, N, H, nk, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &t->o1, 4, N, H, nq, D));
+    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &t->o2, 4, N, H, nq, D));
+    fill_random(t->q.data, hart_tensor_numel(&t->q), seed, -1, 1);
+    fill_random(t->k.data, hart_tensor_numel(&t->k), seed + 1, -1, 1);
+    fill_random(t->v.data, hart_tensor_numel(&t->v), seed + 2, -1, 1);
+}
+static void attn_io_free(attn_io *t) {
+    hart_tensor_free(&t->q); hart_tensor_free(&t->k); hart_tensor_free(&t->v);
+    hart_tensor_free(&t->o1); hart_tensor_free(&t->o2);
+}
+
 /* full budgets through the transformer's call: the dense op's bits */
 static void test_full_budget_is_dense(void **st) {
     (void)st;
     static const char *const specs[] = {"local:100", "xattn:1", "quest:100000"};
     hart_sparse_geom g = geom(PN512, 10, 300, 7, 64);
-    int N = 2, H = 3, D = 32;
-    int64_t nq = hart_sparse_nq(&g), nk = hart_sparse_nk(&g);
-    hart_tensor q, k, v, o1, o2;
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &q, 4, N, H, nq, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &k, 4, N, H, nk, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &v, 4, N, H, nk, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o1, 4, N, H, nq, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o2, 4, N, H, nq, D));
-    fill_random(q.data, hart_tensor_numel(&q), 31, -1, 1);
-    fill_random(k.data, hart_tensor_numel(&k), 32, -1, 1);
-    fill_random(v.data, hart_tensor_numel(&v), 33, -1, 1);
+    attn_io t;
+    attn_io_new(&g, 2, 3, 32, 31, &t);
+    hart_tensor q = t.q, k = t.k, v = t.v, o1 = t.o1, o2 = t.o2;
     CHECK_OK(hart_op_attention(&o1, &q, &k, &v, NULL, 0.125f));
     for (size_t i = 0; i < 3; i++) {
         hart_sparse_cfg c;
@@ -299,7 +309,7 @@ static void test_full_budget_is_dense(void **st) {
         assert_true(dens == 1.0);
         assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
     }
-    hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&v); hart_tensor_free(&o1); hart_tensor_free(&o2);
+    attn_io_free(&t);
 }
 
 /* The local-mask cache: a cached call gives the uncached call's output bit for
@@ -308,17 +318,9 @@ static void test_full_budget_is_dense(void **st) {
 static void test_local_cache(void **st) {
     (void)st;
     hart_sparse_geom g = geom(PN512, 10, 300, 8, 64);
-    int N = 2, H = 3, D = 32;
-    int64_t nq = hart_sparse_nq(&g), nk = hart_sparse_nk(&g);
-    hart_tensor q, k, v, o1, o2;
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &q, 4, N, H, nq, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &k, 4, N, H, nk, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &v, 4, N, H, nk, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o1, 4, N, H, nq, D));
-    CHECK_OK(hart_tensor_new4(NULL, HART_F32, &o2, 4, N, H, nq, D));
-    fill_random(q.data, hart_tensor_numel(&q), 41, -1, 1);
-    fill_random(k.data, hart_tensor_numel(&k), 42, -1, 1);
-    fill_random(v.data, hart_tensor_numel(&v), 43, -1, 1);
+    attn_io t;
+    attn_io_new(&g, 2, 3, 32, 41, &t);
+    hart_tensor q = t.q, k = t.k, v = t.v, o1 = t.o1, o2 = t.o2;
     hart_sparse_cfg c;
     hart_sparse_default(&c);
     CHECK_OK(hart_sparse_parse("local:1", &c));
@@ -344,7 +346,7 @@ static void test_local_cache(void **st) {
     assert_memory_equal(o1.data, o2.data, hart_tensor_nbytes(&o1));
     hart_sparse_cache_free(&cache);
     assert_null(cache.blocks[g.si].data);
-    hart_tensor_free(&q); hart_tensor_free(&k); hart_tensor_free(&v); hart_tensor_free(&o1); hart_tensor_free(&o2);
+    attn_io_free(&t);
 }
 
 static void test_spec_parse(void **st) {
