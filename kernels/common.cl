@@ -24,6 +24,24 @@ inline float wg_sum(float v, __local float *red) {
     return r;
 }
 
+/* Mean (0 for rms) and 1/sqrt(variance or mean square + eps) of row p[0..L)
+ * by a 256-wide work-group (norm_rows and the fused norm_mod_rows). */
+inline float2 row_norm_stats(__global const float *p, int L, int rms, float eps, __local float *red) {
+    int lid = get_local_id(0);
+    float mean = 0.0f;
+    if (!rms) {
+        float s = 0.0f;
+        for (int i = lid; i < L; i += 256) s += p[i];
+        mean = wg_sum(s, red) / (float)L;
+    }
+    float sq = 0.0f;
+    for (int i = lid; i < L; i += 256) {
+        float d = p[i] - mean;
+        sq = mad(d, d, sq);
+    }
+    return (float2)(mean, rsqrt(wg_sum(sq, red) / (float)L + eps));
+}
+
 inline float wg_max(float v, __local float *red) {
     int lid = get_local_id(0), n = get_local_size(0);
     red[lid] = v;

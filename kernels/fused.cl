@@ -21,18 +21,8 @@ void norm_mod_rows(__global const float *x, int x_off, __global void *y, int y_o
     int row = get_group_id(0), lid = get_local_id(0);
     __global const float *p = x + x_off + (long)row * L;
     long yo = y_off + (long)row * L;
-    float mean = 0.0f;
-    if (!rms) {
-        float s = 0.0f;
-        for (int i = lid; i < L; i += 256) s += p[i];
-        mean = wg_sum(s, red) / (float)L;
-    }
-    float sq = 0.0f;
-    for (int i = lid; i < L; i += 256) {
-        float d = p[i] - mean;
-        sq = mad(d, d, sq);
-    }
-    float inv = rsqrt(wg_sum(sq, red) / (float)L + eps);
+    float2 st = row_norm_stats(p, L, rms, eps, red);
+    float mean = st.x, inv = st.y;
     long mo = (long)(row / toks) * L;
     for (int i = lid; i < L; i += 256) {
         float v = (p[i] - mean) * inv;
