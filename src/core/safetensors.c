@@ -119,6 +119,15 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
                              (size_t)(q - hdr));
         }
     st->data = p + 8 + hlen;
+    /* Entries are checked to be element-aligned relative to the data
+     * section, so the section itself must be 8-aligned for typed reads to be
+     * aligned (hart_st_open places it so; in-memory callers must too). */
+    if ((uintptr_t)st->data % 8 != 0) {
+        cJSON_Delete(root);
+        st->data = NULL;
+        return hart_fail(HART_EINVAL, "%s: data section (byte %llu of the buffer) is not 8-byte aligned in memory",
+                         label, (unsigned long long)(8 + hlen));
+    }
     st->data_size = size - 8 - (size_t)hlen;
     int n = cJSON_GetArraySize(root);
     st->entries = calloc((size_t)n + 1, sizeof *st->entries);
@@ -159,21 +168,24 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
     return s;
 }
 
+size_t hart_st_align_pad(const void *file, size_t size) {
+    if (size < 8) return 0;
+    const unsigned char *b = file;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
+    if (hlen > size - 8 || (8 + hlen) % 8 == 0) return 0;
+    return 8 - (size_t)((8 + hlen) % 8);
+}
+
 hart_status hart_st_open(const char *path, hart_safetensors *st) {
     memset(st, 0, sizeof *st);
     void *map;
     size_t size;
     HART_TRY(hart_file_map(path, &map, &size));
-    size_t map_size = size, pad = 0;
-    if (size >= 8) {
-        /* The data section starts at 8 + header length; when that is not a
-         * multiple of 8 the tensors would be misaligned in the mapping, so
-         * read the file into anonymous memory placed to align it. */
-        const unsigned char *b = map;
-        uint64_t hlen = 0;
-        for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
-        if (hlen <= size - 8 && (8 + hlen) % 8 != 0) pad = 8 - (size_t)((8 + hlen) % 8);
-    }
+    /* The data section starts at 8 + header length; when that is not a
+     * multiple of 8 the tensors would be misaligned in the mapping, so
+     * read the file into anonymous memory placed to align it. */
+    size_t map_size = size, pad = hart_st_align_pad(map, size);
     if (pad) {
         void *al = mmap(NULL, size + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (al == MAP_FAILED) {

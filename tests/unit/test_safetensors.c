@@ -225,7 +225,7 @@ static void test_truncated(void **s) {
     assert_int_equal(hart_st_writer_save(w, tp("full.safetensors")), HART_OK);
     hart_st_writer_free(w);
     FILE *fp = fopen(tp("full.safetensors"), "rb");
-    unsigned char buf[4096];
+    _Alignas(8) unsigned char buf[4096];
     size_t n = fread(buf, 1, sizeof buf, fp);
     fclose(fp);
     assert_true(n > 256 + 8);
@@ -245,6 +245,33 @@ static void test_truncated(void **s) {
     write_bytes(tp("cut.safetensors"), buf, 5);
     assert_int_equal(hart_st_open(tp("cut.safetensors"), &st), HART_EFORMAT);
     assert_non_null(strstr(hart_errmsg(), "too short"));
+}
+
+/* In-memory parsing needs the data section 8-aligned (typed reads of the
+ * tensors); a buffer that is not is refused, and hart_st_align_pad says how
+ * to place it. The header here is 61 bytes, so the section starts at 69. */
+static void test_parse_needs_aligned_data(void **s) {
+    const char *h = "{\"w\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}    ";
+    size_t hl = strlen(h), n = 8 + hl + 8;
+    assert_true((8 + hl) % 8 != 0);
+    _Alignas(8) unsigned char file[128] = {0}, mem[136];
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(file + 8, h, hl);
+    int32_t v[2] = {7, -9};
+    memcpy(file + 8 + hl, v, 8);
+    hart_safetensors st;
+    assert_int_equal(hart_st_parse(file, n, "mem", &st), HART_EINVAL);
+    assert_non_null(strstr(hart_errmsg(), "aligned"));
+    assert_null(st.entries);
+    size_t pad = hart_st_align_pad(file, n);
+    assert_int_equal((8 + hl + pad) % 8, 0);
+    memcpy(mem + pad, file, n);
+    assert_int_equal(hart_st_parse(mem + pad, n, "mem", &st), HART_OK);
+    hart_tensor t;
+    assert_int_equal(hart_st_tensor(&st, "w", &t), HART_OK);
+    assert_int_equal(((const int32_t *)t.data)[1], -9);
+    hart_st_close(&st);
+    (void)s;
 }
 
 static void test_header_length(void **s) {
@@ -339,6 +366,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_unaligned_header_is_realigned),
         cmocka_unit_test(test_truncated),       cmocka_unit_test(test_header_length),
+        cmocka_unit_test(test_parse_needs_aligned_data),
         cmocka_unit_test(test_malformed_headers), cmocka_unit_test(test_release_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
