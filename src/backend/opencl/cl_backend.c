@@ -256,6 +256,15 @@ hart_status hart_opencl_open(int plat, int dev, hart_backend **out, char *why, s
     b->tc = b->prog_nv && getenv("HART_CL_TENSOR_CORES") && atoi(getenv("HART_CL_TENSOR_CORES"));
     b->hg_force = getenv("HART_CL_HGEMM_VARIANT") ? atoi(getenv("HART_CL_HGEMM_VARIANT")) : -1;
     b->wc_on = getenv("HART_CL_TC_WEIGHT_CACHE") && atoi(getenv("HART_CL_TC_WEIGHT_CACHE"));
+    /* Released buffers kept for reuse: a quarter of the device's memory (at
+     * least 2 GiB). A 1024 px image's KV cache alone is 5.7 GB at B=1 and
+     * 23 GB at B=4 (48 tensors); a smaller pool re-created most of it, with
+     * its zero fill, for every image. $HART_CL_POOL_MB overrides. */
+    cl_ulong gmem = 0;
+    clGetDeviceInfo(b->dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
+    const char *pm = getenv("HART_CL_POOL_MB");
+    b->pool_max = pm && atoll(pm) >= 0 ? (size_t)atoll(pm) << 20 : (size_t)(gmem / 4);
+    if (!pm && b->pool_max < ((size_t)2 << 30)) b->pool_max = (size_t)2 << 30;
     const char *zk = getenv("HART_CL_ZERO_KERNEL_MIN"); /* cl_buffers.c: zero_bytes */
     b->zero_k_min = zk && atoll(zk) > 0 ? (size_t)atoll(zk) : (size_t)1 << 30;
     hart_cl_tune_init(b);

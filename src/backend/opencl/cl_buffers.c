@@ -9,8 +9,6 @@
 #include "backend/opencl/cl_internal.h"
 #include "backend/opencl/opencl.h"
 
-#define POOL_MAX_BYTES ((size_t)2 << 30) /* keep at most 2 GiB of released buffers */
-
 static hart_status cl_alloc_raw(hart_backend *be, size_t n, void **dev) {
     clb *b = clb_of(be);
     /* best fit among pooled buffers of size in [n, 2n] */
@@ -89,7 +87,7 @@ static void cl_release(hart_backend *be, void *dev) {
     hart_cl_wcache_drop(b, m);
     size_t sz = 0;
     clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof sz, &sz, NULL);
-    if (b->npool < CLB_POOL_SLOTS && b->pooled_bytes + sz <= POOL_MAX_BYTES) {
+    if (b->npool < CLB_POOL_SLOTS && b->pooled_bytes + sz <= b->pool_max) {
         b->pool[b->npool].mem = m;
         b->pool[b->npool++].size = sz;
         b->pooled_bytes += sz;

@@ -59,6 +59,7 @@ typedef struct {
     clb_slot pool[CLB_POOL_SLOTS]; /* released buffers kept for reuse */
     int npool;
     size_t pooled_bytes;
+    size_t pool_max;       /* most bytes kept in the pool (cl_backend.c sets it) */
     cl_mem flag;           /* 1 int, error flag for kernels (embedding ids) */
     cl_mem ones;           /* 16 bytes of 1: the one-tile block mask of dense attention */
     uint64_t prog_hash[2]; /* cache keys of the portable / NVIDIA programs */

@@ -566,8 +566,9 @@ hart_status hart_tf_begin_uncond(hart_transformer *tf, const hart_tensor *contex
     HART_TRY_GOTO(st, tnew(tf->be, &ada, 3, N, 1, 6 * C, 0));
     for (int i = 0; i < g->depth; i++) {
         tf_block *b = &tf->blocks[i];
-        HART_TRY_GOTO(st, tnew(tf->be, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
-        HART_TRY_GOTO(st, tnew(tf->be, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
+        /* not zeroed: attention reads only the rows [0, cur) already stored */
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &b->kc, 4, N, g->H, tf->Lmax, g->hd));
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &b->vc, 4, N, g->H, tf->Lmax, g->hd));
         if (g->disable_aln && !g->shared_aln) continue; /* no modulation: block_forward reads no mod */
         for (int k = 0; k < 6; k++) HART_TRY_GOTO(st, tnew(tf->be, &b->mod[k], 3, N, 1, C, 0));
         if (!g->disable_aln) {
