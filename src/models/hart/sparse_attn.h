@@ -34,9 +34,9 @@
 /* text prefix + scales 1..3 (2x2, 3x3, 4x4 in HART) are sinks */
 #define HART_SPARSE_SINK_SCALES 4
 #define HART_SPARSE_DEFAULT_BLOCK 64
-/* XAttention's stride for 64-token blocks (smaller blocks: the largest power
- * of two <= 8 dividing the block size). */
-#define HART_SPARSE_XATTN_STRIDE 8
+/* XAttention's stride: 8 for 64-token blocks (smaller blocks: the largest
+ * power of two <= 8 dividing the block size; bm_xattn_stride in
+ * backend/block_mask_fix.h). */
 
 typedef enum { HART_SPARSE_NONE = 0, HART_SPARSE_LOCAL, HART_SPARSE_XATTN, HART_SPARSE_QUEST } hart_sparse_kind;
 
