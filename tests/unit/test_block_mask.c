@@ -38,7 +38,7 @@ typedef struct {
 } mcase;
 
 /* q/k fill patterns */
-enum { FILL_RANDOM, FILL_CONST_K, FILL_CONST_QK, FILL_DUP_PAGES };
+enum { FILL_RANDOM, FILL_CONST_K, FILL_CONST_QK, FILL_DUP_PAGES, FILL_LARGE, FILL_HUGE };
 
 static void fill(const mcase *c, int pattern, unsigned seed, float *q, float *k) {
     int64_t nqe = c->N * c->H * c->nq * c->D, nke = c->N * c->Hkv * c->nk * c->D;
@@ -51,6 +51,12 @@ static void fill(const mcase *c, int pattern, unsigned seed, float *q, float *k)
         for (int64_t i = 0; i < nke; i++) k[i] = 0.375f;
     if (pattern == FILL_CONST_QK)
         for (int64_t i = 0; i < nqe; i++) q[i] = -0.625f;
+    /* the host's exact-double SIMD sums need |q|·|k| small enough (ref_block_mask.c); these take
+     * its int64 loop instead: large (sums past 2^53), huge (products past the 2^26 clamp) */
+    if (pattern == FILL_LARGE || pattern == FILL_HUGE)
+        for (int64_t i = 0; i < nqe; i++) q[i] *= pattern == FILL_LARGE ? 2e7f : 2e5f;
+    if (pattern == FILL_HUGE)
+        for (int64_t i = 0; i < nke; i++) k[i] *= 1e3f;
     if (pattern == FILL_DUP_PAGES) /* every key block a copy of the first */
         for (int64_t g = 0; g < c->N * c->Hkv; g++)
             for (int64_t j = c->block; j < c->nk; j++)
@@ -131,6 +137,12 @@ static void test_random_inputs(void **st) {
     check_all(FILL_RANDOM, 100);
 }
 
+static void test_large_inputs(void **st) {
+    (void)st;
+    check_all(FILL_LARGE, 900);
+    check_all(FILL_HUGE, 1100);
+}
+
 static void test_tied_inputs(void **st) {
     (void)st;
     check_all(FILL_CONST_K, 300);
@@ -174,6 +186,33 @@ static void test_ties_by_hand(void **st) {
         assert_int_equal(kept, 13);
     }
     free(q); free(k);
+}
+
+/* fix() truncates each product toward zero at 2^-24: three pages of 4 keys
+ * whose keys are all 1.25, 1.5 and 1.0 units of 2^-24, one query of ones
+ * (D = 8: two 4-wide SIMD steps on the host). Every term truncates to 1, so
+ * all bounds are 8 units and the tie keeps page 0 at B = 1; exact or rounded
+ * products would rank page 1 first. Negative q the same way (q·min). */
+static void test_fix_truncates(void **st) {
+    (void)st;
+    mcase c = {1, 1, 1, 1, 12, 8, 4, 0};
+    float q[8], k[12 * 8];
+    uint8_t host[3], dev[3];
+    static const float unit[3] = {1.25f, 1.5f, 1.0f};
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        for (int d = 0; d < 8; d++) q[d] = (float)sign;
+        for (int j = 0; j < 12; j++)
+            for (int d = 0; d < 8; d++) k[j * 8 + d] = (float)sign * unit[j / 4] * 0x1p-24f;
+        hart_block_mask_spec s = {.kind = HART_BLOCK_MASK_QUEST, .block = 4, .nsink = 0, .budget = 1};
+        assert_true(run_both(&c, &s, q, k, host, dev));
+        assert_int_equal(host[0], 1);
+        assert_int_equal(host[1], 0);
+        assert_int_equal(host[2], 0);
+        s.budget = 2; /* the next in the tie order: page 1 */
+        assert_true(run_both(&c, &s, q, k, host, dev));
+        assert_int_equal(host[0] + host[1] + host[2], 2);
+        assert_int_equal(host[2], 0);
+    }
 }
 
 /* hart_sparse_attention with xattn/quest: the mask is made by the op on the
@@ -256,8 +295,10 @@ int main(void) {
         printf("OpenCL: %s\n", why);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_inputs),     cmocka_unit_test(test_tied_inputs),
-        cmocka_unit_test(test_ties_by_hand),      cmocka_unit_test(test_sparse_call_density),
+        cmocka_unit_test(test_random_inputs),     cmocka_unit_test(test_large_inputs),
+        cmocka_unit_test(test_tied_inputs),
+        cmocka_unit_test(test_ties_by_hand),      cmocka_unit_test(test_fix_truncates),
+        cmocka_unit_test(test_sparse_call_density),
         cmocka_unit_test(test_bad_operands),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

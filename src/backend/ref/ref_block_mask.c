@@ -4,9 +4,104 @@
  * over heads. */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <smmintrin.h>
+#define BM_SIMD 1 /* SSE4.1 code compiled whatever -march says; used when the CPU has it */
+#define BM_SSE41 __attribute__((target("sse4.1")))
+#else
+#define BM_SIMD 0
+#endif
 
 #include "backend/block_mask_fix.h"
 #include "backend/ref/ref_util.h"
+
+/* ---- fast exact sums -------------------------------------------------
+ * Σ fix(x_c·y_c) is an integer sum; when every term is at most T in
+ * magnitude and n·T <= 2^53, the terms (integer-valued doubles) and every
+ * partial sum are exact in double, in any order: 4-wide SIMD then gives the
+ * int64 loop's value exactly. The callers check that bound per head from
+ * max|q| and max|k| (terms <= fl(max|q|·max|k|)·2^24, which also keeps the
+ * clamp of fix out of play) and otherwise take the int64 loop. */
+
+/* max |x| over n floats; +inf if any is NaN or infinite */
+static double max_abs(const float *x, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double a = fabs((double)x[i]);
+        if (!(a <= 1e38)) return INFINITY;
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
+/* whether sums of n terms of fix(q·k), |q| <= mq, |k| <= mk, are exact in
+ * double (and the CPU has the SIMD code) */
+static int sums_exact(double mq, double mk, int64_t n) {
+    double T = mq * mk * (1 + 0x1p-20); /* fl(q·k) <= T; margin for the rounding of the product */
+#if BM_SIMD
+    if (!__builtin_cpu_supports("sse4.1")) return 0;
+#endif
+    return BM_SIMD && T <= 0x1p26 && T * 0x1p24 * (double)n <= 0x1p53;
+}
+
+#if BM_SIMD
+BM_SSE41 static int64_t dot_fix_simd(const float *x, const float *y, int64_t n) {
+    const __m128 one = _mm_set1_ps(BM_FIX_ONE);
+    __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd();
+    int64_t c = 0;
+    for (; c + 4 <= n; c += 4) {
+        __m128 p = _mm_mul_ps(_mm_loadu_ps(x + c), _mm_loadu_ps(y + c));
+        p = _mm_round_ps(_mm_mul_ps(p, one), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        a0 = _mm_add_pd(a0, _mm_cvtps_pd(p));
+        a1 = _mm_add_pd(a1, _mm_cvtps_pd(_mm_movehl_ps(p, p)));
+    }
+    double t[2];
+    _mm_storeu_pd(t, _mm_add_pd(a0, a1));
+    int64_t s = (int64_t)(t[0] + t[1]);
+    for (; c < n; c++) s += bm_fix(x[c] * y[c]);
+    return s;
+}
+
+BM_SSE41 static int64_t bound_fix_simd(const float *x, const float *hi, const float *lo, int64_t n) {
+    const __m128 one = _mm_set1_ps(BM_FIX_ONE), zero = _mm_setzero_ps();
+    __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd();
+    int64_t c = 0;
+    for (; c + 4 <= n; c += 4) {
+        __m128 xv = _mm_loadu_ps(x + c);
+        __m128 sel = _mm_blendv_ps(_mm_loadu_ps(lo + c), _mm_loadu_ps(hi + c), _mm_cmpgt_ps(xv, zero));
+        __m128 p = _mm_round_ps(_mm_mul_ps(_mm_mul_ps(xv, sel), one), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        a0 = _mm_add_pd(a0, _mm_cvtps_pd(p));
+        a1 = _mm_add_pd(a1, _mm_cvtps_pd(_mm_movehl_ps(p, p)));
+    }
+    double t[2];
+    _mm_storeu_pd(t, _mm_add_pd(a0, a1));
+    int64_t s = (int64_t)(t[0] + t[1]);
+    for (; c < n; c++) s += bm_fix(x[c] > 0 ? x[c] * hi[c] : x[c] * lo[c]);
+    return s;
+}
+#endif
+
+/* Σ_c fix(x_c · y_c) (exact-double precondition when fast) */
+static int64_t dot_fix(const float *x, const float *y, int64_t n, int fast) {
+#if BM_SIMD
+    if (fast) return dot_fix_simd(x, y, n);
+#endif
+    (void)fast;
+    int64_t s = 0;
+    for (int64_t c = 0; c < n; c++) s += bm_fix(x[c] * y[c]);
+    return s;
+}
+
+/* Σ_c fix(x_c > 0 ? x_c·hi_c : x_c·lo_c) (exact-double precondition when fast) */
+static int64_t bound_fix(const float *x, const float *hi, const float *lo, int64_t n, int fast) {
+#if BM_SIMD
+    if (fast) return bound_fix_simd(x, hi, lo, n);
+#endif
+    (void)fast;
+    int64_t s = 0;
+    for (int64_t c = 0; c < n; c++) s += bm_fix(x[c] > 0 ? x[c] * hi[c] : x[c] * lo[c]);
+    return s;
+}
 
 typedef struct {
     int64_t N, H, Hkv, nq, nk, D, bs, nqb, nkb, first;
@@ -41,6 +136,7 @@ static void select_row(const int64_t *sc, int64_t nkb, int xattn, int64_t budget
 static void quest_head(const bm_dims *d, const float *qh, const float *kh, int64_t budget, float *pg, int64_t *sc,
                        uint8_t *m) {
     int64_t D = d->D, bs = d->bs;
+    int fast = sums_exact(max_abs(qh, d->nq * D), max_abs(kh, d->nk * D), D); /* |min|, |max| <= max|k| */
     for (int64_t p = 0; p < d->nkb; p++) {
         float *hi = pg + p * 2 * D, *lo = hi + D;
         for (int64_t c = 0; c < D; c++) hi[c] = -INFINITY, lo[c] = INFINITY;
@@ -58,9 +154,7 @@ static void quest_head(const bm_dims *d, const float *qh, const float *kh, int64
             const float *hi = pg + p * 2 * D, *lo = hi + D;
             int64_t best = INT64_MIN;
             for (int64_t i = qb * bs; i < (qb + 1) * bs && i < d->nq; i++) {
-                const float *x = qh + i * D;
-                int64_t b = 0;
-                for (int64_t c = 0; c < D; c++) b += bm_fix(x[c] > 0 ? x[c] * hi[c] : x[c] * lo[c]);
+                int64_t b = bound_fix(qh + i * D, hi, lo, D, fast);
                 best = b > best ? b : best;
             }
             s[p] = best;
@@ -81,6 +175,7 @@ static void xattn_head(const bm_dims *d, const float *qh, const float *kh, const
     int S = bm_xattn_stride((int)bs);
     int64_t na = (nq + S - 1) / S, nb = (nk + S - 1) / S, rpb = bs / S;
     float cf = bm_xattn_cf(spec->scale, S);
+    int fast = sums_exact(max_abs(qh, nq * D), max_abs(kh, nk * D), D); /* per dot; the sum over u is int64 */
     memset(sc, 0, sizeof(int64_t) * (size_t)(d->nqb * nkb));
     for (int64_t a = 0; a < na; a++) {
         int64_t mx = INT64_MIN;
@@ -88,8 +183,7 @@ static void xattn_head(const bm_dims *d, const float *qh, const float *kh, const
             int64_t s = 0;
             for (int u = 0; u < S; u++) {
                 int64_t i = a * S + u, j = b * S + S - 1 - u;
-                if (i >= nq || j >= nk) continue;
-                for (int64_t c = 0; c < D; c++) s += bm_fix(qh[i * D + c] * kh[j * D + c]);
+                if (i < nq && j < nk) s += dot_fix(qh + i * D, kh + j * D, D, fast);
             }
             A[b] = s;
             mx = s > mx ? s : mx;
