@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run staged OpenCL binaries (tools/gpu_stage.sh) on an NVIDIA GPU machine.
-#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest wgmma flash decoders quant tune models golden precision cache
+#   sh DIR/gpu_run.sh DIR step...   steps: info bench[:sizes,...] ptx test tctest wgmma flash blockmask decoders quant tune models golden precision cache
 # Logs go to $OUT (if set) as well as stdout.
 d=$1
 shift
@@ -61,6 +61,12 @@ for step in "$@"; do
         done 2>&1 | tee "$out/flash_dense.txt" ;
         [ -x "$d/bench_sparse_attn" ] && HART_CL_TENSOR_CORES=1 timeout 200 "$d/bench_sparse_attn" --size 1024 --precision f16 \
             --policies local:1,local:2,xattn:0.9,quest:8 --reps 3 2>&1 | tee "$out/flash_sparse.txt" ;;
+    blockmask)
+        # quest/xattn block masks made on the GPU (op block_mask, docs/sparse.md "Masks on the device"):
+        # byte-equal to the host's, then their cost at the last 1024 px scales ("mask ms")
+        timeout 200 "$d/test_block_mask" 2>&1 | tee "$out/block_mask_test.txt" | grep -E "pattern|FAIL|PASSED|FAILED" ;
+        [ -x "$d/bench_sparse_attn" ] && HART_CL_TENSOR_CORES=1 timeout 200 "$d/bench_sparse_attn" --size 1024 --precision f16 \
+            --policies quest:8,xattn:0.9 --reps 3 2>&1 | tee "$out/block_mask_bench.txt" ;;
     decoders)
         # convolutional decoders in f16 mode (the GPU default), implicit-GEMM convolutions
         # (conv_nv.cl) against the im2col + GEMM path (HART_CL_NO_IMPLICIT_CONV=1), same binary

@@ -13,7 +13,7 @@ shift
 mkdir -p "$dest/lib"
 make -s build/libhart.a build/tests/bench/bench_opencl_gemm build/tests/bench/bench_qgemm >/dev/null
 LIBS="$(pkg-config --libs cmocka libcjson libpcre2-8 libutf8proc libpng OpenCL openblas zlib) -ljpeg -lm -lpthread -ldl -fopenmp"
-for src in tests/unit/test_opencl_ops.c tests/unit/test_attention_sparse.c tests/unit/test_wgmma_ptx.c tests/unit/test_quant_ops.c tests/unit/test_precision.c tests/golden/test_*.c; do
+for src in tests/unit/test_opencl_ops.c tests/unit/test_attention_sparse.c tests/unit/test_block_mask.c tests/unit/test_wgmma_ptx.c tests/unit/test_quant_ops.c tests/unit/test_precision.c tests/golden/test_*.c; do
     [ -f "$src" ] || continue
     t=$(basename "$src" .c)
     # shellcheck disable=SC2086

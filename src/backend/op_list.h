@@ -48,6 +48,18 @@ typedef struct {
 } hart_ddpm_coef;
 
 
+/* Which block mask op block_mask builds (docs/sparse.md "Masks on the device"). */
+typedef enum { HART_BLOCK_MASK_QUEST = 1, HART_BLOCK_MASK_XATTN = 2 } hart_block_mask_kind;
+typedef struct {
+    int kind;        /* hart_block_mask_kind */
+    int block;       /* query and key block size (tokens), >= 1 */
+    int64_t nsink;   /* keys [0, nsink) are sinks: their blocks are always kept */
+    int budget;      /* quest: pages kept per query block besides the sinks, >= 1 */
+    double threshold;/* xattn: normalised mass to reach, in (0, 1] */
+    float scale;     /* xattn: the attention's logit scale */
+} hart_block_mask_spec;
+
+
 #define HART_OP_LIST(X, P)                                                                              \
     /* y[..., N] = x[..., K] · w[N, K]^T + b[N]   (nn.Linear; w f32/f16/bf16; b may be NULL) */         \
     X(P, linear, (hart_tensor *y, const hart_tensor *x, const hart_tensor *w, const hart_tensor *b))     \
@@ -105,6 +117,13 @@ typedef struct {
     X(P, attention_sparse, (hart_tensor *out, const hart_tensor *q, const hart_tensor *k,                \
                             const hart_tensor *v, const hart_tensor *mask, const hart_tensor *blocks,   \
                             int block_q, int block_k, float scale))                                     \
+    /* The block mask of a data-dependent sparse-attention policy (quest or xattn, spec), computed  \
+     * from q [B, H, Lq, D] and k [B, Hkv, Lk, D] (F32, Lq <= Lk, D <= 256) into blocks U8            \
+     * [B, H, ceil(Lq/block), ceil(Lk/block)] (1 kept, 0 skipped). Query i sits at key Lk - Lq + i.  \
+     * Scores are fixed-point integers (docs/sparse.md): every backend gives the same mask bit for    \
+     * bit. */                                                                                          \
+    X(P, block_mask, (hart_tensor *blocks, const hart_tensor *q, const hart_tensor *k,                   \
+                      const hart_block_mask_spec *spec))                                                \
     /* Rotary embedding. x [B, H, L, D]; cos/sin [Bc, L, D/2] with Bc ∈ {1, B}.                        \
      * interleaved=0: rotate-half (pairs (i, i+D/2), Qwen2/HF-llama style);                             \
      * interleaved=1: pairs (2i, 2i+1). y may alias x. */                                               \

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/block_mask_fix.h"
 #include "core/sample_fixed.h"
 
 #define MAX_IN 6
@@ -532,6 +533,37 @@ hart_status hart_op_attention_sparse(hart_tensor *out, const hart_tensor *q, con
     }
     hart_tensor_free(&qr);
     return s;
+}
+
+static hart_status block_mask_run(hart_tensor *blocks, const hart_tensor *q, const hart_tensor *k,
+                                  const hart_block_mask_spec *spec) {
+    DISPATCH("hart_op_block_mask", block_mask, blocks, 2, L(q, k), I_[0], I_[1], spec);
+}
+
+hart_status hart_op_block_mask(hart_tensor *blocks, const hart_tensor *q, const hart_tensor *k,
+                               const hart_block_mask_spec *spec) {
+    const char *op = "hart_op_block_mask";
+    HART_TRY(need_f32(op, q, "q"));
+    HART_TRY(need_f32(op, k, "k"));
+    if (!spec || (spec->kind != HART_BLOCK_MASK_QUEST && spec->kind != HART_BLOCK_MASK_XATTN))
+        return hart_fail(HART_EINVAL, "%s: unknown policy", op);
+    if (q->ndim != 4 || k->ndim != 4 || k->shape[0] != q->shape[0] || k->shape[3] != q->shape[3] || k->shape[1] < 1 ||
+        q->shape[1] % k->shape[1] || q->shape[2] > k->shape[2])
+        return shape_err(op, "q [B,H,Lq,D] and k [B,Hkv,Lk,D] with H % Hkv == 0 and Lq <= Lk", q, k);
+    if (q->shape[3] > BM_MAX_D) return shape_err(op, "head dim over 256", q, NULL);
+    if (spec->block < 1 || spec->nsink < 0 || spec->nsink > k->shape[2])
+        return hart_fail(HART_EINVAL, "%s: block %d must be >= 1 and sinks %lld within the %lld keys", op, spec->block,
+                         (long long)spec->nsink, (long long)k->shape[2]);
+    if (spec->kind == HART_BLOCK_MASK_QUEST ? spec->budget < 1 : !(spec->threshold > 0 && spec->threshold <= 1))
+        return hart_fail(HART_EINVAL, "%s: budget %d must be >= 1, threshold %g in (0, 1]", op, spec->budget,
+                         spec->threshold);
+    int64_t bs = spec->block, nqb = (q->shape[2] + bs - 1) / bs, nkb = (k->shape[2] + bs - 1) / bs;
+    if (!blocks || blocks->dtype != HART_U8 || blocks->ndim != 4 || blocks->shape[0] != q->shape[0] ||
+        blocks->shape[1] != q->shape[1] || blocks->shape[2] != nqb || blocks->shape[3] != nkb)
+        return hart_fail(HART_EINVAL, "%s: blocks must be U8 [%lld, %lld, %lld, %lld]", op, (long long)q->shape[0],
+                         (long long)q->shape[1], (long long)nqb, (long long)nkb);
+    if (!hart_tensor_numel(blocks)) return HART_OK;
+    return block_mask_run(blocks, q, k, spec);
 }
 
 hart_status hart_op_rope(hart_tensor *y, const hart_tensor *x, const hart_tensor *c, const hart_tensor *s, int interleaved) {

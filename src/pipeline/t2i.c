@@ -271,6 +271,7 @@ hart_status hart_t2i_generate(hart_t2i *p, const hart_tensor *context, const har
         return hart_fail(HART_EINVAL, "--sparse-from-scale %d: this model has scales 0..%d", opts->sparse->from_scale,
                          c->n_scales - 1);
     hart_tf_set_sparse(p->tf, opts->sparse);
+    hart_tf_sparse_measure(p->tf, opts->verbose || opts->sparse_density);
     STAMP(t_start);
     /* everything the loop takes from the host goes to the device here, once */
     HART_TRY_GOTO(st, upload_inputs(p, opts, c, B, &in));

@@ -1,14 +1,16 @@
 /* Sparse attention benchmark: one transformer layer's attention at HART's
  * three largest scales, dense (hart_op_attention, what the transformer calls
  * without --sparse-attn) against each policy through hart_sparse_attention
- * (the function the transformer calls with --sparse-attn: block mask built
- * on the host, uploaded, hart_op_attention_sparse). Shapes of HART-0.7B
+ * (the function the transformer calls with --sparse-attn: local's mask built
+ * on the host and uploaded, quest's and xattn's made by op block_mask on the
+ * backend, then hart_op_attention_sparse). Shapes of HART-0.7B
  * (24 heads of 64, guidance batch N = 2 for one image, context 300 tokens):
  * scale si attends its pn² queries to 300 + Σ_{k=1..si} pn_k² keys. The
  * backend is synced before every clock reading. Columns: "mask ms" the
- * policy alone on host copies of q and k, "op ms" hart_op_attention_sparse
- * alone with that mask, "total ms" the product path (hart_sparse_attention:
- * device -> host copies for xattn/quest, policy, mask upload, op); speedups
+ * policy alone (local: host builder; xattn/quest: op block_mask on the
+ * backend), "op ms" hart_op_attention_sparse alone with that mask, "total
+ * ms" the product path (hart_sparse_attention without a density, as the
+ * generation loop runs it without -v); speedups
  * are dense / total and dense / op. Inputs are random, so the
  * data-dependent policies (xattn, quest) see flat attention: their density
  * here is what random logits give, not what a trained model gives.
@@ -85,11 +87,22 @@ static void time_parts(hart_backend *be, const hart_sparse_cfg *c, const hart_sp
     for (int r = 0; r < reps; r++) {
         int64_t nb, nh;
         double dens, t0 = hart_clock();
-        uint8_t *m = build_mask(c, g, hq, hk, &nb, &nh, &dens);
-        tm[r] = hart_clock() - t0;
-        hart_tensor mh = hart_tensor_wrap(m, HART_U8, 4, (int64_t[]){nb, nh, hart_sparse_nqb(g), hart_sparse_nkb(g)});
         hart_tensor md;
-        if (hart_tensor_to(be, &mh, &md) || hart_backend_wait(be)) die("mask upload");
+        uint8_t *m = NULL;
+        if (c->kind == HART_SPARSE_LOCAL) { /* host builder + upload (cached per scale in the transformer) */
+            m = build_mask(c, g, hq, hk, &nb, &nh, &dens);
+            tm[r] = hart_clock() - t0;
+            hart_tensor mh = hart_tensor_wrap(m, HART_U8, 4, (int64_t[]){nb, nh, hart_sparse_nqb(g), hart_sparse_nkb(g)});
+            if (hart_tensor_to(be, &mh, &md) || hart_backend_wait(be)) die("mask upload");
+        } else { /* op block_mask where q and k are, as hart_sparse_attention does */
+            hart_block_mask_spec sp = hart_sparse_mask_spec(c, g, 0.03125f);
+            if (hart_tensor_new_uninit(be, HART_U8, 4, (int64_t[]){q->shape[0], q->shape[1], hart_sparse_nqb(g),
+                                                                  hart_sparse_nkb(g)}, &md) || hart_backend_wait(be))
+                die("mask tensor");
+            t0 = hart_clock();
+            if (hart_op_block_mask(&md, q, k, &sp) || hart_backend_wait(be)) die("block_mask");
+            tm[r] = hart_clock() - t0;
+        }
         t0 = hart_clock();
         if (hart_op_attention_sparse(o, q, k, v, NULL, &md, g->block, g->block, 0.03125f) || hart_backend_wait(be))
             die("attention_sparse");
@@ -110,7 +123,8 @@ static double time_one(hart_backend *be, const hart_sparse_cfg *c, const hart_sp
     for (int r = -1; r < reps; r++) { /* one untimed warm-up run */
         if (hart_backend_wait(be)) die("sync");
         double t0 = hart_clock();
-        hart_status st = c ? hart_sparse_attention(c, g, o, q, k, v, scale, NULL, density) /* per call: mask built each time */
+        /* per call: mask built each time; the density (a mask copy to the host) from the warm-up only */
+        hart_status st = c ? hart_sparse_attention(c, g, o, q, k, v, scale, NULL, r < 0 ? density : NULL)
                            : hart_op_attention(o, q, k, v, NULL, scale);
         if (st || hart_backend_wait(be)) die("attention");
         if (r >= 0) t[r] = hart_clock() - t0;

@@ -2,7 +2,8 @@
 # --sparse-attn / --sparse-from-scale / --sparse-block (docs/sparse.md):
 # bad specs are usage errors (exit 2) before anything is loaded; replayed
 # golden runs complete with every policy on CPU and OpenCL and print the
-# density of each sparse scale (-v); full budgets give the dense run's
+# density of each sparse scale (-v), the same on both backends, with the
+# same image up to the backends' dense difference; full budgets give the dense run's
 # intermediate tensors bit for bit (CPU, 64-token blocks: the dense path);
 # `hart batch` takes the same flags.
 BIN=${HART_BIN:-bin/hart}
@@ -41,7 +42,20 @@ for spec in local:1 xattn:0.5 quest:1; do
     grep -q "scale 3/6 (3x3) done, dense attention" "$T/err" || fail "$spec on $dev: scale 2 should be dense"
     grep "density" "$T/err" | sed "s/^/  $dev /"
     grep -q "sparse_attn" "$T/s_0.png" || fail "$spec: the PNG metadata lacks sparse_attn"
+    grep -o "density.*" "$T/err" > "$T/dens_$dev"
+    cp "$T/s_0.png" "$T/img0_$dev.png"; cp "$T/s_1.png" "$T/img1_$dev.png"
   done
+  # quest/xattn masks are made on the device on OpenCL (op block_mask, fixed-point scores):
+  # the same masks as the CPU's, so the same densities, and images as close as the dense
+  # runs of the two backends are (max pixel difference 1 measured, dense and sparse; a
+  # different mask moves pixels by 59-79 on this set)
+  if [ -n "$CL" ]; then
+    cmp -s "$T/dens_cpu" "$T/dens_opencl" || fail "$spec: densities differ between CPU and OpenCL: $(cat "$T/dens_cpu" "$T/dens_opencl")"
+    for i in 0 1; do
+      d=$(python3 "$(dirname "$0")/png_maxdiff.py" "$T/img${i}_cpu.png" "$T/img${i}_opencl.png" | tail -1)
+      [ "$d" -le 1 ] || fail "$spec: image $i differs between CPU and OpenCL by $d"
+    done
+  fi
 done
 # --sparse-from-scale 4: scales 4 and 5 only
 expect 0 "" "$BIN" generate -m "$G" $R --sparse-attn local:1 --sparse-block 8 --sparse-from-scale 4 -v -o "$T/f.png"

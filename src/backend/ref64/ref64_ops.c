@@ -18,5 +18,7 @@
 #define hart_ref64_qlinear NULL
 #define hart_ref64_quant_rows NULL
 #define hart_ref64_qgemm NULL
+/* block_mask is integer arithmetic (block_mask_fix.h): the float reference is the only one */
+#define hart_ref64_block_mask NULL
 
 const hart_backend_vt hart_ref64_vt = {.sync = hart_ref64_sync, HART_OP_LIST(HART_BE_ENTRY, hart_ref64_)};

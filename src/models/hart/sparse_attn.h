@@ -28,14 +28,15 @@
 
 #include <stdint.h>
 
+#include "backend/op_list.h"
 #include "core/tensor.h"
 
 /* text prefix + scales 1..3 (2x2, 3x3, 4x4 in HART) are sinks */
 #define HART_SPARSE_SINK_SCALES 4
 #define HART_SPARSE_DEFAULT_BLOCK 64
-/* XAttention's stride for 64-token blocks (smaller blocks: the largest power
- * of two <= 8 dividing the block size). */
-#define HART_SPARSE_XATTN_STRIDE 8
+/* XAttention's stride: 8 for 64-token blocks (smaller blocks: the largest
+ * power of two <= 8 dividing the block size; bm_xattn_stride in
+ * backend/block_mask_fix.h). */
 
 typedef enum { HART_SPARSE_NONE = 0, HART_SPARSE_LOCAL, HART_SPARSE_XATTN, HART_SPARSE_QUEST } hart_sparse_kind;
 
@@ -85,6 +86,11 @@ hart_status hart_sparse_xattn(const hart_sparse_geom *g, double T, const float *
                               int Hkv, int D, float scale, uint8_t *mask);
 hart_status hart_sparse_quest(const hart_sparse_geom *g, int B, const float *q, const float *k, int N, int H, int Hkv,
                               int D, uint8_t *mask);
+/* The op block_mask spec of a quest/xattn policy on scale g (sparse_quest.c),
+ * and the op run on host arrays (hart_sparse_xattn and _quest call it). */
+hart_block_mask_spec hart_sparse_mask_spec(const hart_sparse_cfg *c, const hart_sparse_geom *g, float scale);
+hart_status hart_sparse_host_mask(const hart_sparse_cfg *c, const hart_sparse_geom *g, const float *q, const float *k,
+                                  int N, int H, int Hkv, int D, float scale, uint8_t *mask);
 
 /* Masks of the geometry-only policy (local:R), kept on the backend per query
  * scale: every layer, head and image of a scale uses the same mask, so the
@@ -103,11 +109,13 @@ typedef struct {
 } hart_sparse_cache;
 void hart_sparse_cache_free(hart_sparse_cache *cache);
 
-/* out = attention(q, k, v) over scale g->si under policy c: builds the block
- * mask (reading q and k to the host for xattn/quest), uploads it to out's
- * backend and runs hart_op_attention_sparse. q [N,H,nq,D], k/v [N,Hkv,nk,D]
- * on any backend. cache (may be NULL): local masks reused across calls.
- * *density: the kept fraction (hart_sparse_density). */
+/* out = attention(q, k, v) over scale g->si under policy c: the block mask
+ * (local: built on the host and uploaded; xattn/quest: op block_mask on out's
+ * backend, from q and k where they are), then hart_op_attention_sparse.
+ * q [N,H,nq,D], k/v [N,Hkv,nk,D] on any backend. cache (may be NULL): local
+ * masks reused across calls. density (may be NULL): the kept fraction
+ * (hart_sparse_density); for xattn/quest on a device asking for it copies the
+ * mask to the host. */
 hart_status hart_sparse_attention(const hart_sparse_cfg *c, const hart_sparse_geom *g, hart_tensor *out,
                                   const hart_tensor *q, const hart_tensor *k, const hart_tensor *v, float scale,
                                   hart_sparse_cache *cache, double *density);

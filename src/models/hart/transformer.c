@@ -57,6 +57,7 @@ struct hart_transformer {
     hart_sparse_cache sparse_cache; /* local masks per scale, shared by the layers */
     double dens_sum[HART_MAX_SCALES];
     int dens_n[HART_MAX_SCALES];
+    int sparse_quiet; /* density not measured (it costs a mask copy to the host per layer for xattn/quest) */
 };
 
 static hart_status fuse_block_weights(hart_transformer *tf, tf_block *b);
@@ -774,11 +775,14 @@ static hart_status attend(hart_transformer *tf, int si, hart_tensor *o, const ha
     if (!hart_sparse_active(&tf->sparse, si, g->n_scales)) return hart_op_attention(o, q, k, v, NULL, scale);
     hart_sparse_geom geo = {g->ctx_tokens, g->n_scales, g->patch_nums, si, tf->sparse.block};
     double d = 1;
-    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &tf->sparse_cache, &d));
+    HART_TRY(hart_sparse_attention(&tf->sparse, &geo, o, q, k, v, scale, &tf->sparse_cache, tf->sparse_quiet ? NULL : &d));
+    if (tf->sparse_quiet) return HART_OK;
     tf->dens_sum[si] += d;
     tf->dens_n[si]++;
     return HART_OK;
 }
+
+void hart_tf_sparse_measure(hart_transformer *tf, int on) { tf->sparse_quiet = !on; }
 
 void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c) {
     hart_sparse_cache_free(&tf->sparse_cache);

@@ -82,6 +82,9 @@ void hart_tf_set_sparse(hart_transformer *tf, const hart_sparse_cfg *c);
 /* Mean kept fraction over the layers of scale si's last forward; -1 when
  * that scale ran dense. */
 double hart_tf_sparse_density(const hart_transformer *tf, int si);
+/* Whether the forwards measure that density (default on). Off, xattn/quest
+ * masks made on a device never come to the host (density then reads -1). */
+void hart_tf_sparse_measure(hart_transformer *tf, int on);
 /* cond [N,l,C] = decoder_norm(hidden + word_embed(codes)), codes [N/2,l,Cvae]
  * used for both halves. */
 hart_status hart_tf_diff_cond(hart_transformer *tf, const hart_tensor *hidden,
