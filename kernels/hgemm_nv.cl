@@ -30,6 +30,15 @@ inline float hg_round_half(float x) {
     return vload_half(0, (const half *)h);
 }
 
+/* this work-group's block row (.x) and column (.y) in grouped order (8
+ * block rows at a time, for L2 reuse) */
+inline int2 hg_grouped_block(void) {
+    const int gn = get_num_groups(0), gm = get_num_groups(1);
+    const int pid = get_group_id(1) * gn + get_group_id(0);
+    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
+    return (int2)(first + (pid % (8 * gn)) % gsz, (pid % (8 * gn)) / gsz);
+}
+
 /* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
  * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
  * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
@@ -91,12 +100,8 @@ void HG_NAME(int M, int N, int K, int nz1,
     __local uint4 smem[HG_ST * HG_STAGE_BYTES / 16];
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int wm = (warp / HG_WARPS_N) * HG_WM, wn = (warp % HG_WARPS_N) * HG_WN;
-    /* grouped block order (8 block rows at a time) for L2 reuse */
-    const int gn = get_num_groups(0), gm = get_num_groups(1);
-    const int pid = get_group_id(1) * gn + get_group_id(0);
-    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
-    const int bm = first + (pid % (8 * gn)) % gsz, bn = (pid % (8 * gn)) / gsz;
-    const int m0 = bm * HG_BM, n0 = bn * HG_BN;
+    const int2 blk = hg_grouped_block();
+    const int m0 = blk.x * HG_BM, n0 = blk.y * HG_BN;
     const int z = get_group_id(2), z0 = z / nz1, z1 = z % nz1;
     __global const ushort *Ab = A + a_off + z0 * a_s0 + z1 * a_s1;
     __global const ushort *Bb = B + b_off + z0 * b_s0 + z1 * b_s1;

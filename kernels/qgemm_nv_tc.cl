@@ -18,7 +18,8 @@
  * cp.async 16-byte copies into an QG_ST-stage ring, rows of 64 bytes with
  * XOR-swizzled chunks (HG_SW, bank-conflict free), ldmatrix.x4 fragment
  * loads, fragments of the next k32 slice loaded while the current one
- * multiplies. HG_SW comes from hgemm_nv.cl (same program, earlier), the PTX
+ * multiplies. HG_SW and hg_grouped_block come from hgemm_nv.cl (same
+ * program, earlier), the PTX
  * wrappers from nv_ptx.cl.
  *
  * W4A8: the packed weight tile (rows of 32 bytes) is copied as is; each
@@ -29,7 +30,7 @@
  * without borrow between bytes (QServe's subtraction after multiplication),
  * then two byte permutes put k back in order. */
 #ifndef HG_ONCE
-#error "qgemm_nv_tc.cl needs hgemm_nv.cl's HG_SW (built after it in the NVIDIA program)"
+#error "qgemm_nv_tc.cl needs hgemm_nv.cl's HG_SW and hg_grouped_block (built after it in the NVIDIA program)"
 #endif
 #ifndef QG_ONCE
 #define QG_ONCE
@@ -73,11 +74,8 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
     __local uint4 smem[QG_ST * QG_STAGE / 16];
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int wm = (warp / QG_WARPS_N) * QG_WM, wn = (warp % QG_WARPS_N) * QG_WN;
-    /* grouped block order (8 block rows at a time) for L2 reuse */
-    const int gn = get_num_groups(0), gm = get_num_groups(1);
-    const int pid = get_group_id(1) * gn + get_group_id(0);
-    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
-    const int m0 = (first + (pid % (8 * gn)) % gsz) * QG_BM, n0 = ((pid % (8 * gn)) / gsz) * QG_BN;
+    const int2 blk = hg_grouped_block();
+    const int m0 = blk.x * QG_BM, n0 = blk.y * QG_BN;
     __global const char *Ab = A + a_off;
     __global const uchar *Wb = wq + wq_off;
     const int wrow = QG_W4 ? K / 2 : K; /* weight row bytes */
