@@ -6,7 +6,6 @@ SRC is train_hart.py's OUT/model (llm/, tokenizer/, optionally text_encoder/); t
 copied unchanged from models/hart-tiny-demo/text_encoder when SRC has none (it is frozen). Prints
 the size of every file and the total.
 """
-import argparse
 import os
 import shutil
 import sys
@@ -21,11 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("src")
-    ap.add_argument("dst")
-    ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    a = ap.parse_args()
+    a = release_files.parse_args(__doc__)
     np_dt = np.float16 if a.dtype == "float16" else np.float32
     for sub in ("llm", "tokenizer"):
         os.makedirs(os.path.join(a.dst, sub), exist_ok=True)

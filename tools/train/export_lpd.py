@@ -5,7 +5,6 @@ float16 (or float32) weights, and config.json. Prints the size of every file and
   export_lpd.py SRC_MODEL_DIR DST_DIR [--dtype float16|float32]
 SRC is train_lpd.py's OUT/model.
 """
-import argparse
 import os
 import sys
 
@@ -16,11 +15,7 @@ import release_files  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("src")
-    ap.add_argument("dst")
-    ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    a = ap.parse_args()
+    a = release_files.parse_args(__doc__)
     dt = getattr(torch, a.dtype)
     os.makedirs(a.dst, exist_ok=True)
     for name in ("lpd.pth", "vq.pt"):

@@ -1,7 +1,17 @@
-"""What export.py and export_lpd.py share: a model's config.json rewritten with the shipped dtype,
-and the size listing of the exported folder."""
+"""What export.py and export_lpd.py share: the command line, a model's config.json rewritten with
+the shipped dtype, and the size listing of the exported folder."""
+import argparse
 import json
 import os
+
+
+def parse_args(doc):
+    """SRC DST [--dtype float16|float32] (default float16); doc: the exporter's help text."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
+    return ap.parse_args()
 
 
 def write_config(src, dst, dtype):
