@@ -71,12 +71,7 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
     } while (0)
 
     float acc[CV_MI][CV_NI][4];
-#pragma unroll
-    for (int i = 0; i < CV_MI; i++)
-#pragma unroll
-        for (int j = 0; j < CV_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    HG_ZERO_ACC(acc, CV_MI, CV_NI);
 
     const int KT = (Kp + CV_BK - 1) / CV_BK;
     /* iteration kt fetches tile kt into stage kt % 2 (weights by cp.async, the

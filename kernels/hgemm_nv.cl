@@ -39,6 +39,13 @@ inline int2 hg_grouped_block(void) {
     return (int2)(first + (pid % (8 * gn)) % gsz, (pid % (8 * gn)) / gsz);
 }
 
+/* acc[i][j][0..3] = 0 for i < mi, j < ni: a work-item's mma accumulators
+ * (float or int), fully unrolled */
+#define HG_ZERO_ACC(acc, mi, ni)                                             \
+    _Pragma("unroll") for (int i_ = 0; i_ < (mi); i_++)                     \
+        _Pragma("unroll") for (int j_ = 0; j_ < (ni); j_++)                 \
+            _Pragma("unroll") for (int r_ = 0; r_ < 4; r_++) acc[i_][j_][r_] = 0
+
 /* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
  * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
  * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
@@ -109,12 +116,7 @@ void HG_NAME(int M, int N, int K, int nz1,
     const uint sbase = nv_saddr(smem);
 
     float acc[HG_MI][HG_NI][4];
-#pragma unroll
-    for (int i = 0; i < HG_MI; i++)
-#pragma unroll
-        for (int j = 0; j < HG_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    HG_ZERO_ACC(acc, HG_MI, HG_NI);
 
     const int KT = (K + HG_BK - 1) / HG_BK;
     /* stage loader: chunk i of the A tile = row i / 4, 16-byte chunk i % 4 */

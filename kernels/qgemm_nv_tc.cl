@@ -83,12 +83,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
     __local const uchar *sbytes = (__local const uchar *)smem;
 
     int acc[QG_MI][QG_NI][4];
-#pragma unroll
-    for (int i = 0; i < QG_MI; i++)
-#pragma unroll
-        for (int j = 0; j < QG_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0;
+    HG_ZERO_ACC(acc, QG_MI, QG_NI);
 
     const int KT = (K + 63) / 64;
 #define QG_LOAD(stage, kt)                                                                          \
