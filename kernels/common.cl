@@ -55,6 +55,18 @@ inline float wg_max(float v, __local float *red) {
     return r;
 }
 
+/* The multiply step of the portable 64x64 float GEMM tiles (gemm_tiled,
+ * qgemm_w4a16: 16x16 work-items of 4x4 outputs): acc[i][j] += As[k][ty + 16i]
+ * * Bs[k][tx + 16j] for k < nk, from the local-memory tiles As, Bs [nk][>= 64] */
+#define TILE_MAD_4X4(acc, As, Bs, nk, ty, tx)                                    \
+    for (int kk = 0; kk < (nk); kk++) {                                          \
+        float a[4], b[4];                                                        \
+        for (int i = 0; i < 4; i++) a[i] = As[kk][(ty) + 16 * i];                \
+        for (int j = 0; j < 4; j++) b[j] = Bs[kk][(tx) + 16 * j];                \
+        for (int i = 0; i < 4; i++)                                              \
+            for (int j = 0; j < 4; j++) acc[i][j] = mad(a[i], b[j], acc[i][j]); \
+    }
+
 /* The includer's side of sample_math.cl (shared with the host's C). */
 #define SM_U32 uint
 #define SM_U64 ulong

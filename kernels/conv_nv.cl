@@ -1,5 +1,5 @@
 /* NVIDIA tensor-core convolution as an implicit GEMM (sm_80+; built only into
- * the NVIDIA program, after hgemm_nv.cl whose PTX helpers HG_* it uses):
+ * the NVIDIA program, after hgemm_nv.cl whose HG_SW it uses; PTX from nv_ptx.cl):
  *   Y[n][co][p] = sum_{tap, ci} Wt[co][tap * Cc8 + ci] * X[n][ci][iy(p, tap)][ix(p, tap)] (+ bias[co])
  * M = Co rows, N = Ho * Wo output pixels, K = kh * kw taps x Cc8 channels
  * (Ci rounded up to 8; tap-major so that one 16-byte chunk of k is one tap
@@ -26,14 +26,8 @@ __kernel void nv_conv_wprep(int Co, int Ci, int taps, int Cc8, __global const vo
     vstore_half_rte(v, (long)co * Kp + k, dst);
 }
 
-/* two f32 -> packed f16x2 (lo in the low half), round to nearest even */
-#ifndef CV_EMU
-inline uint cv_pack2(float lo, float hi) {
-    uint r;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-}
-#define CV_FRAG uint /* an mma fragment register */
+#ifndef CV_FRAG
+#define CV_FRAG uint /* an mma fragment register (the emulation test's differ) */
 #endif
 #endif
 
@@ -56,7 +50,7 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
     const int P = Ho * Wo, Kp = taps * Cc8, HW = H * W;
     const int n0 = get_group_id(0) * CV_BN, m0 = get_group_id(1) * CV_BM, img = get_group_id(2);
     __global const float *Xb = X + x_off + (long)img * Ci * HW;
-    const uint sbase = hg_saddr(smem);
+    const uint sbase = nv_saddr(smem);
 
     /* this work-item's B pixel (fixed over k) and its chunks c0 + e * (CV_NT / CV_BN) */
     const int br = tid % CV_BN, c0 = tid / CV_BN, bp = n0 + br, pix_ok = bp < P;
@@ -72,17 +66,12 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
             int i = tid + e * CV_NT, r = i / CV_CPR, c = i % CV_CPR, gr = m0 + r, kk = (kt) * CV_BK + c * 8; \
             int ok = gr < Co && kk < Kp;                                                         \
             __global const ushort *p = ok ? Wt + (long)gr * Kp + kk : Wt;                        \
-            HG_CP_ASYNC(sa_ + HG_SW(r, c, CV_BK), p, ok ? 16 : 0);                               \
+            NV_CP_ASYNC(sa_ + HG_SW(r, c, CV_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
     } while (0)
 
     float acc[CV_MI][CV_NI][4];
-#pragma unroll
-    for (int i = 0; i < CV_MI; i++)
-#pragma unroll
-        for (int j = 0; j < CV_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    HG_ZERO_ACC(acc, CV_MI, CV_NI);
 
     const int KT = (Kp + CV_BK - 1) / CV_BK;
     /* iteration kt fetches tile kt into stage kt % 2 (weights by cp.async, the
@@ -92,7 +81,7 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
         const int fetch = kt < KT, st = kt & 1;
         if (fetch) {
             CV_LOAD_A(st, kt);
-            HG_COMMIT();
+            NV_COMMIT();
 #pragma unroll
             for (int e = 0; e < CV_BE; e++) {
                 int q = kt * CV_CPR + c0 + e * (CV_NT / CV_BN), tap = q / Cc, cb = (q - tap * Cc) * 8;
@@ -112,11 +101,11 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
                 CV_FRAG af[CV_MI][4], bf[CV_NI][2];
 #pragma unroll
                 for (int mi = 0; mi < CV_MI; mi++)
-                    HG_LDSM4(af[mi], sa + HG_SW(wm + mi * 16 + (lane & 15), ks * 2 + (lane >> 4), CV_BK));
+                    NV_LDSM4(af[mi], sa + HG_SW(wm + mi * 16 + (lane & 15), ks * 2 + (lane >> 4), CV_BK));
 #pragma unroll
                 for (int nj = 0; nj < CV_NI / 2; nj++) {
                     CV_FRAG t4[4];
-                    HG_LDSM4(t4, sb + HG_SW(wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), ks * 2 + ((lane >> 3) & 1), CV_BK));
+                    NV_LDSM4(t4, sb + HG_SW(wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), ks * 2 + ((lane >> 3) & 1), CV_BK));
                     bf[2 * nj][0] = t4[0];
                     bf[2 * nj][1] = t4[1];
                     bf[2 * nj + 1][0] = t4[2];
@@ -125,18 +114,18 @@ void CV_NAME(int Ci, int H, int W, int Co, int Ho, int Wo, int kw, int taps, int
 #pragma unroll
                 for (int mi = 0; mi < CV_MI; mi++)
 #pragma unroll
-                    for (int ni = 0; ni < CV_NI; ni++) HG_MMA(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
+                    for (int ni = 0; ni < CV_NI; ni++) NV_MMA_F16(acc[mi][ni], af[mi], bf[ni][0], bf[ni][1]);
             }
         }
         if (fetch) {
 #pragma unroll
             for (int e = 0; e < CV_BE; e++) {
                 uint off = st * CV_STAGE_BYTES + CV_A_BYTES + HG_SW(br, c0 + e * (CV_NT / CV_BN), CV_BK);
-                smem[off / 16] = (uint4)(cv_pack2(bv[e][0], bv[e][1]), cv_pack2(bv[e][2], bv[e][3]),
-                                         cv_pack2(bv[e][4], bv[e][5]), cv_pack2(bv[e][6], bv[e][7]));
+                smem[off / 16] = (uint4)(nv_pack_f16x2(bv[e][0], bv[e][1]), nv_pack_f16x2(bv[e][2], bv[e][3]),
+                                         nv_pack_f16x2(bv[e][4], bv[e][5]), nv_pack_f16x2(bv[e][6], bv[e][7]));
             }
         }
-        HG_WAIT_GROUP(0);
+        NV_WAIT_GROUP(0);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 #undef CV_LOAD_A

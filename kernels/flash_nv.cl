@@ -29,40 +29,12 @@
 #ifndef FA_ONCE
 #define FA_ONCE
 
-/* The warp instructions below; tests/support/flash_emu.cl defines FA_EMU
- * and portable stand-ins for them, so test_flash_emu runs this file's
- * kernel code on any OpenCL device (PoCL). */
+/* The warp instructions below and nv_ptx.cl's; tests/support/flash_emu.cl
+ * defines FA_EMU and portable stand-ins for them, so test_flash_emu runs
+ * this file's kernel code on any OpenCL device (PoCL). */
 #ifndef FA_EMU
 #define FA_EMU_DECL
 #define FA_UNROLL _Pragma("unroll")
-inline uint fa_saddr(__local const void *p) { return (uint)(size_t)p; }
-
-#define FA_LDSM4(r0, r1, r2, r3, addr)                                                      \
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"           \
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)                                   \
-                 : "r"(addr)                                                                \
-                 : "memory")
-#define FA_LDSM4_T(r0, r1, r2, r3, addr)                                                    \
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"     \
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)                                   \
-                 : "r"(addr)                                                                \
-                 : "memory")
-#define FA_MMA(d, a0, a1, a2, a3, b0, b1)                                                   \
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "                \
-        "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"                                           \
-        : "+f"((d)[0]), "+f"((d)[1]), "+f"((d)[2]), "+f"((d)[3])                            \
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
-#define FA_CP_ASYNC(dst, src, n) \
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(n) : "memory")
-#define FA_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
-#define FA_WAIT1() asm volatile("cp.async.wait_group 1;" ::: "memory")
-
-/* two floats -> f16x2 (lo in the low half), round to nearest even */
-inline uint fa_pack(float lo, float hi) {
-    uint r;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-}
 
 inline float fa_shfl_xor(float v, int m) {
     float r;
@@ -114,7 +86,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
     __global const ushort *Vb = V + v_off + ((long)b * Hkv + hk) * Lk * FA_D;
     __global const uchar *bbase = Bm + b_off + (long)b * bb_stride + (long)h * bh_stride;
     const float LOG2E = 1.4426950408889634f, sl2 = scale * LOG2E;
-    const uint sbase = fa_saddr(kv);
+    const uint sbase = nv_saddr(kv);
     const int nt = (Lk + FA_BK - 1) / FA_BK;
 
     /* Q -> f16 (RNE) in local memory -> A fragments in registers */
@@ -151,7 +123,7 @@ void FA_NAME(__global const float *Q, int q_off, __global const ushort *K, int k
         int mat = lane >> 3, r = warp * 16 + (mat & 1) * 8 + (lane & 7);
 FA_UNROLL
         for (int kk = 0; kk < FA_DK; kk++)
-            FA_LDSM4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], sbase + FA_SW(r, kk * 2 + (mat >> 1), FA_D));
+            NV_LDSM4(qf[kk], sbase + FA_SW(r, kk * 2 + (mat >> 1), FA_D));
     }
     const int ntk = sparse ? nlist : nt;
     barrier(CLK_LOCAL_MEM_FENCE); /* Q's staging area becomes the K/V stages */
@@ -175,18 +147,18 @@ FA_UNROLL
         for (int e_ = tid; e_ < FA_BK * FA_DT; e_ += FA_NTH) {                                \
             int r_ = e_ / FA_DT, c_ = e_ % FA_DT, ok_ = j0_ + r_ < Lk;                        \
             long g_ = ok_ ? (long)(j0_ + r_) * FA_D + c_ * 8 : 0;                             \
-            FA_CP_ASYNC(ks_ + FA_SW(r_, c_, FA_D), Kb + g_, ok_ ? 16 : 0);                    \
-            FA_CP_ASYNC(vs_ + FA_SW(r_, c_, FA_D), Vb + g_, ok_ ? 16 : 0);                    \
+            NV_CP_ASYNC(ks_ + FA_SW(r_, c_, FA_D), Kb + g_, ok_ ? 16 : 0);                    \
+            NV_CP_ASYNC(vs_ + FA_SW(r_, c_, FA_D), Vb + g_, ok_ ? 16 : 0);                    \
         }                                                                                     \
     } while (0)
 
     if (ntk > 0) FA_LOAD(0, sparse ? (list[0] & 0x7fff) : 0);
-    FA_COMMIT();
+    NV_COMMIT();
     for (int it = 0; it < ntk; it++) {
         int ent = sparse ? list[it] : it, t = ent & 0x7fff, mixed = ent >> 15;
         if (it + 1 < ntk) FA_LOAD((it + 1) & 1, sparse ? (list[it + 1] & 0x7fff) : it + 1);
-        FA_COMMIT(); /* possibly empty: wait_group 1 then always means "tile it has landed" */
-        FA_WAIT1();
+        NV_COMMIT(); /* possibly empty: wait_group 1 then always means "tile it has landed" */
+        NV_WAIT_GROUP(1);
         barrier(CLK_LOCAL_MEM_FENCE);
         const uint ks = sbase + (uint)(it & 1) * (2 * FA_TILE), vs = ks + FA_TILE;
         const int j0 = t * FA_BK;
@@ -201,11 +173,11 @@ FA_UNROLL
             for (int kk = 0; kk < FA_DK; kk++)
 FA_UNROLL
                 for (int u = 0; u < FA_NT; u += 2) {
-                    uint b0, b1, b2, b3;
+                    uint bf[4];
                     int key = u * 8 + (mat >> 1) * 8 + (lane & 7);
-                    FA_LDSM4(b0, b1, b2, b3, ks + FA_SW(key, kk * 2 + (mat & 1), FA_D));
-                    FA_MMA(s[u], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b0, b1);
-                    FA_MMA(s[u + 1], qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], b2, b3);
+                    NV_LDSM4(bf, ks + FA_SW(key, kk * 2 + (mat & 1), FA_D));
+                    NV_MMA_F16(s[u], qf[kk], bf[0], bf[1]);
+                    NV_MMA_F16(s[u + 1], qf[kk], bf[2], bf[3]);
                 }
         }
 
@@ -269,15 +241,15 @@ FA_UNROLL
             }
             l0 += p[0] + p[1] + p[4] + p[5];
             l1 += p[2] + p[3] + p[6] + p[7];
-            uint a0 = fa_pack(p[0], p[1]), a1 = fa_pack(p[2], p[3]);
-            uint a2 = fa_pack(p[4], p[5]), a3 = fa_pack(p[6], p[7]);
+            uint pa[4] = {nv_pack_f16x2(p[0], p[1]), nv_pack_f16x2(p[2], p[3]), nv_pack_f16x2(p[4], p[5]),
+                          nv_pack_f16x2(p[6], p[7])};
             int mat = lane >> 3, key = kv16 * 16 + (mat & 1) * 8 + (lane & 7);
 FA_UNROLL
             for (int dn = 0; dn < FA_DT; dn += 2) {
-                uint b0, b1, b2, b3;
-                FA_LDSM4_T(b0, b1, b2, b3, vs + FA_SW(key, dn + (mat >> 1), FA_D));
-                FA_MMA(o[dn], a0, a1, a2, a3, b0, b1);
-                FA_MMA(o[dn + 1], a0, a1, a2, a3, b2, b3);
+                uint bf[4];
+                NV_LDSM4_T(bf, vs + FA_SW(key, dn + (mat >> 1), FA_D));
+                NV_MMA_F16(o[dn], pa, bf[0], bf[1]);
+                NV_MMA_F16(o[dn + 1], pa, bf[2], bf[3]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE); /* stage it & 1 is refilled by the next iteration's load */

@@ -36,13 +36,7 @@ void gemm_tiled(int M, int N, int K, int nz1,
             Bs[kk][nn] = (gn < N && gk < K) ? ldf(B, bo + gk * b_sk + gn * b_sn, b_dt) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int kk = 0; kk < GK; kk++) {
-            float a[4], b[4];
-            for (int i = 0; i < 4; i++) a[i] = As[kk][ty + 16 * i];
-            for (int j = 0; j < 4; j++) b[j] = Bs[kk][tx + 16 * j];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) acc[i][j] = mad(a[i], b[j], acc[i][j]);
-        }
+        TILE_MAD_4X4(acc, As, Bs, GK, ty, tx);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < 4; i++) {

@@ -30,25 +30,22 @@ inline float hg_round_half(float x) {
     return vload_half(0, (const half *)h);
 }
 
-/* local-memory pointer -> shared-window address for PTX */
-inline uint hg_saddr(__local const void *p) { return (uint)(size_t)p; }
+/* this work-group's block row (.x) and column (.y) in grouped order (8
+ * block rows at a time, for L2 reuse) */
+inline int2 hg_grouped_block(void) {
+    const int gn = get_num_groups(0), gm = get_num_groups(1);
+    const int pid = get_group_id(1) * gn + get_group_id(0);
+    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
+    return (int2)(first + (pid % (8 * gn)) % gsz, (pid % (8 * gn)) / gsz);
+}
 
-#define HG_CP_ASYNC(dst, src, n) \
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(n) : "memory")
-#define HG_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
-#define HG_STR2(x) #x
-#define HG_STR(x) HG_STR2(x)
-#define HG_WAIT_GROUP(n) asm volatile("cp.async.wait_group " HG_STR(n) ";" ::: "memory")
-#define HG_LDSM4(r, addr)                                                                   \
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"           \
-                 : "=r"((r)[0]), "=r"((r)[1]), "=r"((r)[2]), "=r"((r)[3])                   \
-                 : "r"(addr)                                                                \
-                 : "memory")
-#define HG_MMA(d, a, b0, b1)                                                                         \
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
-                 "{%8,%9}, {%0,%1,%2,%3};"                                                           \
-                 : "+f"((d)[0]), "+f"((d)[1]), "+f"((d)[2]), "+f"((d)[3])                            \
-                 : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"(b0), "r"(b1))
+/* acc[i][j][0..3] = 0 for i < mi, j < ni: a work-item's mma accumulators
+ * (float or int), fully unrolled */
+#define HG_ZERO_ACC(acc, mi, ni)                                             \
+    _Pragma("unroll") for (int i_ = 0; i_ < (mi); i_++)                     \
+        _Pragma("unroll") for (int j_ = 0; j_ < (ni); j_++)                 \
+            _Pragma("unroll") for (int r_ = 0; r_ < 4; r_++) acc[i_][j_][r_] = 0
+
 /* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
  * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
  * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
@@ -110,25 +107,16 @@ void HG_NAME(int M, int N, int K, int nz1,
     __local uint4 smem[HG_ST * HG_STAGE_BYTES / 16];
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
     const int wm = (warp / HG_WARPS_N) * HG_WM, wn = (warp % HG_WARPS_N) * HG_WN;
-    /* grouped block order (8 block rows at a time) for L2 reuse */
-    const int gn = get_num_groups(0), gm = get_num_groups(1);
-    const int pid = get_group_id(1) * gn + get_group_id(0);
-    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
-    const int bm = first + (pid % (8 * gn)) % gsz, bn = (pid % (8 * gn)) / gsz;
-    const int m0 = bm * HG_BM, n0 = bn * HG_BN;
+    const int2 blk = hg_grouped_block();
+    const int m0 = blk.x * HG_BM, n0 = blk.y * HG_BN;
     const int z = get_group_id(2), z0 = z / nz1, z1 = z % nz1;
     __global const ushort *Ab = A + a_off + z0 * a_s0 + z1 * a_s1;
     __global const ushort *Bb = B + b_off + z0 * b_s0 + z1 * b_s1;
     const int co = c_off + z0 * c_s0 + z1 * c_s1;
-    const uint sbase = hg_saddr(smem);
+    const uint sbase = nv_saddr(smem);
 
     float acc[HG_MI][HG_NI][4];
-#pragma unroll
-    for (int i = 0; i < HG_MI; i++)
-#pragma unroll
-        for (int j = 0; j < HG_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    HG_ZERO_ACC(acc, HG_MI, HG_NI);
 
     const int KT = (K + HG_BK - 1) / HG_BK;
     /* stage loader: chunk i of the A tile = row i / 4, 16-byte chunk i % 4 */
@@ -140,13 +128,13 @@ void HG_NAME(int M, int N, int K, int nz1,
             int i = tid + e * HG_NT, r = i / HG_CPR, c = i % HG_CPR, gr = m0 + r, kk = k_ + c * 8; \
             int ok = gr < M && kk < K;                                                           \
             __global const ushort *p = ok ? Ab + gr * lda + kk : Ab;                             \
-            HG_CP_ASYNC(sa_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
+            NV_CP_ASYNC(sa_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
         for (int e = 0; e < HG_BN * HG_CPR / HG_NT; e++) {                                       \
             int i = tid + e * HG_NT, r = i / HG_CPR, c = i % HG_CPR, gr = n0 + r, kk = k_ + c * 8; \
             int ok = gr < N && kk < K;                                                           \
             __global const ushort *p = ok ? Bb + gr * ldb + kk : Bb;                             \
-            HG_CP_ASYNC(sb_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
+            NV_CP_ASYNC(sb_ + HG_SW(r, c, HG_BK), p, ok ? 16 : 0);                               \
         }                                                                                        \
     } while (0)
 
@@ -154,12 +142,12 @@ void HG_NAME(int M, int N, int K, int nz1,
     do {                                                                                             \
         for (int mi = 0; mi < HG_MI; mi++) {                                                         \
             int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
-            HG_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, HG_BK));                                        \
+            NV_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, HG_BK));                                        \
         }                                                                                            \
         for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
             int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
             uint t4[4];                                                                              \
-            HG_LDSM4(t4, (sb) + HG_SW(r, c, HG_BK));                                                 \
+            NV_LDSM4(t4, (sb) + HG_SW(r, c, HG_BK));                                                 \
             bf[buf][2 * nj][0] = t4[0];                                                              \
             bf[buf][2 * nj][1] = t4[1];                                                              \
             bf[buf][2 * nj + 1][0] = t4[2];                                                          \
@@ -176,9 +164,9 @@ void HG_NAME(int M, int N, int K, int nz1,
 #pragma unroll
     for (int s = 0; s < HG_ST - 1; s++) {
         if (s < KT) HG_LOAD(s, s);
-        HG_COMMIT();
+        NV_COMMIT();
     }
-    HG_WAIT_GROUP(HG_WAIT);
+    NV_WAIT_GROUP(HG_WAIT);
     barrier(CLK_LOCAL_MEM_FENCE);
     if (KT > 0) HG_FRAGS_AT(0, sbase, sbase + HG_A_BYTES, 0);
     for (int kt = 0; kt < KT; kt++) {
@@ -190,14 +178,14 @@ void HG_NAME(int M, int N, int K, int nz1,
             for (int mi = 0; mi < HG_MI; mi++)
 #pragma unroll
                 for (int ni = 0; ni < HG_NI; ni++)
-                    HG_MMA(acc[mi][ni], af[ks & 1][mi], bf[ks & 1][ni][0], bf[ks & 1][ni][1]);
+                    NV_MMA_F16(acc[mi][ni], af[ks & 1][mi], bf[ks & 1][ni][0], bf[ks & 1][ni][1]);
             if (ks == 0) {
                 int nt = kt + HG_ST - 1; /* into the stage of tile kt - 1, free since the last barrier */
                 if (nt < KT) HG_LOAD(nt % HG_ST, nt);
-                HG_COMMIT();
+                NV_COMMIT();
             }
         }
-        HG_WAIT_GROUP(HG_WAIT);
+        NV_WAIT_GROUP(HG_WAIT);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (kt + 1 < KT) {
             const uint na = sbase + ((kt + 1) % HG_ST) * HG_STAGE_BYTES;
@@ -208,15 +196,15 @@ void HG_NAME(int M, int N, int K, int nz1,
 #pragma unroll
     for (int s = 0; s < HG_ST - 1; s++) {
         if (s < KT) HG_LOAD(s, s);
-        HG_COMMIT();
+        NV_COMMIT();
     }
     for (int kt = 0; kt < KT; kt++) {
-        HG_WAIT_GROUP(HG_WAIT);
+        NV_WAIT_GROUP(HG_WAIT);
         barrier(CLK_LOCAL_MEM_FENCE);
         {
             int nt = kt + HG_ST - 1;
             if (nt < KT) HG_LOAD(nt % HG_ST, nt);
-            HG_COMMIT();
+            NV_COMMIT();
         }
         const uint sa = sbase + (kt % HG_ST) * HG_STAGE_BYTES, sb = sa + HG_A_BYTES;
         /* fragments of k slice ks + 1 are loaded while slice ks multiplies */
@@ -225,12 +213,12 @@ void HG_NAME(int M, int N, int K, int nz1,
     do {                                                                                             \
         for (int mi = 0; mi < HG_MI; mi++) {                                                         \
             int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
-            HG_LDSM4(af[buf][mi], sa + HG_SW(r, c, HG_BK));                                          \
+            NV_LDSM4(af[buf][mi], sa + HG_SW(r, c, HG_BK));                                          \
         }                                                                                            \
         for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
             int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
             uint t4[4];                                                                              \
-            HG_LDSM4(t4, sb + HG_SW(r, c, HG_BK));                                                   \
+            NV_LDSM4(t4, sb + HG_SW(r, c, HG_BK));                                                   \
             bf[buf][2 * nj][0] = t4[0];                                                              \
             bf[buf][2 * nj][1] = t4[1];                                                              \
             bf[buf][2 * nj + 1][0] = t4[2];                                                          \
@@ -253,12 +241,12 @@ void HG_NAME(int M, int N, int K, int nz1,
             for (int mi = 0; mi < HG_MI; mi++)
 #pragma unroll
                 for (int ni = 0; ni < HG_NI; ni++)
-                    HG_MMA(acc[mi][ni], af[cur][mi], bf[cur][ni][0], bf[cur][ni][1]);
+                    NV_MMA_F16(acc[mi][ni], af[cur][mi], bf[cur][ni][0], bf[cur][ni][1]);
         }
 #undef HG_FRAGS
     }
 #endif
-    HG_WAIT_GROUP(0);
+    NV_WAIT_GROUP(0);
 #undef HG_LOAD
 #undef HG_FRAGS_AT
 

@@ -103,13 +103,7 @@ void qgemm_w4a16(int M, int N, int K, __global const float *x, int x_off, __glob
             Ws[kk][rr] = wv;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int kk = 0; kk < QK; kk++) {
-            float a[4], b[4];
-            for (int i = 0; i < 4; i++) a[i] = As[kk][ty + 16 * i];
-            for (int j = 0; j < 4; j++) b[j] = Ws[kk][tx + 16 * j];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) acc[i][j] = mad(a[i], b[j], acc[i][j]);
-        }
+        TILE_MAD_4X4(acc, As, Ws, QK, ty, tx);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < 4; i++) {

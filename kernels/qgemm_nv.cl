@@ -84,12 +84,6 @@ void nv_qgemm_dp4a(int M, int N, int K, __global const char *A, int a_off,
                        sx_off, sw, sw_off, bias, bias_off, bias_dt, has_bias);
 }
 
-#define NV_Q_MMA(d, a, b)                                                                               \
-    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
-                 "{%0,%1,%2,%3};"                                                                        \
-                 : "+r"((d)[0]), "+r"((d)[1]), "+r"((d)[2]), "+r"((d)[3])                                \
-                 : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"((b)[0]), "r"((b)[1]))
-
 __kernel __attribute__((reqd_work_group_size(128, 1, 1)))
 void nv_qgemm_mma(int M, int N, int K, __global const char *A, int a_off,
                   __global const uchar *wq, int wq_off, int fmt, __global const uchar *gs, int gs_off,
@@ -137,7 +131,7 @@ void nv_qgemm_mma(int M, int N, int K, __global const char *A, int a_off,
         #pragma unroll
         for (int i = 0; i < 2; i++)
             #pragma unroll
-            for (int j = 0; j < 4; j++) NV_Q_MMA(acc[i][j], af[i], bf[j]);
+            for (int j = 0; j < 4; j++) NV_MMA_S8(acc[i][j], af[i], bf[j][0], bf[j][1]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     #pragma unroll

@@ -18,7 +18,9 @@
  * cp.async 16-byte copies into an QG_ST-stage ring, rows of 64 bytes with
  * XOR-swizzled chunks (HG_SW, bank-conflict free), ldmatrix.x4 fragment
  * loads, fragments of the next k32 slice loaded while the current one
- * multiplies. The PTX helpers come from hgemm_nv.cl (same program, earlier).
+ * multiplies. HG_SW and hg_grouped_block come from hgemm_nv.cl (same
+ * program, earlier), the PTX
+ * wrappers from nv_ptx.cl.
  *
  * W4A8: the packed weight tile (rows of 32 bytes) is copied as is; each
  * thread reads the two 16-bit words that hold its B fragment (k 4t..4t+3 and
@@ -28,16 +30,10 @@
  * without borrow between bytes (QServe's subtraction after multiplication),
  * then two byte permutes put k back in order. */
 #ifndef HG_ONCE
-#error "qgemm_nv_tc.cl needs hgemm_nv.cl's PTX helpers (built after it in the NVIDIA program)"
+#error "qgemm_nv_tc.cl needs hgemm_nv.cl's HG_SW and hg_grouped_block (built after it in the NVIDIA program)"
 #endif
 #ifndef QG_ONCE
 #define QG_ONCE
-#define QG_MMA(d, a, b0, b1)                                                                            \
-    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "      \
-        "{%0,%1,%2,%3};"                                                                                \
-        : "+r"((d)[0]), "+r"((d)[1]), "+r"((d)[2]), "+r"((d)[3])                                        \
-        : "r"((a)[0]), "r"((a)[1]), "r"((a)[2]), "r"((a)[3]), "r"(b0), "r"(b1))
-
 inline uint qg_prmt(uint a, uint b, uint sel) {
     uint d;
     asm("prmt.b32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(sel));
@@ -78,24 +74,16 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
     __local uint4 smem[QG_ST * QG_STAGE / 16];
     const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int wm = (warp / QG_WARPS_N) * QG_WM, wn = (warp % QG_WARPS_N) * QG_WN;
-    /* grouped block order (8 block rows at a time) for L2 reuse */
-    const int gn = get_num_groups(0), gm = get_num_groups(1);
-    const int pid = get_group_id(1) * gn + get_group_id(0);
-    const int grp = pid / (8 * gn), first = grp * 8, gsz = min(gm - first, 8);
-    const int m0 = (first + (pid % (8 * gn)) % gsz) * QG_BM, n0 = ((pid % (8 * gn)) / gsz) * QG_BN;
+    const int2 blk = hg_grouped_block();
+    const int m0 = blk.x * QG_BM, n0 = blk.y * QG_BN;
     __global const char *Ab = A + a_off;
     __global const uchar *Wb = wq + wq_off;
     const int wrow = QG_W4 ? K / 2 : K; /* weight row bytes */
-    const uint sbase = hg_saddr(smem);
+    const uint sbase = nv_saddr(smem);
     __local const uchar *sbytes = (__local const uchar *)smem;
 
     int acc[QG_MI][QG_NI][4];
-#pragma unroll
-    for (int i = 0; i < QG_MI; i++)
-#pragma unroll
-        for (int j = 0; j < QG_NI; j++)
-#pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0;
+    HG_ZERO_ACC(acc, QG_MI, QG_NI);
 
     const int KT = (K + 63) / 64;
 #define QG_LOAD(stage, kt)                                                                          \
@@ -106,13 +94,13 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
             int i = tid + e * QG_NT, r = i >> 2, c = i & 3, gr = m0 + r, kk = k_ + c * 16;          \
             int ok = gr < M && kk < K;                                                              \
             __global const char *p = ok ? Ab + (long)gr * K + kk : Ab;                              \
-            HG_CP_ASYNC(sa_ + HG_SW(r, c, 32), p, ok ? 16 : 0);                                     \
+            NV_CP_ASYNC(sa_ + HG_SW(r, c, 32), p, ok ? 16 : 0);                                     \
         }                                                                                           \
         _Pragma("unroll") for (int e = 0; e < QG_BN * (QG_B_ROW / 16) / QG_NT; e++) {                                 \
             int i = tid + e * QG_NT, r = i / (QG_B_ROW / 16), c = i % (QG_B_ROW / 16), gr = n0 + r; \
             int kb = (QG_W4 ? k_ / 2 : k_) + c * 16, ok = gr < N && kb < wrow;                      \
             __global const uchar *p = ok ? Wb + (long)gr * wrow + kb : Wb;                          \
-            HG_CP_ASYNC(sb_ + HG_SW(r, c, QG_B_SW), p, ok ? 16 : 0);                                \
+            NV_CP_ASYNC(sb_ + HG_SW(r, c, QG_B_SW), p, ok ? 16 : 0);                                \
         }                                                                                           \
     } while (0)
 
@@ -135,7 +123,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
         _Pragma("unroll") for (int nj = 0; nj < QG_NI / 2; nj++) {                                                    \
             int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
             uint t4[4];                                                                             \
-            HG_LDSM4(t4, (sb) + HG_SW(r, c, 32));                                                   \
+            NV_LDSM4(t4, (sb) + HG_SW(r, c, 32));                                                   \
             bf[buf][2 * nj][0] = t4[0];                                                             \
             bf[buf][2 * nj][1] = t4[1];                                                             \
             bf[buf][2 * nj + 1][0] = t4[2];                                                         \
@@ -147,7 +135,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
     do {                                                                                            \
         _Pragma("unroll") for (int mi = 0; mi < QG_MI; mi++) {\
             int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                         \
-            HG_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, 32));                                          \
+            NV_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, 32));                                          \
         }                                                                                           \
         QG_FRAGS_B(buf, sb, ks);                                                                    \
     } while (0)
@@ -178,7 +166,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #pragma unroll
     for (int s = 0; s < QG_ST - 1; s++) {
         if (s < KT) QG_LOAD(s, s);
-        HG_COMMIT();
+        NV_COMMIT();
     }
 #if QG_P
     /* software-pipelined (hgemm_nv.cl's HG_DB 2): the fragments of the next
@@ -187,7 +175,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
      * the first slice's MMAs (into the stage of tile kt - 1, whose reads all
      * happened before the last barrier); wait + barrier behind the last. */
     uint af[2][QG_MI][4], bf[2][QG_NI][2];
-    HG_WAIT_GROUP(QG_ST - 2);
+    NV_WAIT_GROUP(QG_ST - 2);
     barrier(CLK_LOCAL_MEM_FENCE);
     if (KT > 0) {
         QG_SCALES(0);
@@ -199,17 +187,17 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #pragma unroll
         for (int mi = 0; mi < QG_MI; mi++)
 #pragma unroll
-            for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[0][mi], bf[0][ni][0], bf[0][ni][1]);
+            for (int ni = 0; ni < QG_NI; ni++) NV_MMA_S8(acc[mi][ni], af[0][mi], bf[0][ni][0], bf[0][ni][1]);
         {
             int nt = kt + QG_ST - 1;
             if (nt < KT) QG_LOAD(nt % QG_ST, nt);
-            HG_COMMIT();
+            NV_COMMIT();
         }
 #pragma unroll
         for (int mi = 0; mi < QG_MI; mi++)
 #pragma unroll
-            for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[1][mi], bf[1][ni][0], bf[1][ni][1]);
-        HG_WAIT_GROUP(QG_ST - 2);
+            for (int ni = 0; ni < QG_NI; ni++) NV_MMA_S8(acc[mi][ni], af[1][mi], bf[1][ni][0], bf[1][ni][1]);
+        NV_WAIT_GROUP(QG_ST - 2);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (kt + 1 < KT) {
             const uint na = sbase + ((kt + 1) % QG_ST) * QG_STAGE;
@@ -220,12 +208,12 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #else
     for (int kt = 0; kt < KT; kt++) {
         QG_SCALES(kt);
-        HG_WAIT_GROUP(QG_ST - 2);
+        NV_WAIT_GROUP(QG_ST - 2);
         barrier(CLK_LOCAL_MEM_FENCE);
         {
             int nt = kt + QG_ST - 1; /* into the stage of tile kt - 1, free since the barrier */
             if (nt < KT) QG_LOAD(nt % QG_ST, nt);
-            HG_COMMIT();
+            NV_COMMIT();
         }
         const uint sa = sbase + (kt % QG_ST) * QG_STAGE, sb = sa + QG_A_BYTES;
         uint af[2][QG_MI][4], bf[2][QG_NI][2];
@@ -236,10 +224,10 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #pragma unroll
             for (int mi = 0; mi < QG_MI; mi++)
 #pragma unroll
-                for (int ni = 0; ni < QG_NI; ni++) QG_MMA(acc[mi][ni], af[ks][mi], bf[ks][ni][0], bf[ks][ni][1]);
+                for (int ni = 0; ni < QG_NI; ni++) NV_MMA_S8(acc[mi][ni], af[ks][mi], bf[ks][ni][0], bf[ks][ni][1]);
     }
 #endif
-    HG_WAIT_GROUP(0);
+    NV_WAIT_GROUP(0);
 #undef QG_LOAD
 #undef QG_FRAGS
 #undef QG_FRAGS_B

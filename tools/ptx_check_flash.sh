@@ -11,7 +11,7 @@ D=${D:-$(mktemp -d)}
 trap 'rm -rf "$D"' EXIT
 # the instances cl_program.c builds (FA_DEFS): name, head dim, keys per tile, warps
 {
-    cat tools/ptx_check_prelude.cl kernels/common.cl
+    cat tools/ptx_check_prelude.cl kernels/common.cl kernels/nv_ptx.cl
     for inst in "nv_flash_d64_r128 64 64 8" "nv_flash_d64_r64 64 64 4" "nv_flash_d128_r128 128 32 8" "nv_flash_d128_r64 128 32 4"; do
         set -- $inst
         printf '#define FA_NAME %s\n#define FA_D %s\n#define FA_BK %s\n#define FA_WARPS %s\n' "$1" "$2" "$3" "$4"

@@ -16,8 +16,8 @@ inst() { # name bm bn st wm wn nt w4 p
   printf '\n#undef QG_NAME\n#undef QG_BM\n#undef QG_BN\n#undef QG_ST\n#undef QG_WM\n#undef QG_WN\n#undef QG_NT\n#undef QG_W4\n#undef QG_P\n'
 }
 {
-  cat tools/ptx_check_prelude.cl kernels/common.cl
-  # hgemm_nv.cl once (its PTX helpers), as one of its variants
+  cat tools/ptx_check_prelude.cl kernels/common.cl kernels/nv_ptx.cl
+  # hgemm_nv.cl once (its HG_SW), as one of its variants
   printf '#define HG_NAME nv_hgemm_chk\n#define HG_BM 128\n#define HG_BN 128\n#define HG_BK 32\n#define HG_ST 3\n#define HG_WM 64\n#define HG_WN 64\n#define HG_NT 128\n#define HG_WAIT 1\n#define HG_DB 1\n'
   cat kernels/hgemm_nv.cl kernels/qgemm_nv.cl
   inst nv_qg8_128x128_w4 128 128 3 64 64 128 0 0

@@ -1,5 +1,6 @@
-/* Portable stand-ins for the PTX warp instructions of kernels/flash_nv.cl
- * (test_flash_emu only; never built into the product): with FA_EMU defined
+/* Portable stand-ins for the PTX warp instructions of kernels/flash_nv.cl and
+ * the kernels/nv_ptx.cl wrappers it uses, which this test's program leaves
+ * out (test_flash_emu only; never built into the product): with FA_EMU defined
  * the tensor-core flash kernel's own code runs on any OpenCL device, one
  * work-item per NVIDIA lane, a warp = 32 consecutive local ids. Each
  * warp-collective instruction publishes the lanes' operands in local memory
@@ -22,7 +23,7 @@
     __local uint emu_u[FA_NTH * 6];  \
     __local float emu_f[FA_NTH];
 
-#define fa_saddr(p) ((uint)((__local const uchar *)(p) - (__local const uchar *)kv))
+#define nv_saddr(p) ((uint)((__local const uchar *)(p) - (__local const uchar *)kv))
 
 inline float emu_h(uint reg, int hi) {
     ushort u = (ushort)(hi ? reg >> 16 : reg & 0xffffu);
@@ -45,17 +46,8 @@ inline void emu_ldsm(uint addr, int trans, __local const uchar *base, __local ui
     }
 }
 
-#define FA_LDSM4_EMU(r0, r1, r2, r3, addr, trans)                                  \
-    do {                                                                           \
-        uint e_[4];                                                                \
-        emu_ldsm((addr), (trans), (__local const uchar *)kv, emu_u, tid, e_);     \
-        r0 = e_[0];                                                                \
-        r1 = e_[1];                                                                \
-        r2 = e_[2];                                                                \
-        r3 = e_[3];                                                                \
-    } while (0)
-#define FA_LDSM4(r0, r1, r2, r3, addr) FA_LDSM4_EMU(r0, r1, r2, r3, addr, 0)
-#define FA_LDSM4_T(r0, r1, r2, r3, addr) FA_LDSM4_EMU(r0, r1, r2, r3, addr, 1)
+#define NV_LDSM4(r, addr) emu_ldsm((addr), 0, (__local const uchar *)kv, emu_u, tid, (r))
+#define NV_LDSM4_T(r, addr) emu_ldsm((addr), 1, (__local const uchar *)kv, emu_u, tid, (r))
 
 inline void emu_mma(float *d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local uint *s, int tid) {
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -80,14 +72,14 @@ inline void emu_mma(float *d, uint a0, uint a1, uint a2, uint a3, uint b0, uint 
         d[i] = acc;
     }
 }
-#define FA_MMA(d, a0, a1, a2, a3, b0, b1) emu_mma((d), (a0), (a1), (a2), (a3), (b0), (b1), emu_u, tid)
+#define NV_MMA_F16(d, a, b0, b1) emu_mma((d), (a)[0], (a)[1], (a)[2], (a)[3], (b0), (b1), emu_u, tid)
 
-#define FA_CP_ASYNC(dst, src, n)                                                                 \
+#define NV_CP_ASYNC(dst, src, n)                                                                 \
     (*(__local uint4 *)((__local uchar *)kv + (dst)) = (n) ? *(__global const uint4 *)(src) : (uint4)(0))
-#define FA_COMMIT()
-#define FA_WAIT1()
+#define NV_COMMIT()
+#define NV_WAIT_GROUP(n)
 
-inline uint fa_pack(float lo, float hi) {
+inline uint nv_pack_f16x2(float lo, float hi) {
     ushort h[2];
     vstore_half_rte(lo, 0, (half *)h);
     vstore_half_rte(hi, 1, (half *)h);

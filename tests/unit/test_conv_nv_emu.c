@@ -36,7 +36,8 @@ static cl_context g_ctx;
 static cl_command_queue g_q;
 static cl_device_id g_dev;
 
-/* Portable stand-ins for hgemm_nv.cl's PTX helpers (sbase, smem and lane are
+/* Portable stand-ins for the kernels/nv_ptx.cl wrappers that conv_nv.cl uses
+ * (this test's program leaves that file out; sbase, smem and lane are
  * the kernel's). No cross-lane exchange: an emulated ldmatrix stores, per
  * fragment register, the local-memory byte offsets of the 8-half rows that
  * this lane's mma needs (its own row g = lane / 4 for A, the rows 2t and
@@ -44,27 +45,26 @@ static cl_device_id g_dev;
  * expression with `lane` set to the lane that supplies that row in
  * ldmatrix; the emulated mma reads the halves from there. */
 static const char EMU[] =
-    "\n#define CV_EMU 1\n"
-    "#define CV_FRAG ulong\n"
-    "inline uint cv_pack2(float lo, float hi) {\n"
+    "\n#define CV_FRAG ulong\n"
+    "inline uint nv_saddr(__local const void *p) { return (uint)(size_t)p; }\n"
+    "inline uint nv_pack_f16x2(float lo, float hi) {\n"
     "    ushort h[2];\n"
     "    vstore_half_rte(lo, 0, (half *)h);\n"
     "    vstore_half_rte(hi, 1, (half *)h);\n"
     "    return (uint)h[0] | ((uint)h[1] << 16);\n"
     "}\n"
-    "#undef HG_CP_ASYNC\n#undef HG_COMMIT\n#undef HG_WAIT_GROUP\n#undef HG_LDSM4\n#undef HG_MMA\n"
-    "#define HG_CP_ASYNC(dst, src, n) do { uint o_ = (dst) - sbase; \\\n"
+    "#define NV_CP_ASYNC(dst, src, n) do { uint o_ = (dst) - sbase; \\\n"
     "    smem[o_ / 16] = (n) == 16 ? vload4(0, (__global const uint *)(src)) : (uint4)(0); } while (0)\n"
-    "#define HG_COMMIT() do { } while (0)\n"
-    "#define HG_WAIT_GROUP(n) do { } while (0)\n"
+    "#define NV_COMMIT() do { } while (0)\n"
+    "#define NV_WAIT_GROUP(n) do { } while (0)\n"
     "#define EMU_OFF(o, l_, addr) { const int lane = (l_); o = (ulong)((addr) - sbase); }\n"
-    "#define HG_LDSM4(r, addr) do { const int me_ = lane; \\\n"
+    "#define NV_LDSM4(r, addr) do { const int me_ = lane; \\\n"
     "    for (int j_ = 0; j_ < 4; j_++) { ulong o0_, o1_, o2_; \\\n"
     "        EMU_OFF(o0_, j_ * 8 + me_ / 4, addr) EMU_OFF(o1_, j_ * 8 + 2 * (me_ % 4), addr) \\\n"
     "        EMU_OFF(o2_, j_ * 8 + 2 * (me_ % 4) + 1, addr) (r)[j_] = o0_ | o1_ << 16 | o2_ << 32; } } while (0)\n"
     "__attribute__((noinline)) float emu_h(__local const uint4 *smem, ulong off, int k) {\n"
     "    return vload_half((uint)(off & 0xffff) / 2 + k, (__local const half *)smem); }\n"
-    "#define HG_MMA(d, a, b0, b1) do { \\\n"
+    "#define NV_MMA_F16(d, a, b0, b1) do { \\\n"
     "    _Pragma(\"clang loop unroll(disable)\") for (int h_ = 0; h_ < 4; h_++) { const int c_ = h_ & 1; float s_ = 0.0f; \\\n"
     "        _Pragma(\"clang loop unroll(disable)\") for (int k_ = 0; k_ < 16; k_++) \\\n"
     "            s_ += emu_h(smem, (a)[(h_ >> 1) + 2 * (k_ >> 3)], k_ & 7) * \\\n"

@@ -6,8 +6,6 @@ SRC is train_hart.py's OUT/model (llm/, tokenizer/, optionally text_encoder/); t
 copied unchanged from models/hart-tiny-demo/text_encoder when SRC has none (it is frozen). Prints
 the size of every file and the total.
 """
-import argparse
-import json
 import os
 import shutil
 import sys
@@ -15,39 +13,29 @@ import sys
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import release_files  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("src")
-    ap.add_argument("dst")
-    ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    a = ap.parse_args()
+    a = release_files.parse_args(__doc__)
     np_dt = np.float16 if a.dtype == "float16" else np.float32
-    total = 0
     for sub in ("llm", "tokenizer"):
         os.makedirs(os.path.join(a.dst, sub), exist_ok=True)
         w = load_file(os.path.join(a.src, sub, "model.safetensors"))
         w = {k: (v.astype(np_dt) if v.dtype in (np.float32, np.float16) else v) for k, v in w.items()}
         save_file(w, os.path.join(a.dst, sub, "model.safetensors"), metadata={"format": "pt"})
-        cfg = json.load(open(os.path.join(a.src, sub, "config.json")))
-        cfg["dtype"] = a.dtype
-        with open(os.path.join(a.dst, sub, "config.json"), "w") as f:
-            json.dump(cfg, f, indent=2)
-            f.write("\n")
+        release_files.write_config(os.path.join(a.src, sub, "config.json"), os.path.join(a.dst, sub, "config.json"),
+                                   a.dtype)
     te_src = os.path.join(a.src, "text_encoder")
     if not os.path.isdir(te_src):
         te_src = os.path.join(ROOT, "models", "hart-tiny-demo", "text_encoder")
     os.makedirs(os.path.join(a.dst, "text_encoder"), exist_ok=True)
     for f in ("config.json", "model.safetensors", "tokenizer.json"):
         shutil.copy(os.path.join(te_src, f), os.path.join(a.dst, "text_encoder", f))
-    for dp, _, fs in sorted(os.walk(a.dst)):
-        for f in sorted(fs):
-            n = os.path.getsize(os.path.join(dp, f))
-            total += n
-            print(f"{os.path.relpath(os.path.join(dp, f), a.dst):36s} {n / 1e6:8.2f} MB")
-    print(f"{'total':36s} {total / 1e6:8.2f} MB")
+    release_files.print_sizes(a.dst, 36)
     return 0
 
 

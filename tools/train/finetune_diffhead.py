@@ -28,6 +28,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_export  # noqa: E402
+import common  # noqa: E402
 import hart_torch as ht  # noqa: E402
 import train_hart as th  # noqa: E402
 
@@ -70,7 +71,7 @@ def main():
     T, Z = lcfg["context_token"], tcfg["z_channels"]
     P2 = lcfg["patch_nums"][-1] ** 2
     t0 = time.time()
-    imgs, caps = th.make_data(a.seed, a.n, 1)
+    imgs, caps, _ = common.make_data(a.seed, a.n, 1)
     imgs = torch.from_numpy(imgs)
     table = json.load(open(th.text_ids.TABLE))
     ctx, pos = th.encode_contexts(th.load_text_encoder(dev), caps, T, table, dev, bs=64)

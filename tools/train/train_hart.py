@@ -16,7 +16,6 @@ Stages (one process; each stage is bounded by a time budget so a run fits its sl
 """
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -26,15 +25,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools", "dataset"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 import hart_torch as ht  # noqa: E402
-import shapes  # noqa: E402
 import text_ids  # noqa: E402
+from common import log  # noqa: E402
 
-TEXT_MODEL = os.path.join(ROOT, "models", "hart-tiny-demo", "text_encoder")
+TEXT_MODEL = os.path.join(common.ROOT, "models", "hart-tiny-demo", "text_encoder")
 
 TOK_CFG = {
     "architectures": ["HARTAutoEncoderWithDisc"], "beta": 0.25, "ch": 32, "ch_mult": [1, 1, 2, 2],
@@ -57,30 +54,7 @@ LLM_CFG = {
 VAE_SCALE = 0.6
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 # ------------------------------------------------------------------ data
-def _chunk(args):
-    seed, start, count = args
-    imgs, caps, labels, _ = shapes.batch(seed, start, count)
-    return imgs, caps
-
-
-def make_data(seed, n, workers):
-    chunks = [(seed, s, min(2000, n - s)) for s in range(0, n, 2000)]
-    if workers > 1:
-        import multiprocessing as mp
-        with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_chunk, chunks)
-    else:
-        parts = [_chunk(c) for c in chunks]
-    imgs = np.concatenate([p[0] for p in parts])
-    caps = [c for p in parts for c in p[1]]
-    return imgs, caps
-
-
 def load_text_encoder(dev):
     from safetensors.numpy import load_file
     cfg = json.load(open(os.path.join(TEXT_MODEL, "config.json")))
@@ -121,18 +95,11 @@ def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None
     N = imgs.shape[0]
     V = tok.cfg["vocab_size"]
     usage = torch.zeros(V, device=dev)
-    t0, step = time.time(), 0
     g = torch.Generator(device="cpu").manual_seed(1)
-    while True:
-        el = time.time() - t0
-        if el > seconds or (max_steps and step >= max_steps):
-            break
-        frac = el / seconds
-        lr = lr0 * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
+    stage = common.Stage("tokenizer", opt, seconds, max_steps, lr0, warmup, 0.1, log_every, hist)
+    for step, lr in stage:
         idx = torch.randint(0, N, (bs,), generator=g)
-        x = imgs[idx.to(imgs.device)].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = common.to_unit(imgs[idx.to(imgs.device)], dev)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             f = tok.encode(x).float()
         idxs, fhat, _, vq_loss, zins = tok.quantize.quantize(f)  # nearest codes in float32
@@ -149,21 +116,11 @@ def train_tokenizer(tok, imgs, dev, seconds, bs, log_every, hist, max_steps=None
         with torch.no_grad():
             for i in idxs:
                 usage += torch.bincount(i.flatten(), minlength=V).float()
-            if step % 100 == 99:  # restart codes unused in the last 100 steps from recent residual rows
-                dead = (usage == 0).nonzero().flatten()
-                if len(dead):
-                    rows = torch.cat(zins)
-                    pick = rows[torch.randint(0, rows.shape[0], (len(dead),), device=rows.device)]
-                    tok.quantize.embedding.weight.data[dead] = pick + 0.01 * torch.randn_like(pick)
-                hist.append(dict(step=step + 1, dead_codes=int(len(dead))))
-                usage.zero_()
-        if step % log_every == 0:
-            e = dict(stage="tokenizer", step=step, t=round(time.time() - t0, 1), lr=lr, loss=loss.item(),
-                     rec_cont=rec_c.item(), rec_disc=rec_d.item(), vq=float(vq_loss.detach()))
-            hist.append(e)
-            log(json.dumps(e))
-        step += 1
-    return step
+        common.restart_dead_codes(step, usage, tok.quantize.embedding.weight, lambda: torch.cat(zins), hist)
+        if stage.due(step):
+            stage.record(step, lr, loss=loss.item(), rec_cont=rec_c.item(), rec_disc=rec_d.item(),
+                         vq=float(vq_loss.detach()))
+    return stage.steps
 
 
 @torch.no_grad()
@@ -174,7 +131,7 @@ def tokenize_all(tok, imgs, dev, bs=1024):
     S = len(tok.cfg["v_patch_nums"])
     P = tok.cfg["v_patch_nums"][-1]
     for s in range(0, imgs.shape[0], bs):
-        x = imgs[s:s + bs].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = common.to_unit(imgs[s:s + bs], dev)
         f = tok.encode(x)
         idxs, _, rest, _, _ = tok.quantize.quantize(f)
         nxt, _ = tok.quantize.next_inputs(idxs, P)
@@ -204,25 +161,14 @@ def rescale_latent(tok, s):
 def train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, seconds, bs, log_every, hist,
                       max_steps=None, amp=False, lr0=6e-4, warmup=300):
     Z = codebook.shape[1]
-    decay, no_decay = [], []
-    for n, p in tf.named_parameters():
-        (no_decay if p.ndim < 2 or "embed" in n else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr0, betas=(0.9, 0.95))
+    opt = common.adamw(tf, lr0, lambda n: "embed" in n)
     fin = tf.diffloss.net.final_layer.linear
     ac = torch.tensor(ht.cosine_alphas_cumprod(), dtype=torch.float32, device=dev)
     N = idx_all.shape[0]
     P2 = res_all.shape[1]
     g = torch.Generator(device="cpu").manual_seed(2)
-    t0, step = time.time(), 0
-    while True:
-        el = time.time() - t0
-        if el > seconds or (max_steps and step >= max_steps):
-            break
-        frac = min(el / seconds, 1.0)
-        lr = lr0 * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
+    stage = common.Stage("transformer", opt, seconds, max_steps, lr0, warmup, 0.05, log_every, hist)
+    for step, lr in stage:
         i = torch.randint(0, N, (bs,), generator=g).to(dev)
         c, p = ctx[i].float(), pos[i]
         drop = torch.rand(bs, device=dev) < 0.1  # null context: zeros, position ids 0
@@ -249,15 +195,11 @@ def train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, se
         fin.bias.grad[Z:] = 0
         torch.nn.utils.clip_grad_norm_(tf.parameters(), 2.0)
         opt.step()
-        if step % log_every == 0:
+        if stage.due(step):
             with torch.no_grad():
                 acc = (logits.argmax(-1) == idx_all[i]).float().mean().item()
-            e = dict(stage="transformer", step=step, t=round(time.time() - t0, 1), lr=lr, loss=loss.item(),
-                     ce=ce.item(), diff=dl.item(), token_acc=acc)
-            hist.append(e)
-            log(json.dumps(e))
-        step += 1
-    return step
+            stage.record(step, lr, loss=loss.item(), ce=ce.item(), diff=dl.item(), token_acc=acc)
+    return stage.steps
 
 
 def init_transformer(tf):
@@ -305,41 +247,18 @@ def save_model(out, tok, tf, tok_cfg, llm_cfg, copy_text=True):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--seed", type=int, default=20261127)
-    ap.add_argument("--n", type=int, default=120000, help="training images")
-    ap.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
-    ap.add_argument("--tok-seconds", type=float, default=150)
-    ap.add_argument("--tf-seconds", type=float, default=270)
-    ap.add_argument("--tok-bs", type=int, default=128)
-    ap.add_argument("--tf-bs", type=int, default=256)
-    ap.add_argument("--smoke", action="store_true", help="tiny run: 16 images, 2 steps per stage, small widths")
-    ap.add_argument("--max-steps", type=int, default=None, help="stop each stage after this many steps")
-    ap.add_argument("--budget", type=float, default=None, help="whole run in seconds: the transformer stage is cut to fit")
+    common.add_common_args(ap, 120000, [("tok", 150, 128, 4e-4), ("tf", 270, 256, 6e-4)], "transformer")
     ap.add_argument("--init", help="start from this model folder (release layout, e.g. an earlier run's OUT/model)")
-    ap.add_argument("--tok-lr", type=float, default=4e-4)
-    ap.add_argument("--tf-lr", type=float, default=6e-4)
     ap.add_argument("--no-text-copy", action="store_true", help="do not copy the text encoder into OUT/model")
     a = ap.parse_args()
-    torch.manual_seed(a.seed)
-    np.random.seed(a.seed % (1 << 31))
-    dev = torch.device(a.device)
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
+    dev, info = common.setup(a)
     tok_cfg, llm_cfg = dict(TOK_CFG), dict(LLM_CFG)
-    max_steps = a.max_steps
     if a.smoke:
-        torch.set_num_threads(min(2, torch.get_num_threads()))
-        a.n, a.tok_bs, a.tf_bs, max_steps = 16, 2, 2, 2
         llm_cfg.update(depth=1, embed_dim=64, diff_depth=1, diff_width=32)
-    os.makedirs(a.out, exist_ok=True)
     hist, t_all = [], time.time()
-    info = dict(seed=a.seed, n=a.n, device=str(dev), torch=torch.__version__,
-                gpu=torch.cuda.get_device_name(0) if dev.type == "cuda" else None)
     log(f"data: {a.n} images, seed {a.seed}")
     t = time.time()
-    imgs, caps = make_data(a.seed, a.n, a.workers if not a.smoke else 1)
+    imgs, caps, _ = common.make_data(a.seed, a.n, a.workers if not a.smoke else 1)
     imgs = torch.from_numpy(imgs)
     if dev.type == "cuda":
         imgs = imgs.to(dev)
@@ -359,7 +278,7 @@ def main():
         info["init"] = a.init
     t = time.time()
     info["tok_steps"] = train_tokenizer(tok, imgs, dev, a.tok_seconds, a.tok_bs, 100 if not a.smoke else 1, hist,
-                                        max_steps, lr0=a.tok_lr, warmup=20 if a.init else 200,
+                                        a.max_steps, lr0=a.tok_lr, warmup=20 if a.init else 200,
                                         amp=dev.type == "cuda")
     info["tok_s"] = round(time.time() - t, 1)
     tok.eval()
@@ -375,20 +294,18 @@ def main():
         idx_all = idx_all2
     info["residual_q999"] = torch.quantile(res_all.flatten()[:2_000_000].abs().float(), 0.999).item()
     with torch.no_grad():  # reconstruction quality on 512 images (continuous and token-only paths)
-        x = imgs[:512].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = common.to_unit(imgs[:512], dev)
         f = tok.encode(x)
         _, fh, _, _, _ = tok.quantize.quantize(f)
-        info["recon_psnr_continuous"] = (10 * torch.log10(4 / F.mse_loss(tok.decode(f), x))).item()
-        info["recon_psnr_tokens"] = (10 * torch.log10(4 / F.mse_loss(tok.decode(fh), x))).item()
+        info["recon_psnr_continuous"] = common.psnr(tok.decode(f), x)
+        info["recon_psnr_tokens"] = common.psnr(tok.decode(fh), x)
         info["codes_used"] = int(torch.unique(idx_all).numel())
     log(json.dumps({k: v for k, v in info.items()}))
     for p in tok.parameters():
         p.requires_grad_(False)
     save_model(os.path.join(a.out, "model"), tok, None, tok_cfg, None, False)
-    json.dump(dict(info=info, history=hist), open(os.path.join(a.out, "train_log.json"), "w"), indent=1)
-    tf_seconds = a.tf_seconds
-    if a.budget:
-        tf_seconds = max(10.0, min(tf_seconds, a.budget - (time.time() - t_all) - 30))
+    common.write_log(a.out, info, hist)
+    tf_seconds = common.stage_seconds(a.tf_seconds, a.budget, t_all, 30)
     info["tf_seconds_planned"] = tf_seconds
 
     tf = ht.HartTransformer(llm_cfg, tok_cfg["vocab_size"], tok_cfg["z_channels"]).to(dev)
@@ -400,12 +317,12 @@ def main():
     codebook = tok.quantize.embedding.weight.detach()
     t = time.time()
     info["tf_steps"] = train_transformer(tf, ctx, pos, idx_all, xin_all, res_all, codebook, dev, tf_seconds,
-                                         a.tf_bs, 100 if not a.smoke else 1, hist, max_steps,
+                                         a.tf_bs, 100 if not a.smoke else 1, hist, a.max_steps,
                                          amp=dev.type == "cuda", lr0=a.tf_lr, warmup=50 if a.init else 300)
     info["tf_s"] = round(time.time() - t, 1)
     save_model(os.path.join(a.out, "model"), tok, tf, tok_cfg, llm_cfg, not a.no_text_copy)
     info["total_s"] = round(time.time() - t_all, 1)
-    json.dump(dict(info=info, history=hist), open(os.path.join(a.out, "train_log.json"), "w"), indent=1)
+    common.write_log(a.out, info, hist)
     log("done: " + json.dumps(info))
 
 

@@ -96,7 +96,8 @@ static void save_binary(clb *b, const char *path) {
 
 static int is_nv(const char *name) {
     return !strcmp(name, "gemm_nv") || !strcmp(name, "hgemm_nv") || !strcmp(name, "flash_nv") ||
-           !strcmp(name, "qgemm_nv") || !strcmp(name, "conv_nv") || !strcmp(name, "qgemm_nv_tc");
+           !strcmp(name, "qgemm_nv") || !strcmp(name, "conv_nv") || !strcmp(name, "qgemm_nv_tc") ||
+           !strcmp(name, "nv_ptx");
 }
 
 /* flash_nv.cl is instantiated per head dim and rows per work-group: name,
@@ -135,7 +136,7 @@ static const char *hg_def(int v, int undef) {
 }
 
 /* conv_nv.cl is instantiated once per variant of hart_cl_conv_variants[],
- * after hgemm_nv.cl (it uses that file's PTX helpers) */
+ * after hgemm_nv.cl (it uses that file's HG_SW) */
 #define CV_MAX_VARIANTS 8
 static char cv_defs[CV_MAX_VARIANTS][160];
 static const char *const CV_UNDEFS = "\n#undef CV_NAME\n#undef CV_BM\n#undef CV_BN\n#undef CV_WM\n#undef CV_WN\n#undef CV_NT\n";
@@ -162,13 +163,16 @@ hart_status hart_cl_build_program(clb *b, int nv, cl_program *out, char *info, s
     snprintf(prelude, sizeof prelude, "#define HART_NVIDIA %d\n", b->nvidia);
     srcs[0] = prelude;
     uint64_t h = hart_cl_fnv(1469598103934665603ull, prelude, strlen(prelude));
-    /* "common" (shared helpers) goes first, the others in file order */
+    /* the shared helpers go first: "common", then in the NVIDIA program
+     * "nv_ptx" (PTX wrappers); the others in file order */
     int k = 1;
     for (int i = 0; i < n; i++)
         if (!strcmp(hart_kernel_sources[i].name, "common")) srcs[k++] = hart_kernel_sources[i].text;
+    for (int i = 0; nv && i < n; i++)
+        if (!strcmp(hart_kernel_sources[i].name, "nv_ptx")) srcs[k++] = hart_kernel_sources[i].text;
     for (int i = 0; i < n; i++) {
         const char *nm = hart_kernel_sources[i].name;
-        if (!strcmp(nm, "common") || !strcmp(nm, "conv_nv") || !wanted(nm, nv)) continue;
+        if (!strcmp(nm, "common") || !strcmp(nm, "nv_ptx") || !strcmp(nm, "conv_nv") || !wanted(nm, nv)) continue;
         if (!strcmp(nm, "hgemm_nv")) {
             for (int v = 0; v < hart_cl_hgemm_nvariants; v++) {
                 srcs[k++] = hg_def(v, 0);

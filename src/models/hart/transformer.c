@@ -795,14 +795,77 @@ double hart_tf_sparse_density(const hart_transformer *tf, int si) {
     return tf->dens_sum[si] / tf->dens_n[si];
 }
 
+/* x += gate * a (gate NULL: x += a); a is scratch */
+static hart_status gated_add(hart_tensor *x, hart_tensor *a, const hart_tensor *gate) {
+    if (gate) HART_TRY(hart_op_binary(a, a, gate, HART_BIN_MUL));
+    return hart_op_binary(x, x, a, HART_BIN_ADD);
+}
+
+/* The attention tail of both block forms: append this scale's k and v heads
+ * (qT, kT, vT: [N,H,l,hd]) to the KV cache at tf->cur, attend q over the
+ * cache, project, and add the result, gated unless plain, to x. a: [N,l,C]
+ * F32 scratch that the caller reuses for the FFN. */
+static hart_status attn_tail(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, const hart_tensor *qT,
+                             const hart_tensor *kT, const hart_tensor *vT, float scale, int plain, hart_tensor *a) {
+    const hart_tf_config *g = &tf->cfg;
+    int N = tf->N, C = g->C, H = g->H, hd = g->hd, l = (int)qT->shape[2], Lk = tf->cur + l;
+    int perm[4] = {0, 2, 1, 3};
+    hart_status st = HART_OK;
+    hart_tensor ka = {0}, va = {0}, o = {0}, oT = {0}, view;
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, kT, 2, tf->cur));
+    HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, vT, 2, tf->cur));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &ka, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &va, 4, N, H, Lk, hd));
+    HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
+    HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
+    HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
+    HART_TRY_GOTO(st, attend(tf, si, &o, qT, &ka, &va, scale));
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &oT, 4, N, l, H, hd));
+    HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
+    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
+    HART_TRY_GOTO(st, hart_op_linear(a, &view, &b->proj_w, &b->proj_b));
+    HART_TRY_GOTO(st, gated_add(x, a, plain ? NULL : &b->mod[0]));
+done:
+    hart_tensor_free(&ka);
+    hart_tensor_free(&va);
+    hart_tensor_free(&o);
+    hart_tensor_free(&oT);
+    return st;
+}
+
+/* a = FFN(xn) from separate weights: SwiGLU (llama; gate and up not
+ * stacked) or a GELU-tanh MLP (gpt2) */
+static hart_status ffn_unstacked(hart_transformer *tf, tf_block *b, const hart_tensor *xn, hart_tensor *a) {
+    const hart_tf_config *g = &tf->cfg;
+    int N = tf->N, l = (int)xn->shape[1];
+    hart_status st = HART_OK;
+    hart_tensor h1 = {0}, h2 = {0};
+    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
+    if (g->mlp_llama) {
+        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h2, 3, N, l, g->mlp_hidden, 0));
+        HART_TRY_GOTO(st, hart_op_linear(&h1, xn, &b->f1, NULL));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
+        HART_TRY_GOTO(st, hart_op_linear(&h2, xn, &b->f2, NULL));
+        HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h2, HART_BIN_MUL));
+        HART_TRY_GOTO(st, hart_op_linear(a, &h1, &b->f3, NULL));
+    } else {
+        HART_TRY_GOTO(st, hart_op_linear(&h1, xn, &b->f1, &b->f1b));
+        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
+        HART_TRY_GOTO(st, hart_op_linear(a, &h1, &b->f3, &b->f3b));
+    }
+done:
+    hart_tensor_free(&h1);
+    hart_tensor_free(&h2);
+    return st;
+}
+
 static hart_status block_forward(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l,
                                  const float *cosv, const float *sinv, const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
-    int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
+    int N = tf->N, C = g->C, H = g->H, hd = g->hd;
     int plain = g->disable_aln && !g->shared_aln; /* x += attn(norm(x)); x += ffn(norm(x)) */
     hart_status st = HART_OK;
-    hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, ka = {0}, va = {0}, o = {0},
-                oT = {0}, a = {0}, h1 = {0}, h2 = {0}, view;
+    hart_tensor xn = {0}, q = {0}, k = {0}, v = {0}, qT = {0}, kT = {0}, vT = {0}, a = {0}, view;
     HART_TRY_GOTO(st, tnew(tf->be, &xn, 3, N, l, C, 0));
     HART_TRY_GOTO(st, modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[2], &b->mod[4], g->norm_eps));
     HART_TRY_GOTO(st, tnew(tf->be, &q, 3, N, l, C, 0));
@@ -825,41 +888,15 @@ static hart_status block_forward(hart_transformer *tf, tf_block *b, int si, hart
         HART_TRY_GOTO(st, hart_op_rope_rows(&qT, &qT, rc, rs));
         HART_TRY_GOTO(st, hart_op_rope_rows(&kT, &kT, rc, rs));
     }
-    HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
-    HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
-    HART_TRY_GOTO(st, tnew(tf->be, &ka, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, tnew(tf->be, &va, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
-    HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
-    HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
     float scale = g->attn_l2_norm ? 1.0f : (float)(0.25 / sqrt((double)hd));
-    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, scale));
-    HART_TRY_GOTO(st, tnew(tf->be, &oT, 4, N, l, H, hd));
-    HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
-    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
     HART_TRY_GOTO(st, tnew(tf->be, &a, 3, N, l, C, 0));
-    HART_TRY_GOTO(st, hart_op_linear(&a, &view, &b->proj_w, &b->proj_b));
-    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
-    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, attn_tail(tf, b, si, x, &qT, &kT, &vT, scale, plain, &a));
     /* FFN */
     HART_TRY_GOTO(st, modulate(&xn, x, g->attn_llama, &b->ln_w, plain ? NULL : &b->mod[3], &b->mod[5], g->norm_eps));
-    HART_TRY_GOTO(st, tnew(tf->be, &h1, 3, N, l, g->mlp_hidden, 0));
-    if (g->mlp_llama) {
-        HART_TRY_GOTO(st, tnew(tf->be, &h2, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, NULL));
-        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
-        HART_TRY_GOTO(st, hart_op_linear(&h2, &xn, &b->f2, NULL));
-        HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h2, HART_BIN_MUL));
-        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
-    } else {
-        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, &b->f1b));
-        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
-        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, &b->f3b));
-    }
-    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
-    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, ffn_unstacked(tf, b, &xn, &a));
+    HART_TRY_GOTO(st, gated_add(x, &a, plain ? NULL : &b->mod[1]));
 done: {
-    hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &ka, &va, &o, &oT, &a, &h1, &h2};
+    hart_tensor *ts[] = {&xn, &q, &k, &v, &qT, &kT, &vT, &a};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
 }
     return st;
@@ -874,14 +911,12 @@ done: {
 static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si, hart_tensor *x, int l,
                                        const hart_tensor *rc, const hart_tensor *rs) {
     const hart_tf_config *g = &tf->cfg;
-    int N = tf->N, C = g->C, H = g->H, hd = g->hd, Lk = tf->cur + l;
+    int N = tf->N, C = g->C, H = g->H, hd = g->hd;
     int plain = g->disable_aln && !g->shared_aln;
     hart_dtype adt = hart_half_activations(tf->be) ? HART_F16 : HART_F32;
     const hart_tensor *nw = g->attn_llama ? &b->ln_w : NULL;
     hart_status st = HART_OK;
-    hart_tensor xn = {0}, qkv = {0}, heads = {0}, ka = {0}, va = {0}, o = {0}, oT = {0}, a = {0}, h12 = {0},
-                h1 = {0}, qT, kT, vT, view;
-    int perm[4] = {0, 2, 1, 3};
+    hart_tensor xn = {0}, qkv = {0}, heads = {0}, a = {0}, h12 = {0}, h1 = {0}, qT, kT, vT;
     HART_TRY_GOTO(st, unew(tf->be, adt, &xn, 3, N, l, C, 0));
     HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[2], plain ? NULL : &b->mod[4], g->norm_eps,
                                        g->attn_llama));
@@ -893,21 +928,8 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
     HART_TRY_GOTO(st, hart_tensor_rows(&heads, 0, N, &qT));
     HART_TRY_GOTO(st, hart_tensor_rows(&heads, N, N, &kT));
     HART_TRY_GOTO(st, hart_tensor_rows(&heads, 2 * N, N, &vT));
-    HART_TRY_GOTO(st, hart_op_slice_assign(&b->kc, &kT, 2, tf->cur));
-    HART_TRY_GOTO(st, hart_op_slice_assign(&b->vc, &vT, 2, tf->cur));
-    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &ka, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &va, 4, N, H, Lk, hd));
-    HART_TRY_GOTO(st, hart_op_slice(&ka, &b->kc, 2, 0));
-    HART_TRY_GOTO(st, hart_op_slice(&va, &b->vc, 2, 0));
-    HART_TRY_GOTO(st, tnew(tf->be, &o, 4, N, H, l, hd));
-    HART_TRY_GOTO(st, attend(tf, si, &o, &qT, &ka, &va, (float)(0.25 / sqrt((double)hd))));
-    HART_TRY_GOTO(st, unew(tf->be, HART_F32, &oT, 4, N, l, H, hd));
-    HART_TRY_GOTO(st, hart_op_transpose(&oT, &o, perm));
-    HART_TRY_GOTO(st, hart_tensor_reshape(&oT, 3, (int64_t[]){N, l, C}, &view));
     HART_TRY_GOTO(st, unew(tf->be, HART_F32, &a, 3, N, l, C, 0));
-    HART_TRY_GOTO(st, hart_op_linear(&a, &view, &b->proj_w, &b->proj_b));
-    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[0], HART_BIN_MUL));
-    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, attn_tail(tf, b, si, x, &qT, &kT, &vT, (float)(0.25 / sqrt((double)hd)), plain, &a));
     /* FFN */
     HART_TRY_GOTO(st, hart_op_norm_mod(&xn, x, nw, NULL, plain ? NULL : &b->mod[3], plain ? NULL : &b->mod[5], g->norm_eps,
                                        g->attn_llama));
@@ -917,24 +939,12 @@ static hart_status block_forward_fused(hart_transformer *tf, tf_block *b, int si
         HART_TRY_GOTO(st, unew(tf->be, adt, &h1, 3, N, l, g->mlp_hidden, 0));
         HART_TRY_GOTO(st, hart_op_swiglu(&h1, &h12));
         HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
-    } else if (g->mlp_llama) { /* gate and up not stacked (e.g. quantized) */
-        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h12, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, NULL));
-        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_SILU));
-        HART_TRY_GOTO(st, hart_op_linear(&h12, &xn, &b->f2, NULL));
-        HART_TRY_GOTO(st, hart_op_binary(&h1, &h1, &h12, HART_BIN_MUL));
-        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, NULL));
     } else {
-        HART_TRY_GOTO(st, unew(tf->be, HART_F32, &h1, 3, N, l, g->mlp_hidden, 0));
-        HART_TRY_GOTO(st, hart_op_linear(&h1, &xn, &b->f1, &b->f1b));
-        HART_TRY_GOTO(st, hart_op_act(&h1, &h1, HART_ACT_GELU_TANH));
-        HART_TRY_GOTO(st, hart_op_linear(&a, &h1, &b->f3, &b->f3b));
+        HART_TRY_GOTO(st, ffn_unstacked(tf, b, &xn, &a));
     }
-    if (!plain) HART_TRY_GOTO(st, hart_op_binary(&a, &a, &b->mod[1], HART_BIN_MUL));
-    HART_TRY_GOTO(st, hart_op_binary(x, x, &a, HART_BIN_ADD));
+    HART_TRY_GOTO(st, gated_add(x, &a, plain ? NULL : &b->mod[1]));
 done: {
-    hart_tensor *ts[] = {&xn, &qkv, &heads, &ka, &va, &o, &oT, &a, &h12, &h1};
+    hart_tensor *ts[] = {&xn, &qkv, &heads, &a, &h12, &h1};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) hart_tensor_free(ts[i]);
 }
     return st;
