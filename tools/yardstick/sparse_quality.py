@@ -131,6 +131,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each run")
     ap.add_argument("--out", default="build/sparse_quality")
     ap.add_argument("--no-adherence", action="store_true", help="skip check.py (models other than hart-shapes)")
+    ap.add_argument("--other-seed", type=int, default=0, metavar="K",
+                    help="also render the dense set with every seed + K: the PSNR of an unrelated sample of the "
+                         "same prompt, a floor for reading the others (0 = off)")
     a = ap.parse_args()
 
     os.makedirs(a.out, exist_ok=True)
@@ -147,6 +150,22 @@ def main():
     dense_px = {d["index"]: pixels(os.path.join(dense_dir, d["file"])) for d in manifest(dense_dir)}
     results = [dict(block=None, spec="none", density={}, adherence_all=adherence(a, dense_dir))]
     print("dense: all five attributes right %s" % pct(results[0]["adherence_all"]), file=sys.stderr)
+    if a.other_seed:
+        other = os.path.join(a.out, "prompts_seed%+d.jsonl" % a.other_seed)
+        with open(other, "w") as f:
+            for line in lines:
+                d = json.loads(line)
+                if "seed" not in d:
+                    sys.exit("--other-seed needs a JSON Lines prompt file with a seed per prompt")
+                d["seed"] += a.other_seed
+                f.write(json.dumps(d) + "\n")
+        out = os.path.join(a.out, "dense_seed%+d" % a.other_seed)
+        render(a, other, out, [])
+        r = dict(block=None, spec="dense, seed %+d" % a.other_seed, density={},
+                 **compare(dense_dir, dense_px, out), adherence_all=adherence(a, out))
+        results.append(r)
+        print("%s: pooled PSNR %s dB, mean %s, min %s" % (r["spec"], fmt(r["pooled_psnr"]), fmt(r["mean_psnr"]),
+                                                         fmt(r["min_psnr"])), file=sys.stderr)
     for block in [int(b) for b in a.blocks.split(",")]:
         for spec in a.specs.split(","):
             out = os.path.join(a.out, "b%d_%s" % (block, spec.replace(":", "_")))
@@ -167,6 +186,11 @@ def main():
           "| images < 30 dB | all five right |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
+        if r["spec"] != "none" and r["block"] is None:
+            print("| – | %s | 1 | %d / %d | %s / %s / %s / %s | %.0f %% | %s |" % (
+                r["spec"], r["identical"], r["images"], fmt(r["pooled_psnr"]), fmt(r["mean_psnr"]),
+                fmt(r["median_psnr"]), fmt(r["min_psnr"]), 100 * r["share_below_30"], pct(r["adherence_all"])))
+            continue
         if r["block"] is None:
             print("| – | dense | 1 | %d / %d | – | – | %s |" % (a.count, a.count, pct(r["adherence_all"])))
             continue
