@@ -7,6 +7,9 @@
 # - quest:1 at 8-token tiles keeps fewer tiles (density < 1 on the last scale):
 #   each image's PSNR must equal tests/cli/png_psnr.py's (an independent
 #   implementation) to its 2 printed decimals, and the minimum must be theirs.
+# Then tools/random_context.py (the random context of the whole-image timing runs):
+# its file must be what `hart generate --context` reads for models/hart-tiny-demo
+# (8 tokens × 64, two images), and the same seed must give the same bytes.
 set -u
 BIN=${HART_BIN:-bin/hart}
 M=models/hart-shapes
@@ -35,4 +38,11 @@ finite = [t for t in theirs if t is not None]
 assert finite and abs(r["min_psnr"] - min(finite)) <= 0.005 + 1e-9, (r["min_psnr"], theirs)
 print("ok: quest:1 PSNR", mine)
 PY
-echo "ok: sparse_quality.py"
+D=models/hart-tiny-demo
+python3 tools/random_context.py "$T/c.safetensors" --tokens 8 --dim 64 --batch 2 --seed 3 || fail "random_context.py"
+python3 tools/random_context.py "$T/c2.safetensors" --tokens 8 --dim 64 --batch 2 --seed 3 || fail "random_context.py"
+cmp -s "$T/c.safetensors" "$T/c2.safetensors" || fail "random_context.py: same seed, different bytes"
+expect 0 "" "$BIN" generate -m "$D" --context "$T/c.safetensors" -s 1 -o "$T/ctx.png"
+[ -s "$T/ctx_0.png" ] && [ -s "$T/ctx_1.png" ] || fail "generate --context with random_context.py's file: no images"
+expect 1 "" python3 tools/random_context.py "$T/bad.safetensors" --tokens 0 --dim 64
+echo "ok: sparse_quality.py, random_context.py"
