@@ -51,6 +51,13 @@ int hart_cpu_dnnl_cached_weights(void);
 void hart_cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 int hart_cpu_threads(void);
+/* cpu_heap.c: keep freed activations in the heap (glibc mallopt), unless
+ * HART_CPU_HEAP_KEEP=0 or malloc is tuned through the environment; returns 1
+ * when the thresholds were set. hart_cpu_heap_wanted: that decision, from
+ * the values of HART_CPU_HEAP_KEEP, GLIBC_TUNABLES, MALLOC_MMAP_THRESHOLD_
+ * and MALLOC_TRIM_THRESHOLD_ (NULL = unset). */
+int hart_cpu_heap_tune(void);
+int hart_cpu_heap_wanted(const char *keep, const char *tunables, const char *mmap_env, const char *trim_env);
 /* Softmax of one row (all -inf -> zeros); o may equal p. */
 void hart_cpu_softmax_row(const float *p, float *o, int64_t D);
 
