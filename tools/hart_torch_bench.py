@@ -13,6 +13,10 @@ valid, as tests/bench/bench_hart.c feeds ours. Warm-up runs, then the median of 
       --config configs/hart-0.7b-1024px-llm.json --size 1024,512 --batch 1,4 \\
       [--runs 5] [--warmup 2] [--split] [--max-seconds S] [--extra qwen2,dcae]
   python3 tools/hart_torch_bench.py --device cpu --tiny     (dry run, no GPU: small shapes)
+  python3 tools/hart_torch_bench.py --device cpu --dtype fp32 --kernels standin --decode-only \
+      --size 256 --batch 1 --runs 3 --warmup 1     (the tokenizer decode alone; tools/hart_cpu_side_by_side.sh)
+
+On the CPU the thread count is $HART_TORCH_THREADS (default 1).
 
 The model: HARTForT2IConfig from the config file's fields (patch_nums replaced by the
 scale list of --size, the same lists as bench_hart), HARTForT2I(config) with the
