@@ -41,14 +41,14 @@ mkdir -p "$out"
 
 src=build/hart-src
 if [ ! -f $src/hart/modules/models/autoencoder/hart_autoencoder.py ]; then
-    [ -n "$HART_GIT" ] && [ -d "$HART_GIT" ] || { echo "hart_cpu_side_by_side: no $src; set HART_GIT to a clone of mit-han-lab/hart" >&2; exit 1; }
+    if [ -z "$HART_GIT" ] || [ ! -d "$HART_GIT" ]; then echo "hart_cpu_side_by_side: no $src; set HART_GIT to a clone of mit-han-lab/hart" >&2; exit 1; fi
     rm -rf $src && mkdir -p $src
     git --git-dir="$HART_GIT" archive HEAD hart pyproject.toml LICENSE | tar -x -C $src || exit 1
 fi
 $PY -c 'import torch, transformers' 2>/dev/null || { echo "hart_cpu_side_by_side: $PY lacks torch or transformers (set PYTHON)" >&2; exit 1; }
 nice make -s build/tests/bench/bench_vae build/tests/bench/bench_hart >/dev/null || exit 1
 
-export OMP_NUM_THREADS=$thr HART_TORCH_THREADS=$thr PYTHONUNBUFFERED=1
+export OMP_NUM_THREADS="$thr" HART_TORCH_THREADS="$thr" PYTHONUNBUFFERED=1
 torch_cmd() { $PY tools/hart_torch_bench.py --device cpu --src $src --kernels standin --dtype fp32 "$@"; }
 
 # run NAME cmd...: append its output to the log, echo its RESULT line(s)
@@ -79,9 +79,8 @@ decode_rows() {
 }
 
 image_rows() {
-    n=${HART_CPU_SBS_RUNS:-1} w=${HART_CPU_SBS_IMAGE_WARMUP:-0} ow= tw=0 extra= textra=
+    n=${HART_CPU_SBS_RUNS:-1} w=${HART_CPU_SBS_IMAGE_WARMUP:-0} ow='' tw=0
     [ "$w" = 1 ] && ow=--warmup tw=1
-    [ "$plan" = dry ] && { extra=--small textra=--tiny; }
     for cfg in $(echo "$configs" | tr , ' '); do
         for r in $(seq 1 "$rounds"); do
             if [ "$plan" = dry ]; then
