@@ -13,6 +13,10 @@ valid, as tests/bench/bench_hart.c feeds ours. Warm-up runs, then the median of 
       --config configs/hart-0.7b-1024px-llm.json --size 1024,512 --batch 1,4 \\
       [--runs 5] [--warmup 2] [--split] [--max-seconds S] [--extra qwen2,dcae]
   python3 tools/hart_torch_bench.py --device cpu --tiny     (dry run, no GPU: small shapes)
+  python3 tools/hart_torch_bench.py --device cpu --dtype fp32 --kernels standin --decode-only \
+      --size 256 --batch 1 --runs 3 --warmup 1     (the tokenizer decode alone; tools/hart_cpu_side_by_side.sh)
+
+On the CPU the thread count is $HART_TORCH_THREADS (default 1).
 
 The model: HARTForT2IConfig from the config file's fields (patch_nums replaced by the
 scale list of --size, the same lists as bench_hart), HARTForT2I(config) with the
@@ -425,6 +429,34 @@ def timed_median(fn, sync, runs, warm):
     return statistics.median(ts), len(ts)
 
 
+def bench_decode_rows(a, torch, dev, sync, head):
+    """--decode-only: the original's tokenizer decode alone (HARTAutoEncoder.fhat_to_img:
+    post_quant_conv, then the decoder, then clamp), the same random tokenizer as build_hart
+    (no transformer is built), f_hat random [B, 32, px/16, px/16]; median of --runs after --warmup."""
+    from hart.modules.models.autoencoder import HARTAutoEncoder, HARTAutoEncoderConfig
+    dt = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[a.dtype]
+    for px in [int(s) for s in a.size.split(",")]:
+        tok = dict(TOKENIZER, v_patch_nums=SCALES.get(px, (1,)))
+        if a.tiny:
+            tok["ch"] = 32
+        with torch.device(dev):
+            vae = HARTAutoEncoder(HARTAutoEncoderConfig(**tok)).to(dev).eval()
+        for p in vae.parameters():
+            p.requires_grad_(False)
+        for B in [int(b) for b in a.batch.split(",")]:
+            g = torch.Generator(device="cpu").manual_seed(B)
+            f = torch.randn(B, TOKENIZER["z_channels"], px // 16, px // 16, generator=g).to(dev)
+
+            def dec():
+                with torch.inference_mode(), torch.autocast(dev.type, dtype=dt, enabled=(a.dtype != "fp32")):
+                    return vae.fhat_to_img(f)
+
+            med, n = timed_median(dec, sync, a.runs, a.warmup)
+            say("RESULT impl=torch config=hart-tokenizer stage=decode px=%d B=%d total_s=%.4f per_image_s=%.5f runs=%d "
+                "warmup=%d %s threads=%d" % (px, B, med, med / B, n, a.warmup, head, torch.get_num_threads()))
+        del vae
+
+
 def bench_qwen2(a, torch, dev, sync):
     try:
         import transformers
@@ -525,6 +557,8 @@ def main():
     ap.add_argument("--verbose-build", action="store_true")
     ap.add_argument("--extra", default="", help="comma list: qwen2, dcae")
     ap.add_argument("--no-hart", action="store_true", help="only the --extra rows")
+    ap.add_argument("--decode-only", action="store_true",
+                    help="time only the tokenizer decode (fhat_to_img) at --size and --batch, then exit")
     a = ap.parse_args()
     if a.build_kernels:
         sys.exit(build_kernels_here(a))
@@ -563,6 +597,9 @@ def main():
     if a.size is None:
         a.size = "64,128" if a.tiny else "1024,512"
     repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    if a.decode_only:
+        bench_decode_rows(a, torch, dev, sync, head)
+        return
     if not a.no_hart:
         for cfg_path in a.config.split(","):
             bench_hart_rows(a, torch, dev, sync, cfg_path, head)

@@ -3,7 +3,7 @@
  * downsampling; random weights) in a temp folder, prints the decoder's
  * GFLOP count at 512² and 1024², and times hart_vae_decode.
  *
- *   build/tests/bench/bench_vae [--device cpu|opencl[:P[:D]]] [--size N]... [--batch B] [--runs N]
+ *   build/tests/bench/bench_vae [--device cpu|opencl[:P[:D]]] [--size N]... [--batch B] [--runs N] [--warmup]
  *
  * --device: backend (default $HART_DEVICE, else the library default).
  * --size N: output side in pixels (multiple of 16), repeatable; default the
@@ -12,7 +12,13 @@
  * --batch B: images per decode (default 1; B = 4 at 1024 px makes 2.7 GB
  *   activations, past the 2^31 bytes where NVIDIA's buffer fill hangs).
  * --runs N: decodes per size, each timed (default 1; the first includes
- *   kernel compilation and GEMM tuning on a fresh cache). */
+ *   kernel compilation and GEMM tuning on a fresh cache).
+ * --warmup: one untimed decode per size first (oneDNN's JIT kernels, the
+ *   OpenCL program build).
+ * After each size one machine-readable line with the median of the runs
+ * (tools/hart_cpu_side_by_side.sh reads it; keys as tools/hart_torch_bench.py
+ * --decode-only prints for the original):
+ *   RESULT impl=hart config=hart-tokenizer stage=decode px=P B=B total_s= per_image_s= runs=N warmup=0|1 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,18 +48,24 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int usage(const char *p) {
-    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--batch B] [--runs N] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
+    fprintf(stderr, "usage: %s [--device SPEC] [--size N]... [--batch B] [--runs N] [--warmup] [--precision f32|f16 (default: f16 on a GPU, else f32)]\n", p);
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *dev = getenv("HART_DEVICE"), *prec_s = NULL;
     char sizes_arg[256] = "";
-    int batch = 1, runs = 1;
+    int batch = 1, runs = 1, warmup = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) prec_s = argv[++i];
+        else if (!strcmp(argv[i], "--warmup")) warmup = 1;
         else if ((!strcmp(argv[i], "--batch") || !strcmp(argv[i], "--runs")) && i + 1 < argc) {
             int *dst = argv[i][2] == 'b' ? &batch : &runs;
             char *end;
@@ -99,7 +111,8 @@ int main(int argc, char **argv) {
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         int s = atoi(tok);
         if (s < 16 || s % 16) { fprintf(stderr, "bench_vae: bad size '%s' (multiple of 16)\n", tok); goto out; }
-        for (int r = 0; r < runs; r++) {
+        double ts[64];
+        for (int r = -warmup; r < runs; r++) {
             hart_tensor f, img;
             hart_tensor_new4(NULL, HART_F32, &f, 4, batch, Z, s / 16, s / 16);
             hart_tensor_new4(NULL, HART_F32, &img, 4, batch, 3, s, s);
@@ -111,10 +124,16 @@ int main(int argc, char **argv) {
             hart_tensor_free(&f);
             hart_tensor_free(&img);
             if (st) { fprintf(stderr, "bench_vae: %s\n", hart_errmsg()); goto out; }
-            printf("  decode %4dx%-4d x %d: %8.3f s  %7.1f GFLOP  %7.2f GFLOP/s  (%.3f s per image)\n", s, s, batch, dt,
-                   gf, gf / dt, dt / batch);
+            printf("  decode %4dx%-4d x %d: %8.3f s  %7.1f GFLOP  %7.2f GFLOP/s  (%.3f s per image)%s\n", s, s, batch, dt,
+                   gf, gf / dt, dt / batch, r < 0 ? "  warm-up" : "");
             fflush(stdout);
+            if (r >= 0) ts[r] = dt;
         }
+        qsort(ts, (size_t)runs, sizeof *ts, cmp_double);
+        double med = runs % 2 ? ts[runs / 2] : 0.5 * (ts[runs / 2 - 1] + ts[runs / 2]);
+        printf("RESULT impl=hart config=hart-tokenizer stage=decode px=%d B=%d total_s=%.4f per_image_s=%.5f runs=%d "
+               "warmup=%d\n", s, batch, med, med / batch, runs, warmup);
+        fflush(stdout);
     }
     rc = 0;
 out:

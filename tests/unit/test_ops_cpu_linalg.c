@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "backend/cpu/cpu_internal.h"
 #include "unit/ops_compare.h"
 
 static const hart_dtype WDT[3] = {HART_F32, HART_F16, HART_BF16};
@@ -177,6 +178,31 @@ static void test_conv2d(void **st) {
             }
 }
 
+/* oneDNN's blocked copy of a conv weight is kept per weight: a second call
+ * must reuse it, new contents at the same address must replace it, another
+ * image size may add a layout; every result must match the reference. */
+static void test_conv2d_weight_cache(void **st) {
+    for (int wd = 0; wd < 2; wd++) {
+        hart_tensor w = rnd(WDT[wd], 4, 24, 16, 3, 3, 500 + wd), b = rnd(HART_F32, 1, 24, 0, 0, 0, 502);
+        int n0 = hart_cpu_dnnl_cached_weights(), n1 = -1;
+        for (int round = 0; round < 4; round++) {
+            int64_t S = round == 3 ? 11 : 9;
+            if (round == 2) fill_t(&w, 503, -2.0f, 2.0f); /* same pointer, new data */
+            hart_tensor x = rnd(HART_F32, 4, 2, 16, S, S, 504 + round);
+            outpair o = outs(HART_F32, 4, 2, 24, S, S);
+            CHECK_OK(hart_op_conv2d(&o.cpu, &x, &w, &b, 1, 1, 1));
+            CHECK_OK(hart_op_conv2d(&o.ref, &x, &w, &b, 1, 1, 1));
+            assert_true(cmp_f32("hart_op_conv2d", "weight cache", &o) <= OPS_TOL);
+            outs_free(&o);
+            hart_tensor_free(&x);
+            if (round == 0) n1 = hart_cpu_dnnl_cached_weights();
+            else if (round < 3) assert_int_equal(hart_cpu_dnnl_cached_weights(), n1); /* reused / stale one replaced */
+        }
+        assert_true(n1 == n0 || n1 == n0 + 1); /* + 1 where oneDNN is installed */
+        hart_tensor_free(&w); hart_tensor_free(&b);
+    }
+}
+
 /* mask kinds: 0 none, 1 causal [1,1,Lq,Lk] with row 0 fully masked,
  * 2 random additive [B,1,Lq,Lk], 3 [B,H,Lq,Lk] with -inf sprinkled and a fully masked row */
 static void make_mask(hart_tensor *m, int kind, unsigned seed) {
@@ -284,6 +310,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),    cmocka_unit_test(test_linear_empty), cmocka_unit_test(test_linear_weight_cache),
         cmocka_unit_test(test_matmul),    cmocka_unit_test(test_matmul_split), cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_conv2d_weight_cache),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_argmin_dist),
     };
     printf("CPU backend: %s\n", hart_backend_cpu()->name);

@@ -26,6 +26,7 @@ static void cpu_init(void) {
     g_cpu_vt.round_half = hart_cpu_round_half;
     /* our OpenMP threads drive OpenBLAS; its own pool stays idle (hart_cpu_sgemm) */
     openblas_set_num_threads(1);
+    hart_cpu_heap_tune(); /* activations reuse heap memory instead of fresh mmaps (cpu_heap.c) */
     const char *cfg = openblas_get_config();
     int nt = omp_get_max_threads();
     snprintf(g_cpu.name, sizeof g_cpu.name, "cpu (%s, %d thread%s)", cfg ? cfg : "OpenBLAS", nt, nt == 1 ? "" : "s");

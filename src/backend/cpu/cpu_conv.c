@@ -81,7 +81,8 @@ hart_status hart_cpu_conv2d(hart_backend *be, hart_tensor *y, const hart_tensor 
     int done = 0; /* oneDNN for everything but the 1x1 sgemm case ($HART_CPU_NO_DNNL=1: never) */
     const char *nodnnl = getenv("HART_CPU_NO_DNNL");
     if (KK > 0 && !(kh == 1 && kw == 1 && stride == 1 && pad == 0) && !(nodnnl && atoi(nodnnl)))
-        st = hart_cpu_conv2d_dnnl(in, wf, bf, out, N, Ci, H, W, Co, Ho, Wo, kh, kw, stride, pad, groups, &done);
+        st = hart_cpu_conv2d_dnnl(in, wf, w->data, hart_tensor_nbytes(w), bf, out, N, Ci, H, W, Co, Ho, Wo, kh, kw,
+                                  stride, pad, groups, &done);
     if (st || done) {
     } else if (KK == 0) {
         memset(out, 0, (size_t)(N * Co * P) * sizeof(float));

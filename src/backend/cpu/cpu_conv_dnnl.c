@@ -1,10 +1,14 @@
 /* CPU conv2d through oneDNN (Debian's libdnnl, the library PyTorch's CPU
  * convolutions use; opened with dlopen, used where installed): a direct convolution primitive that picks its own
- * blocked layouts ("any"), with reorders from and to the NCHW tensors and
- * of the OIHW weights on every call (memory-bound, small next to a 3x3
- * convolution's arithmetic). oneDNN's primitive cache keeps the compiled
- * kernels per shape. Returns HART_OK with *done = 0 when oneDNN declines
- * the problem (the caller then runs its im2col + sgemm path). */
+ * blocked layouts ("any"), with reorders from and to the NCHW tensors on
+ * every call. The OIHW weights are reordered once: the blocked copy is kept
+ * per weight (pointer, size and a fingerprint of sampled elements, as the
+ * f16 weight cache does; under the same $HART_CPU_WCACHE_MB budget), which
+ * saves a pass over the weights and a parallel region per call — on a
+ * loaded 2-core machine every parallel region costs about a scheduler time
+ * slice. oneDNN's primitive cache keeps the compiled kernels per shape.
+ * Returns HART_OK with *done = 0 when oneDNN declines the problem (the
+ * caller then runs its im2col + sgemm path). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +21,7 @@
 
 /* libdnnl is opened at run time, so that a machine without it (an offline
  * GPU host) runs the same binary on the im2col path */
-#define DNNL_FNS(X) X(dnnl_convolution_forward_desc_init) X(dnnl_engine_create) X(dnnl_engine_destroy) X(dnnl_memory_create) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_destroy) X(dnnl_memory_get_memory_desc) X(dnnl_primitive_create) X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query_md) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) X(dnnl_reorder_primitive_desc_create) X(dnnl_stream_create) X(dnnl_stream_destroy) X(dnnl_stream_wait)
+#define DNNL_FNS(X) X(dnnl_convolution_forward_desc_init) X(dnnl_engine_create) X(dnnl_engine_destroy) X(dnnl_memory_create) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size) X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_destroy) X(dnnl_memory_get_memory_desc) X(dnnl_primitive_create) X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query_md) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) X(dnnl_reorder_primitive_desc_create) X(dnnl_stream_create) X(dnnl_stream_destroy) X(dnnl_stream_wait)
 #define DNNL_DECL(f) static __typeof__(&f) p_##f;
 DNNL_FNS(DNNL_DECL)
 
@@ -26,8 +30,89 @@ static dnnl_stream_t g_strm;
 static int g_ok;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/* the weights' blocked copies (see the top) */
+typedef struct wlayout {
+    const void *wf; /* the weight's own data (f32, or the f16/bf16 the f32 copy came from) */
+    int64_t numel;
+    uint64_t fp;
+    dnnl_memory_desc_t md;
+    dnnl_memory_t mem;
+    size_t nb;
+    struct wlayout *next;
+} wlayout;
+static wlayout *g_wl;
+static int g_nwl;
+static pthread_mutex_t g_wl_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* 128 sampled 32-bit words of the weight as stored (any dtype) */
+static uint64_t w_fingerprint(const void *w, size_t nb) {
+    const unsigned char *p = w;
+    uint64_t h = 1469598103934665603ull;
+    size_t nw = nb / 4;
+    for (int i = 0; i < 128 && nw > 0; i++) {
+        size_t j = i < 32 ? (i < (int)nw ? (size_t)i : nw - 1) : (size_t)((double)(i - 32) / 96.0 * (double)(nw - 1));
+        uint32_t u;
+        memcpy(&u, p + 4 * j, 4);
+        h = (h ^ u) * 1099511628211ull;
+    }
+    return h;
+}
+
+static void wl_drop(wlayout *e) {
+    p_dnnl_memory_destroy(e->mem);
+    hart_cpu_wcache_refund(e->nb);
+    g_nwl--;
+    free(e);
+}
+
+/* the cached copy of wf in layout md, or NULL */
+static dnnl_memory_t wl_get(const void *wf, int64_t n, uint64_t fp, const dnnl_memory_desc_t *md) {
+    dnnl_memory_t m = NULL;
+    pthread_mutex_lock(&g_wl_mu);
+    for (wlayout *e = g_wl; e && !m; e = e->next)
+        if (e->wf == wf && e->numel == n && e->fp == fp && p_dnnl_memory_desc_equal(&e->md, md)) m = e->mem;
+    pthread_mutex_unlock(&g_wl_mu);
+    return m;
+}
+
+/* keep mem (wf reordered into md); 1 when the cache took it */
+static int wl_put(const void *wf, int64_t n, uint64_t fp, const dnnl_memory_desc_t *md, dnnl_memory_t mem,
+                  size_t nb) {
+    wlayout *e = malloc(sizeof *e);
+    if (!e || !hart_cpu_wcache_charge(nb)) {
+        free(e);
+        return 0;
+    }
+    *e = (wlayout){.wf = wf, .numel = n, .fp = fp, .md = *md, .mem = mem, .nb = nb};
+    pthread_mutex_lock(&g_wl_mu);
+    for (wlayout **pp = &g_wl; *pp;) { /* same address, other contents: stale */
+        if ((*pp)->wf == wf && (*pp)->fp != fp) {
+            wlayout *d = *pp;
+            *pp = d->next;
+            wl_drop(d);
+        } else pp = &(*pp)->next;
+    }
+    e->next = g_wl;
+    g_wl = e;
+    g_nwl++;
+    pthread_mutex_unlock(&g_wl_mu);
+    return 1;
+}
+
+int hart_cpu_dnnl_cached_weights(void) {
+    pthread_mutex_lock(&g_wl_mu);
+    int n = g_nwl;
+    pthread_mutex_unlock(&g_wl_mu);
+    return n;
+}
+
 static void dnnl_fini(void) {
     if (!g_ok) return;
+    while (g_wl) {
+        wlayout *d = g_wl;
+        g_wl = d->next;
+        wl_drop(d);
+    }
     p_dnnl_stream_destroy(g_strm);
     p_dnnl_engine_destroy(g_eng);
     g_ok = 0;
@@ -89,9 +174,10 @@ static dnnl_status_t reorder(dnnl_memory_t from, dnnl_memory_t to) {
     return s;
 }
 
-hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const float *bias, float *out, int64_t N,
-                                 int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t Ho, int64_t Wo, int64_t kh,
-                                 int64_t kw, int stride, int pad, int groups, int *done) {
+hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const void *wkey, size_t wkey_bytes,
+                                 const float *bias, float *out,
+                                 int64_t N, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t Ho, int64_t Wo,
+                                 int64_t kh, int64_t kw, int stride, int pad, int groups, int *done) {
     *done = 0;
     pthread_once(&g_once, dnnl_init);
     if (!g_ok) return HART_OK;
@@ -119,13 +205,24 @@ hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const float *
     conv_mem src = {0}, wei = {0}, dst = {0};
     dnnl_memory_t bm = NULL;
     dnnl_primitive_t conv = NULL;
+    const dnnl_memory_desc_t *wei_want = p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    int64_t wn = Co * (Ci / groups) * kh * kw;
+    uint64_t wfp = wkey ? w_fingerprint(wkey, wkey_bytes) : 0;
+    dnnl_memory_t wcached = NULL;
+    if (wkey && !p_dnnl_memory_desc_equal(&wei_u, wei_want)) wcached = wl_get(wkey, wn, wfp, wei_want);
     dnnl_status_t s = mem_make(&src, &src_u, p_dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), (void *)in);
-    if (s == dnnl_success)
-        s = mem_make(&wei, &wei_u, p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), (void *)wf);
+    if (s == dnnl_success && wcached) wei.mem = wcached; /* not own: the cache keeps it */
+    else if (s == dnnl_success) s = mem_make(&wei, &wei_u, wei_want, (void *)wf);
     if (s == dnnl_success) s = mem_make(&dst, &dst_u, p_dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), out);
     if (s == dnnl_success && bias) s = p_dnnl_memory_create(&bm, &bias_md, g_eng, (void *)bias);
     if (s == dnnl_success && src.own) s = reorder(src.user, src.mem);
-    if (s == dnnl_success && wei.own) s = reorder(wei.user, wei.mem);
+    if (s == dnnl_success && wei.own) {
+        s = reorder(wei.user, wei.mem);
+        /* the reorder must be complete before another thread may use the copy */
+        if (s == dnnl_success) s = p_dnnl_stream_wait(g_strm);
+        if (s == dnnl_success && wkey && wl_put(wkey, wn, wfp, wei_want, wei.mem, p_dnnl_memory_desc_get_size(wei_want)))
+            wei.own = 0;
+    }
     if (s == dnnl_success) s = p_dnnl_primitive_create(&conv, pd);
     if (s == dnnl_success) {
         dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DST, dst.mem},

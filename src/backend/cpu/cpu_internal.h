@@ -26,6 +26,11 @@ void hart_cpu_vec_act(const float *x, float *o, int64_t n, int which);
  * or, when the cache is full, from a temporary copy returned in *tmp that the
  * caller frees. */
 hart_status hart_cpu_weight_f32(const hart_tensor *w, const float **out, float **tmp);
+/* Account nb bytes of another cached copy of a weight (the oneDNN layouts of
+ * cpu_conv_dnnl.c) under the same $HART_CPU_WCACHE_MB budget: 1 and charged
+ * when it fits, else 0 (the caller then makes a per-call copy). */
+int hart_cpu_wcache_charge(size_t nb);
+void hart_cpu_wcache_refund(size_t nb);
 /* Convert n float elements of any float dtype to f32 (parallel). */
 void hart_cpu_to_f32(const hart_tensor *t, float *dst);
 
@@ -33,13 +38,26 @@ void hart_cpu_to_f32(const hart_tensor *t, float *dst);
  * single-threaded), split over OpenMP threads when big and not already
  * inside a parallel region. */
 /* conv2d through oneDNN (cpu_conv_dnnl.c); *done = 0 when it declines and
- * the caller must compute the convolution itself. bias may be NULL. */
-hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const float *bias, float *out, int64_t N,
-                                 int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t Ho, int64_t Wo, int64_t kh,
-                                 int64_t kw, int stride, int pad, int groups, int *done);
+ * the caller must compute the convolution itself. bias may be NULL.
+ * wkey: the weight tensor's own data (wkey_bytes long) when its reordered
+ * copy may be kept for later calls (keyed by it, checked by a fingerprint
+ * of its contents), NULL for a one-off weight. */
+hart_status hart_cpu_conv2d_dnnl(const float *in, const float *wf, const void *wkey, size_t wkey_bytes,
+                                 const float *bias, float *out, int64_t N, int64_t Ci, int64_t H, int64_t W,
+                                 int64_t Co, int64_t Ho, int64_t Wo, int64_t kh, int64_t kw, int stride, int pad,
+                                 int groups, int *done);
+/* The oneDNN weight layouts kept by hart_cpu_conv2d_dnnl (tests). */
+int hart_cpu_dnnl_cached_weights(void);
 void hart_cpu_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 int hart_cpu_threads(void);
+/* cpu_heap.c: keep freed activations in the heap (glibc mallopt), unless
+ * HART_CPU_HEAP_KEEP=0 or malloc is tuned through the environment; returns 1
+ * when the thresholds were set. hart_cpu_heap_wanted: that decision, from
+ * the values of HART_CPU_HEAP_KEEP, GLIBC_TUNABLES, MALLOC_MMAP_THRESHOLD_
+ * and MALLOC_TRIM_THRESHOLD_ (NULL = unset). */
+int hart_cpu_heap_tune(void);
+int hart_cpu_heap_wanted(const char *keep, const char *tunables, const char *mmap_env, const char *trim_env);
 /* Softmax of one row (all -inf -> zeros); o may equal p. */
 void hart_cpu_softmax_row(const float *p, float *o, int64_t D);
 

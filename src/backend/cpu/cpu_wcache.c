@@ -49,6 +49,20 @@ static uint64_t fingerprint(const hart_tensor *w) {
     return h;
 }
 
+int hart_cpu_wcache_charge(size_t nb) {
+    pthread_mutex_lock(&g_mu);
+    int ok = g_bytes + nb <= budget();
+    if (ok) g_bytes += nb;
+    pthread_mutex_unlock(&g_mu);
+    return ok;
+}
+
+void hart_cpu_wcache_refund(size_t nb) {
+    pthread_mutex_lock(&g_mu);
+    g_bytes -= nb < g_bytes ? nb : g_bytes;
+    pthread_mutex_unlock(&g_mu);
+}
+
 void hart_cpu_to_f32(const hart_tensor *t, float *dst) {
     int64_t n = hart_tensor_numel(t);
     const uint16_t *s = t->data;
