@@ -46,6 +46,20 @@ inline int2 hg_grouped_block(void) {
         _Pragma("unroll") for (int j_ = 0; j_ < (ni); j_++)                 \
             _Pragma("unroll") for (int r_ = 0; r_ < 4; r_++) acc[i_][j_][r_] = 0
 
+/* B fragments of n-columns 2*nj and 2*nj+1 (16 rows of the local B tile from
+ * row wn + nj * 16) for k slice ks of a tile of rows of bk halves: one
+ * ldmatrix.x4 into bf[buf] */
+#define HG_LDSM_B_PAIR(buf, nj, sb, ks, bk)                                                     \
+    do {                                                                                       \
+        int r_ = wn + (nj) * 16 + (lane & 7) + ((lane >> 4) << 3), c_ = (ks) * 2 + ((lane >> 3) & 1); \
+        uint t4[4];                                                                            \
+        NV_LDSM4(t4, (sb) + HG_SW(r_, c_, bk));                                                        \
+        bf[buf][2 * (nj)][0] = t4[0];                                                          \
+        bf[buf][2 * (nj)][1] = t4[1];                                                          \
+        bf[buf][2 * (nj) + 1][0] = t4[2];                                                      \
+        bf[buf][2 * (nj) + 1][1] = t4[3];                                                      \
+    } while (0)
+
 /* byte offset of 16-byte chunk c of row r in a tile of rows of bk halves
  * (bk = 16: 2 chunks, XOR (r / 4) % 2; bk = 32: 4 chunks, XOR (r / 2) % 4;
  * bk = 64: 8 chunks, XOR r % 8): any 8 consecutive rows at one chunk index
@@ -144,15 +158,7 @@ void HG_NAME(int M, int N, int K, int nz1,
             int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
             NV_LDSM4(af[buf][mi], (sa) + HG_SW(r, c, HG_BK));                                        \
         }                                                                                            \
-        for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
-            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
-            uint t4[4];                                                                              \
-            NV_LDSM4(t4, (sb) + HG_SW(r, c, HG_BK));                                                 \
-            bf[buf][2 * nj][0] = t4[0];                                                              \
-            bf[buf][2 * nj][1] = t4[1];                                                              \
-            bf[buf][2 * nj + 1][0] = t4[2];                                                          \
-            bf[buf][2 * nj + 1][1] = t4[3];                                                          \
-        }                                                                                            \
+        for (int nj = 0; nj < HG_NI / 2; nj++) HG_LDSM_B_PAIR(buf, nj, sb, ks, HG_BK);              \
     } while (0)
 #if HG_DB == 2
     /* software-pipelined order (needs an even number of 16-wide k slices
@@ -215,15 +221,7 @@ void HG_NAME(int M, int N, int K, int nz1,
             int r = wm + mi * 16 + (lane & 15), c = (ks) * 2 + (lane >> 4);                          \
             NV_LDSM4(af[buf][mi], sa + HG_SW(r, c, HG_BK));                                          \
         }                                                                                            \
-        for (int nj = 0; nj < HG_NI / 2; nj++) {                                                     \
-            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
-            uint t4[4];                                                                              \
-            NV_LDSM4(t4, sb + HG_SW(r, c, HG_BK));                                                   \
-            bf[buf][2 * nj][0] = t4[0];                                                              \
-            bf[buf][2 * nj][1] = t4[1];                                                              \
-            bf[buf][2 * nj + 1][0] = t4[2];                                                          \
-            bf[buf][2 * nj + 1][1] = t4[3];                                                          \
-        }                                                                                            \
+        for (int nj = 0; nj < HG_NI / 2; nj++) HG_LDSM_B_PAIR(buf, nj, sb, ks, HG_BK);              \
     } while (0)
 #if HG_DB
         HG_FRAGS(0, 0);

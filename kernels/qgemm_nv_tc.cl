@@ -120,15 +120,7 @@ void QG_NAME(int M, int N, int K, __global const char *A, int a_off,
 #else
 #define QG_FRAGS_B(buf, sb, ks)                                                                     \
     do {                                                                                            \
-        _Pragma("unroll") for (int nj = 0; nj < QG_NI / 2; nj++) {                                                    \
-            int r = wn + nj * 16 + (lane & 7) + ((lane >> 4) << 3), c = (ks) * 2 + ((lane >> 3) & 1); \
-            uint t4[4];                                                                             \
-            NV_LDSM4(t4, (sb) + HG_SW(r, c, 32));                                                   \
-            bf[buf][2 * nj][0] = t4[0];                                                             \
-            bf[buf][2 * nj][1] = t4[1];                                                             \
-            bf[buf][2 * nj + 1][0] = t4[2];                                                         \
-            bf[buf][2 * nj + 1][1] = t4[3];                                                         \
-        }                                                                                           \
+        _Pragma("unroll") for (int nj = 0; nj < QG_NI / 2; nj++) HG_LDSM_B_PAIR(buf, nj, sb, ks, 32); \
     } while (0)
 #endif
 #define QG_FRAGS(buf, sa, sb, ks)                                                                   \
