@@ -98,12 +98,18 @@ static hart_status parse_entry(const cJSON *item, const char *label, size_t data
     return HART_OK;
 }
 
+/* the header length: the file's first 8 bytes, little-endian */
+static uint64_t header_len(const unsigned char *p) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = (n << 8) | p[i];
+    return n;
+}
+
 hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_safetensors *st) {
     memset(st, 0, sizeof *st);
     const unsigned char *p = buf;
     if (size < 8) return hart_fail(HART_EFORMAT, "%s: file too short for a safetensors header (%zu bytes)", label, size);
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
+    uint64_t hlen = header_len(p);
     if (hlen > ST_MAX_HEADER) return hart_fail(HART_EFORMAT, "%s: header length %llu exceeds the 100 MB cap", label, (unsigned long long)hlen);
     if (hlen > size - 8) return hart_fail(HART_EFORMAT, "%s: header length %llu runs past the end of the %zu-byte file (truncated?)", label, (unsigned long long)hlen, size);
     const char *hdr = (const char *)p + 8, *end = NULL;
@@ -170,9 +176,7 @@ hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_
 
 size_t hart_st_align_pad(const void *file, size_t size) {
     if (size < 8) return 0;
-    const unsigned char *b = file;
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
+    uint64_t hlen = header_len(file);
     if (hlen > size - 8 || (8 + hlen) % 8 == 0) return 0;
     return 8 - (size_t)((8 + hlen) % 8);
 }

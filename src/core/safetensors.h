@@ -30,11 +30,12 @@ typedef struct hart_safetensors {
 } hart_safetensors;
 
 hart_status hart_st_open(const char *path, hart_safetensors *st);
+/* Bytes to place before a copy of the file at an 8-aligned address so that
+ * its data section (8 + header length) is 8-aligned too (0..7). */
+size_t hart_st_align_pad(const void *file, size_t size);
 /* Parse from memory (no mmap; `buf` must outlive st). Used by the fuzzer.
  * The data section (buf + 8 + header length) must be 8-byte aligned in
- * memory (copy the file to an 8-aligned address + hart_st_align_pad);
- * otherwise HART_EINVAL. */
-size_t hart_st_align_pad(const void *file, size_t size);
+ * memory (hart_st_align_pad); otherwise HART_EINVAL. */
 hart_status hart_st_parse(const void *buf, size_t size, const char *label, hart_safetensors *st);
 void hart_st_close(hart_safetensors *st);
 /* Drop this process's resident pages of bytes [p, p+n) of a file-backed
