@@ -45,11 +45,20 @@ hart_status hart_fid_stats_save(const char *path, const hart_fid_stats *st);
 
 /* ---- statistics of an input (fid_source.c) ---- */
 struct hart_inception;
+/* Wall seconds per phase of image inputs, added to when hart_fid_opts asks;
+ * the device is then waited for after each phase (no overlap is measured). */
+typedef struct {
+    double read_s;    /* file read + PNG/JPEG decode (or the .npz slice) */
+    double prep_s;    /* to the device, bilinear resize to 299, 2x-1 */
+    double network_s; /* the Inception forward */
+    double stats_s;   /* features to the host, mean/covariance update */
+} hart_fid_timing;
 typedef struct {
     struct hart_inception *model; /* needed for image inputs (NULL: such inputs are an error) */
     int batch;                    /* images per forward pass (>= 1) */
     void (*progress)(void *arg, const char *path, int64_t done, int64_t total);
     void *progress_arg;
+    hart_fid_timing *timing;      /* NULL: no timing (and no extra waits) */
 } hart_fid_opts;
 
 /* What an input path is. */

@@ -11,6 +11,7 @@
 #include "io/image.h"
 #include "models/inception/inception.h"
 #include "pipeline/fid.h"
+#include "pipeline/t2i_timings.h"
 
 static int is_image_name(const char *n) {
     const char *dot = strrchr(n, '.');
@@ -77,38 +78,117 @@ hart_status hart_fid_source_kind(const char *path, hart_fid_src_kind *kind) {
     return s;
 }
 
-/* Feature extraction over n images, fetched by `get` into an hart_image. */
+/* Feature extraction over n images, fetched by `get` into an hart_image
+ * (called from several threads at once: it must be reentrant). */
 typedef hart_status (*get_image_fn)(void *ctx, int64_t i, hart_image *img, int *owned);
 
+/* The decoded images of one batch, on the host. */
+typedef struct {
+    hart_image *img;
+    int *owned;
+    int64_t at, n;
+} host_batch;
+
+static void host_batch_clear(host_batch *hb) {
+    for (int64_t i = 0; i < hb->n; i++)
+        if (hb->owned[i]) hart_image_free(&hb->img[i]);
+    hb->n = 0;
+}
+
+/* Images at..at+nb-1, decoded in parallel (PNG/JPEG decoding is most of the
+ * host's work: one thread cannot keep a GPU fed). A failure is reported for
+ * the lowest failing index, its message made again on this thread (error
+ * messages are per thread). */
+static hart_status read_batch(get_image_fn get, void *ctx, int64_t at, int64_t nb, host_batch *hb) {
+    int64_t bad = nb;
+    hb->at = at;
+    hb->n = nb;
+    for (int64_t i = 0; i < nb; i++) hb->owned[i] = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < nb; i++) {
+        if (get(ctx, at + i, &hb->img[i], &hb->owned[i])) {
+#pragma omp critical(fid_read_bad)
+            if (i < bad) bad = i;
+        }
+    }
+    if (bad == nb) return HART_OK;
+    host_batch_clear(hb);
+    hart_image img;
+    int owned = 0;
+    hart_status s = get(ctx, at + bad, &img, &owned);
+    if (owned) hart_image_free(&img);
+    return s ? s : hart_fail(HART_EIO, "image %lld could not be read", (long long)(at + bad));
+}
+
+/* The network input of a decoded batch: runs of images of one size go to
+ * the device in one upload of at most PREP_BYTES. */
+#define PREP_BYTES ((int64_t)64 << 20)
+static hart_status prep_batch(hart_inception *m, const host_batch *hb, hart_tensor *x) {
+    hart_status s = HART_OK;
+    for (int64_t i = 0; i < hb->n && !s;) {
+        int64_t bytes = (int64_t)hb->img[i].height * hb->img[i].width * 3 * 4, r = 1;
+        while (i + r < hb->n && hb->img[i + r].height == hb->img[i].height && hb->img[i + r].width == hb->img[i].width &&
+               (r + 1) * bytes <= PREP_BYTES)
+            r++;
+        s = hart_inception_prep_images(m, &hb->img[i], r, x, i);
+        i += r;
+    }
+    return s;
+}
+
+/* Batches flow through three stages so the device never waits for the host:
+ * while batch k's network runs (queued on the device), batch k+1 is decoded
+ * and batch k-1's features go into the statistics; then batch k's features
+ * are read (the only wait). On the CPU backend the stages simply follow one
+ * another. With o->timing the device is waited for after each stage. */
 static hart_status run_images(const char *path, const hart_fid_opts *o, int64_t n, get_image_fn get, void *ctx,
                               hart_fid_stats *st) {
     if (!o->model) return hart_fail(HART_EINVAL, "%s: image inputs need the FID Inception weights (--model)", path);
     if (n < 2) return hart_fail(HART_EINVAL, "%s: FID statistics need at least 2 images (found %lld)", path, (long long)n);
     hart_backend *be = hart_inception_backend(o->model);
-    int B = o->batch > 0 ? o->batch : 1;
+    int64_t B = o->batch > 0 ? o->batch : 1;
+    if (B > n) B = n;
     hart_fid_acc acc;
     HART_TRY(hart_fid_acc_init(&acc, HART_INCEPTION_DIM));
-    double *f = malloc(sizeof(double) * (size_t)B * HART_INCEPTION_DIM);
-    hart_status s = f ? HART_OK : hart_fail(HART_ENOMEM, "out of memory");
-    for (int64_t at = 0; at < n && !s; at += B) {
-        int64_t nb = n - at < B ? n - at : B;
+    hart_fid_timing *tm = o->timing;
+    double *f[2] = {malloc(sizeof(double) * (size_t)B * HART_INCEPTION_DIM),
+                    malloc(sizeof(double) * (size_t)B * HART_INCEPTION_DIM)};
+    host_batch hb = {calloc((size_t)B, sizeof(hart_image)), calloc((size_t)B, sizeof(int)), 0, 0};
+    hart_status s = f[0] && f[1] && hb.img && hb.owned ? HART_OK : hart_fail(HART_ENOMEM, "out of memory");
+    int64_t pending = 0; /* rows of features in f[(k-1)&1] not yet in the statistics */
+    double t = tm ? hart_clock() : 0;
+    if (!s) s = read_batch(get, ctx, 0, B, &hb);
+    if (tm) tm->read_s += hart_clock() - t;
+    for (int64_t k = 0, at = 0; at < n && !s; k++, at += B) {
+        int64_t nb = hb.n;
         hart_tensor x = {0}, feat = {0};
+        t = tm ? hart_clock() : 0;
         s = hart_tensor_new4(be, HART_F32, &x, 4, nb, 3, HART_INCEPTION_SIZE, HART_INCEPTION_SIZE);
-        for (int64_t i = 0; i < nb && !s; i++) {
-            hart_image img;
-            int owned = 0;
-            s = get(ctx, at + i, &img, &owned);
-            if (!s) s = hart_inception_prep_image(o->model, &img, &x, i);
-            if (owned) hart_image_free(&img);
-        }
+        if (!s) s = prep_batch(o->model, &hb, &x);
+        if (tm && !s) s = hart_backend_wait(be);
+        host_batch_clear(&hb);
+        if (tm) tm->prep_s += hart_clock() - t, t = hart_clock();
         if (!s) s = hart_inception_forward(o->model, &x, &feat);
-        if (!s) s = hart_tensor_read_f64(&feat, f);
-        if (!s) s = hart_fid_acc_add(&acc, f, nb);
+        if (tm && !s) s = hart_backend_wait(be);
+        if (tm) tm->network_s += hart_clock() - t, t = hart_clock();
+        if (!s && pending) s = hart_fid_acc_add(&acc, f[(k - 1) & 1], pending);
+        pending = 0;
+        if (tm) tm->stats_s += hart_clock() - t, t = hart_clock();
+        if (!s && at + nb < n) s = read_batch(get, ctx, at + nb, n - at - nb < B ? n - at - nb : B, &hb);
+        if (tm) tm->read_s += hart_clock() - t, t = hart_clock();
+        if (!s) s = hart_tensor_read_f64(&feat, f[k & 1]);
+        if (!s) pending = nb;
+        if (tm) tm->stats_s += hart_clock() - t;
         hart_tensor_free(&x);
         hart_tensor_free(&feat);
         if (!s && o->progress) o->progress(o->progress_arg, path, at + nb, n);
+        if (!s && at + nb >= n) s = hart_fid_acc_add(&acc, f[k & 1], pending);
     }
-    free(f);
+    host_batch_clear(&hb);
+    free(hb.img);
+    free(hb.owned);
+    free(f[0]);
+    free(f[1]);
     if (!s) s = hart_fid_acc_stats(&acc, st);
     hart_fid_acc_free(&acc);
     return s;

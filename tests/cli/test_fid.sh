@@ -58,6 +58,50 @@ expect 2 "FID Inception weights" env -u HART_FID_WEIGHTS "$BIN" fid "$G/a" "$G/s
 expect 1 "cannot open" "$BIN" fid -m "$T/nope.pth" "$G/a" "$G/b"
 expect 1 "" "$BIN" fid -m "$G/golden.safetensors" "$G/a" "$G/b"
 grep -q "Conv2d_1a_3x3" "$T/err" || fail "a wrong weights file: no tensor named in: $(cat "$T/err")"
+# image folders: the statistics do not depend on how images are batched (the
+# decoding runs in parallel, batches are pipelined); a bad image in the folder
+# is named, the lowest in sort order first, whatever the batch size
+GEN=${HART_RANDOM_MODELS:-build/tools/make_random_models}
+[ -x "$GEN" ] || fail "$GEN missing (make build/tools/make_random_models)"
+"$GEN" fid "$T/inc.safetensors" "$G/weights.txt" >/dev/null || fail "make_random_models fid failed"
+mkdir "$T/imgs"
+cp "$G"/a/*.png "$T/imgs/"
+for f in "$G"/b/*.png; do cp "$f" "$T/imgs/b_$(basename "$f")"; done
+expect 0 "" "$BIN" fid -m "$T/inc.safetensors" -b 5 -v --save-stats "$T/s5.npz" "$T/imgs"
+grep -q "images/s (read+decode" "$T/err" || fail "-v printed no phase times: $(cat "$T/err")"
+# (compared element-wise: the FID of two singular 5-image covariances is only
+# round-off of the square roots of their zero eigenvalues, about 1e-4)
+for b in 1 2; do
+  expect 0 "" "$BIN" fid -m "$T/inc.safetensors" -b $b -q --save-stats "$T/s$b.npz" "$T/imgs"
+  python3 - "$T/s$b.npz" "$T/s5.npz" <<'PY' || fail "batch $b vs 5: statistics differ"
+import ast, struct, sys, zipfile
+def arrays(path):
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            b = z.read(name)
+            hl = struct.unpack("<H", b[8:10])[0]
+            h = ast.literal_eval(b[10:10 + hl].decode())
+            n = 1
+            for d in h["shape"]:
+                n *= d
+            out[name] = struct.unpack("<%dd" % n, b[10 + hl:10 + hl + 8 * n])
+    return out
+a, b = arrays(sys.argv[1]), arrays(sys.argv[2])
+for k in a:
+    scale = max(abs(v) for v in a[k])
+    err = max(abs(x - y) for x, y in zip(a[k], b[k]))
+    if err > 1e-12 * scale:
+        sys.exit("%s: max difference %g (scale %g)" % (k, err, scale))
+PY
+done
+printf 'not a png' > "$T/imgs/b_img00x.png"
+printf 'no png either' > "$T/imgs/b_img01x.png"
+for b in 1 2 5; do
+  expect 1 "b_img00x.png" "$BIN" fid -m "$T/inc.safetensors" -b $b -q --save-stats "$T/badimg.npz" "$T/imgs"
+  [ ! -e "$T/badimg.npz" ] || fail "stats written although an image was bad"
+done
+
 # usage errors
 expect 2 "two inputs" "$BIN" fid "$G/stats64_a.npz"
 expect 2 "exactly one input" "$BIN" fid --save-stats "$T/x.npz" "$G/stats64_a.npz" "$G/stats64_b.npz"

@@ -110,6 +110,53 @@ static void test_prep(void **st) {
     for (int i = 0; i < n; i++) hart_image_free(&imgs[i]);
 }
 
+/* Several images of one size in one prep call (one upload, one resize over
+ * the batch, as hart fid does) give, bit for bit, what one call per image
+ * gives (the path test_prep checks against pytorch-fid). */
+static void test_prep_batched(void **st) {
+    hart_image src[8], imgs[3];
+    int n = read_set("b", src, 8);
+    assert_true(n >= 1);
+    for (int i = 0; i < 3; i++) { /* three different images of set b's first size */
+        assert_int_equal(hart_image_new(src[0].width, src[0].height, &imgs[i]), HART_OK);
+        int64_t np = (int64_t)src[0].width * src[0].height * 3;
+        for (int64_t k = 0; k < np; k++) imgs[i].rgb[k] = (uint8_t)(src[0].rgb[k] + 37 * i + (k % 11) * i);
+    }
+    const int64_t S = HART_INCEPTION_SIZE, per = 3 * S * S;
+    for (int b = 0; b < g_tb.n; b++) {
+        hart_inception *m = NULL;
+        assert_int_equal(hart_inception_load(g_tb.be[b], g_weights, &m), HART_OK);
+        hart_tensor one, all;
+        assert_int_equal(hart_tensor_new4(g_tb.be[b], HART_F32, &one, 4, 3, 3, S, S), HART_OK);
+        assert_int_equal(hart_tensor_new4(g_tb.be[b], HART_F32, &all, 4, 4, 3, S, S), HART_OK);
+        for (int i = 0; i < 3; i++) assert_int_equal(hart_inception_prep_image(m, &imgs[i], &one, i), HART_OK);
+        assert_int_equal(hart_inception_prep_images(m, imgs, 3, &all, 1), HART_OK); /* rows 1..3 */
+        double *a = malloc(sizeof(double) * (size_t)(3 * per)), *c = malloc(sizeof(double) * (size_t)(4 * per));
+        assert_int_equal(hart_tensor_read_f64(&one, a), HART_OK);
+        assert_int_equal(hart_tensor_read_f64(&all, c), HART_OK);
+        int64_t diff = 0;
+        for (int64_t k = 0; k < 3 * per; k++) diff += a[k] != c[per + k];
+        printf("  %s: batched prep vs one image at a time: %lld of %lld values differ\n", g_tb.be[b]->name,
+               (long long)diff, (long long)(3 * per));
+        assert_int_equal(diff, 0);
+        /* a size mismatch inside one call is an error, not a wrong picture */
+        hart_image other = {0};
+        assert_int_equal(hart_image_new(src[0].width + 1, src[0].height, &other), HART_OK);
+        hart_image two[2] = {imgs[0], other};
+        assert_int_equal(hart_inception_prep_images(m, two, 2, &all, 0), HART_EINVAL);
+        /* rows past the batch's end are refused */
+        assert_int_equal(hart_inception_prep_images(m, imgs, 3, &all, 2), HART_EINVAL);
+        hart_image_free(&other);
+        free(a);
+        free(c);
+        hart_tensor_free(&one);
+        hart_tensor_free(&all);
+        hart_inception_free(m);
+    }
+    for (int i = 0; i < 3; i++) hart_image_free(&imgs[i]);
+    for (int i = 0; i < n; i++) hart_image_free(&src[i]);
+}
+
 /* features of images `names` (paths under the golden folder) -> feat [n, 2048] on the model's backend */
 static void features_of(hart_inception *m, const char *set, int first, int count, hart_tensor *feat) {
     hart_image imgs[8];
@@ -239,6 +286,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fid_math_npz),
         cmocka_unit_test(test_prep),
+        cmocka_unit_test(test_prep_batched),
         cmocka_unit_test(test_features_and_fid),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -24,11 +24,15 @@ hart_status hart_inception_load(hart_backend *be, const char *path, hart_incepti
 void hart_inception_free(hart_inception *m);
 hart_backend *hart_inception_backend(const hart_inception *m);
 
-/* The network input of one image: x [1,3,H,W] F32 in [0,1] (host or the
- * model's backend) -> y[index] of y [N,3,299,299] on the model's backend
- * (resized bilinearly, then 2x-1). */
+/* The network input of n images of one size: x [n,3,H,W] F32 in [0,1] (host
+ * or the model's backend) -> rows index..index+n-1 of y [N,3,299,299] on the
+ * model's backend (resized bilinearly, then 2x-1). */
 hart_status hart_inception_prep(hart_inception *m, const hart_tensor *x, hart_tensor *y, int64_t index);
-/* Same from an 8-bit RGB image. */
+/* Same from n 8-bit RGB images that all have one size (one upload, one
+ * resize for all of them). */
+hart_status hart_inception_prep_images(hart_inception *m, const hart_image *imgs, int64_t n, hart_tensor *y,
+                                       int64_t index);
+/* n = 1 of the above. */
 hart_status hart_inception_prep_image(hart_inception *m, const hart_image *img, hart_tensor *y, int64_t index);
 
 /* Features: x [N,3,H,W] in [-1,1] (prep's output: 299x299; the network is

@@ -111,32 +111,53 @@ done:
 }
 
 hart_status hart_inception_prep(hart_inception *m, const hart_tensor *x, hart_tensor *y, int64_t index) {
-    if (x->ndim != 4 || x->shape[0] != 1 || x->shape[1] != 3 || x->shape[2] < 1 || x->shape[3] < 1)
-        return hart_fail(HART_EINVAL, "inception: an input image must be [1,3,H,W]");
-    if (y->ndim != 4 || index < 0 || index >= y->shape[0] || y->shape[1] != 3 || y->shape[2] != HART_INCEPTION_SIZE ||
+    if (x->ndim != 4 || x->shape[0] < 1 || x->shape[1] != 3 || x->shape[2] < 1 || x->shape[3] < 1)
+        return hart_fail(HART_EINVAL, "inception: input images must be [n,3,H,W]");
+    int64_t n = x->shape[0];
+    if (y->ndim != 4 || index < 0 || index + n > y->shape[0] || y->shape[1] != 3 || y->shape[2] != HART_INCEPTION_SIZE ||
         y->shape[3] != HART_INCEPTION_SIZE)
-        return hart_fail(HART_EINVAL, "inception: the batch must be [N,3,%d,%d] and index < N", HART_INCEPTION_SIZE,
-                         HART_INCEPTION_SIZE);
-    hart_tensor xd = {0}, r = {0}, row;
+        return hart_fail(HART_EINVAL, "inception: the batch must be [N,3,%d,%d] with room for rows %lld..%lld",
+                         HART_INCEPTION_SIZE, HART_INCEPTION_SIZE, (long long)index, (long long)(index + n - 1));
+    hart_tensor xd = {0}, r = {0}, rows;
     const hart_tensor *src = x;
     hart_status s = HART_OK;
     if ((x->be ? x->be : hart_backend_cpu()) != m->be && !(x->data && m->be == hart_backend_cpu())) {
         s = hart_tensor_to(m->be, x, &xd);
         src = &xd;
     }
-    if (!s) s = hart_tensor_new4(m->be, HART_F32, &r, 4, 1, 3, HART_INCEPTION_SIZE, HART_INCEPTION_SIZE);
+    if (!s) s = hart_tensor_new4(m->be, HART_F32, &r, 4, n, 3, HART_INCEPTION_SIZE, HART_INCEPTION_SIZE);
     if (!s) s = hart_op_interpolate(&r, src, HART_INTERP_BILINEAR);
-    if (!s) s = hart_tensor_rows(y, index, 1, &row);
-    if (!s) s = hart_op_scale(&row, &r, 2.0f, -1.0f);
+    if (!s) s = hart_tensor_rows(y, index, n, &rows);
+    if (!s) s = hart_op_scale(&rows, &r, 2.0f, -1.0f);
     hart_tensor_free(&xd);
     hart_tensor_free(&r);
     return s;
 }
 
-hart_status hart_inception_prep_image(hart_inception *m, const hart_image *img, hart_tensor *y, int64_t index) {
+hart_status hart_inception_prep_images(hart_inception *m, const hart_image *imgs, int64_t n, hart_tensor *y,
+                                       int64_t index) {
+    if (n < 1) return HART_OK;
+    int64_t H = imgs[0].height, W = imgs[0].width;
+    for (int64_t i = 0; i < n; i++)
+        if (!imgs[i].rgb || imgs[i].height != H || imgs[i].width != W || H < 1 || W < 1)
+            return hart_fail(HART_EINVAL, "inception: the images of one prep call must be non-empty and of one size");
     hart_tensor x;
-    HART_TRY(hart_image_to_tensor(img, &x));
+    HART_TRY(hart_tensor_new4(NULL, HART_F32, &x, 4, n, 3, H, W));
+    float *d = x.data;
+    int64_t P = H * W;
+    /* [n][H][W][3] bytes -> [n][3][H][W] in [0,1], as torchvision's ToTensor */
+#pragma omp parallel for schedule(static) if (n * P > 65536)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < 3; c++) {
+            const uint8_t *px = imgs[i].rgb + c;
+            float *o = d + (i * 3 + c) * P;
+            for (int64_t k = 0; k < P; k++) o[k] = (float)px[3 * k] / 255.0f;
+        }
     hart_status s = hart_inception_prep(m, &x, y, index);
     hart_tensor_free(&x);
     return s;
+}
+
+hart_status hart_inception_prep_image(hart_inception *m, const hart_image *img, hart_tensor *y, int64_t index) {
+    return hart_inception_prep_images(m, img, 1, y, index);
 }
