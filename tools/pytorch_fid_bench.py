@@ -6,7 +6,7 @@ weights of a safetensors file in pytorch-fid's state-dict names (the random-weig
 The baseline of `hart fid` in tools/fid_side_by_side.sh.
 
     python3 tools/pytorch_fid_bench.py WEIGHTS.safetensors DIR OUT.npz [--device cuda|cpu]
-                                       [--batch 64] [--workers W] [--limit N]
+                                       [--batch 64] [--workers W] [--limit N] [--no-tf32]
 
 Prints one line "pytorch-fid: N images in S s = R images/s (device ..., workers W, batch B)";
 the time covers what the package's command covers after the model is built: the file list,
@@ -54,7 +54,12 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--workers", type=int, default=None, help="default: pytorch-fid's own, min(CPUs, 8)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (sorted)")
+    ap.add_argument("--no-tf32", action="store_true",
+                    help="float32 convolutions (PyTorch's default on a GPU is TF32 for cuDNN convolutions)")
     a = ap.parse_args()
+    if a.no_tf32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     workers = a.workers if a.workers is not None else min(len(os.sched_getaffinity(0)), 8)
     model = build_model(a.weights).to(a.device).eval()
     t0 = time.perf_counter()

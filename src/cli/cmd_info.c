@@ -126,6 +126,9 @@ int cmd_info(int argc, char **argv) {
     printf("  BLAS: %s\n", cfg ? cfg : "?");
     printf("  BLAS core: %s, threads %d, parallel mode %d (0 none, 1 pthreads, 2 OpenMP)\n", core ? core : "?",
            openblas_get_num_threads(), openblas_get_parallel());
+    if (getenv("HART_BLAS_CORE_WAS"))
+        printf("  BLAS core set by hart: OpenBLAS picked %s (its generic kernels: it does not know this CPU), "
+               "OPENBLAS_CORETYPE=%s\n", getenv("HART_BLAS_CORE_WAS"), getenv("OPENBLAS_CORETYPE"));
     printf("  int8 GEMM kernel (quantized layers): %s\n", hart_cpu_qisa_name(hart_cpu_qisa_current()));
     list_opencl();
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/blas_core.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 
@@ -37,10 +38,13 @@ static void usage(FILE *f) {
     fprintf(f,
             "\nenvironment:\n"
             "  HART_DEVICE   default compute device (cpu, opencl, opencl:P:D, auto, ref64)\n"
-            "  OMP_NUM_THREADS, OPENBLAS_NUM_THREADS   CPU threads\n");
+            "  OMP_NUM_THREADS, OPENBLAS_NUM_THREADS   CPU threads\n"
+            "  OPENBLAS_CORETYPE   OpenBLAS kernels (set by hart to Haswell/SkylakeX when OpenBLAS does not know\n"
+            "                      the CPU and falls back to Prescott; HART_BLAS_CORE_FIX=0 keeps the fallback)\n");
 }
 
 int main(int argc, char **argv) {
+    hart_blas_core_fix(argv);
     if (argc < 2) {
         fprintf(stderr, "hart: missing command\n\n");
         usage(stderr);

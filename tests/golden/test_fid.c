@@ -261,6 +261,42 @@ static void test_features_and_fid(void **st) {
     }
 }
 
+/* f16 precision (the GPU default: half weights and activations, f32 sums;
+ * tensor-core convolutions on NVIDIA): the features of both sets within the
+ * 1e-2 max-relative limit that docs/precision.md sets for f16 outputs, and the
+ * FID within F16_FID_REL of pytorch-fid's (measured: see docs/fid.md). */
+#define F16_FID_REL 1e-3
+static void test_features_f16(void **st) {
+    double want = json_num("fid");
+    for (int b = 0; b < g_tb.n; b++) {
+        hart_backend *be = g_tb.be[b];
+        if (be == golden_oracle() || be == hart_backend_ref()) continue;
+        assert_int_equal(hart_backend_set_precision(be, HART_PREC_F16), HART_OK);
+        hart_inception *m = NULL;
+        assert_int_equal(hart_inception_load(be, g_weights, &m), HART_OK);
+        hart_tensor fa, fb;
+        features_of(m, "a", 0, -1, &fa);
+        features_of(m, "b", 0, -1, &fb);
+        double ea = golden_compare(&g_gs, "feat_a", &fa), eb = golden_compare(&g_gs, "feat_b", &fb);
+        hart_fid_stats sa, sb;
+        stats_of(&fa, &sa);
+        stats_of(&fb, &sb);
+        double fid = 0;
+        assert_int_equal(hart_fid_distance(&sa, &sb, &fid), HART_OK);
+        double rel = fabs(fid - want) / fabs(want);
+        printf("  %s f16: feat_a %.3g, feat_b %.3g from golden (limit 1e-2); fid %.10g vs pytorch-fid %.10g: rel %.3g "
+               "(limit %.0e)\n", be->name, ea, eb, fid, want, rel, F16_FID_REL);
+        assert_true(ea <= 1e-2 && eb <= 1e-2);
+        assert_true(rel < F16_FID_REL);
+        hart_fid_stats_free(&sa);
+        hart_fid_stats_free(&sb);
+        hart_tensor_free(&fa);
+        hart_tensor_free(&fb);
+        hart_inception_free(m);
+        assert_int_equal(hart_backend_set_precision(be, HART_PREC_F32), HART_OK);
+    }
+}
+
 /* The FID math alone: the 64-d full-rank stats that np.savez_compressed wrote
  * (deflated .npz members), against pytorch-fid's calculate_frechet_distance. */
 static void test_fid_math_npz(void **st) {
@@ -288,6 +324,7 @@ int main(void) {
         cmocka_unit_test(test_prep),
         cmocka_unit_test(test_prep_batched),
         cmocka_unit_test(test_features_and_fid),
+        cmocka_unit_test(test_features_f16),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
