@@ -95,7 +95,7 @@ run acc_torch32 200 $TB "$S" "$w/t32.npz" --device cuda --batch "$b" --no-tf32 &
     run acc_ours16 200 "$H" fid $F -d "$dev" -q --save-stats "$w/o16.npz" "$S" &&
     run acc_ours32 300 "$H" fid $F -d "$dev" --precision f32 -v --save-stats "$w/o32.npz" "$S" &&
     note "accuracy over $acc_n images, FID against pytorch-fid float32 (cuda, TF32 off): pytorch-fid TF32 $(fidof "$w/ttf.npz" "$w/t32.npz"), hart fid f16 $(fidof "$w/o16.npz" "$w/t32.npz"), hart fid f32 $(fidof "$w/o32.npz" "$w/t32.npz"); (f32 run: $(grep 'images/s' "$w/acc_ours32.txt"))"
-run golden_tf32 120 python3 tools/fid_golden_tf32.py "$w/inc.safetensors" && cat "$w/golden_tf32.txt" >>"$sum"
+run golden_tf32 120 python3 tools/fid_golden_tf32.py "$w/inc.safetensors" "$H" && cat "$w/golden_tf32.txt" >>"$sum"
 HART_CL_PROFILE=1 run profile 120 "$H" fid $F -d "$dev" -v --save-stats "$w/prof.npz" "$(sub "$prof_n")" &&
     note "profile ($prof_n images, f16, HART_CL_PROFILE=1): $(grep 'images/s' "$w/profile.txt")" &&
     grep -A14 'kernel time by kernel' "$w/profile.txt" >>"$sum"
