@@ -6,11 +6,16 @@
 #include "models/inception/inception_internal.h"
 #include "ops/ops.h"
 
+/* An op's full output [N,C,H,W]: no zero fill on a device (every element is written). */
+static hart_status new_output(hart_backend *be, hart_tensor *y, int64_t N, int64_t C, int64_t H, int64_t W) {
+    return hart_tensor_new_uninit(be, HART_F32, 4, (int64_t[]){N, C, H, W}, y);
+}
+
 hart_status hart_inc_conv_fwd(hart_inception *m, const inc_conv *c, const hart_tensor *x, hart_tensor *y) {
     int64_t N = x->shape[0], H = x->shape[2], W = x->shape[3];
     int64_t Ho = (H + 2 * c->ph - c->kh) / c->stride + 1, Wo = (W + 2 * c->pw - c->kw) / c->stride + 1;
     if (Ho < 1 || Wo < 1) return hart_fail(HART_EINVAL, "inception: %lldx%lld input too small", (long long)H, (long long)W);
-    HART_TRY(hart_tensor_new4(m->be, HART_F32, y, 4, N, c->co, Ho, Wo));
+    HART_TRY(new_output(m->be, y, N, c->co, Ho, Wo));
     hart_status s;
     if (c->ph == c->pw) {
         s = hart_op_conv2d(y, x, &c->w, &c->b, c->stride, c->ph, 1);
@@ -34,7 +39,7 @@ hart_status hart_inc_conv_fwd(hart_inception *m, const inc_conv *c, const hart_t
 static hart_status pool(hart_inception *m, const hart_tensor *x, int k, int stride, int pad, hart_pool mode,
                         hart_tensor *y) {
     int64_t Ho = (x->shape[2] + 2 * pad - k) / stride + 1, Wo = (x->shape[3] + 2 * pad - k) / stride + 1;
-    HART_TRY(hart_tensor_new4(m->be, HART_F32, y, 4, x->shape[0], x->shape[1], Ho, Wo));
+    HART_TRY(new_output(m->be, y, x->shape[0], x->shape[1], Ho, Wo));
     hart_status s = hart_op_pool2d(y, x, k, stride, pad, mode);
     if (s) hart_tensor_free(y);
     return s;
@@ -59,7 +64,8 @@ static hart_status block_fwd(hart_inception *m, const inc_block *b, const hart_t
         int o = b->d->outs[i];
         if (o == INC_OUT_MAXPOOL) s = pool(m, x, 3, 2, 0, HART_POOL_MAX, &mp);
         const hart_tensor *src = o == INC_OUT_MAXPOOL ? &mp : &t[o];
-        if (!s && i == 0) s = hart_tensor_new4(m->be, HART_F32, y, 4, x->shape[0], b->out_ch, src->shape[2], src->shape[3]);
+        /* (the outputs' channels add up to out_ch, checked at load: the copies below fill y) */
+        if (!s && i == 0) s = new_output(m->be, y, x->shape[0], b->out_ch, src->shape[2], src->shape[3]);
     }
     int64_t at = 0;
     for (int i = 0; i < b->d->n_outs && !s; i++) {
