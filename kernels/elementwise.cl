@@ -1,4 +1,4 @@
-/* Elementwise ops: activations, scale, broadcasting binary, dtype conversion. */
+/* Elementwise ops: activations, scale, broadcasting binary, dtype conversion, 8-bit RGB to floats. */
 inline float act1(float v, int a) {
     switch (a) {
     case 1: return v > 0.0f ? v : 0.0f;
@@ -67,4 +67,17 @@ __kernel void round_half_f32(__global const float *x, int x_off, __global float 
     ushort h;
     vstore_half_rte(x[x_off + i], 0, (__private half *)&h);
     y[y_off + i] = vload_half(0, (__private const half *)&h);
+}
+
+/* 8-bit RGB [N][H][W][3] -> floats [N][3][H][W] / 255, one pixel (P per image, n in all) a
+ * work-item; the division is correctly rounded (the program is built with
+ * -cl-fp32-correctly-rounded-divide-sqrt), the host's result bit for bit. */
+__kernel void rgb8_to_nchw(__global const uchar *x, int x_off, __global float *y, int y_off, int P, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    __global const uchar *px = x + x_off + (long)i * 3;
+    __global float *o = y + y_off + (long)(i / P) * 3 * P + i % P;
+    o[0] = (float)px[0] / 255.0f;
+    o[P] = (float)px[1] / 255.0f;
+    o[2 * (long)P] = (float)px[2] / 255.0f;
 }

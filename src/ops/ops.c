@@ -339,6 +339,17 @@ hart_status hart_op_copy(hart_tensor *y, const hart_tensor *x) {
     DISPATCH("hart_op_copy", copy, y, 1, L(x), I_[0]);
 }
 
+hart_status hart_op_rgb8_to_nchw(hart_tensor *y, const hart_tensor *x) {
+    const char *op = "hart_op_rgb8_to_nchw";
+    if (x->dtype != HART_U8) return hart_fail(HART_EINVAL, "%s: x must be U8 (is %s)", op, hart_dtype_name(x->dtype));
+    HART_TRY(need_f32(op, y, "y"));
+    if (x->ndim != 4 || x->shape[3] != 3 || y->ndim != 4 || y->shape[0] != x->shape[0] || y->shape[1] != 3 ||
+        y->shape[2] != x->shape[1] || y->shape[3] != x->shape[2])
+        return shape_err(op, "x must be [N,H,W,3] and y [N,3,H,W]", x, y);
+    if (!hart_tensor_numel(y)) return HART_OK;
+    DISPATCH(op, rgb8_to_nchw, y, 1, L(x), I_[0]);
+}
+
 hart_status hart_op_transpose(hart_tensor *y, const hart_tensor *x, const int *perm) {
     const char *op = "hart_op_transpose";
     if (x->ndim != y->ndim || x->dtype != y->dtype || x->dtype == HART_Q4) return shape_err(op, "rank/dtype differ", x, y);

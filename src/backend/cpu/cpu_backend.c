@@ -12,7 +12,8 @@
 #define HART_CPU_FAST_OPS(X)                                                                   \
     X(linear) X(matmul) X(conv2d) X(group_norm) X(layer_norm) X(rms_norm) X(softmax) X(act)      \
     X(binary) X(scale) X(transpose) X(attention) X(attention_sparse) X(rope) X(interpolate) X(pixel_shuffle)        \
-    X(pixel_unshuffle) X(reduce) X(argmin_dist) X(pool2d) X(qlinear) X(quant_rows) X(qgemm) X(norm_mod) X(swiglu)
+    X(pixel_unshuffle) X(reduce) X(argmin_dist) X(pool2d) X(qlinear) X(quant_rows) X(qgemm) X(norm_mod) X(swiglu)    \
+    X(rgb8_to_nchw)
 
 static hart_backend_vt g_cpu_vt;
 static hart_backend g_cpu = {.vt = &g_cpu_vt, .kind = HART_BACKEND_CPU, .name = "cpu"};

@@ -1,4 +1,4 @@
-/* CPU fast paths: activations, broadcasting binary ops, scale. */
+/* CPU fast paths: activations, broadcasting binary ops, scale, 8-bit RGB to floats. */
 #include <math.h>
 #include <string.h>
 
@@ -135,6 +135,25 @@ hart_status hart_cpu_scale(hart_backend *be, hart_tensor *y, const hart_tensor *
     float *out = y->data;
 #pragma omp parallel for simd if (n > CPU_PAR_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++) out[i] = alpha * in[i] + beta;
+    return HART_OK;
+}
+
+/* [N][H][W][3] bytes -> [N][3][H][W] floats / 255, a row of pixels at a time */
+hart_status hart_cpu_rgb8_to_nchw(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t N = x->shape[0], H = x->shape[1], W = x->shape[2], P = H * W;
+    const uint8_t *in = x->data;
+    float *out = y->data;
+#pragma omp parallel for collapse(2) if (N * P * 3 > CPU_PAR_MIN) schedule(static)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t h = 0; h < H; h++) {
+            const uint8_t *px = in + (n * P + h * W) * 3;
+            float *r = out + n * 3 * P + h * W, *g = r + P, *b = g + P;
+            for (int64_t w = 0; w < W; w++) {
+                r[w] = (float)px[3 * w] / 255.0f;
+                g[w] = (float)px[3 * w + 1] / 255.0f;
+                b[w] = (float)px[3 * w + 2] / 255.0f;
+            }
+        }
     return HART_OK;
 }
 

@@ -155,6 +155,15 @@ hart_status hart_cl_copy(hart_backend *be, hart_tensor *y, const hart_tensor *x)
                  AI(T_OFF(y)), AI(T_DT(y)), AI(n));
 }
 
+hart_status hart_cl_rgb8_to_nchw(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
+    int64_t n = hart_tensor_numel(y);
+    if (n > INT32_MAX) return hart_fail(HART_EUNSUPPORTED, "hart_op_rgb8_to_nchw: tensor exceeds the OpenCL kernels' 2^31 limit");
+    int64_t P = x->shape[1] * x->shape[2];
+    size_t gws[1] = {gsz(n / 3)};
+    return CLRUN(clb_of(be), "rgb8_to_nchw", 1, gws, NULL, AM(T_MEM(x)), AI(T_OFF(x)), AM(T_MEM(y)), AI(T_OFF(y)),
+                 AI(P), AI(n / 3));
+}
+
 hart_status hart_cl_round_half(hart_backend *be, hart_tensor *y, const hart_tensor *x) {
     int64_t n = hart_tensor_numel(x);
     if (!n) return HART_OK;

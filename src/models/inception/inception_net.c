@@ -147,19 +147,27 @@ hart_status hart_inception_prep_images(hart_inception *m, const hart_image *imgs
     for (int64_t i = 0; i < n; i++)
         if (!imgs[i].rgb || imgs[i].height != H || imgs[i].width != W || H < 1 || W < 1)
             return hart_fail(HART_EINVAL, "inception: the images of one prep call must be non-empty and of one size");
-    hart_tensor x;
-    HART_TRY(hart_tensor_new4(NULL, HART_F32, &x, 4, n, 3, H, W));
-    float *d = x.data;
-    int64_t P = H * W;
-    /* [n][H][W][3] bytes -> [n][3][H][W] in [0,1], as torchvision's ToTensor */
-#pragma omp parallel for schedule(static) if (n * P > 65536)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t c = 0; c < 3; c++) {
-            const uint8_t *px = imgs[i].rgb + c;
-            float *o = d + (i * 3 + c) * P;
-            for (int64_t k = 0; k < P; k++) o[k] = (float)px[3 * k] / 255.0f;
-        }
-    hart_status s = hart_inception_prep(m, &x, y, index);
+    /* the bytes [n][H][W][3] go to the model's backend as they are (a quarter of the floats' size)
+     * and become [n][3][H][W] in [0,1] there, as torchvision's ToTensor */
+    size_t img_bytes = (size_t)(H * W * 3);
+    hart_tensor bytes = {0}, dev = {0}, x = {0};
+    hart_status s = HART_OK;
+    if (n == 1) {
+        bytes = hart_tensor_wrap(imgs[0].rgb, HART_U8, 4, (int64_t[]){1, H, W, 3});
+    } else {
+        s = hart_tensor_new4(NULL, HART_U8, &bytes, 4, n, H, W, 3);
+        for (int64_t i = 0; i < n && !s; i++) memcpy((uint8_t *)bytes.data + i * img_bytes, imgs[i].rgb, img_bytes);
+    }
+    const hart_tensor *src = &bytes;
+    if (!s && m->be != hart_backend_cpu()) {
+        s = hart_tensor_to(m->be, &bytes, &dev);
+        src = &dev;
+    }
+    if (!s) s = hart_tensor_new_uninit(m->be, HART_F32, 4, (int64_t[]){n, 3, H, W}, &x);
+    if (!s) s = hart_op_rgb8_to_nchw(&x, src);
+    hart_tensor_free(&bytes);
+    hart_tensor_free(&dev);
+    if (!s) s = hart_inception_prep(m, &x, y, index);
     hart_tensor_free(&x);
     return s;
 }
