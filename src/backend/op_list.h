@@ -93,7 +93,8 @@ typedef struct {
     /* Same numel; converts f32/f16/bf16 x to y's dtype (f32 usually). */                               \
     X(P, copy, (hart_tensor *y, const hart_tensor *x))                                                  \
     /* 8-bit RGB images to floats, as torchvision's ToTensor: x U8 [N, H, W, 3] (channel last) ->       \
-     * y F32 [N, 3, H, W] (channel first), y = (float)x / 255.0f, a correctly rounded division. */     \
+     * y F32 [N, 3, H, W] (channel first), y = (float)x / 255.0f, a correctly rounded float32         \
+     * division on every backend (ref64 too: ToTensor's output is float32). */                          \
     X(P, rgb8_to_nchw, (hart_tensor *y, const hart_tensor *x))                                          \
     /* y.shape[i] = x.shape[perm[i]] for i < x.ndim. */                                                 \
     X(P, transpose, (hart_tensor *y, const hart_tensor *x, const int *perm))                             \

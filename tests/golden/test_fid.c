@@ -112,7 +112,9 @@ static void test_prep(void **st) {
 
 /* Several images of one size in one prep call (one upload, one resize over
  * the batch, as hart fid does) give, bit for bit, what one call per image
- * gives (the path test_prep checks against pytorch-fid). */
+ * gives (the path test_prep checks against pytorch-fid), and what
+ * hart_inception_prep gives from host floats b / 255.0f (ToTensor written out
+ * here: the byte upload converted on the device changes nothing). */
 static void test_prep_batched(void **st) {
     hart_image src[8], imgs[3];
     int n = read_set("b", src, 8);
@@ -139,6 +141,23 @@ static void test_prep_batched(void **st) {
         printf("  %s: batched prep vs one image at a time: %lld of %lld values differ\n", g_tb.be[b]->name,
                (long long)diff, (long long)(3 * per));
         assert_int_equal(diff, 0);
+        hart_tensor host, flt;
+        int64_t H = src[0].height, W = src[0].width;
+        assert_int_equal(hart_tensor_new4(NULL, HART_F32, &host, 4, 3, 3, H, W), HART_OK);
+        for (int64_t i = 0; i < 3; i++)
+            for (int64_t ch = 0; ch < 3; ch++)
+                for (int64_t p = 0; p < H * W; p++)
+                    ((float *)host.data)[(i * 3 + ch) * H * W + p] = (float)imgs[i].rgb[p * 3 + ch] / 255.0f;
+        assert_int_equal(hart_tensor_new4(g_tb.be[b], HART_F32, &flt, 4, 3, 3, S, S), HART_OK);
+        assert_int_equal(hart_inception_prep(m, &host, &flt, 0), HART_OK);
+        assert_int_equal(hart_tensor_read_f64(&flt, c), HART_OK);
+        diff = 0;
+        for (int64_t k = 0; k < 3 * per; k++) diff += a[k] != c[k];
+        printf("  %s: prep from bytes vs from host floats: %lld of %lld values differ\n", g_tb.be[b]->name,
+               (long long)diff, (long long)(3 * per));
+        assert_int_equal(diff, 0);
+        hart_tensor_free(&host);
+        hart_tensor_free(&flt);
         /* a size mismatch inside one call is an error, not a wrong picture */
         hart_image other = {0};
         assert_int_equal(hart_image_new(src[0].width + 1, src[0].height, &other), HART_OK);

@@ -87,13 +87,13 @@ static void check_on(hart_backend *be, int64_t NB, int64_t r0, int64_t n, int64_
                         printf("  %s: [%lld,%lld,%lld,%lld] = %a, want %a (byte %d)\n", be ? be->name : "host",
                                (long long)b, (long long)c, (long long)h, (long long)w, g, want, byte_at(xi));
                 }
-    if (be == hart_backend_ref64()) { /* kept in double there: b / 255 rounded once to double */
+    if (be == hart_backend_ref64()) { /* the float32 quotient there too (ToTensor's), not b / 255 in double */
         double *g64 = malloc(sizeof(double) * (size_t)ny);
         assert_int_equal(hart_tensor_read_f64(&y, g64), HART_OK);
         for (int64_t b = r0; b < r0 + n; b++)
             for (int64_t c = 0; c < 3; c++)
                 for (int64_t p = 0; p < H * W; p++) {
-                    double want = (double)byte_at((b * H * W + p) * 3 + c) / 255.0;
+                    double want = expected(byte_at((b * H * W + p) * 3 + c));
                     if (g64[(b * 3 + c) * H * W + p] != want && bad++ < 5) printf("  ref64: double differs\n");
                 }
         free(g64);
