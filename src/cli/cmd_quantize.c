@@ -8,7 +8,7 @@
 int cmd_quantize(int argc, char **argv) {
     const char *model = NULL, *text_model = NULL, *out = NULL, *calib = NULL, *format = NULL, *device = NULL;
     double alpha = -1;
-    int rows = 128, verbose = 0, quiet = 0;
+    int rows = 128, group = 0, verbose = 0, quiet = 0;
     const hart_opt opts[] = {
         HART_OPT_MODEL(&model),
         HART_OPT_TEXT_MODEL(&text_model),
@@ -21,12 +21,14 @@ int cmd_quantize(int argc, char **argv) {
          0, 1, NULL},
         {"calib-rows", 0, HART_ARG_INT, &rows, "N", "activation rows kept per layer for the scale search", "128", 2,
          65536, NULL},
+        {"group-size", 0, HART_ARG_INT, &group, "N",
+         "k per scale group of the 4-bit formats (even; a layer narrower than N is one group)", "128", 2, 65536, NULL},
         HART_OPT_DEVICE(&device),
         HART_OPT_VERBOSE(&verbose),
         HART_OPT_QUIET(&quiet),
         HART_OPT_END};
     const hart_cmd_spec spec = {
-        "quantize", "-m MODEL --format FMT [--calib PROMPTS.txt] [--alpha A] -o OUTDIR",
+        "quantize", "-m MODEL --format FMT [--calib PROMPTS.txt] [--alpha A] [--group-size N] -o OUTDIR",
         "Write a quantized copy of a HART model folder: every linear layer of the transformer, the diffusion head and "
         "the Qwen2 text encoder (embeddings, output heads and norms stay float). With --calib the prompts are "
         "rendered first and each layer's inputs recorded for SmoothQuant / AWQ scales. The folder appears complete "
@@ -39,9 +41,11 @@ int cmd_quantize(int argc, char **argv) {
     if (!format) return hart_args_usage_error(&spec, "--format is required (w8a8, w4a16 or w4a8)");
     if (!out) return hart_args_usage_error(&spec, "-o/--output DIR is required");
     if (verbose && quiet) return hart_args_usage_error(&spec, "-v and -q are exclusive");
-    hart_quantize_model_opts o = {model, text_model, out, calib, device, HART_QF_NONE, alpha, rows, verbose};
+    hart_quantize_model_opts o = {model, text_model, out, calib, device, HART_QF_NONE, alpha, rows, verbose, group};
     if (hart_qformat_parse(format, &o.fmt)) return hart_args_usage_error(&spec, "%s", hart_errmsg());
     if (alpha >= 0 && o.fmt == HART_QF_W4A16) return hart_args_usage_error(&spec, "--alpha applies to w8a8 and w4a8");
+    if (group && o.fmt == HART_QF_W8A8) return hart_args_usage_error(&spec, "--group-size applies to w4a16 and w4a8");
+    if (group % 2) return hart_args_usage_error(&spec, "--group-size must be even (two 4-bit values per byte)");
     if (hart_args_parse_only) return 0;
     if (hart_quantize_model(&o, quiet ? NULL : stdout)) {
         fprintf(stderr, "hart quantize: %s\n", hart_errmsg());

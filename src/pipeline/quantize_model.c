@@ -88,6 +88,15 @@ static const char *method_name(hart_qformat f, int calibrated) {
     return f == HART_QF_W8A8 ? "smoothquant" : f == HART_QF_W4A16 ? "awq" : "qserve-progressive";
 }
 
+/* The group of a K-wide layer as written: the loader (quant/qload.c) knows only
+ * the number of groups G = ceil(K / group) and reads groups of ceil(K / G)
+ * rounded up to even, so that is the group used (the same as `group` when K is
+ * a multiple of it or at most it). */
+static int file_group(int64_t K, int group) {
+    int64_t G = (K + group - 1) / group, g = (K + G - 1) / G;
+    return (int)(g + g % 2);
+}
+
 static hart_status add_quant(hart_st_writer *wr, const char *name, const hart_qweight *q, int awq) {
     char base[400], nm[512];
     size_t l = strlen(name);
@@ -132,7 +141,7 @@ static hart_status write_config(const hart_checkpoint *ck, const char *dst, cons
     } else
         cJSON_AddStringToObject(q, "quant_method", "hart");
     cJSON_AddStringToObject(q, "format", hart_qformat_name(o->fmt));
-    cJSON_AddNumberToObject(q, "group_size", o->fmt == HART_QF_W8A8 ? 0 : HART_QGROUP);
+    cJSON_AddNumberToObject(q, "group_size", o->fmt == HART_QF_W8A8 ? 0 : o->group ? o->group : HART_QGROUP);
     cJSON_AddStringToObject(q, "method", method_name(o->fmt, calibrated));
     if (calibrated && o->fmt != HART_QF_W4A16 && o->alpha >= 0) cJSON_AddNumberToObject(q, "alpha", o->alpha);
     cJSON_AddItemToObject(q, "layers", layers);
@@ -199,7 +208,8 @@ static hart_status fold_one(const hart_checkpoint *ck, const char *prefix /* < 2
     }
     float *sc = malloc(sizeof(float) * (size_t)K);
     if (!s && !sc) s = hart_fail(HART_ENOMEM, "quantize: out of memory");
-    if (!s) s = hart_quantize_calibrated_group((const float *const *)w, N, n, K, o->fmt, ce[0], o->alpha, g->q, sc, &g->r);
+    if (!s) s = hart_quantize_calibrated_group((const float *const *)w, N, n, K, o->fmt, ce[0], o->alpha,
+                                               file_group(K, o->group ? o->group : HART_QGROUP), g->q, sc, &g->r);
     if (!s) s = read_f32(ck, g->norm, K, 0, &g->norm_w);
     if (!s) {
         for (int64_t k = 0; k < K; k++) g->norm_w[k] /= sc[k];
@@ -244,6 +254,7 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
     if (!s && !wr) s = hart_fail(HART_ENOMEM, "quantize: out of memory");
     cJSON *layers = cJSON_CreateObject();
     int awq_all = awq_ok && o->fmt == HART_QF_W4A16;
+    int req_group = o->group ? o->group : HART_QGROUP; /* AutoAWQ layout where K is a multiple of it */
     double sum_rtn = 0, sum_err = 0;
     int nq = 0, nawq = 0, ng = 0;
     fold_group *groups = NULL;
@@ -280,7 +291,7 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
             int gj = 0;
             fold_group *g = find_member(groups, ng, e->name, &gj);
             if (g) { /* quantized with its group's shared scale */
-                int awq = awq_all && g->K % HART_QGROUP == 0 && g->q[gj].N % 8 == 0;
+                int awq = awq_all && g->K % req_group == 0 && g->q[gj].N % 8 == 0;
                 s = add_quant(wr, e->name, &g->q[gj], awq);
                 nawq += awq;
                 cJSON *lj = cJSON_CreateObject();
@@ -311,10 +322,12 @@ static hart_status quantize_ckpt(const char *src, const char *dst, const hart_qu
             s = hart_tensor_read_f32(&v, w);
             hart_qweight q;
             hart_smooth_result r;
-            if (!s) s = hart_quantize_calibrated(w, N, K, o->fmt, calibrated ? ce : NULL, o->alpha, &q, &r);
+            if (!s)
+                s = hart_quantize_calibrated(w, N, K, o->fmt, calibrated ? ce : NULL, o->alpha,
+                                             file_group(K, o->group ? o->group : HART_QGROUP), &q, &r);
             free(w);
             if (s) { hart_fail_ctx(s, "quantizing %s", e->name); break; }
-            int awq = awq_all && K % HART_QGROUP == 0 && N % 8 == 0;
+            int awq = awq_all && K % req_group == 0 && N % 8 == 0;
             s = add_quant(wr, e->name, &q, awq);
             nawq += awq;
             cJSON *lj = cJSON_CreateObject();

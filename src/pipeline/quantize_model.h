@@ -26,6 +26,7 @@ typedef struct {
     double alpha;           /* SmoothQuant α; < 0 = searched per layer */
     int sample_rows;        /* calibration rows kept per layer (default 128) */
     int verbose;
+    int group;              /* k per group of the 4-bit formats; 0 = HART_QGROUP (128) */
 } hart_quantize_model_opts;
 
 hart_status hart_quantize_model(const hart_quantize_model_opts *o, FILE *log);

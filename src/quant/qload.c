@@ -42,6 +42,18 @@ static hart_status get_part(const hart_checkpoint *ck, const char *name, const c
     return s;
 }
 
+/* the optional P.insmooth [K] (F32, finite) into q->insmooth */
+static hart_status read_insmooth(const hart_checkpoint *ck, const char *name, int64_t K, hart_qweight *q) {
+    char in[512];
+    part_name(name, "insmooth", in, sizeof in);
+    if (!hart_ckpt_has(ck, in)) return HART_OK;
+    HART_TRY(get_part(ck, name, "insmooth", HART_F32, 1, &K, &q->insmooth));
+    for (int64_t i = 0; i < K; i++)
+        if (!isfinite(((float *)q->insmooth.data)[i]))
+            return hart_fail(HART_EFORMAT, "%s: weight %s: insmooth element %lld is not finite", ck->dir, name, (long long)i);
+    return HART_OK;
+}
+
 static hart_status read_quant(const hart_checkpoint *ck, const char *name, int64_t N, int64_t K, hart_qweight *q) {
     char nm[512];
     part_name(name, "qweight", nm, sizeof nm);
@@ -62,7 +74,10 @@ static hart_status read_quant(const hart_checkpoint *ck, const char *name, int64
         int64_t G = sv.shape[0];
         HART_TRY(hart_ckpt_get(ck, zn, 2, (int64_t[]){G, N / 8}, &zv));
         if (zv.dtype != HART_I32) return hart_fail(HART_EFORMAT, "%s: AutoAWQ '%s' must be I32", ck->dir, zn);
-        return hart_awq_unpack(qv.data, zv.data, sv.data, N, K, (int)(K / G), q);
+        HART_TRY(hart_awq_unpack(qv.data, zv.data, sv.data, N, K, (int)(K / G), q));
+        s = read_insmooth(ck, name, K, q); /* AWQ's 1/s (hart quantize --calib writes it beside the AutoAWQ tensors) */
+        if (s) hart_qweight_free(q);
+        return s;
     }
     hart_qformat fmt;
     char gn[512];
@@ -92,17 +107,10 @@ static hart_status read_quant(const hart_checkpoint *ck, const char *name, int64
     if (!s) s = get_part(ck, name, "wscale", HART_F32, fmt == HART_QF_W4A16 ? 2 : 1, (int64_t[]){N, ng}, &q->scale);
     if (!s && fmt != HART_QF_W8A8) s = get_part(ck, name, "wzero", HART_U8, 2, (int64_t[]){N, ng}, &q->zero);
     if (!s && fmt == HART_QF_W4A8) s = get_part(ck, name, "wgscale", HART_U8, 2, (int64_t[]){N, ng}, &q->gscale);
-    char in[512];
-    part_name(name, "insmooth", in, sizeof in);
-    if (!s && hart_ckpt_has(ck, in)) s = get_part(ck, name, "insmooth", HART_F32, 1, &K, &q->insmooth);
-    const hart_tensor *fl[2] = {&q->scale, &q->insmooth};
-    for (int t = 0; !s && t < 2; t++)
-        for (int64_t i = 0; fl[t]->ndim && i < hart_tensor_numel(fl[t]); i++)
-            if (!isfinite(((float *)fl[t]->data)[i])) {
-                s = hart_fail(HART_EFORMAT, "%s: weight %s: %s element %lld is not finite", ck->dir, name,
-                              t ? "insmooth" : "wscale", (long long)i);
-                break;
-            }
+    for (int64_t i = 0; !s && i < hart_tensor_numel(&q->scale); i++)
+        if (!isfinite(((float *)q->scale.data)[i]))
+            s = hart_fail(HART_EFORMAT, "%s: weight %s: wscale element %lld is not finite", ck->dir, name, (long long)i);
+    if (!s) s = read_insmooth(ck, name, K, q);
     /* validate what the kernels rely on: 4-bit fields, group scales 1..16, every W4A8 int8 value in [-127, 127] */
     for (int64_t i = 0; !s && fmt != HART_QF_W8A8 && i < N * ng; i++) {
         int z = ((uint8_t *)q->zero.data)[i], g = fmt == HART_QF_W4A8 ? ((uint8_t *)q->gscale.data)[i] : 1;

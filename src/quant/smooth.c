@@ -30,11 +30,11 @@ static hart_status eval(const float *X, int64_t S, const float *Y, const hart_qw
 }
 
 /* quantize W·diag(s) (s NULL: W) */
-static hart_status quant_scaled(const float *w, int64_t N, int64_t K, hart_qformat fmt, const float *s, float *tmp,
-                                hart_qweight *q) {
+static hart_status quant_scaled(const float *w, int64_t N, int64_t K, hart_qformat fmt, int group, const float *s,
+                                float *tmp, hart_qweight *q) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t k = 0; k < K; k++) tmp[n * K + k] = w[n * K + k] * (s ? s[k] : 1.0f);
-    return hart_quantize_rtn(tmp, N, K, fmt, HART_QGROUP, q);
+    return hart_quantize_rtn(tmp, N, K, fmt, group, q);
 }
 
 /* candidate scale for parameter p */
@@ -60,7 +60,7 @@ static void scale_for(hart_qformat fmt, const hart_calib_entry *e, const float *
 }
 
 hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t *N, int nw, int64_t K, hart_qformat fmt,
-                                           const hart_calib_entry *e, double alpha, hart_qweight *outs, float *s_out,
+                                           const hart_calib_entry *e, double alpha, int group, hart_qweight *outs, float *s_out,
                                            hart_smooth_result *res) {
     res->param = -1;
     res->err = res->err_rtn = 0;
@@ -68,7 +68,7 @@ hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t 
     for (int j = 0; j < nw; j++) memset(&outs[j], 0, sizeof outs[j]);
     if (!e || e->nsample < 1) {
         for (int j = 0; j < nw; j++) {
-            hart_status st = hart_quantize_rtn(w[j], N[j], K, fmt, HART_QGROUP, &outs[j]);
+            hart_status st = hart_quantize_rtn(w[j], N[j], K, fmt, group, &outs[j]);
             if (st) { for (int i = 0; i < j; i++) hart_qweight_free(&outs[i]); return st; }
         }
         if (s_out) for (int64_t k = 0; k < K; k++) s_out[k] = 1.0f;
@@ -98,7 +98,7 @@ hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t 
         double d_ = 0, n_ = 0;                                                                    \
         for (int j_ = 0; !st && j_ < nw; j_++) {                                                  \
             hart_qweight q_;                                                                      \
-            st = quant_scaled(w[j_], N[j_], K, fmt, sc, tmp, &q_);                                \
+            st = quant_scaled(w[j_], N[j_], K, fmt, group, sc, tmp, &q_);                         \
             if (sc) for (int64_t k_ = 0; k_ < K; k_++) inv[k_] = 1.0f / (sc)[k_];                 \
             double e_ = 0;                                                                        \
             if (!st) st = eval(e->sample, S, Y[j_], &q_, (sc) ? inv : NULL, xs, yq, &e_);         \
@@ -138,7 +138,7 @@ hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t 
         best_p = -1;
     }
     for (int j = 0; !st && j < nw; j++) {
-        st = quant_scaled(w[j], N[j], K, fmt, best_s, tmp, &outs[j]);
+        st = quant_scaled(w[j], N[j], K, fmt, group, best_s, tmp, &outs[j]);
         if (st) for (int i = 0; i < j; i++) hart_qweight_free(&outs[i]);
     }
     if (!st) {
@@ -152,10 +152,10 @@ hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t 
 }
 
 hart_status hart_quantize_calibrated(const float *w, int64_t N, int64_t K, hart_qformat fmt, const hart_calib_entry *e,
-                                     double alpha, hart_qweight *out, hart_smooth_result *res) {
+                                     double alpha, int group, hart_qweight *out, hart_smooth_result *res) {
     float *s = malloc(sizeof(float) * (size_t)K);
     if (!s) return hart_fail(HART_ENOMEM, "quantize: out of memory");
-    hart_status st = hart_quantize_calibrated_group(&w, &N, 1, K, fmt, e, alpha, out, s, res);
+    hart_status st = hart_quantize_calibrated_group(&w, &N, 1, K, fmt, e, alpha, group, out, s, res);
     if (!st && res->param >= 0) {
         st = hart_tensor_new4(NULL, HART_F32, &out->insmooth, 1, K, 0, 0, 0);
         if (!st)

@@ -10,7 +10,8 @@
  *   AWQ:         s_k = mean|X_k|^r, normalised by sqrt(max s · min s), r the best
  *                of 0, 1/20, ..., 19/20 by the same output error.
  *   W4A8 (QServe): SmoothQuant's scale, then the progressive quantizer.
- * Without calibration rows (e == NULL) it is plain round-to-nearest. */
+ * Without calibration rows (e == NULL) it is plain round-to-nearest.
+ * `group`: k per group of the 4-bit formats (0 = HART_QGROUP). */
 #ifndef HART_QUANT_SMOOTH_H
 #define HART_QUANT_SMOOTH_H
 
@@ -24,14 +25,14 @@ typedef struct {
 } hart_smooth_result;
 
 hart_status hart_quantize_calibrated(const float *w, int64_t N, int64_t K, hart_qformat fmt, const hart_calib_entry *e,
-                                     double alpha, hart_qweight *out, hart_smooth_result *res);
+                                     double alpha, int group, hart_qweight *out, hart_smooth_result *res);
 
 /* Same for nw weights w[j] [N[j], K] that read the same input (q/k/v after one
  * norm, gate/up): one scale s for all (the group's output error decides), no
  * insmooth; s_out [K] receives s (all 1 when none was chosen), for the
  * caller to fold 1/s into the preceding norm's weight. */
 hart_status hart_quantize_calibrated_group(const float *const *w, const int64_t *N, int nw, int64_t K, hart_qformat fmt,
-                                           const hart_calib_entry *e, double alpha, hart_qweight *outs, float *s_out,
+                                           const hart_calib_entry *e, double alpha, int group, hart_qweight *outs, float *s_out,
                                            hart_smooth_result *res);
 
 #endif

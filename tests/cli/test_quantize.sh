@@ -14,6 +14,9 @@ expect 2 "--format is required" "$BIN" quantize -m "$M" -o "$T/q"
 expect 2 "-o/--output DIR is required" "$BIN" quantize -m "$M" --format w8a8
 expect 2 "--alpha applies to w8a8 and w4a8" "$BIN" quantize -m "$M" --format w4a16 --alpha 0.5 -o "$T/q"
 expect 2 "out of range" "$BIN" quantize -m "$M" --format w8a8 --alpha 1.5 -o "$T/q"
+expect 2 "--group-size applies to w4a16 and w4a8" "$BIN" quantize -m "$M" --format w8a8 --group-size 32 -o "$T/q"
+expect 2 "--group-size must be even" "$BIN" quantize -m "$M" --format w4a16 --group-size 33 -o "$T/q"
+expect 2 "out of range" "$BIN" quantize -m "$M" --format w4a8 --group-size 0 -o "$T/q"
 expect 2 "invalid value 'int3' for --quant" "$BIN" generate -m "$M" -p "a cat" --quant int3 -o "$T/a.png"
 expect 1 "has no llm/ folder" "$BIN" quantize -m "$T" --format w8a8 -o "$T/q"
 [ -e "$T/q" ] && fail "a failed quantize left $T/q"
@@ -37,6 +40,22 @@ expect 1 "is already quantized" "$BIN" quantize -m "$T/rtn_w8a8" --format w4a8 -
 [ -e "$T/q" ] && fail "a failed quantize left $T/q"
 expect 0 "" "$BIN" generate -m "$M" -p "a red fox" --seed 3 -o "$T/f.png" -q
 [ "$(python3 tests/cli/png_maxdiff.py "$T/f.png" "$T/a_w8a8.png")" = 0 ] && fail "w8a8 image identical to the float one (quantization not applied?)"
+
+# --group-size: the groups written are those the loader reads (48 on 64-wide rows: two of 32;
+# on 256-wide rows: six of 44), every weight within half a step of the float one (qgroup_check.py,
+# from the float file), the config records it, the folder renders, and another image than group 128
+for f in w4a16 w4a8; do
+  for g in 32 48; do
+    expect 0 "" "$BIN" quantize -m "$M" --format $f --group-size $g -o "$T/g${g}_$f" -q
+    python3 tests/cli/qgroup_check.py "$M/llm/model.safetensors" "$T/g${g}_$f/llm/model.safetensors" $g > "$T/out" 2>&1 ||
+      fail "$f group $g: $(cat "$T/out")"
+    grep -q "\"group_size\":	$g," "$T/g${g}_$f/llm/config.json" || fail "$f: config lacks group_size $g"
+  done
+  python3 tests/cli/qgroup_check.py "$M/llm/model.safetensors" "$T/rtn_$f/llm/model.safetensors" 32 > "$T/out" 2>&1 &&
+    fail "qgroup_check.py accepts group-128 weights as groups of 32"
+  expect 0 "" "$BIN" generate -m "$T/g32_$f" -p "a red fox" --seed 3 -o "$T/g32_$f.png" -q
+  [ "$(python3 tests/cli/png_maxdiff.py "$T/g32_$f.png" "$T/a_$f.png")" = 0 ] && fail "$f: group 32 renders the group-128 image"
+done
 
 # calibrated: SmoothQuant with a fixed alpha, AWQ search; both render
 head -4 samples/calib_prompts.txt > "$T/calib.txt"

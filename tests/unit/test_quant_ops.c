@@ -329,9 +329,11 @@ static void test_rtn_bounds(void **st) {
     int64_t N = 9, K = 300;
     float *f = rnd(N * K, -1.0f, 1.0f), *d = malloc(sizeof(float) * (size_t)(N * K));
     f[5] = 40.0f; /* an outlier */
-    for (int fmt = HART_QF_W8A8; fmt < HART_QF_COUNT; fmt++) {
+    for (int it = 0; it < 2 * (HART_QF_COUNT - 1); it++) { /* every format at groups of 128 and 32 (hart quantize --group-size) */
+        int fmt = HART_QF_W8A8 + it % (HART_QF_COUNT - 1), group = it < HART_QF_COUNT - 1 ? HART_QGROUP : 32;
         hart_qweight w;
-        assert_int_equal(hart_quantize_rtn(f, N, K, (hart_qformat)fmt, HART_QGROUP, &w), HART_OK);
+        assert_int_equal(hart_quantize_rtn(f, N, K, (hart_qformat)fmt, group, &w), HART_OK);
+        if (fmt != HART_QF_W8A8) assert_int_equal(w.ngroups, (K + group - 1) / group);
         hart_qweight_dequant(&w, d);
         for (int64_t n = 0; n < N; n++)
             for (int64_t k = 0; k < K; k++) {
@@ -390,8 +392,9 @@ static void test_awq_layout(void **st) {
     hart_qweight_free(&w);
 }
 
-/* Checkpoint files: a weight in the AutoAWQ layout and one in this port's
- * W4A8 layout load back to the same packed values; damaged ones are errors. */
+/* Checkpoint files: a weight in the AutoAWQ layout (with an insmooth, as
+ * `hart quantize --calib` writes AWQ layers) and one in this port's W4A8
+ * layout load back to the same packed values and smoothing; damaged ones are errors. */
 static void write_ckpt(const char *dir, hart_st_writer *w) {
     char p[512];
     snprintf(p, sizeof p, "%s/config.json", dir);
@@ -414,8 +417,12 @@ static void test_checkpoint_layouts(void **st) {
     int32_t *qw = malloc(sizeof(int32_t) * (size_t)(K * N / 8)), *qz = malloc(sizeof(int32_t) * (size_t)(G * N / 8));
     uint16_t *sc = malloc(sizeof(uint16_t) * (size_t)(G * N));
     assert_int_equal(hart_awq_pack(&a, qw, qz, sc), HART_OK);
-    for (int bad = 0; bad < 3; bad++) {
+    float insm[256];
+    for (int k = 0; k < K; k++) insm[k] = 0.5f + (float)k / 64.0f;
+    for (int bad = 0; bad < 4; bad++) {
         hart_st_writer *w = hart_st_writer_new();
+        if (bad == 3) insm[7] = NAN;
+        assert_int_equal(hart_st_writer_add_raw(w, "l.insmooth", HART_F32, 1, (int64_t[]){K}, insm), HART_OK);
         assert_int_equal(hart_st_writer_add_raw(w, "l.qweight", HART_I32, 2, (int64_t[]){K, N / 8}, qw), HART_OK);
         assert_int_equal(hart_st_writer_add_raw(w, "l.qzeros", HART_I32, 2, (int64_t[]){bad == 1 ? 1 : G, N / 8}, qz), HART_OK);
         assert_int_equal(hart_st_writer_add_raw(w, "l.scales", HART_F16, 2, (int64_t[]){G, N}, sc), HART_OK);
@@ -438,6 +445,9 @@ static void test_checkpoint_layouts(void **st) {
             assert_memory_equal(la.quant->q.data, a.q.data, hart_tensor_nbytes(&a.q));
             assert_memory_equal(la.quant->zero.data, a.zero.data, hart_tensor_nbytes(&a.zero));
             assert_memory_equal(la.quant->scale.data, a.scale.data, hart_tensor_nbytes(&a.scale)); /* f16-exact scales */
+            assert_int_equal(la.quant->insmooth.ndim, 1);
+            assert_memory_equal(la.quant->insmooth.data, insm, sizeof(float) * (size_t)K);
+            assert_int_equal(lb.quant->insmooth.ndim, 0);
             assert_memory_equal(lb.quant->q.data, b.q.data, hart_tensor_nbytes(&b.q));
             assert_memory_equal(lb.quant->gscale.data, b.gscale.data, hart_tensor_nbytes(&b.gscale));
             hart_tensor_free(&la);
@@ -445,10 +455,13 @@ static void test_checkpoint_layouts(void **st) {
         } else if (bad == 1) {
             assert_int_equal(sa, HART_EMISMATCH); /* qzeros shape */
             hart_tensor_free(&lb);
-        } else {
+        } else if (bad == 2) {
             assert_int_equal(sb, HART_EFORMAT);
             assert_non_null(strstr(hart_errmsg(), "m.qweight"));
             hart_tensor_free(&la);
+        } else {
+            assert_int_equal(sa, HART_EFORMAT); /* a non-finite AutoAWQ insmooth (m still has bad == 2's group scale) */
+            if (!sb) hart_tensor_free(&lb);
         }
         hart_ckpt_close(&ck);
     }
