@@ -283,8 +283,10 @@ static void test_features_and_fid(void **st) {
 /* f16 precision (the GPU default: half weights and activations, f32 sums;
  * tensor-core convolutions on NVIDIA): the features of both sets within the
  * 1e-2 max-relative limit that docs/precision.md sets for f16 outputs, and the
- * FID within F16_FID_REL of pytorch-fid's (measured: see docs/fid.md). */
-#define F16_FID_REL 1e-3
+ * FID within F16_FID_REL of pytorch-fid's float32 value: twice what
+ * pytorch-fid's own GPU default (TF32 convolutions) strays on these sets,
+ * 1.01e-3 (features 6.2e-4; NVIDIA H200, tools/fid_golden_tf32.py, docs/fid.md). */
+#define F16_FID_REL 2e-3
 static void test_features_f16(void **st) {
     double want = json_num("fid");
     for (int b = 0; b < g_tb.n; b++) {
