@@ -12,10 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-const char *hart_blas_core_choice(int avx512, int avx2_fma) {
-    return avx512 ? "SkylakeX" : avx2_fma ? "Haswell" : NULL;
-}
-
 void hart_blas_core_fix(char **argv) {
     if (getenv("OPENBLAS_CORETYPE")) return; /* the user's (or our earlier) choice stands */
     const char *e = getenv("HART_BLAS_CORE_FIX");
@@ -29,7 +25,7 @@ void hart_blas_core_fix(char **argv) {
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const char *want = hart_blas_core_choice(avx512, avx2_fma);
+    const char *want = avx512 ? "SkylakeX" : avx2_fma ? "Haswell" : NULL;
     if (!want) return;
     setenv("OPENBLAS_CORETYPE", want, 1);
     setenv("HART_BLAS_CORE_WAS", core ? core : "?", 1); /* for `hart info` */

@@ -9,7 +9,5 @@
 
 /* Call first thing in main(); returns only when nothing is to be done (or exec failed). */
 void hart_blas_core_fix(char **argv);
-/* The OPENBLAS_CORETYPE for a CPU with those features (NULL: leave OpenBLAS's choice). */
-const char *hart_blas_core_choice(int avx512, int avx2_fma);
 
 #endif

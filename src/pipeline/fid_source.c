@@ -86,7 +86,7 @@ typedef hart_status (*get_image_fn)(void *ctx, int64_t i, hart_image *img, int *
 typedef struct {
     hart_image *img;
     int *owned;
-    int64_t at, n;
+    int64_t n;
 } host_batch;
 
 static void host_batch_clear(host_batch *hb) {
@@ -101,7 +101,6 @@ static void host_batch_clear(host_batch *hb) {
  * messages are per thread). */
 static hart_status read_batch(get_image_fn get, void *ctx, int64_t at, int64_t nb, host_batch *hb) {
     int64_t bad = nb;
-    hb->at = at;
     hb->n = nb;
     for (int64_t i = 0; i < nb; i++) hb->owned[i] = 0;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -121,14 +120,15 @@ static hart_status read_batch(get_image_fn get, void *ctx, int64_t at, int64_t n
 }
 
 /* The network input of a decoded batch: runs of images of one size go to
- * the device in one upload of at most PREP_BYTES. */
+ * the device in one upload (as bytes), bounded so that their float copy
+ * there takes at most PREP_BYTES. */
 #define PREP_BYTES ((int64_t)64 << 20)
 static hart_status prep_batch(hart_inception *m, const host_batch *hb, hart_tensor *x) {
     hart_status s = HART_OK;
     for (int64_t i = 0; i < hb->n && !s;) {
-        int64_t bytes = (int64_t)hb->img[i].height * hb->img[i].width * 3 * 4, r = 1;
+        int64_t float_bytes = (int64_t)hb->img[i].height * hb->img[i].width * 3 * 4, r = 1;
         while (i + r < hb->n && hb->img[i + r].height == hb->img[i].height && hb->img[i + r].width == hb->img[i].width &&
-               (r + 1) * bytes <= PREP_BYTES)
+               (r + 1) * float_bytes <= PREP_BYTES)
             r++;
         s = hart_inception_prep_images(m, &hb->img[i], r, x, i);
         i += r;
@@ -153,7 +153,7 @@ static hart_status run_images(const char *path, const hart_fid_opts *o, int64_t 
     hart_fid_timing *tm = o->timing;
     double *f[2] = {malloc(sizeof(double) * (size_t)B * HART_INCEPTION_DIM),
                     malloc(sizeof(double) * (size_t)B * HART_INCEPTION_DIM)};
-    host_batch hb = {calloc((size_t)B, sizeof(hart_image)), calloc((size_t)B, sizeof(int)), 0, 0};
+    host_batch hb = {calloc((size_t)B, sizeof(hart_image)), calloc((size_t)B, sizeof(int)), 0};
     hart_status s = f[0] && f[1] && hb.img && hb.owned ? HART_OK : hart_fail(HART_ENOMEM, "out of memory");
     int64_t pending = 0; /* rows of features in f[(k-1)&1] not yet in the statistics */
     double t = tm ? hart_clock() : 0;
